@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Hook family: generic syscall tracepoints (sys_enter / sys_exit).
+ *
+ * The baseline backend, loadable on every kernel this project supports (tracepoint
+ * program types only). sys_enter fires for every syscall on the host, so its fast
+ * path is one bitmap test against rodata; only watched numbers go further:
+ *   sys_enter: stash the raw arguments (and, for set*id/capset, the credentials
+ *              before the call) per thread;
+ *   sys_exit:  read the strings the call used (the kernel has copied them by now,
+ *              so the pages are resident), build one event with the return value,
+ *              and send it to the bulk ring, or to the wakeup ring when it may
+ *              become an alert.
+ * Both tp_btf and raw_tp entry points are built; userspace loads one pair.
+ */
+#include "common.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Filled by userspace before load: what each watched syscall number looks like.
+ * [0, 512) native numbers, [512, 1024) ia32 numbers. */
+const volatile struct ps_sc_desc sc_desc[PS_DESC_SLOTS] = {};
+
+/* Fast reject: bit n is set when native or ia32 number n is watched. */
+const volatile __u64 sc_any[PS_NR_SLOTS / 64] = {};
+
+/* x86 TS_COMPAT: the task is in an ia32 syscall (int 0x80 / sysenter). */
+#define PS_TS_COMPAT 0x0002
+
+/* Per-thread state between sys_enter and sys_exit of a watched call. LRU so a
+ * thread that never comes back (killed mid-call) cannot fill the map. */
+struct ps_inflight {
+  __u64 args[6];
+  struct ps_creds before;
+  __u32 slot; /* index into sc_desc */
+  __u32 flags;
+};
+
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, __u32); /* tid */
+  __type(value, struct ps_inflight);
+} inflight SEC(".maps");
+
+/* Per-CPU scratch for building one event (too big for the 512-byte stack). */
+struct ps_scratch {
+  __u8 buf[PS_SYSCALL_EVENT_MAX];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct ps_scratch);
+} scratch SEC(".maps");
+
+static __always_inline int ps_watched(long id) {
+  if (id < 0 || id >= PS_NR_SLOTS) return 0;
+  return (sc_any[id >> 6] >> (id & 63)) & 1;
+}
+
+/* Slot of a watched call in sc_desc, or -1. Reads TS_COMPAT only for watched
+ * numbers: an ia32 number can collide with an unrelated native one. */
+static __always_inline int ps_slot(long id, __u32* flags) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  __u32 slot = (__u32)id;
+
+  if (BPF_CORE_READ(task, thread_info.status) & PS_TS_COMPAT) {
+    slot += PS_NR_SLOTS;
+    *flags |= PS_SC_F_COMPAT;
+  }
+  if (slot >= PS_DESC_SLOTS || sc_desc[slot].kind == PS_SCK_NONE) return -1;
+  return slot;
+}
+
+static __always_inline void ps_read_args(struct pt_regs* regs, __u64* a, int compat) {
+  if (compat) {
+    /* ia32 convention: ebx, ecx, edx, esi, edi, ebp; values are 32-bit. */
+    a[0] = (__u32)BPF_CORE_READ(regs, bx);
+    a[1] = (__u32)BPF_CORE_READ(regs, cx);
+    a[2] = (__u32)BPF_CORE_READ(regs, dx);
+    a[3] = (__u32)BPF_CORE_READ(regs, si);
+    a[4] = (__u32)BPF_CORE_READ(regs, di);
+    a[5] = (__u32)BPF_CORE_READ(regs, bp);
+  } else {
+    a[0] = BPF_CORE_READ(regs, di);
+    a[1] = BPF_CORE_READ(regs, si);
+    a[2] = BPF_CORE_READ(regs, dx);
+    a[3] = BPF_CORE_READ(regs, r10);
+    a[4] = BPF_CORE_READ(regs, r8);
+    a[5] = BPF_CORE_READ(regs, r9);
+  }
+}
+
+static __always_inline int ps_on_enter(struct pt_regs* regs, long id) {
+  struct ps_inflight st = {};
+  __u32 tid;
+  int slot;
+
+  if (!ps_watched(id)) return 0;
+  slot = ps_slot(id, &st.flags);
+  if (slot < 0) return 0;
+
+  ps_read_args(regs, st.args, st.flags & PS_SC_F_COMPAT);
+  if (sc_desc[slot].kind == PS_SCK_CREDS) {
+    ps_read_creds(&st.before);
+    st.flags |= PS_SC_F_CREDS;
+  }
+  st.slot = slot;
+  tid = (__u32)bpf_get_current_pid_tgid();
+  bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
+  return 0;
+}
+
+static __always_inline __u64 ps_arg(const struct ps_inflight* st, __u8 idx) {
+  if (idx >= 6) return 0; /* also bounds the index for the verifier */
+  return st->args[idx];
+}
+
+/* Does the credential change grant something: a uid 0 the caller did not have,
+ * or capabilities it did not have? */
+static __always_inline int ps_creds_gain(const struct ps_creds* b, const struct ps_creds* a) {
+  int had_root = b->uid == 0 || b->euid == 0 || b->suid == 0 || b->fsuid == 0;
+  int has_root = a->uid == 0 || a->euid == 0 || a->suid == 0 || a->fsuid == 0;
+  if (has_root && !had_root) return 1;
+  if (a->cap_effective & ~b->cap_effective) return 1;
+  if (a->cap_permitted & ~b->cap_permitted) return 1;
+  return 0;
+}
+
+/* xattr names that carry access rights: security.capability, system.posix_acl_*. */
+static __always_inline int ps_rights_xattr(const __u8* name, __u32 len) {
+  __u64 w[2];
+  if (len < 16) return 0;
+  __builtin_memcpy(w, name, 16);
+  /* little-endian "security.capabil" and "system.posix_acl" */
+  return (w[0] == 0x7974697275636573ULL && w[1] == 0x6c6962617061632eULL) ||
+         (w[0] == 0x702e6d6574737973ULL && w[1] == 0x6c63615f7869736fULL);
+}
+
+static __always_inline int ps_on_exit(struct pt_regs* regs, long ret) {
+  struct ps_inflight* st;
+  struct ps_syscall_event* ev;
+  struct ps_scratch* sb;
+  __u32 zero = 0, tid, flags = 0, off = 0, size;
+  int slot, urgent = 0;
+  long id, n;
+
+  id = BPF_CORE_READ(regs, orig_ax);
+  if (!ps_watched(id)) return 0;
+  slot = ps_slot(id, &flags);
+  if (slot < 0) return 0;
+
+  tid = (__u32)bpf_get_current_pid_tgid();
+  st = bpf_map_lookup_elem(&inflight, &tid);
+  if (!st) {
+    /* Attached between this call's entry and exit, or evicted: counted. */
+    ps_count(PS_STAT_NO_ENTRY);
+    return 0;
+  }
+  sb = bpf_map_lookup_elem(&scratch, &zero);
+  if (!sb) goto done;
+  ev = (struct ps_syscall_event*)sb->buf;
+
+  const __u8 kind = sc_desc[slot].kind;
+  const __u8 path_arg = sc_desc[slot].path_arg;
+  const __u8 name_arg = sc_desc[slot].name_arg;
+  const __u8 value_arg = sc_desc[slot].value_arg;
+  const __u8 size_arg = sc_desc[slot].size_arg;
+  const __u8 mode_arg = sc_desc[slot].mode_arg;
+
+  ev->hdr.abi_version = PS_ABI_VERSION;
+  ev->hdr.type = PS_EV_SYSCALL;
+  ev->hdr.ktime = bpf_ktime_get_boot_ns();
+  ps_fill_process(&ev->proc);
+  flags = st->flags;
+  ev->creds_before = st->before;
+  if (flags & PS_SC_F_CREDS)
+    ps_read_creds(&ev->creds_after);
+  else
+    __builtin_memset(&ev->creds_after, 0, sizeof(ev->creds_after));
+  __builtin_memcpy(ev->args, st->args, sizeof(ev->args));
+  ev->ret = ret;
+  ev->nr = (__u32)id;
+  ev->path_len = 0;
+  ev->name_len = 0;
+  ev->value_len = 0;
+  ev->value_size = 0;
+  ev->_pad0 = 0;
+  ev->_pad1 = 0;
+
+  if (path_arg < 6) {
+    flags |= PS_SC_F_PATH;
+    n = bpf_probe_read_user_str(ev->data, PS_PATH_MAX, (const void*)ps_arg(st, path_arg));
+    if (n > 0)
+      off = n - 1;
+    else
+      flags |= PS_SC_F_PATH_FAULT;
+  }
+  ev->path_len = off;
+
+  if (name_arg < 6) {
+    flags |= PS_SC_F_NAME;
+    if (off > PS_PATH_MAX - 1) off = PS_PATH_MAX - 1;
+    n = bpf_probe_read_user_str(ev->data + off, PS_XATTR_NAME_MAX,
+                                (const void*)ps_arg(st, name_arg));
+    if (n > 1) {
+      ev->name_len = n - 1;
+      if (ps_rights_xattr(ev->data + off, n - 1)) urgent = 1;
+      off += n - 1;
+    } else if (n < 0) {
+      flags |= PS_SC_F_NAME_FAULT;
+    }
+  }
+
+  if (value_arg < 6) {
+    __u64 vptr = ps_arg(st, value_arg);
+    __u64 vsize = size_arg < 6 ? ps_arg(st, size_arg) : 0;
+
+    flags |= PS_SC_F_VALUE;
+    if (sc_desc[slot].value_mode == PS_VAL_XATTR_ARGS) {
+      /* setxattrat: the value and its size sit in a struct xattr_args. */
+      struct xattr_args xa = {};
+      if (bpf_probe_read_user(&xa, sizeof(xa), (const void*)vptr) == 0) {
+        vptr = xa.value;
+        vsize = xa.size;
+      } else {
+        vptr = 0;
+        vsize = 0;
+        flags |= PS_SC_F_VALUE_FAULT;
+      }
+    }
+    ev->value_size = vsize > 0xffffffffULL ? 0xffffffffU : (__u32)vsize;
+    if (vsize > 0 && vptr) {
+      __u32 len = vsize > PS_XATTR_VALUE_MAX ? PS_XATTR_VALUE_MAX : (__u32)vsize;
+      if (off > PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1) off = PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1;
+      if (len > 0 && len <= PS_XATTR_VALUE_MAX &&
+          bpf_probe_read_user(ev->data + off, len, (const void*)vptr) == 0) {
+        ev->value_len = len;
+        off += len;
+      } else {
+        flags |= PS_SC_F_VALUE_FAULT;
+      }
+    }
+  }
+
+  if (mode_arg < 6 && (ps_arg(st, mode_arg) & 06000)) urgent = 1; /* S_ISUID | S_ISGID */
+  if (kind == PS_SCK_CREDS && ret == 0 && ps_creds_gain(&ev->creds_before, &ev->creds_after))
+    urgent = 1;
+
+  size = sizeof(*ev) + off;
+  if (size > PS_SYSCALL_EVENT_MAX) size = PS_SYSCALL_EVENT_MAX;
+  ev->hdr.size = size;
+
+  if (urgent) {
+    ev->flags = flags | PS_SC_F_URGENT;
+    if (bpf_ringbuf_output(&events_urgent, ev, size, 0) == 0) {
+      ps_count(PS_STAT_EVENTS_URGENT);
+      goto done;
+    }
+    /* Wakeup ring full: counted, then the bulk ring still carries the event. */
+    ps_count(PS_STAT_LOST_URGENT);
+  }
+  ev->flags = flags;
+  if (bpf_ringbuf_output(&events_bulk, ev, size, BPF_RB_NO_WAKEUP) == 0)
+    ps_count(PS_STAT_EVENTS_BULK);
+  else
+    ps_count(PS_STAT_LOST_BULK);
+done:
+  bpf_map_delete_elem(&inflight, &tid);
+  return 0;
+}
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ps_sys_enter_btf, struct pt_regs* regs, long id) { return ps_on_enter(regs, id); }
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ps_sys_exit_btf, struct pt_regs* regs, long ret) { return ps_on_exit(regs, ret); }
+
+SEC("raw_tp/sys_enter")
+int BPF_PROG(ps_sys_enter_raw, struct pt_regs* regs, long id) { return ps_on_enter(regs, id); }
+
+SEC("raw_tp/sys_exit")
+int BPF_PROG(ps_sys_exit_raw, struct pt_regs* regs, long ret) { return ps_on_exit(regs, ret); }

@@ -1,0 +1,175 @@
+#include "capture/sensor.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "common/syscall_table.h"
+#include "permsentry/abi/events.h"
+// The skeleton uses the ABI structs in its rodata view, so it comes after them.
+#include "permsentry.skel.h"
+
+namespace permsentry {
+namespace {
+
+bool g_verbose = false;
+
+// libbpf prints a lot on failure (verifier logs, BTF dumps). Keep it out of the
+// way unless asked: errors are reported as one line by the caller.
+int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
+  (void)level;
+  if (!g_verbose) return 0;
+  return vfprintf(stderr, fmt, args);
+}
+
+std::string ErrText(int err) {
+  err = err < 0 ? -err : err;
+  return absl::StrFormat("%s (%s)", strerrordesc_np(err), strerrorname_np(err));
+}
+
+}  // namespace
+
+void Sensor::SkelDeleter::operator()(permsentry_bpf* s) const { permsentry_bpf__destroy(s); }
+void Sensor::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
+
+int Sensor::OnRecord(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<Sensor*>(ctx);
+  self->handler_(absl::Span<const uint8_t>(static_cast<const uint8_t*>(data), size));
+  return 0;
+}
+
+absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& options,
+                                                      RecordHandler handler) {
+  g_verbose = options.verbose;
+  libbpf_set_print(LibbpfPrint);
+
+  std::unique_ptr<Sensor> sensor(new Sensor());
+  sensor->handler_ = std::move(handler);
+
+  // Prefer tp_btf (typed arguments, cheaper reads); fall back to raw_tp on kernels
+  // that refuse it. The choice needs a fresh object each time: a failed load
+  // leaves the object unusable.
+  std::string tp_btf_error;
+  for (const bool use_btf : {true, false}) {
+    std::unique_ptr<permsentry_bpf, SkelDeleter> skel(permsentry_bpf__open());
+    if (!skel) {
+      return absl::InternalError(
+          absl::StrCat("cannot open the BPF object: ", ErrText(errno)));
+    }
+    int err = bpf_map__set_max_entries(skel->maps.events_bulk, options.bulk_ring_bytes);
+    if (err == 0) err = bpf_map__set_max_entries(skel->maps.events_urgent, options.urgent_ring_bytes);
+    if (err != 0) return absl::InvalidArgumentError(absl::StrCat("ring size: ", ErrText(err)));
+    FillBpfTables(skel->rodata->sc_desc, skel->rodata->sc_any);
+
+    bpf_program* enter = use_btf ? skel->progs.ps_sys_enter_btf : skel->progs.ps_sys_enter_raw;
+    bpf_program* exit = use_btf ? skel->progs.ps_sys_exit_btf : skel->progs.ps_sys_exit_raw;
+    bpf_program__set_autoload(use_btf ? skel->progs.ps_sys_enter_raw : skel->progs.ps_sys_enter_btf,
+                              false);
+    bpf_program__set_autoload(use_btf ? skel->progs.ps_sys_exit_raw : skel->progs.ps_sys_exit_btf,
+                              false);
+
+    err = permsentry_bpf__load(skel.get());
+    if (err != 0) {
+      if (err == -EPERM || err == -EACCES) {
+        return absl::PermissionDeniedError(absl::StrCat(
+            "the kernel refused to load permsentry's BPF programs: ", ErrText(err),
+            " (root with CAP_BPF/CAP_PERFMON is needed; lockdown or "
+            "kernel.unprivileged_bpf_disabled may also forbid it)"));
+      }
+      if (use_btf) {
+        tp_btf_error = ErrText(err);
+        continue;
+      }
+      return absl::FailedPreconditionError(absl::StrCat(
+          "the kernel rejected permsentry's BPF programs (tp_btf: ", tp_btf_error,
+          "; raw_tp: ", ErrText(err), "); run `permsentry probe` to see what it allows, or "
+          "`permsentry run --verbose` for the verifier log"));
+    }
+    bpf_link* enter_link = bpf_program__attach(enter);
+    if (enter_link == nullptr) {
+      err = -errno;
+      if (use_btf) {
+        tp_btf_error = absl::StrCat("attach: ", ErrText(err));
+        continue;
+      }
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot attach to the sys_enter tracepoint: ", ErrText(err)));
+    }
+    // Stored in the skeleton so permsentry_bpf__destroy detaches them.
+    (use_btf ? skel->links.ps_sys_enter_btf : skel->links.ps_sys_enter_raw) = enter_link;
+    bpf_link* exit_link = bpf_program__attach(exit);
+    if (exit_link == nullptr) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot attach to the sys_exit tracepoint: ", ErrText(errno)));
+    }
+    (use_btf ? skel->links.ps_sys_exit_btf : skel->links.ps_sys_exit_raw) = exit_link;
+    sensor->backend_ = use_btf ? "tp_btf" : "raw_tp";
+    sensor->skel_ = std::move(skel);
+    break;
+  }
+
+  ring_buffer* rb = ring_buffer__new(bpf_map__fd(sensor->skel_->maps.events_urgent),
+                                     &Sensor::OnRecord, sensor.get(), nullptr);
+  if (rb == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot map the wakeup ring: ", ErrText(errno)));
+  }
+  sensor->rings_.reset(rb);
+  if (int err = ring_buffer__add(rb, bpf_map__fd(sensor->skel_->maps.events_bulk),
+                                 &Sensor::OnRecord, sensor.get());
+      err != 0) {
+    return absl::InternalError(absl::StrCat("cannot map the bulk ring: ", ErrText(err)));
+  }
+  return sensor;
+}
+
+Sensor::~Sensor() {
+  // Rings first: they hold mappings of the skeleton's maps.
+  rings_.reset();
+  skel_.reset();
+}
+
+absl::StatusOr<int> Sensor::Poll(int timeout_ms) {
+  // Wait on the wakeup ring only (the bulk ring never signals), then consume both:
+  // ring_buffer__poll does not touch a ring that did not signal, so without the
+  // consume the bulk ring would fill and drop everything.
+  int n = ring_buffer__poll(rings_.get(), timeout_ms);
+  if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("ring poll: ", ErrText(n)));
+  absl::StatusOr<int> more = Drain();
+  if (!more.ok()) return more;
+  return (n > 0 ? n : 0) + *more;
+}
+
+absl::StatusOr<int> Sensor::Drain() {
+  int n = ring_buffer__consume(rings_.get());
+  if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("ring consume: ", ErrText(n)));
+  return n > 0 ? n : 0;
+}
+
+absl::StatusOr<SensorStats> Sensor::ReadStats() const {
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return absl::InternalError("cannot count CPUs");
+  std::vector<uint64_t> values(static_cast<size_t>(ncpu));
+  uint64_t sums[PS_STAT_MAX] = {};
+  const int fd = bpf_map__fd(skel_->maps.stats);
+  for (uint32_t key = 0; key < PS_STAT_MAX; ++key) {
+    if (bpf_map_lookup_elem(fd, &key, values.data()) != 0) {
+      return absl::InternalError(absl::StrCat("reading counters: ", ErrText(errno)));
+    }
+    for (uint64_t v : values) sums[key] += v;
+  }
+  return SensorStats{.events_bulk = sums[PS_STAT_EVENTS_BULK],
+                     .events_urgent = sums[PS_STAT_EVENTS_URGENT],
+                     .lost_bulk = sums[PS_STAT_LOST_BULK],
+                     .lost_urgent = sums[PS_STAT_LOST_URGENT],
+                     .no_entry = sums[PS_STAT_NO_ENTRY]};
+}
+
+}  // namespace permsentry

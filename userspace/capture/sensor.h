@@ -1,0 +1,75 @@
+// The kernel side's lifecycle: open → configure → load → attach the BPF skeleton,
+// read its two ring buffers, read its counters, detach. RAII throughout: dropping
+// the Sensor detaches every program and frees every map.
+#ifndef PERMSENTRY_CAPTURE_SENSOR_H_
+#define PERMSENTRY_CAPTURE_SENSOR_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+
+struct permsentry_bpf;
+struct ring_buffer;
+
+namespace permsentry {
+
+struct SensorOptions {
+  uint32_t bulk_ring_bytes = 32u << 20;
+  uint32_t urgent_ring_bytes = 1u << 20;
+  bool verbose = false;  // pass libbpf's log to stderr
+};
+
+// Sums of the kernel's per-CPU counters (enum ps_stat).
+struct SensorStats {
+  uint64_t events_bulk = 0;
+  uint64_t events_urgent = 0;
+  uint64_t lost_bulk = 0;
+  uint64_t lost_urgent = 0;
+  uint64_t no_entry = 0;
+};
+
+class Sensor {
+ public:
+  // Called once per ring-buffer record, on the thread that calls Poll/Drain.
+  using RecordHandler = std::function<void(absl::Span<const uint8_t> record)>;
+
+  // Load and attach everything. Errors are one readable line.
+  static absl::StatusOr<std::unique_ptr<Sensor>> Start(const SensorOptions& options,
+                                                       RecordHandler handler);
+  ~Sensor();
+  Sensor(const Sensor&) = delete;
+  Sensor& operator=(const Sensor&) = delete;
+
+  // Wait up to timeout_ms for the wakeup ring, then drain both rings.
+  // Returns the number of records handled; EINTR is not an error.
+  absl::StatusOr<int> Poll(int timeout_ms);
+  // Drain both rings without waiting.
+  absl::StatusOr<int> Drain();
+
+  absl::StatusOr<SensorStats> ReadStats() const;
+  const std::string& backend() const { return backend_; }
+
+ private:
+  struct SkelDeleter {
+    void operator()(permsentry_bpf* s) const;
+  };
+  struct RingDeleter {
+    void operator()(ring_buffer* r) const;
+  };
+
+  Sensor() = default;
+  static int OnRecord(void* ctx, void* data, size_t size);
+
+  std::unique_ptr<permsentry_bpf, SkelDeleter> skel_;
+  std::unique_ptr<ring_buffer, RingDeleter> rings_;
+  RecordHandler handler_;
+  std::string backend_;
+};
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_CAPTURE_SENSOR_H_

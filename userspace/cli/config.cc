@@ -1,0 +1,149 @@
+#include "cli/config.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "yaml-cpp/yaml.h"
+
+namespace permsentry {
+namespace {
+
+absl::Status ErrorAt(absl::string_view origin, const YAML::Mark& mark, absl::string_view what) {
+  // yaml-cpp marks are 0-based; editors count from 1.
+  return absl::InvalidArgumentError(
+      absl::StrFormat("%s:%d: %s", origin, mark.is_null() ? 1 : mark.line + 1, what));
+}
+
+absl::StatusOr<uint32_t> ReadUint(absl::string_view origin, const YAML::Node& node,
+                                  absl::string_view key, uint32_t min, uint32_t max,
+                                  bool power_of_two = false) {
+  if (!node.IsScalar()) return ErrorAt(origin, node.Mark(), absl::StrCat(key, ": expected a number"));
+  const std::string& s = node.Scalar();
+  uint64_t v = 0;
+  if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos) {
+    return ErrorAt(origin, node.Mark(), absl::StrFormat("%s: \"%s\" is not a whole number", key, s));
+  }
+  v = std::stoull(s);
+  if (v < min || v > max) {
+    return ErrorAt(origin, node.Mark(),
+                   absl::StrFormat("%s: %d is out of range [%d, %d]", key, v, min, max));
+  }
+  if (power_of_two && (v & (v - 1)) != 0) {
+    return ErrorAt(origin, node.Mark(), absl::StrFormat("%s: %d is not a power of two", key, v));
+  }
+  return static_cast<uint32_t>(v);
+}
+
+absl::Status RequireMap(absl::string_view origin, const YAML::Node& node, absl::string_view what) {
+  if (!node.IsMap()) return ErrorAt(origin, node.Mark(), absl::StrCat(what, ": expected a mapping"));
+  return absl::OkStatus();
+}
+
+absl::Status ParseOutput(absl::string_view origin, const YAML::Node& node, Config& c) {
+  if (absl::Status s = RequireMap(origin, node, "output"); !s.ok()) return s;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (key == "format") {
+      const std::string v = kv.second.IsScalar() ? kv.second.Scalar() : "";
+      if (v == "json") {
+        c.format = OutputFormat::kJson;
+      } else if (v == "text") {
+        c.format = OutputFormat::kText;
+      } else {
+        return ErrorAt(origin, kv.second.Mark(),
+                       absl::StrFormat("output.format: \"%s\" is not one of json, text", v));
+      }
+    } else {
+      return ErrorAt(origin, kv.first.Mark(),
+                     absl::StrFormat("unknown key \"output.%s\" (known: format)", key));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseCapture(absl::string_view origin, const YAML::Node& node, Config& c) {
+  if (absl::Status s = RequireMap(origin, node, "capture"); !s.ok()) return s;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    absl::StatusOr<uint32_t> v;
+    if (key == "bulk_ring_mb") {
+      v = ReadUint(origin, kv.second, "capture.bulk_ring_mb", 1, 1024, true);
+      if (v.ok()) c.bulk_ring_mb = *v;
+    } else if (key == "urgent_ring_kb") {
+      v = ReadUint(origin, kv.second, "capture.urgent_ring_kb", 64, 65536, true);
+      if (v.ok()) c.urgent_ring_kb = *v;
+    } else if (key == "drain_interval_ms") {
+      v = ReadUint(origin, kv.second, "capture.drain_interval_ms", 1, 1000);
+      if (v.ok()) c.drain_interval_ms = *v;
+    } else if (key == "stats_interval_ms") {
+      v = ReadUint(origin, kv.second, "capture.stats_interval_ms", 100, 60000);
+      if (v.ok()) c.stats_interval_ms = *v;
+    } else {
+      return ErrorAt(origin, kv.first.Mark(),
+                     absl::StrFormat("unknown key \"capture.%s\" (known: bulk_ring_mb, "
+                                     "urgent_ring_kb, drain_interval_ms, stats_interval_ms)",
+                                     key));
+    }
+    if (!v.ok()) return v.status();
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view origin) {
+  Config c;
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(yaml));
+  } catch (const YAML::ParserException& e) {
+    return ErrorAt(origin, e.mark, absl::StrCat("invalid YAML: ", e.msg));
+  }
+  if (root.IsNull()) return c;  // empty file: all defaults
+  if (absl::Status s = RequireMap(origin, root, "top level"); !s.ok()) return s;
+  try {
+    for (const auto& kv : root) {
+      const std::string key = kv.first.as<std::string>();
+      absl::Status s;
+      if (key == "output") {
+        s = ParseOutput(origin, kv.second, c);
+      } else if (key == "capture") {
+        s = ParseCapture(origin, kv.second, c);
+      } else {
+        s = ErrorAt(origin, kv.first.Mark(),
+                    absl::StrFormat("unknown key \"%s\" (known: output, capture)", key));
+      }
+      if (!s.ok()) return s;
+    }
+  } catch (const YAML::Exception& e) {
+    return ErrorAt(origin, e.mark, e.msg);
+  }
+  return c;
+}
+
+absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrFormat("%s: cannot read config file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseConfig(ss.str(), path);
+}
+
+std::string DefaultConfigYaml() {
+  const Config d;
+  return absl::StrFormat(
+      "# permsentry configuration (built-in defaults)\n"
+      "output:\n"
+      "  format: json            # json (ECS, one object per line) | text\n"
+      "capture:\n"
+      "  bulk_ring_mb: %d         # all events; drained every drain_interval_ms\n"
+      "  urgent_ring_kb: %d     # alert candidates; read at once\n"
+      "  drain_interval_ms: %d\n"
+      "  stats_interval_ms: %d  # how often lost-event counters are checked\n",
+      d.bulk_ring_mb, d.urgent_ring_kb, d.drain_interval_ms, d.stats_interval_ms);
+}
+
+}  // namespace permsentry

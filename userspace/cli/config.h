@@ -1,0 +1,40 @@
+// The agent's configuration file (YAML). Every key is optional: with no file at
+// all the built-in defaults apply. Unknown keys and bad values are errors with
+// file:line, so a typo never silently changes what the sensor does.
+#ifndef PERMSENTRY_CLI_CONFIG_H_
+#define PERMSENTRY_CLI_CONFIG_H_
+
+#include <cstdint>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/status/statusor.h"
+
+namespace permsentry {
+
+enum class OutputFormat { kJson, kText };
+
+struct Config {
+  OutputFormat format = OutputFormat::kJson;
+  // Bulk ring: all events, drained on a timer. Power of two, in MiB.
+  uint32_t bulk_ring_mb = 32;
+  // Wakeup ring: alert candidates, read as soon as they land. Power of two, in KiB.
+  uint32_t urgent_ring_kb = 1024;
+  // How often the bulk ring is drained when nothing wakes the reader.
+  uint32_t drain_interval_ms = 5;
+  // How often the kernel counters are checked for lost events.
+  uint32_t stats_interval_ms = 1000;
+};
+
+// Parse YAML text; `origin` names the source in error messages.
+absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view origin);
+
+// Read and parse a config file.
+absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+
+// The built-in default, as YAML (printed by `permsentry run --print-default-config`).
+std::string DefaultConfigYaml();
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_CLI_CONFIG_H_

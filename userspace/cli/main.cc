@@ -1,0 +1,42 @@
+// permsentry: see permissions and credentials change, as they change.
+#include <cstdio>
+#include <cstring>
+#include "absl/strings/string_view.h"
+
+#include "cli/commands.h"
+
+namespace {
+
+constexpr char kUsage[] =
+    "usage: permsentry <command> [options]\n"
+    "\n"
+    "Watches every permission, ownership, ACL/capability xattr and credential change\n"
+    "on this host from the kernel (eBPF) and prints one event per line.\n"
+    "\n"
+    "commands:\n"
+    "  run      attach to the kernel and stream events to stdout (needs root)\n"
+    "  probe    show which BPF program types, hooks and helpers this kernel allows\n"
+    "\n"
+    "Run `permsentry <command> --help` for a command's options.\n";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) {
+    std::fputs(kUsage, stderr);
+    return permsentry::kExitUsage;
+  }
+  const absl::string_view cmd = argv[1];
+  if (cmd == "-h" || cmd == "--help" || cmd == "help") {
+    std::fputs(kUsage, stdout);
+    return permsentry::kExitOk;
+  }
+  if (cmd == "--version" || cmd == "version") {
+    std::puts("permsentry " PERMSENTRY_VERSION);
+    return permsentry::kExitOk;
+  }
+  if (cmd == "run") return permsentry::RunCommand(argc - 1, argv + 1);
+  if (cmd == "probe") return permsentry::ProbeCommand(argc - 1, argv + 1);
+  std::fprintf(stderr, "permsentry: unknown command \"%s\"\n\n%s", argv[1], kUsage);
+  return permsentry::kExitUsage;
+}

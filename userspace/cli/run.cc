@@ -1,0 +1,296 @@
+// `permsentry run`: attach, stream events to stdout until SIGINT/SIGTERM.
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "capture/probe.h"
+#include "capture/sensor.h"
+#include "cli/commands.h"
+#include "cli/config.h"
+#include "common/names.h"
+#include "decode/decode.h"
+#include "render/render.h"
+
+namespace permsentry {
+namespace {
+
+constexpr char kRunUsage[] =
+    "usage: permsentry run [--config FILE] [--format json|text] [--ready-file PATH] [--verbose]\n"
+    "\n"
+    "Attach to the kernel and print one event per line on stdout until SIGINT or\n"
+    "SIGTERM; then detach and print on stderr how many events were seen and lost.\n"
+    "\n"
+    "  -c, --config FILE       YAML configuration (default: built-in; see\n"
+    "                          --print-default-config). SIGHUP re-reads it; a bad\n"
+    "                          file is reported and the running config kept.\n"
+    "  -f, --format FORMAT     json (ECS, one object per line; default) or text\n"
+    "  -r, --ready-file PATH   create PATH (containing our pid) once every program is\n"
+    "                          attached, remove it on exit; scripts can wait for it\n"
+    "  -v, --verbose           show libbpf's log (verifier output) on stderr\n"
+    "      --print-default-config  print the built-in configuration and exit\n"
+    "  -h, --help              this help\n"
+    "\n"
+    "Exit status: 0 after a clean stop, 1 if the sensor cannot run, 2 for bad usage\n"
+    "or a bad configuration file.\n";
+
+volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_reload = 0;
+
+void OnStopSignal(int) { g_stop = 1; }
+void OnHangup(int) { g_reload = 1; }
+
+void InstallSignals() {
+  struct sigaction sa {};
+  // No SA_RESTART: a signal must interrupt the ring poll so we stop promptly.
+  sa.sa_handler = OnStopSignal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  sa.sa_handler = OnHangup;
+  sigaction(SIGHUP, &sa, nullptr);
+  // A closed stdout is reported by write() returning EPIPE, not by dying.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+std::unique_ptr<Renderer> MakeRenderer(OutputFormat f) {
+  if (f == OutputFormat::kText) return std::make_unique<TextRenderer>();
+  return std::make_unique<JsonRenderer>(Hostname());
+}
+
+// Buffers rendered lines and writes them to stdout in one write() per batch.
+class StdoutWriter {
+ public:
+  void Append(absl::string_view line) { buf_.append(line.data(), line.size()); }
+  // False when stdout is gone (EPIPE or another hard error).
+  bool Flush() {
+    size_t off = 0;
+    while (off < buf_.size()) {
+      const ssize_t n = write(STDOUT_FILENO, buf_.data() + off, buf_.size() - off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        error_ = errno;
+        buf_.clear();
+        return false;
+      }
+      off += static_cast<size_t>(n);
+    }
+    buf_.clear();
+    return true;
+  }
+  int error() const { return error_; }
+
+ private:
+  std::string buf_;
+  int error_ = 0;
+};
+
+struct RunOptions {
+  std::optional<std::string> config_path;
+  std::optional<OutputFormat> format;
+  std::optional<std::string> ready_file;
+  bool verbose = false;
+};
+
+}  // namespace
+
+int RunCommand(int argc, char** argv) {
+  static const option kLong[] = {
+      {"config", required_argument, nullptr, 'c'},
+      {"format", required_argument, nullptr, 'f'},
+      {"ready-file", required_argument, nullptr, 'r'},
+      {"verbose", no_argument, nullptr, 'v'},
+      {"print-default-config", no_argument, nullptr, 'P'},
+      {"help", no_argument, nullptr, 'h'},
+      {nullptr, 0, nullptr, 0},
+  };
+  RunOptions opts;
+  optind = 1;
+  for (int c; (c = getopt_long(argc, argv, "c:f:r:vh", kLong, nullptr)) != -1;) {
+    switch (c) {
+      case 'c':
+        opts.config_path = optarg;
+        break;
+      case 'f':
+        if (absl::string_view(optarg) == "json") {
+          opts.format = OutputFormat::kJson;
+        } else if (absl::string_view(optarg) == "text") {
+          opts.format = OutputFormat::kText;
+        } else {
+          std::fprintf(stderr, "permsentry run: --format must be json or text, not \"%s\"\n",
+                       optarg);
+          return kExitUsage;
+        }
+        break;
+      case 'r':
+        opts.ready_file = optarg;
+        break;
+      case 'v':
+        opts.verbose = true;
+        break;
+      case 'P':
+        std::fputs(DefaultConfigYaml().c_str(), stdout);
+        return kExitOk;
+      case 'h':
+        std::fputs(kRunUsage, stdout);
+        return kExitOk;
+      default:
+        std::fputs(kRunUsage, stderr);
+        return kExitUsage;
+    }
+  }
+  if (optind < argc) {
+    std::fprintf(stderr, "permsentry run: unexpected argument \"%s\"\n%s", argv[optind],
+                 kRunUsage);
+    return kExitUsage;
+  }
+
+  Config config;
+  if (opts.config_path) {
+    absl::StatusOr<Config> loaded = LoadConfigFile(*opts.config_path);
+    if (!loaded.ok()) {
+      std::fprintf(stderr, "permsentry: %s\n", std::string(loaded.status().message()).c_str());
+      return kExitUsage;
+    }
+    config = *loaded;
+  }
+  if (opts.format) config.format = *opts.format;
+
+  if (absl::Status s = CheckPrerequisites(); !s.ok()) {
+    std::fprintf(stderr, "permsentry: %s\n", std::string(s.message()).c_str());
+    return kExitFailure;
+  }
+
+  InstallSignals();
+  std::unique_ptr<Renderer> renderer = MakeRenderer(config.format);
+  StdoutWriter out;
+  const DecodeOptions decode_options{.boot_to_realtime_ns = BootToRealtimeOffsetNs()};
+  uint64_t delivered = 0, undecodable = 0;
+
+  auto on_record = [&](absl::Span<const uint8_t> record) {
+    absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(record, decode_options);
+    if (!ev.ok()) {
+      // Never silent: counted, reported in the summary, the first few shown.
+      if (++undecodable <= 5) {
+        std::fprintf(stderr, "permsentry: undecodable record: %s\n",
+                     std::string(ev.status().message()).c_str());
+      }
+      return;
+    }
+    ++delivered;
+    out.Append(renderer->Render(*ev));
+  };
+
+  SensorOptions sensor_options{.bulk_ring_bytes = config.bulk_ring_mb << 20,
+                               .urgent_ring_bytes = config.urgent_ring_kb << 10,
+                               .verbose = opts.verbose};
+  absl::StatusOr<std::unique_ptr<Sensor>> sensor = Sensor::Start(sensor_options, on_record);
+  if (!sensor.ok()) {
+    std::fprintf(stderr, "permsentry: %s\n", std::string(sensor.status().message()).c_str());
+    return kExitFailure;
+  }
+  std::fprintf(stderr, "permsentry: attached (%s backend), streaming %s events\n",
+               (*sensor)->backend().c_str(), config.format == OutputFormat::kJson ? "json" : "text");
+
+  if (opts.ready_file) {
+    const int fd = open(opts.ready_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      std::fprintf(stderr, "permsentry: cannot create ready file %s: %s\n",
+                   opts.ready_file->c_str(), strerror(errno));
+      return kExitFailure;
+    }
+    const std::string pid = absl::StrCat(getpid(), "\n");
+    (void)!write(fd, pid.data(), pid.size());
+    close(fd);
+  }
+
+  SensorStats reported;  // counters already reported as lost
+  absl::Time next_stats = absl::Now() + absl::Milliseconds(config.stats_interval_ms);
+  int exit_code = kExitOk;
+  auto check_losses = [&]() {
+    absl::StatusOr<SensorStats> st = (*sensor)->ReadStats();
+    if (!st.ok()) return;
+    if (st->lost_bulk != reported.lost_bulk || st->lost_urgent != reported.lost_urgent) {
+      LossReport loss{.time = absl::Now(),
+                      .lost_bulk = st->lost_bulk - reported.lost_bulk,
+                      .lost_urgent = st->lost_urgent - reported.lost_urgent,
+                      .lost_bulk_total = st->lost_bulk,
+                      .lost_urgent_total = st->lost_urgent};
+      out.Append(renderer->Render(loss));
+      std::fprintf(stderr,
+                   "permsentry: ALERT: %llu events lost (ring buffer full), %llu alert "
+                   "candidates overflowed the wakeup ring\n",
+                   static_cast<unsigned long long>(loss.lost_bulk),
+                   static_cast<unsigned long long>(loss.lost_urgent));
+      reported = *st;
+    }
+  };
+
+  while (!g_stop) {
+    absl::StatusOr<int> n = (*sensor)->Poll(static_cast<int>(config.drain_interval_ms));
+    if (!n.ok()) {
+      std::fprintf(stderr, "permsentry: %s\n", std::string(n.status().message()).c_str());
+      exit_code = kExitFailure;
+      break;
+    }
+    if (absl::Now() >= next_stats) {
+      check_losses();
+      next_stats = absl::Now() + absl::Milliseconds(config.stats_interval_ms);
+    }
+    if (!out.Flush()) {
+      if (out.error() != EPIPE) {
+        std::fprintf(stderr, "permsentry: writing events to stdout failed: %s\n",
+                     strerror(out.error()));
+        exit_code = kExitFailure;
+      }
+      break;
+    }
+    if (g_reload) {
+      g_reload = 0;
+      if (opts.config_path) {
+        absl::StatusOr<Config> loaded = LoadConfigFile(*opts.config_path);
+        if (!loaded.ok()) {
+          std::fprintf(stderr, "permsentry: reload failed, keeping the running config: %s\n",
+                       std::string(loaded.status().message()).c_str());
+        } else {
+          if (!opts.format) config.format = loaded->format;
+          renderer = MakeRenderer(config.format);
+          std::fprintf(stderr,
+                       "permsentry: reloaded %s (capture.* settings apply at restart)\n",
+                       opts.config_path->c_str());
+        }
+      }
+    }
+  }
+
+  // Hand over what is still in the rings before detaching.
+  (void)(*sensor)->Drain();
+  check_losses();
+  (void)out.Flush();
+  absl::StatusOr<SensorStats> final_stats = (*sensor)->ReadStats();
+  sensor->reset();  // detach every program
+  if (opts.ready_file) unlink(opts.ready_file->c_str());
+
+  const SensorStats st = final_stats.value_or(SensorStats{});
+  std::fprintf(stderr,
+               "permsentry: detached; %llu events seen, %llu lost (ring buffer full), %llu alert "
+               "candidates rerouted from the full wakeup ring, %llu undecodable\n",
+               static_cast<unsigned long long>(delivered),
+               static_cast<unsigned long long>(st.lost_bulk),
+               static_cast<unsigned long long>(st.lost_urgent),
+               static_cast<unsigned long long>(undecodable));
+  return exit_code;
+}
+
+}  // namespace permsentry

@@ -1,0 +1,54 @@
+// Small lookups shared by renderers: user/group names, errno names, and the byte
+// escaping that keeps every event on exactly one line.
+#ifndef PERMSENTRY_COMMON_NAMES_H_
+#define PERMSENTRY_COMMON_NAMES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include "absl/strings/string_view.h"
+
+#include "absl/container/flat_hash_map.h"
+
+namespace permsentry {
+
+// "ENOENT" for 2; "E123" for numbers the C library does not name.
+std::string ErrnoName(int err);
+
+// The host's name (uname nodename).
+std::string Hostname();
+
+// File names are bytes, not text. Valid UTF-8 passes through unchanged (the JSON
+// writer escapes control characters such as newline). When the bytes are not
+// valid UTF-8, each invalid byte becomes the four characters \xNN and each
+// backslash becomes \\, and `escaped` is set, so the original bytes can always be
+// recovered and a reader knows to unescape.
+struct EscapedBytes {
+  std::string text;
+  bool escaped = false;
+};
+EscapedBytes EscapeBytes(absl::string_view bytes);
+
+// Inverse of EscapeBytes for escaped text (used by tests and consumers).
+std::string UnescapeBytes(absl::string_view text);
+
+// For the human text format: printable ASCII and valid UTF-8 as is, everything
+// else (newline, tab, escape, invalid bytes) as C-style escapes; backslash and
+// double quote are escaped so a quoted field stays one token.
+std::string EscapeForText(absl::string_view bytes);
+
+// Caches uid → user name and gid → group name (NSS lookups are slow, ids repeat).
+// Not thread-safe: one per consumer thread.
+class NameCache {
+ public:
+  std::optional<std::string> UserName(uint32_t uid);
+  std::optional<std::string> GroupName(uint32_t gid);
+
+ private:
+  absl::flat_hash_map<uint32_t, std::optional<std::string>> users_;
+  absl::flat_hash_map<uint32_t, std::optional<std::string>> groups_;
+};
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_COMMON_NAMES_H_

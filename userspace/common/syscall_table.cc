@@ -1,0 +1,220 @@
+#include "common/syscall_table.h"
+
+#include <array>
+#include <cstring>
+
+namespace permsentry {
+namespace {
+
+// Factories keep the table below one line per syscall. Argument indexes follow the
+// kernel's SYSCALL_DEFINE order, which is the same for both ABIs.
+constexpr SyscallInfo Chmod(absl::string_view name, int16_t nr, bool compat, int8_t fd,
+                            int8_t dirfd, int8_t path, int8_t mode, int8_t flags = kNoArg) {
+  SyscallInfo s{.name = name, .action = "chmod", .family = Family::kChmod, .nr = nr,
+                .compat = compat, .uid16 = false, .nofollow = false};
+  s.fd_arg = fd;
+  s.dirfd_arg = dirfd;
+  s.path_arg = path;
+  s.mode_arg = mode;
+  s.flags_arg = flags;
+  return s;
+}
+
+constexpr SyscallInfo Chown(absl::string_view name, int16_t nr, bool compat, bool uid16,
+                            bool nofollow, int8_t fd, int8_t dirfd, int8_t path, int8_t uid,
+                            int8_t flags = kNoArg) {
+  SyscallInfo s{.name = name, .action = "chown", .family = Family::kChown, .nr = nr,
+                .compat = compat, .uid16 = uid16, .nofollow = nofollow};
+  s.fd_arg = fd;
+  s.dirfd_arg = dirfd;
+  s.path_arg = path;
+  s.uid_arg = uid;
+  s.gid_arg = static_cast<int8_t>(uid + 1);
+  s.flags_arg = flags;
+  return s;
+}
+
+constexpr SyscallInfo SetId(absl::string_view name, absl::string_view action, int16_t nr,
+                            bool compat, bool uid16, IdKind kind, int8_t nids) {
+  SyscallInfo s{.name = name, .action = action, .family = Family::kSetId, .nr = nr,
+                .compat = compat, .uid16 = uid16, .nofollow = false};
+  s.id_kind = kind;
+  s.id_args = nids;
+  return s;
+}
+
+constexpr SyscallInfo Creds(absl::string_view name, absl::string_view action, Family family,
+                            int16_t nr, bool compat, bool uid16) {
+  return SyscallInfo{.name = name, .action = action, .family = family, .nr = nr,
+                     .compat = compat, .uid16 = uid16, .nofollow = false};
+}
+
+constexpr SyscallInfo SetXattr(absl::string_view name, int16_t nr, bool compat, bool nofollow,
+                               int8_t fd, int8_t path) {
+  SyscallInfo s{.name = name, .action = "setxattr", .family = Family::kSetXattr, .nr = nr,
+                .compat = compat, .uid16 = false, .nofollow = nofollow};
+  const int8_t first = fd != kNoArg ? fd : path;  // name follows the file argument
+  s.fd_arg = fd;
+  s.path_arg = path;
+  s.name_arg = static_cast<int8_t>(first + 1);
+  s.value_arg = static_cast<int8_t>(first + 2);
+  s.size_arg = static_cast<int8_t>(first + 3);
+  s.flags_arg = static_cast<int8_t>(first + 4);
+  return s;
+}
+
+constexpr SyscallInfo RemoveXattr(absl::string_view name, int16_t nr, bool compat, bool nofollow,
+                                  int8_t fd, int8_t path) {
+  SyscallInfo s{.name = name, .action = "removexattr", .family = Family::kRemoveXattr, .nr = nr,
+                .compat = compat, .uid16 = false, .nofollow = nofollow};
+  s.fd_arg = fd;
+  s.path_arg = path;
+  s.name_arg = static_cast<int8_t>((fd != kNoArg ? fd : path) + 1);
+  return s;
+}
+
+// setxattrat(dfd, path, at_flags, name, struct xattr_args *uargs, size_t usize) (6.13+)
+constexpr SyscallInfo SetXattrAt(bool compat) {
+  SyscallInfo s{.name = "setxattrat", .action = "setxattr", .family = Family::kSetXattr,
+                .nr = 463, .compat = compat, .uid16 = false, .nofollow = false};
+  s.dirfd_arg = 0;
+  s.path_arg = 1;
+  s.flags_arg = 2;
+  s.name_arg = 3;
+  s.value_arg = 4;
+  s.size_arg = 5;
+  s.value_is_xattr_args = true;
+  return s;
+}
+
+// removexattrat(dfd, path, at_flags, name) (6.13+)
+constexpr SyscallInfo RemoveXattrAt(bool compat) {
+  SyscallInfo s{.name = "removexattrat", .action = "removexattr",
+                .family = Family::kRemoveXattr, .nr = 466, .compat = compat, .uid16 = false,
+                .nofollow = false};
+  s.dirfd_arg = 0;
+  s.path_arg = 1;
+  s.flags_arg = 2;
+  s.name_arg = 3;
+  return s;
+}
+
+constexpr bool N = false;  // native x86-64
+constexpr bool C = true;   // ia32
+constexpr int8_t X = kNoArg;
+constexpr IdKind U = IdKind::kUid;
+constexpr IdKind G = IdKind::kGid;
+
+constexpr SyscallInfo kTable[] = {
+    // ---- x86-64
+    Chmod("chmod", 90, N, X, X, 0, 1),
+    Chmod("fchmod", 91, N, 0, X, X, 1),
+    Chmod("fchmodat", 268, N, X, 0, 1, 2),
+    Chmod("fchmodat2", 452, N, X, 0, 1, 2, 3),
+    Chown("chown", 92, N, false, false, X, X, 0, 1),
+    Chown("fchown", 93, N, false, false, 0, X, X, 1),
+    Chown("lchown", 94, N, false, true, X, X, 0, 1),
+    Chown("fchownat", 260, N, false, false, X, 0, 1, 2, 4),
+    SetId("setuid", "setuid", 105, N, false, U, 1),
+    SetId("setgid", "setgid", 106, N, false, G, 1),
+    SetId("setreuid", "setreuid", 113, N, false, U, 2),
+    SetId("setregid", "setregid", 114, N, false, G, 2),
+    SetId("setresuid", "setresuid", 117, N, false, U, 3),
+    SetId("setresgid", "setresgid", 119, N, false, G, 3),
+    SetId("setfsuid", "setfsuid", 122, N, false, U, 1),
+    SetId("setfsgid", "setfsgid", 123, N, false, G, 1),
+    Creds("setgroups", "setgroups", Family::kSetGroups, 116, N, false),
+    Creds("capset", "capset", Family::kCapset, 126, N, false),
+    SetXattr("setxattr", 188, N, false, X, 0),
+    SetXattr("lsetxattr", 189, N, true, X, 0),
+    SetXattr("fsetxattr", 190, N, false, 0, X),
+    RemoveXattr("removexattr", 197, N, false, X, 0),
+    RemoveXattr("lremovexattr", 198, N, true, X, 0),
+    RemoveXattr("fremovexattr", 199, N, false, 0, X),
+    SetXattrAt(N),
+    RemoveXattrAt(N),
+    // ---- ia32 (int 0x80 is open to every x86-64 process when IA32_EMULATION is on)
+    Chmod("chmod", 15, C, X, X, 0, 1),
+    Chmod("fchmod", 94, C, 0, X, X, 1),
+    Chmod("fchmodat", 306, C, X, 0, 1, 2),
+    Chmod("fchmodat2", 452, C, X, 0, 1, 2, 3),
+    Chown("lchown", 16, C, true, true, X, X, 0, 1),
+    Chown("fchown", 95, C, true, false, 0, X, X, 1),
+    Chown("chown", 182, C, true, false, X, X, 0, 1),
+    Chown("lchown32", 198, C, false, true, X, X, 0, 1),
+    Chown("fchown32", 207, C, false, false, 0, X, X, 1),
+    Chown("chown32", 212, C, false, false, X, X, 0, 1),
+    Chown("fchownat", 298, C, false, false, X, 0, 1, 2, 4),
+    SetId("setuid", "setuid", 23, C, true, U, 1),
+    SetId("setgid", "setgid", 46, C, true, G, 1),
+    SetId("setreuid", "setreuid", 70, C, true, U, 2),
+    SetId("setregid", "setregid", 71, C, true, G, 2),
+    SetId("setfsuid", "setfsuid", 138, C, true, U, 1),
+    SetId("setfsgid", "setfsgid", 139, C, true, G, 1),
+    SetId("setresuid", "setresuid", 164, C, true, U, 3),
+    SetId("setresgid", "setresgid", 170, C, true, G, 3),
+    SetId("setreuid32", "setreuid", 203, C, false, U, 2),
+    SetId("setregid32", "setregid", 204, C, false, G, 2),
+    SetId("setresuid32", "setresuid", 208, C, false, U, 3),
+    SetId("setresgid32", "setresgid", 210, C, false, G, 3),
+    SetId("setuid32", "setuid", 213, C, false, U, 1),
+    SetId("setgid32", "setgid", 214, C, false, G, 1),
+    SetId("setfsuid32", "setfsuid", 215, C, false, U, 1),
+    SetId("setfsgid32", "setfsgid", 216, C, false, G, 1),
+    Creds("setgroups", "setgroups", Family::kSetGroups, 81, C, true),
+    Creds("setgroups32", "setgroups", Family::kSetGroups, 206, C, false),
+    Creds("capset", "capset", Family::kCapset, 185, C, false),
+    SetXattr("setxattr", 226, C, false, X, 0),
+    SetXattr("lsetxattr", 227, C, true, X, 0),
+    SetXattr("fsetxattr", 228, C, false, 0, X),
+    RemoveXattr("removexattr", 235, C, false, X, 0),
+    RemoveXattr("lremovexattr", 236, C, true, X, 0),
+    RemoveXattr("fremovexattr", 237, C, false, 0, X),
+    SetXattrAt(C),
+    RemoveXattrAt(C),
+};
+
+struct Index {
+  std::array<const SyscallInfo*, PS_DESC_SLOTS> by_slot{};
+  Index() {
+    for (const SyscallInfo& s : kTable) by_slot[s.nr + (s.compat ? PS_NR_SLOTS : 0)] = &s;
+  }
+};
+
+const Index& GetIndex() {
+  static const Index index;
+  return index;
+}
+
+uint8_t ArgOrNone(int8_t a) { return a == kNoArg ? PS_ARG_NONE : static_cast<uint8_t>(a); }
+
+}  // namespace
+
+std::span<const SyscallInfo> AllSyscalls() { return kTable; }
+
+const SyscallInfo* LookupSyscall(uint32_t nr, bool compat) {
+  if (nr >= PS_NR_SLOTS) return nullptr;
+  return GetIndex().by_slot[nr + (compat ? PS_NR_SLOTS : 0)];
+}
+
+void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS],
+                   __u64 (&any)[PS_NR_SLOTS / 64]) {
+  std::memset(desc, 0, sizeof(desc));
+  std::memset(any, 0, sizeof(any));
+  for (const SyscallInfo& s : kTable) {
+    ps_sc_desc& d = desc[s.nr + (s.compat ? PS_NR_SLOTS : 0)];
+    const bool creds = s.family == Family::kSetId || s.family == Family::kSetGroups ||
+                       s.family == Family::kCapset;
+    d.kind = creds ? PS_SCK_CREDS : PS_SCK_FILE;
+    d.path_arg = ArgOrNone(s.path_arg);
+    d.name_arg = ArgOrNone(s.name_arg);
+    // Only setxattr carries a value; removexattr's arguments stop at the name.
+    d.value_arg = ArgOrNone(s.value_arg);
+    d.size_arg = s.value_is_xattr_args ? PS_ARG_NONE : ArgOrNone(s.size_arg);
+    d.value_mode = s.value_is_xattr_args ? PS_VAL_XATTR_ARGS : PS_VAL_DIRECT;
+    d.mode_arg = ArgOrNone(s.mode_arg);
+    any[s.nr / 64] |= uint64_t{1} << (s.nr % 64);
+  }
+}
+
+}  // namespace permsentry

@@ -1,0 +1,42 @@
+// Compile-time proof that the C++ side reads the kernel's records with the layout
+// the BPF side writes (include/permsentry/abi/events.h). Any drift fails the build.
+#ifndef PERMSENTRY_DECODE_ABI_CHECK_H_
+#define PERMSENTRY_DECODE_ABI_CHECK_H_
+
+#include <cstddef>
+
+#include "permsentry/abi/events.h"
+
+static_assert(sizeof(ps_event_header) == 16);
+static_assert(offsetof(ps_event_header, abi_version) == 0);
+static_assert(offsetof(ps_event_header, type) == 2);
+static_assert(offsetof(ps_event_header, size) == 4);
+static_assert(offsetof(ps_event_header, ktime) == 8);
+
+static_assert(sizeof(ps_process) == 72);
+static_assert(offsetof(ps_process, start_time) == 0);
+static_assert(offsetof(ps_process, cgroup_id) == 8);
+static_assert(offsetof(ps_process, pid) == 16);
+static_assert(offsetof(ps_process, loginuid) == 44);
+static_assert(offsetof(ps_process, comm) == 56);
+
+static_assert(sizeof(ps_creds) == 56);
+static_assert(offsetof(ps_creds, cap_inheritable) == 32);
+static_assert(offsetof(ps_creds, cap_effective) == 48);
+
+static_assert(sizeof(ps_syscall_event) == 280);
+static_assert(offsetof(ps_syscall_event, proc) == 16);
+static_assert(offsetof(ps_syscall_event, creds_before) == 88);
+static_assert(offsetof(ps_syscall_event, creds_after) == 144);
+static_assert(offsetof(ps_syscall_event, args) == 200);
+static_assert(offsetof(ps_syscall_event, ret) == 248);
+static_assert(offsetof(ps_syscall_event, nr) == 256);
+static_assert(offsetof(ps_syscall_event, flags) == 260);
+static_assert(offsetof(ps_syscall_event, path_len) == 264);
+static_assert(offsetof(ps_syscall_event, value_size) == 272);
+static_assert(offsetof(ps_syscall_event, data) == 280);
+
+static_assert(sizeof(ps_sc_desc) == 8);
+static_assert(PS_SYSCALL_EVENT_MAX == 280 + 4096 + 256 + 512);
+
+#endif  // PERMSENTRY_DECODE_ABI_CHECK_H_

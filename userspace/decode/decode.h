@@ -1,0 +1,29 @@
+// Raw ring-buffer records → typed events. The only code that reads kernel bytes:
+// every length and enum is checked, so a corrupt or hostile record is an error,
+// never a crash (fuzzed by tests/fuzz/decode_fuzz.cc).
+#ifndef PERMSENTRY_DECODE_DECODE_H_
+#define PERMSENTRY_DECODE_DECODE_H_
+
+#include <cstdint>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "decode/event.h"
+
+namespace permsentry {
+
+struct DecodeOptions {
+  // CLOCK_REALTIME - CLOCK_BOOTTIME, to turn kernel timestamps into wall time.
+  int64_t boot_to_realtime_ns = 0;
+};
+
+// Offset between CLOCK_REALTIME and CLOCK_BOOTTIME now.
+int64_t BootToRealtimeOffsetNs();
+
+// Decode one PS_EV_SYSCALL record.
+absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record,
+                                                const DecodeOptions& options);
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_DECODE_DECODE_H_

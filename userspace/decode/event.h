@@ -1,0 +1,79 @@
+// Typed events: what the rest of the agent works with once the kernel's bytes have
+// been checked and decoded.
+#ifndef PERMSENTRY_DECODE_EVENT_H_
+#define PERMSENTRY_DECODE_EVENT_H_
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "common/syscall_table.h"
+
+namespace permsentry {
+
+inline constexpr uint32_t kUnsetId = 4294967295u;  // (uid_t)-1: unset audit id, "unchanged"
+inline constexpr int kAtFdCwd = -100;
+
+struct Process {
+  uint32_t pid = 0;
+  uint32_t tid = 0;
+  uint32_t ppid = 0;
+  uint32_t uid = 0;
+  uint32_t euid = 0;
+  uint32_t gid = 0;
+  uint32_t egid = 0;
+  uint32_t loginuid = kUnsetId;
+  uint32_t sessionid = kUnsetId;
+  uint64_t start_time_ns = 0;  // since boot
+  uint64_t cgroup_id = 0;
+  std::string comm;
+};
+
+struct Creds {
+  uint32_t uid = 0, euid = 0, suid = 0, fsuid = 0;
+  uint32_t gid = 0, egid = 0, sgid = 0, fsgid = 0;
+  uint64_t cap_inheritable = 0, cap_permitted = 0, cap_effective = 0;
+  bool operator==(const Creds&) const = default;
+};
+
+struct SyscallEvent {
+  uint64_t ktime_ns = 0;  // CLOCK_BOOTTIME
+  absl::Time time;        // wall clock of ktime_ns
+  Process proc;
+  const SyscallInfo* sc = nullptr;  // never null after a successful decode
+  bool compat = false;
+  bool urgent = false;  // came through the wakeup ring
+  int64_t ret = 0;
+  std::array<uint64_t, 6> args{};
+
+  bool success() const { return ret >= 0; }
+  int error() const { return ret < 0 ? static_cast<int>(-ret) : 0; }
+
+  // Arguments, present when the syscall takes them.
+  std::optional<std::string> path;  // bytes as given; may hold any byte but NUL
+  bool path_fault = false;          // the call takes a path that could not be read
+  std::optional<int> fd;
+  std::optional<int> dirfd;
+  std::optional<uint32_t> mode;
+  std::optional<uint32_t> owner;  // chown: new uid (absent when -1, "unchanged")
+  std::optional<uint32_t> group;  // chown: new gid (absent when -1)
+  std::optional<uint32_t> at_flags;
+  std::optional<uint32_t> xattr_flags;  // XATTR_CREATE / XATTR_REPLACE
+  std::optional<std::string> xattr_name;
+  bool xattr_name_fault = false;
+  std::optional<std::string> xattr_value;  // bytes captured (bounded)
+  uint32_t xattr_value_size = 0;           // size the caller passed
+  bool xattr_value_fault = false;
+
+  // set*id: the ids asked for, in argument order (kUnsetId = "unchanged").
+  std::vector<uint32_t> requested_ids;
+  std::optional<Creds> creds_before;
+  std::optional<Creds> creds_after;
+};
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_DECODE_EVENT_H_

@@ -1,0 +1,270 @@
+#include <fcntl.h>
+#include <linux/xattr.h>
+
+#include "absl/strings/string_view.h"
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "rapidjson/stringbuffer.h"
+#include "rapidjson/writer.h"
+#include "render/render.h"
+
+namespace permsentry {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+// Thin helpers over RapidJSON's streaming writer: no DOM, one pass, no allocation
+// per field beyond the output buffer (the consumer renders at storm rates).
+void Key(Writer& w, absl::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+void Str(Writer& w, absl::string_view v) {
+  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
+}
+void KStr(Writer& w, absl::string_view k, absl::string_view v) { Key(w, k); Str(w, v); }
+void KU64(Writer& w, absl::string_view k, uint64_t v) { Key(w, k); w.Uint64(v); }
+void KI64(Writer& w, absl::string_view k, int64_t v) { Key(w, k); w.Int64(v); }
+void KBool(Writer& w, absl::string_view k, bool v) { Key(w, k); w.Bool(v); }
+
+// An id argument where (uid_t)-1 means "unchanged": rendered as -1.
+void IdValue(Writer& w, uint32_t id) {
+  if (id == kUnsetId) {
+    w.Int(-1);
+  } else {
+    w.Uint(id);
+  }
+}
+
+std::string Timestamp(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
+}
+
+std::string CapHex(uint64_t caps) { return absl::StrFormat("0x%016x", caps); }
+
+// A byte string that may need escaping (file names, xattr names): the text, and
+// a sibling "<key>_escaped": true when EscapeBytes had to escape it.
+void KBytes(Writer& w, absl::string_view k, absl::string_view bytes) {
+  EscapedBytes e = EscapeBytes(bytes);
+  KStr(w, k, e.text);
+  if (e.escaped) KBool(w, absl::StrCat(k, "_escaped"), true);
+}
+
+void WriteCreds(Writer& w, absl::string_view key, const Creds& c) {
+  Key(w, key);
+  w.StartObject();
+  KU64(w, "uid", c.uid);
+  KU64(w, "euid", c.euid);
+  KU64(w, "suid", c.suid);
+  KU64(w, "fsuid", c.fsuid);
+  KU64(w, "gid", c.gid);
+  KU64(w, "egid", c.egid);
+  KU64(w, "sgid", c.sgid);
+  KU64(w, "fsgid", c.fsgid);
+  KStr(w, "cap_effective", CapHex(c.cap_effective));
+  KStr(w, "cap_permitted", CapHex(c.cap_permitted));
+  KStr(w, "cap_inheritable", CapHex(c.cap_inheritable));
+  w.EndObject();
+}
+
+void WriteAtFlags(Writer& w, uint32_t flags) {
+  Key(w, "at_flags");
+  w.StartArray();
+  if (flags & AT_SYMLINK_NOFOLLOW) Str(w, "AT_SYMLINK_NOFOLLOW");
+  if (flags & AT_EMPTY_PATH) Str(w, "AT_EMPTY_PATH");
+  const uint32_t rest = flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
+  if (rest != 0) Str(w, absl::StrFormat("0x%x", rest));
+  w.EndArray();
+}
+
+bool IsCredsFamily(Family f) {
+  return f == Family::kSetId || f == Family::kSetGroups || f == Family::kCapset;
+}
+
+}  // namespace
+
+std::string JsonRenderer::Render(const SyscallEvent& ev) {
+  const SyscallInfo& sc = *ev.sc;
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  KStr(w, "@timestamp", Timestamp(ev.time));
+  KStr(w, "message", Summary(ev));
+
+  Key(w, "event");
+  w.StartObject();
+  KStr(w, "kind", "event");
+  Key(w, "category");
+  w.StartArray();
+  Str(w, IsCredsFamily(sc.family) ? "process" : "file");
+  w.EndArray();
+  Key(w, "type");
+  w.StartArray();
+  Str(w, "change");
+  w.EndArray();
+  KStr(w, "action", sc.action);
+  KStr(w, "outcome", ev.success() ? "success" : "failure");
+  KStr(w, "module", "permsentry");
+  w.EndObject();
+
+  Key(w, "host");
+  w.StartObject();
+  KStr(w, "hostname", hostname_);
+  w.EndObject();
+
+  Key(w, "process");
+  w.StartObject();
+  KU64(w, "pid", ev.proc.pid);
+  Key(w, "thread");
+  w.StartObject();
+  KU64(w, "id", ev.proc.tid);
+  w.EndObject();
+  Key(w, "parent");
+  w.StartObject();
+  KU64(w, "pid", ev.proc.ppid);
+  w.EndObject();
+  KBytes(w, "name", ev.proc.comm);
+  w.EndObject();
+
+  Key(w, "user");
+  w.StartObject();
+  KStr(w, "id", absl::StrCat(ev.proc.uid));
+  if (auto n = names_.UserName(ev.proc.uid)) KStr(w, "name", *n);
+  Key(w, "effective");
+  w.StartObject();
+  KStr(w, "id", absl::StrCat(ev.proc.euid));
+  if (auto n = names_.UserName(ev.proc.euid)) KStr(w, "name", *n);
+  w.EndObject();
+  w.EndObject();
+
+  Key(w, "group");
+  w.StartObject();
+  KStr(w, "id", absl::StrCat(ev.proc.gid));
+  if (auto n = names_.GroupName(ev.proc.gid)) KStr(w, "name", *n);
+  Key(w, "effective");
+  w.StartObject();
+  KStr(w, "id", absl::StrCat(ev.proc.egid));
+  w.EndObject();
+  w.EndObject();
+
+  if (!IsCredsFamily(sc.family)) {
+    Key(w, "file");
+    w.StartObject();
+    if (ev.path) KBytes(w, "path", *ev.path);
+    if (ev.mode) KStr(w, "mode", FormatMode(*ev.mode));
+    if (ev.owner) {
+      KStr(w, "uid", absl::StrCat(*ev.owner));
+      if (auto n = names_.UserName(*ev.owner)) KStr(w, "owner", *n);
+    }
+    if (ev.group) {
+      KStr(w, "gid", absl::StrCat(*ev.group));
+      if (auto n = names_.GroupName(*ev.group)) KStr(w, "group", *n);
+    }
+    w.EndObject();
+  }
+
+  Key(w, "permsentry");
+  w.StartObject();
+  KStr(w, "syscall", sc.name);
+  if (ev.compat) KBool(w, "compat_ia32", true);
+  KI64(w, "return_value", ev.ret);
+  if (!ev.success()) KStr(w, "errno", ErrnoName(ev.error()));
+  if (ev.path) KBytes(w, "path_arg", *ev.path);
+  if (ev.path_fault) KBool(w, "path_unreadable", true);
+  if (sc.nofollow) KBool(w, "nofollow", true);
+  if (ev.fd) KI64(w, "fd", *ev.fd);
+  if (ev.dirfd) {
+    if (*ev.dirfd == kAtFdCwd) {
+      KStr(w, "dirfd", "AT_FDCWD");
+    } else {
+      KI64(w, "dirfd", *ev.dirfd);
+    }
+  }
+  if (ev.at_flags) WriteAtFlags(w, *ev.at_flags);
+  if (sc.family == Family::kSetXattr || sc.family == Family::kRemoveXattr) {
+    Key(w, "xattr");
+    w.StartObject();
+    if (ev.xattr_name) KBytes(w, "name", *ev.xattr_name);
+    if (ev.xattr_name_fault) KBool(w, "name_unreadable", true);
+    if (ev.xattr_value) {
+      KStr(w, "value_hex", absl::BytesToHexString(*ev.xattr_value));
+      KU64(w, "size", ev.xattr_value_size);
+      if (ev.xattr_value->size() < ev.xattr_value_size) KBool(w, "value_truncated", true);
+      if (ev.xattr_value_fault) KBool(w, "value_unreadable", true);
+    }
+    if (ev.xattr_flags && *ev.xattr_flags != 0) {
+      Key(w, "flags");
+      w.StartArray();
+      if (*ev.xattr_flags & XATTR_CREATE) Str(w, "XATTR_CREATE");
+      if (*ev.xattr_flags & XATTR_REPLACE) Str(w, "XATTR_REPLACE");
+      w.EndArray();
+    }
+    w.EndObject();
+  }
+  if (!ev.requested_ids.empty()) {
+    Key(w, "requested_ids");
+    w.StartArray();
+    for (uint32_t id : ev.requested_ids) IdValue(w, id);
+    w.EndArray();
+  }
+  if (ev.creds_before && ev.creds_after) {
+    Key(w, "creds");
+    w.StartObject();
+    WriteCreds(w, "before", *ev.creds_before);
+    WriteCreds(w, "after", *ev.creds_after);
+    w.EndObject();
+  }
+  Key(w, "audit");
+  w.StartObject();
+  Key(w, "login_uid");
+  IdValue(w, ev.proc.loginuid);
+  Key(w, "session_id");
+  IdValue(w, ev.proc.sessionid);
+  w.EndObject();
+  KU64(w, "cgroup_id", ev.proc.cgroup_id);
+  KU64(w, "process_start_ns", ev.proc.start_time_ns);
+  if (ev.urgent) KBool(w, "urgent", true);
+  w.EndObject();
+
+  w.EndObject();
+  std::string line(buf.GetString(), buf.GetSize());
+  line += '\n';
+  return line;
+}
+
+std::string JsonRenderer::Render(const LossReport& loss) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
+  w.StartObject();
+  KStr(w, "@timestamp", Timestamp(loss.time));
+  KStr(w, "message",
+       absl::StrFormat("permsentry lost %d events (ring buffer full); %d alert-candidate events "
+                       "overflowed the wakeup ring and went to the bulk ring",
+                       loss.lost_bulk, loss.lost_urgent));
+  Key(w, "event");
+  w.StartObject();
+  KStr(w, "kind", "alert");
+  KStr(w, "action", "events_lost");
+  KStr(w, "module", "permsentry");
+  KStr(w, "severity_name", "high");
+  w.EndObject();
+  Key(w, "host");
+  w.StartObject();
+  KStr(w, "hostname", hostname_);
+  w.EndObject();
+  Key(w, "permsentry");
+  w.StartObject();
+  Key(w, "lost");
+  w.StartObject();
+  KU64(w, "bulk", loss.lost_bulk);
+  KU64(w, "urgent", loss.lost_urgent);
+  KU64(w, "bulk_total", loss.lost_bulk_total);
+  KU64(w, "urgent_total", loss.lost_urgent_total);
+  w.EndObject();
+  w.EndObject();
+  w.EndObject();
+  std::string line(buf.GetString(), buf.GetSize());
+  line += '\n';
+  return line;
+}
+
+}  // namespace permsentry

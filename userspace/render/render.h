@@ -1,0 +1,61 @@
+// Events → output lines. JSON follows ECS field names (see README "Event fields");
+// text is for people at a terminal. Every rendered event is exactly one line.
+#ifndef PERMSENTRY_RENDER_RENDER_H_
+#define PERMSENTRY_RENDER_RENDER_H_
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+#include "common/names.h"
+#include "decode/event.h"
+
+namespace permsentry {
+
+// "04755", "0644": octal with a leading zero, at least four digits.
+std::string FormatMode(uint32_t mode);
+
+// One-line human summary (the JSON `message`), e.g.
+// "chmod /tmp/x to 04755 by bash (pid 812, uid 0): success".
+std::string Summary(const SyscallEvent& ev);
+
+// Sensor health: events the kernel could not hand over (ring buffer full).
+struct LossReport {
+  absl::Time time;
+  uint64_t lost_bulk = 0;    // new since the previous report
+  uint64_t lost_urgent = 0;  // new since the previous report (those still went to the bulk ring)
+  uint64_t lost_bulk_total = 0;
+  uint64_t lost_urgent_total = 0;
+};
+
+class Renderer {
+ public:
+  virtual ~Renderer() = default;
+  // Both return one line ending in '\n'.
+  virtual std::string Render(const SyscallEvent& ev) = 0;
+  virtual std::string Render(const LossReport& loss) = 0;
+};
+
+class JsonRenderer : public Renderer {
+ public:
+  explicit JsonRenderer(std::string hostname) : hostname_(std::move(hostname)) {}
+  std::string Render(const SyscallEvent& ev) override;
+  std::string Render(const LossReport& loss) override;
+
+ private:
+  std::string hostname_;
+  NameCache names_;
+};
+
+class TextRenderer : public Renderer {
+ public:
+  std::string Render(const SyscallEvent& ev) override;
+  std::string Render(const LossReport& loss) override;
+
+ private:
+  NameCache names_;
+};
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_RENDER_RENDER_H_

@@ -1,0 +1,75 @@
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "render/render.h"
+
+namespace permsentry {
+namespace {
+
+std::string IdText(uint32_t id) { return id == kUnsetId ? "-1" : absl::StrCat(id); }
+
+std::string Target(const SyscallEvent& ev) {
+  if (ev.path) return absl::StrCat("\"", EscapeForText(*ev.path), "\"");
+  if (ev.path_fault) return "<unreadable path>";
+  if (ev.fd) return absl::StrCat("fd ", *ev.fd);
+  return "";
+}
+
+}  // namespace
+
+std::string FormatMode(uint32_t mode) { return absl::StrFormat("0%03o", mode & 07777); }
+
+std::string Summary(const SyscallEvent& ev) {
+  const SyscallInfo& sc = *ev.sc;
+  std::string what;
+  switch (sc.family) {
+    case Family::kChmod:
+      what = absl::StrCat(sc.name, " ", Target(ev), " to ", FormatMode(ev.mode.value_or(0)));
+      break;
+    case Family::kChown:
+      what = absl::StrCat(sc.name, " ", Target(ev), " to ",
+                          ev.owner ? absl::StrCat(*ev.owner) : "-1", ":",
+                          ev.group ? absl::StrCat(*ev.group) : "-1");
+      break;
+    case Family::kSetXattr:
+    case Family::kRemoveXattr:
+      what = absl::StrCat(sc.name, " ", EscapeForText(ev.xattr_name.value_or("?")), " on ",
+                          Target(ev));
+      break;
+    case Family::kSetId: {
+      std::vector<std::string> ids;
+      for (uint32_t id : ev.requested_ids) ids.push_back(IdText(id));
+      what = absl::StrCat(sc.name, "(", absl::StrJoin(ids, ", "), ")");
+      break;
+    }
+    case Family::kSetGroups:
+    case Family::kCapset:
+      what = std::string(sc.name);
+      break;
+  }
+  if (ev.creds_before && ev.creds_after && ev.success() &&
+      (ev.creds_before->euid != ev.creds_after->euid ||
+       ev.creds_before->egid != ev.creds_after->egid)) {
+    absl::StrAppend(&what, ": euid ", ev.creds_before->euid, " -> ", ev.creds_after->euid,
+                    ", egid ", ev.creds_before->egid, " -> ", ev.creds_after->egid);
+  }
+  return absl::StrFormat("%s by %s (pid %d, uid %d): %s", what, EscapeForText(ev.proc.comm),
+                         ev.proc.pid, ev.proc.uid,
+                         ev.success() ? "success" : absl::StrCat("failed ", ErrnoName(ev.error())));
+}
+
+std::string TextRenderer::Render(const SyscallEvent& ev) {
+  const std::string user = names_.UserName(ev.proc.uid).value_or(absl::StrCat(ev.proc.uid));
+  return absl::StrCat(
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ev.time, absl::UTCTimeZone()), " ",
+      ev.success() ? "ok  " : "FAIL", " ", user, " ", Summary(ev), ev.compat ? " [ia32]" : "",
+      "\n");
+}
+
+std::string TextRenderer::Render(const LossReport& loss) {
+  return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", loss.time, absl::UTCTimeZone()),
+                      " LOST ", loss.lost_bulk, " events (ring buffer full), ", loss.lost_urgent,
+                      " alert candidates overflowed the wakeup ring\n");
+}
+
+}  // namespace permsentry
