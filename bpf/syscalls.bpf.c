@@ -117,12 +117,13 @@ static __always_inline __u64 ps_arg(const struct ps_inflight* st, __u8 idx) {
   return st->args[idx];
 }
 
-/* Does the credential change grant something: a uid 0 the caller did not have,
- * or capabilities it did not have? */
+/* Does the credential change grant something: a real, effective or filesystem
+ * uid 0 it did not have (taking root back from the saved uid counts), or
+ * capabilities it did not have? */
 static __always_inline int ps_creds_gain(const struct ps_creds* b, const struct ps_creds* a) {
-  int had_root = b->uid == 0 || b->euid == 0 || b->suid == 0 || b->fsuid == 0;
-  int has_root = a->uid == 0 || a->euid == 0 || a->suid == 0 || a->fsuid == 0;
-  if (has_root && !had_root) return 1;
+  if ((a->uid == 0 && b->uid != 0) || (a->euid == 0 && b->euid != 0) ||
+      (a->fsuid == 0 && b->fsuid != 0))
+    return 1;
   if (a->cap_effective & ~b->cap_effective) return 1;
   if (a->cap_permitted & ~b->cap_permitted) return 1;
   return 0;

@@ -1,1 +1,41 @@
+#include "common/names.h"
+
 #include <gtest/gtest.h>
+
+namespace permsentry {
+namespace {
+
+TEST(EscapeBytes, ValidUtf8Untouched) {
+  EXPECT_EQ(EscapeBytes("/etc/caf\xc3\xa9").text, "/etc/caf\xc3\xa9");
+  EXPECT_FALSE(EscapeBytes("/a\\b").escaped);  // valid: backslash left for the JSON writer
+}
+
+TEST(EscapeBytes, InvalidBytesEscapedAndReversible) {
+  for (const std::string s : {std::string("\xff"), std::string("a\\x41\xc3"),
+                              std::string("\xf4\x90\x80\x80"), std::string("\xc0\xaf")}) {
+    EscapedBytes e = EscapeBytes(s);
+    EXPECT_TRUE(e.escaped) << s;
+    EXPECT_EQ(UnescapeBytes(e.text), s);
+  }
+}
+
+TEST(EscapeForText, ControlAndInvalid) {
+  EXPECT_EQ(EscapeForText("a\nb\"c\\\xff"), "a\\nb\\\"c\\\\\\xff");
+  EXPECT_EQ(EscapeForText("caf\xc3\xa9"), "caf\xc3\xa9");
+}
+
+TEST(ErrnoName, KnownAndUnknown) {
+  EXPECT_EQ(ErrnoName(2), "ENOENT");
+  EXPECT_EQ(ErrnoName(1), "EPERM");
+  EXPECT_EQ(ErrnoName(9999), "E9999");
+}
+
+TEST(NameCache, RootAndMissing) {
+  NameCache c;
+  EXPECT_EQ(c.UserName(0), "root");
+  EXPECT_EQ(c.GroupName(0), "root");
+  EXPECT_FALSE(c.UserName(4000000000u).has_value());
+}
+
+}  // namespace
+}  // namespace permsentry

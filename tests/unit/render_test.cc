@@ -1,1 +1,168 @@
 #include <gtest/gtest.h>
+
+#include <algorithm>
+
+#include "decode/decode.h"
+#include "record_builder.h"
+#include "rapidjson/document.h"
+#include "rapidjson/pointer.h"
+#include "render/render.h"
+
+namespace permsentry {
+namespace {
+
+using testing::RecordBuilder;
+
+SyscallEvent Decode(std::vector<uint8_t> rec) {
+  absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(rec, DecodeOptions{});
+  EXPECT_TRUE(ev.ok()) << ev.status();
+  return *ev;
+}
+
+// Renders, checks the one-line invariant, parses.
+rapidjson::Document RenderJson(const SyscallEvent& ev) {
+  JsonRenderer r("testhost");
+  const std::string line = r.Render(ev);
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
+  EXPECT_EQ(line.back(), '\n');
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(line.data(), line.size() - 1);
+  EXPECT_FALSE(doc.HasParseError()) << line;
+  return doc;
+}
+
+std::string Str(const rapidjson::Document& d, const char* ptr) {
+  const rapidjson::Value* v = rapidjson::Pointer(ptr).Get(d);
+  if (v == nullptr) return "<missing>";
+  if (v->IsString()) return std::string(v->GetString(), v->GetStringLength());
+  if (v->IsInt64()) return std::to_string(v->GetInt64());
+  if (v->IsBool()) return v->GetBool() ? "true" : "false";
+  return "<other>";
+}
+
+TEST(FormatMode, Octal) {
+  EXPECT_EQ(FormatMode(04755), "04755");
+  EXPECT_EQ(FormatMode(0644), "0644");
+  EXPECT_EQ(FormatMode(0440), "0440");
+  EXPECT_EQ(FormatMode(0), "0000");
+  EXPECT_EQ(FormatMode(07777), "07777");
+}
+
+TEST(RenderJson, ChmodFields) {
+  auto ev = Decode(RecordBuilder(268)
+                       .Arg(0, static_cast<uint64_t>(-100))
+                       .Arg(2, 04755)
+                       .Path("somefile")
+                       .Build());
+  auto d = RenderJson(ev);
+  EXPECT_EQ(Str(d, "/event/action"), "chmod");
+  EXPECT_EQ(Str(d, "/event/outcome"), "success");
+  EXPECT_EQ(Str(d, "/event/kind"), "event");
+  EXPECT_EQ(Str(d, "/permsentry/syscall"), "fchmodat");
+  EXPECT_EQ(Str(d, "/permsentry/dirfd"), "AT_FDCWD");
+  EXPECT_EQ(Str(d, "/file/path"), "somefile");
+  EXPECT_EQ(Str(d, "/permsentry/path_arg"), "somefile");
+  EXPECT_EQ(Str(d, "/file/mode"), "04755");
+  EXPECT_EQ(Str(d, "/process/pid"), "4242");
+  EXPECT_EQ(Str(d, "/process/parent/pid"), "1");
+  EXPECT_EQ(Str(d, "/process/name"), "tester");
+  EXPECT_EQ(Str(d, "/user/id"), "1000");
+  EXPECT_EQ(Str(d, "/host/hostname"), "testhost");
+  EXPECT_EQ(Str(d, "/permsentry/audit/session_id"), "7");
+  EXPECT_EQ(Str(d, "/permsentry/errno"), "<missing>");
+  EXPECT_NE(Str(d, "/message").find("04755"), std::string::npos);
+}
+
+TEST(RenderJson, FailureErrnoName) {
+  auto ev = Decode(RecordBuilder(90).Arg(1, 0644).Path("/missing").Ret(-2).Build());
+  auto d = RenderJson(ev);
+  EXPECT_EQ(Str(d, "/event/outcome"), "failure");
+  EXPECT_EQ(Str(d, "/permsentry/errno"), "ENOENT");
+  EXPECT_EQ(Str(d, "/permsentry/return_value"), "-2");
+}
+
+TEST(RenderJson, ChownIds) {
+  auto ev = Decode(RecordBuilder(92).Arg(1, 0).Arg(2, 0).Path("/f").Build());
+  auto d = RenderJson(ev);
+  EXPECT_EQ(Str(d, "/file/uid"), "0");
+  EXPECT_EQ(Str(d, "/file/gid"), "0");
+  EXPECT_EQ(Str(d, "/file/owner"), "root");
+}
+
+TEST(RenderJson, CredsBeforeAfter) {
+  auto b = RecordBuilder(105).Arg(0, 0);
+  b.Flags(PS_SC_F_CREDS);
+  b.ev.creds_before.uid = b.ev.creds_before.euid = 1000;
+  b.ev.creds_after.cap_effective = 0x1ffffffffffULL;
+  auto d = RenderJson(Decode(b.Build()));
+  EXPECT_EQ(Str(d, "/event/category/0"), "process");
+  EXPECT_EQ(Str(d, "/permsentry/creds/before/euid"), "1000");
+  EXPECT_EQ(Str(d, "/permsentry/creds/after/euid"), "0");
+  EXPECT_EQ(Str(d, "/permsentry/creds/after/cap_effective"), "0x000001ffffffffff");
+  EXPECT_EQ(Str(d, "/permsentry/requested_ids/0"), "0");
+  EXPECT_EQ(Str(d, "/file/path"), "<missing>");
+}
+
+TEST(RenderJson, XattrValueHex) {
+  auto d = RenderJson(Decode(RecordBuilder(190)
+                                 .Arg(0, 3)
+                                 .Name("security.capability")
+                                 .Value(std::string("\x01\x00\x00\x02", 4), 20)
+                                 .Build()));
+  EXPECT_EQ(Str(d, "/permsentry/xattr/name"), "security.capability");
+  EXPECT_EQ(Str(d, "/permsentry/xattr/value_hex"), "01000002");
+  EXPECT_EQ(Str(d, "/permsentry/xattr/value_truncated"), "true");
+  EXPECT_EQ(Str(d, "/permsentry/fd"), "3");
+}
+
+// Hostile names: the event must stay one valid JSON line and the bytes recoverable.
+class HostileName : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(HostileName, OneLineAndRecoverable) {
+  const std::string& name = GetParam();
+  auto ev = Decode(RecordBuilder(90).Arg(1, 0777).Path(name).Build());
+  auto d = RenderJson(ev);
+  const std::string path = Str(d, "/file/path");
+  if (Str(d, "/file/path_escaped") == "true") {
+    EXPECT_EQ(UnescapeBytes(path), name);
+  } else {
+    EXPECT_EQ(path, name);
+  }
+  // The text format is one line too.
+  TextRenderer t;
+  const std::string line = t.Render(ev);
+  EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Names, HostileName,
+    ::testing::Values(std::string("/tmp/new\nline"), std::string("/tmp/quo\"te"),
+                      std::string("/tmp/back\\slash"), std::string("/tmp/\xff\xfe-bad-utf8"),
+                      std::string("/tmp/\\xff-literal-and-\x80"), std::string("/tmp/tab\tcr\r"),
+                      std::string("/tmp/\x1b[31mred"), std::string("/tmp/caf\xc3\xa9-ok-utf8"),
+                      std::string("/tmp/\xed\xa0\x80-surrogate"),
+                      std::string("/") + std::string(4094, 'x'),
+                      std::string("/") + std::string(4093, '\n') + "\xff"));
+
+TEST(RenderJson, InvalidUtf8IsMarkedEscaped) {
+  auto d = RenderJson(Decode(RecordBuilder(90).Path("/a\xff\\b").Build()));
+  EXPECT_EQ(Str(d, "/file/path"), "/a\\xff\\\\b");
+  EXPECT_EQ(Str(d, "/file/path_escaped"), "true");
+}
+
+TEST(RenderJson, LossReportIsAnAlert) {
+  JsonRenderer r("h");
+  const std::string line = r.Render(LossReport{.time = absl::UnixEpoch(), .lost_bulk = 5,
+                                               .lost_urgent = 1, .lost_bulk_total = 9,
+                                               .lost_urgent_total = 1});
+  rapidjson::Document d;
+  d.Parse(line.c_str());
+  ASSERT_FALSE(d.HasParseError());
+  EXPECT_EQ(Str(d, "/event/kind"), "alert");
+  EXPECT_EQ(Str(d, "/event/action"), "events_lost");
+  EXPECT_EQ(Str(d, "/permsentry/lost/bulk"), "5");
+  EXPECT_EQ(Str(d, "/permsentry/lost/bulk_total"), "9");
+}
+
+}  // namespace
+}  // namespace permsentry

@@ -141,6 +141,12 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
   if (raw.flags & PS_SC_F_CREDS) {
     ev.creds_before = ToCreds(raw.creds_before);
     ev.creds_after = ToCreds(raw.creds_after);
+    // The actor of a credential change is who the caller was when it asked, not
+    // what it became: user.* reports the ids from before the call.
+    ev.proc.uid = ev.creds_before->uid;
+    ev.proc.euid = ev.creds_before->euid;
+    ev.proc.gid = ev.creds_before->gid;
+    ev.proc.egid = ev.creds_before->egid;
   }
   return ev;
 }

@@ -1,0 +1,146 @@
+// Integration: the command line as a user meets it, and the sensor's behaviour
+// under stress and misconfiguration. Needs root.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <string>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "sensor_harness.h"
+
+namespace permsentry::testing {
+namespace {
+
+std::string Get(const Event& e, const std::string& k) {
+  auto it = e.find(k);
+  return it == e.end() ? "" : it->second;
+}
+
+std::string WriteTemp(const std::string& tag, const std::string& text) {
+  const std::string p = absl::StrCat("/var/tmp/permsentry-cli-", getpid(), "-", tag, ".yaml");
+  std::ofstream(p) << text;
+  return p;
+}
+
+int CountLines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+
+TEST(Cli, HelpEverywhere) {
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"--help"}, {"run", "--help"}, {"probe", "--help"}}) {
+    CommandResult r = RunPermsentry(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0];
+    EXPECT_TRUE(absl::StrContains(r.out, "usage: permsentry")) << r.out;
+  }
+  CommandResult none = RunPermsentry({});
+  EXPECT_EQ(none.exit_code, 2);
+  CommandResult bad = RunPermsentry({"frobnicate"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(bad.err, "unknown command \"frobnicate\""));
+  CommandResult fmt = RunPermsentry({"run", "--format", "xml"});
+  EXPECT_EQ(fmt.exit_code, 2);
+  EXPECT_EQ(CountLines(fmt.err), 1) << fmt.err;
+}
+
+TEST(Cli, NotRootIsOneClearLine) {
+  CommandResult r = RunPermsentry({"run"}, /*as_uid=*/65534);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "needs root")) << r.err;
+  EXPECT_TRUE(r.out.empty());
+}
+
+TEST(Cli, BadConfigIsOneLineAndExit2) {
+  const std::string p = WriteTemp("bad", "output:\n  format: yaml\n");
+  CommandResult r = RunPermsentry({"run", "--config", p});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, absl::StrCat("permsentry: ", p,
+                                ":2: output.format: \"yaml\" is not one of json, text\n"));
+  CommandResult missing = RunPermsentry({"run", "--config", "/nonexistent/permsentry.yaml"});
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_EQ(CountLines(missing.err), 1) << missing.err;
+  unlink(p.c_str());
+}
+
+TEST(Cli, ProbeNamesTheBackend) {
+  CommandResult r = RunPermsentry({"probe"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.out, "backend: syscall tracepoints")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "tp_btf/sys_enter")) << r.out;
+}
+
+TEST(Cli, TextFormatIsReadable) {
+  SensorProcess sensor({"--format", "text"});
+  // The harness expects JSON; in text mode we only check stop and summary.
+  ASSERT_TRUE(sensor.ready());
+  EXPECT_EQ(sensor.Stop(), 0);
+  EXPECT_TRUE(absl::StrContains(sensor.Stderr(), "events seen")) << sensor.Stderr();
+}
+
+TEST(Cli, ReloadWithBadConfigKeepsRunning) {
+  const std::string p = WriteTemp("reload", "output:\n  format: json\n");
+  SensorProcess sensor({"--config", p});
+  ASSERT_TRUE(sensor.ready());
+  std::ofstream(p) << "output:\n  colour: yes\n";
+  sensor.Signal(SIGHUP);
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!absl::StrContains(sensor.Stderr(), "reload failed") && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_TRUE(absl::StrContains(sensor.Stderr(),
+                                "reload failed, keeping the running config: " + p +
+                                    ":2: unknown key \"output.colour\""))
+      << sensor.Stderr();
+  // Still capturing, still JSON.
+  const std::string f = absl::StrCat("/var/tmp/permsentry-reload-", getpid());
+  close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
+  ASSERT_EQ(syscall(SYS_chmod, f.c_str(), 0640), 0);
+  EXPECT_TRUE(sensor.WaitForSyscall(getpid(), "chmod", f));
+  EXPECT_EQ(sensor.Stop(), 0);
+  unlink(f.c_str());
+  unlink(p.c_str());
+}
+
+// A ring too small for the storm: losses are counted, alerted on stdout and
+// reported on stderr; nothing disappears without a number.
+TEST(Cli, FullRingBufferIsCountedAndAlerted) {
+  const std::string p =
+      WriteTemp("tiny", "capture:\n  bulk_ring_mb: 1\n  drain_interval_ms: 1000\n  "
+                        "stats_interval_ms: 100\n");
+  SensorProcess sensor({"--config", p});
+  ASSERT_TRUE(sensor.ready());
+  const std::string f = absl::StrCat("/var/tmp/permsentry-tiny-", getpid());
+  close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
+  constexpr size_t kCalls = 100000;
+  for (size_t i = 0; i < kCalls; ++i) syscall(SYS_chmod, f.c_str(), 0600);
+  std::optional<Event> alert = sensor.WaitFor(
+      [](const Event& e) { return Get(e, "event.action") == "events_lost"; }, absl::Seconds(10));
+  ASSERT_TRUE(alert);
+  EXPECT_EQ(Get(*alert, "event.kind"), "alert");
+  EXPECT_GT(std::stoull(Get(*alert, "permsentry.lost.bulk")), 0u);
+  EXPECT_EQ(sensor.Stop(), 0);
+  // Every call is either delivered or counted as lost (other processes' events
+  // count in the loss total too, so this is a lower bound).
+  const size_t delivered = sensor.Count(
+      [&](const Event& e) { return Get(e, "permsentry.path_arg") == f; });
+  uint64_t lost_total = 0;
+  for (const Event& e :
+       sensor.All([](const Event& e) { return Get(e, "event.action") == "events_lost"; })) {
+    lost_total = std::max<uint64_t>(lost_total, std::stoull(Get(e, "permsentry.lost.bulk_total")));
+  }
+  EXPECT_GE(delivered + lost_total, kCalls);
+  EXPECT_LT(delivered, kCalls);
+  const std::string err = sensor.Stderr();
+  EXPECT_TRUE(absl::StrContains(err, "ALERT:")) << err;
+  EXPECT_TRUE(absl::StrContains(err, "lost (ring buffer full)")) << err;
+  unlink(f.c_str());
+  unlink(p.c_str());
+}
+
+}  // namespace
+}  // namespace permsentry::testing

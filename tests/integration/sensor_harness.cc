@@ -1,0 +1,249 @@
+#include "sensor_harness.h"
+
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "gtest/gtest.h"
+#include "rapidjson/document.h"
+
+namespace permsentry::testing {
+namespace {
+
+void Flatten(const rapidjson::Value& v, const std::string& prefix, Event& out) {
+  if (v.IsObject()) {
+    for (auto it = v.MemberBegin(); it != v.MemberEnd(); ++it) {
+      const std::string key(it->name.GetString(), it->name.GetStringLength());
+      Flatten(it->value, prefix.empty() ? key : prefix + "." + key, out);
+    }
+  } else if (v.IsArray()) {
+    for (rapidjson::SizeType i = 0; i < v.Size(); ++i)
+      Flatten(v[i], absl::StrCat(prefix, ".", i), out);
+    if (v.Empty()) out[prefix] = "[]";
+  } else if (v.IsString()) {
+    out[prefix] = std::string(v.GetString(), v.GetStringLength());
+  } else if (v.IsBool()) {
+    out[prefix] = v.GetBool() ? "true" : "false";
+  } else if (v.IsInt64()) {
+    out[prefix] = std::to_string(v.GetInt64());
+  } else if (v.IsUint64()) {
+    out[prefix] = std::to_string(v.GetUint64());
+  } else if (v.IsNull()) {
+    out[prefix] = "null";
+  } else {
+    out[prefix] = std::to_string(v.GetDouble());
+  }
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::string TempName(const char* what) {
+  return absl::StrCat("/tmp/permsentry-test-", getpid(), "-", what, "-",
+                      absl::ToUnixNanos(absl::Now()));
+}
+
+}  // namespace
+
+std::optional<Event> FlattenJsonLine(const std::string& line) {
+  rapidjson::Document doc;
+  doc.Parse<rapidjson::kParseValidateEncodingFlag>(line.c_str(), line.size());
+  if (doc.HasParseError() || !doc.IsObject()) return std::nullopt;
+  Event e;
+  Flatten(doc, "", e);
+  return e;
+}
+
+std::string PermsentryBinary() {
+  if (const char* env = std::getenv("PERMSENTRY_BIN")) return env;
+  return PERMSENTRY_BIN;
+}
+
+SensorProcess::SensorProcess(std::vector<std::string> extra_args) {
+  ready_file_ = TempName("ready");
+  stderr_file_ = TempName("stderr");
+  int pipefd[2];
+  if (pipe2(pipefd, O_CLOEXEC) != 0) return;
+  std::vector<std::string> args = {PermsentryBinary(), "run", "--format", "json",
+                                   "--ready-file", ready_file_};
+  args.insert(args.end(), extra_args.begin(), extra_args.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    dup2(pipefd[1], STDOUT_FILENO);
+    const int err = open(stderr_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(err, STDERR_FILENO);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(pipefd[1]);
+  reader_ = std::thread(&SensorProcess::ReadLoop, this, pipefd[0]);
+  const absl::Time deadline = absl::Now() + absl::Seconds(20);
+  while (absl::Now() < deadline) {
+    if (access(ready_file_.c_str(), F_OK) == 0) {
+      ready_ = true;
+      return;
+    }
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exit_status_ = status;
+      pid_ = -1;
+      ADD_FAILURE() << "permsentry run exited before it was ready: " << Stderr();
+      return;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  ADD_FAILURE() << "permsentry run was not ready after 20 s: " << Stderr();
+}
+
+SensorProcess::~SensorProcess() {
+  if (pid_ > 0) Stop();
+  if (reader_.joinable()) reader_.join();
+  unlink(stderr_file_.c_str());
+}
+
+void SensorProcess::ReadLoop(int fd) {
+  std::string buf;
+  char chunk[65536];
+  for (;;) {
+    const ssize_t n = read(fd, chunk, sizeof(chunk));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    buf.append(chunk, static_cast<size_t>(n));
+    size_t start = 0;
+    for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1) {
+      std::optional<Event> e = FlattenJsonLine(buf.substr(start, nl - start));
+      std::lock_guard<std::mutex> lock(mu_);
+      if (e) {
+        events_.push_back(std::move(*e));
+      } else {
+        ++bad_lines_;
+        ADD_FAILURE() << "sensor printed a line that is not one JSON object: "
+                      << buf.substr(start, std::min<size_t>(nl - start, 300));
+      }
+    }
+    buf.erase(0, start);
+    cv_.notify_all();
+  }
+  close(fd);
+  std::lock_guard<std::mutex> lock(mu_);
+  eof_ = true;
+  cv_.notify_all();
+}
+
+std::optional<Event> SensorProcess::WaitFor(const std::function<bool(const Event&)>& match,
+                                            absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  size_t scanned = 0;
+  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+  for (;;) {
+    for (; scanned < events_.size(); ++scanned)
+      if (match(events_[scanned])) return events_[scanned];
+    if (eof_) return std::nullopt;
+    if (cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      for (; scanned < events_.size(); ++scanned)
+        if (match(events_[scanned])) return events_[scanned];
+      return std::nullopt;
+    }
+  }
+}
+
+std::optional<Event> SensorProcess::WaitForSyscall(pid_t pid, const std::string& syscall,
+                                                   const std::string& path,
+                                                   absl::Duration timeout) {
+  const std::string pid_s = std::to_string(pid);
+  return WaitFor(
+      [&](const Event& e) {
+        auto get = [&](const char* k) {
+          auto it = e.find(k);
+          return it == e.end() ? std::string() : it->second;
+        };
+        return get("process.pid") == pid_s && get("permsentry.syscall") == syscall &&
+               (path.empty() || get("permsentry.path_arg") == path);
+      },
+      timeout);
+}
+
+std::vector<Event> SensorProcess::All(const std::function<bool(const Event&)>& match) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Event> out;
+  for (const Event& e : events_)
+    if (match(e)) out.push_back(e);
+  return out;
+}
+
+size_t SensorProcess::Count(const std::function<bool(const Event&)>& match) {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const Event& e : events_) n += match(e) ? 1 : 0;
+  return n;
+}
+
+void SensorProcess::Signal(int sig) {
+  if (pid_ > 0) kill(pid_, sig);
+}
+
+int SensorProcess::Stop() {
+  if (pid_ > 0) {
+    kill(pid_, SIGINT);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+    exit_status_ = status;
+    pid_ = -1;
+  }
+  if (reader_.joinable()) reader_.join();
+  return WIFEXITED(exit_status_) ? WEXITSTATUS(exit_status_) : 128 + WTERMSIG(exit_status_);
+}
+
+std::string SensorProcess::Stderr() { return ReadFile(stderr_file_); }
+
+CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid) {
+  const std::string out_file = TempName("out"), err_file = TempName("err");
+  std::vector<std::string> argv_s = {PermsentryBinary()};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  const pid_t pid = fork();
+  if (pid == 0) {
+    const int in = open("/dev/null", O_RDONLY);
+    const int out = open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    const int err = open(err_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
+    dup2(in, STDIN_FILENO);
+    dup2(out, STDOUT_FILENO);
+    dup2(err, STDERR_FILENO);
+    if (as_uid != 0 && (setgroups(0, nullptr) != 0 || setresgid(as_uid, as_uid, as_uid) != 0 ||
+                        setresuid(as_uid, as_uid, as_uid) != 0)) {
+      _exit(126);
+    }
+    std::vector<char*> argv;
+    for (auto& a : argv_s) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CommandResult r{.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                  .out = ReadFile(out_file),
+                  .err = ReadFile(err_file)};
+  unlink(out_file.c_str());
+  unlink(err_file.c_str());
+  return r;
+}
+
+}  // namespace permsentry::testing

@@ -1,0 +1,87 @@
+// Runs the real `permsentry run` as a child process (root, real BPF, real
+// kernel) and collects the JSON events it prints, flattened to dotted keys
+// ("file.path" → "/tmp/x") so tests can assert on exact fields.
+#ifndef PERMSENTRY_TESTS_INTEGRATION_SENSOR_HARNESS_H_
+#define PERMSENTRY_TESTS_INTEGRATION_SENSOR_HARNESS_H_
+
+#include <sys/types.h>
+
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/time/time.h"
+
+namespace permsentry::testing {
+
+using Event = std::map<std::string, std::string>;
+
+// Flatten one JSON line; nested keys joined with '.', arrays indexed ("a.0").
+// Returns nullopt when the line is not a JSON object.
+std::optional<Event> FlattenJsonLine(const std::string& line);
+
+class SensorProcess {
+ public:
+  // Starts `permsentry run --format json --ready-file ...` plus extra args, and
+  // waits until it reports every program attached.
+  explicit SensorProcess(std::vector<std::string> extra_args = {});
+  ~SensorProcess();
+
+  bool ready() const { return ready_; }
+  pid_t pid() const { return pid_; }
+
+  // First event (from the start of the run) for which `match` holds, waiting up
+  // to `timeout`. Every line must be valid JSON: a line that is not fails the test.
+  std::optional<Event> WaitFor(const std::function<bool(const Event&)>& match,
+                               absl::Duration timeout = absl::Seconds(5));
+  // Convenience: the event of `syscall` made by `pid` on `path` (if non-empty).
+  std::optional<Event> WaitForSyscall(pid_t pid, const std::string& syscall,
+                                      const std::string& path = "",
+                                      absl::Duration timeout = absl::Seconds(5));
+  // All events so far matching `match` (no waiting).
+  std::vector<Event> All(const std::function<bool(const Event&)>& match);
+
+  size_t Count(const std::function<bool(const Event&)>& match);
+
+  // SIGINT, wait, return exit status; stderr text is kept for inspection.
+  int Stop();
+  std::string Stderr();
+  void Signal(int sig);
+  size_t bad_lines() const { return bad_lines_; }
+
+ private:
+  void ReadLoop(int fd);
+
+  pid_t pid_ = -1;
+  bool ready_ = false;
+  std::string ready_file_;
+  std::string stderr_file_;
+  std::thread reader_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<Event> events_;
+  size_t bad_lines_ = 0;
+  bool eof_ = false;
+  int exit_status_ = -1;
+};
+
+// Path of the permsentry binary under test.
+std::string PermsentryBinary();
+
+// Runs the binary with args (optionally as another uid), returns exit status and
+// what it printed.
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid = 0);
+
+}  // namespace permsentry::testing
+
+#endif  // PERMSENTRY_TESTS_INTEGRATION_SENSOR_HARNESS_H_

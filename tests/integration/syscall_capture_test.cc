@@ -1,0 +1,571 @@
+// Integration: the real sensor, real syscalls, exact events. Needs root.
+//
+// One sensor runs for the whole suite; each test makes its calls on fresh paths
+// and waits for the events carrying its own pid (or its child's).
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <functional>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "common/names.h"
+#include "gtest/gtest.h"
+#include "sensor_harness.h"
+
+namespace permsentry::testing {
+namespace {
+
+constexpr uint32_t kNobody = 65534;
+
+class Capture : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_EQ(geteuid(), 0u) << "integration tests load BPF programs: run them as root";
+    sensor_ = new SensorProcess();
+    ASSERT_TRUE(sensor_->ready());
+  }
+  static void TearDownTestSuite() {
+    if (sensor_ != nullptr) {
+      EXPECT_EQ(sensor_->Stop(), 0);
+      EXPECT_EQ(sensor_->bad_lines(), 0u);
+      delete sensor_;
+      sensor_ = nullptr;
+    }
+  }
+
+  void SetUp() override {
+    char tmpl[] = "/var/tmp/permsentry-it-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override {
+    std::string cmd = "rm -rf '" + dir_ + "'";
+    (void)!system(cmd.c_str());
+  }
+
+  std::string MakeFile(const std::string& name, mode_t mode = 0644) {
+    const std::string p = dir_ + "/" + name;
+    const int fd = open(p.c_str(), O_CREAT | O_WRONLY | O_TRUNC, mode);
+    EXPECT_GE(fd, 0) << p;
+    close(fd);
+    chmod(p.c_str(), mode);  // umask-proof
+    return p;
+  }
+
+  // The event for `syscall` by this process on `path`; fails the test if absent.
+  Event Expect(const std::string& syscall, const std::string& path = "", pid_t pid = 0) {
+    std::optional<Event> e = sensor_->WaitForSyscall(pid ? pid : getpid(), syscall, path);
+    if (!e) {
+      ADD_FAILURE() << "no " << syscall << " event for " << path << "\nsensor stderr:\n"
+                    << sensor_->Stderr();
+      return {};
+    }
+    return *e;
+  }
+
+  // Runs fn in a forked child (so credential changes stay there); returns its pid.
+  static pid_t InChild(const std::function<void()>& fn) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+      fn();
+      _exit(0);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    return pid;
+  }
+
+  static SensorProcess* sensor_;
+  std::string dir_;
+};
+
+SensorProcess* Capture::sensor_ = nullptr;
+
+// Fields every event carries.
+void ExpectProcess(const Event& e, pid_t pid) {
+  EXPECT_EQ(e.at("process.pid"), std::to_string(pid));
+  EXPECT_EQ(e.at("event.module"), "permsentry");
+  EXPECT_EQ(e.at("event.kind"), "event");
+  EXPECT_EQ(e.at("user.id"), "0");
+  EXPECT_EQ(e.at("user.name"), "root");
+  EXPECT_TRUE(e.count("@timestamp"));
+  EXPECT_TRUE(e.count("host.hostname"));
+  EXPECT_TRUE(e.count("message"));
+}
+
+void ExpectSuccess(const Event& e) {
+  EXPECT_EQ(e.at("event.outcome"), "success");
+  EXPECT_EQ(e.at("permsentry.return_value"), "0");
+  EXPECT_EQ(e.count("permsentry.errno"), 0u);
+}
+
+void ExpectFailure(const Event& e, const char* err) {
+  EXPECT_EQ(e.at("event.outcome"), "failure");
+  EXPECT_EQ(e.at("permsentry.errno"), err);
+}
+
+std::string Get(const Event& e, const std::string& k) {
+  auto it = e.find(k);
+  return it == e.end() ? "<missing>" : it->second;
+}
+
+// ------------------------------------------------------------------ chmod family
+
+TEST_F(Capture, ChmodSuccessAndFailure) {
+  const std::string f = MakeFile("somefile");
+  ASSERT_EQ(syscall(SYS_chmod, f.c_str(), 04755), 0);
+  Event e = Expect("chmod", f);
+  ExpectProcess(e, getpid());
+  ExpectSuccess(e);
+  EXPECT_EQ(e["event.action"], "chmod");
+  EXPECT_EQ(e["event.category.0"], "file");
+  EXPECT_EQ(e["file.path"], f);
+  EXPECT_EQ(e["file.mode"], "04755");
+  EXPECT_EQ(e["process.thread.id"], std::to_string(gettid()));
+  EXPECT_EQ(e["process.parent.pid"], std::to_string(getppid()));
+  EXPECT_EQ(e["permsentry.urgent"], "true");  // setuid bit: sent on the wakeup ring
+
+  const std::string missing = dir_ + "/missing";
+  ASSERT_EQ(syscall(SYS_chmod, missing.c_str(), 0644), -1);
+  Event m = Expect("chmod", missing);
+  ExpectFailure(m, "ENOENT");
+  EXPECT_EQ(m["permsentry.return_value"], "-2");
+  EXPECT_EQ(m["file.mode"], "0644");
+  EXPECT_EQ(Get(m, "permsentry.urgent"), "<missing>");
+}
+
+TEST_F(Capture, FchmodByFd) {
+  const std::string f = MakeFile("byfd");
+  const int fd = open(f.c_str(), O_RDONLY);
+  ASSERT_EQ(syscall(SYS_fchmod, fd, 0600), 0);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(getpid()) &&
+           Get(ev, "permsentry.syscall") == "fchmod" &&
+           Get(ev, "permsentry.fd") == std::to_string(fd);
+  });
+  ASSERT_TRUE(e);
+  ExpectSuccess(*e);
+  EXPECT_EQ((*e)["file.mode"], "0600");
+  EXPECT_EQ((*e)["event.action"], "chmod");
+  close(fd);
+
+  ASSERT_EQ(syscall(SYS_fchmod, 9999, 0600), -1);
+  e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(getpid()) &&
+           Get(ev, "permsentry.syscall") == "fchmod" && Get(ev, "permsentry.fd") == "9999";
+  });
+  ASSERT_TRUE(e);
+  ExpectFailure(*e, "EBADF");
+}
+
+TEST_F(Capture, FchmodatWithDirfd) {
+  MakeFile("rel");
+  const int dfd = open(dir_.c_str(), O_DIRECTORY | O_RDONLY);
+  ASSERT_EQ(syscall(SYS_fchmodat, dfd, "rel", 0640), 0);
+  Event e = Expect("fchmodat", "rel");
+  ExpectSuccess(e);
+  EXPECT_EQ(e["permsentry.dirfd"], std::to_string(dfd));
+  EXPECT_EQ(e["file.mode"], "0640");
+  EXPECT_EQ(e["file.path"], "rel");  // as given (absolute resolution is a later stage)
+
+  ASSERT_EQ(syscall(SYS_fchmodat, AT_FDCWD, "no-such-rel", 0640), -1);
+  Event m = Expect("fchmodat", "no-such-rel");
+  ExpectFailure(m, "ENOENT");
+  EXPECT_EQ(m["permsentry.dirfd"], "AT_FDCWD");
+  close(dfd);
+}
+
+TEST_F(Capture, Fchmodat2Flags) {
+  const std::string f = MakeFile("two");
+  // AT_SYMLINK_NOFOLLOW on a regular file is allowed (6.6+).
+  const long r = syscall(452, AT_FDCWD, f.c_str(), 0604, AT_SYMLINK_NOFOLLOW);
+  Event e = Expect("fchmodat2", f);
+  if (r == -1 && errno == ENOSYS) {
+    ExpectFailure(e, "ENOSYS");  // older kernel: the attempt is still seen
+    return;
+  }
+  ASSERT_EQ(r, 0) << strerror(errno);
+  ExpectSuccess(e);
+  EXPECT_EQ(e["file.mode"], "0604");
+  EXPECT_EQ(e["permsentry.at_flags.0"], "AT_SYMLINK_NOFOLLOW");
+
+  const std::string g = MakeFile("two-bad");
+  ASSERT_EQ(syscall(452, AT_FDCWD, g.c_str(), 0604, 0x1), -1);  // unknown flag
+  ExpectFailure(Expect("fchmodat2", g), "EINVAL");
+}
+
+// ------------------------------------------------------------------ chown family
+
+TEST_F(Capture, ChownFamily) {
+  const std::string f = MakeFile("own");
+  ASSERT_EQ(syscall(SYS_chown, f.c_str(), kNobody, kNobody), 0);
+  Event e = Expect("chown", f);
+  ExpectSuccess(e);
+  EXPECT_EQ(e["event.action"], "chown");
+  EXPECT_EQ(e["file.uid"], "65534");
+  EXPECT_EQ(e["file.gid"], "65534");
+  EXPECT_EQ(e["file.owner"], "nobody");
+
+  ASSERT_EQ(syscall(SYS_chown, (dir_ + "/nope").c_str(), 0, 0), -1);
+  ExpectFailure(Expect("chown", dir_ + "/nope"), "ENOENT");
+
+  const std::string link = dir_ + "/lnk";
+  ASSERT_EQ(symlink(f.c_str(), link.c_str()), 0);
+  ASSERT_EQ(syscall(SYS_lchown, link.c_str(), 0, -1), 0);
+  Event l = Expect("lchown", link);
+  ExpectSuccess(l);
+  EXPECT_EQ(l["file.uid"], "0");
+  EXPECT_EQ(Get(l, "file.gid"), "<missing>");  // -1: unchanged
+  EXPECT_EQ(l["permsentry.nofollow"], "true");
+
+  ASSERT_EQ(syscall(SYS_lchown, (dir_ + "/nolink").c_str(), 0, 0), -1);
+  ExpectFailure(Expect("lchown", dir_ + "/nolink"), "ENOENT");
+
+  const int fd = open(f.c_str(), O_RDONLY);
+  ASSERT_EQ(syscall(SYS_fchown, fd, 0, 0), 0);
+  std::optional<Event> fe = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(getpid()) &&
+           Get(ev, "permsentry.syscall") == "fchown" &&
+           Get(ev, "permsentry.fd") == std::to_string(fd);
+  });
+  ASSERT_TRUE(fe);
+  ExpectSuccess(*fe);
+  EXPECT_EQ((*fe)["file.uid"], "0");
+  close(fd);
+  ASSERT_EQ(syscall(SYS_fchown, 9998, 0, 0), -1);
+  fe = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "fchown" && Get(ev, "permsentry.fd") == "9998";
+  });
+  ASSERT_TRUE(fe);
+  ExpectFailure(*fe, "EBADF");
+
+  ASSERT_EQ(syscall(SYS_fchownat, AT_FDCWD, link.c_str(), kNobody, 0, AT_SYMLINK_NOFOLLOW), 0);
+  Event at = Expect("fchownat", link);
+  ExpectSuccess(at);
+  EXPECT_EQ(at["permsentry.at_flags.0"], "AT_SYMLINK_NOFOLLOW");
+  EXPECT_EQ(at["file.uid"], "65534");
+  EXPECT_EQ(at["file.gid"], "0");
+  ASSERT_EQ(syscall(SYS_fchownat, AT_FDCWD, f.c_str(), 0, 0, 0x4000000), -1);
+  ExpectFailure(Expect("fchownat", f), "EINVAL");
+}
+
+// ------------------------------------------------------------------ credentials
+
+TEST_F(Capture, SetuidFamilyInChild) {
+  struct Case {
+    const char* name;
+    std::function<long()> call;
+    const char* uid_after;  // after: euid (or egid for gid calls)
+    const char* key;
+  };
+  const Case cases[] = {
+      {"setuid", [] { return syscall(SYS_setuid, 1234); }, "1234", "euid"},
+      {"setgid", [] { return syscall(SYS_setgid, 1234); }, "1234", "egid"},
+      {"setreuid", [] { return syscall(SYS_setreuid, 1234, 1235); }, "1235", "euid"},
+      {"setregid", [] { return syscall(SYS_setregid, 1234, 1235); }, "1235", "egid"},
+      {"setresuid", [] { return syscall(SYS_setresuid, -1, 1236, -1); }, "1236", "euid"},
+      {"setresgid", [] { return syscall(SYS_setresgid, -1, 1236, -1); }, "1236", "egid"},
+      {"setfsuid", [] { return syscall(SYS_setfsuid, 1237) == 0 ? 0 : -1; }, "0", "euid"},
+      {"setfsgid", [] { return syscall(SYS_setfsgid, 1237) == 0 ? 0 : -1; }, "0", "egid"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const pid_t child = InChild([&] { _exit(c.call() == 0 ? 0 : 1); });
+    Event e = Expect(c.name, "", child);
+    ExpectProcess(e, child);  // user.* is the caller as it was before the change
+    EXPECT_EQ(e["event.category.0"], "process");
+    EXPECT_EQ(e["event.outcome"], "success");
+    EXPECT_EQ(e["permsentry.creds.before." + std::string(c.key)], "0");
+    EXPECT_EQ(e["permsentry.creds.after." + std::string(c.key)], c.uid_after);
+  }
+  // setfsuid changes only fsuid.
+  const pid_t fs = InChild([] { syscall(SYS_setfsuid, 1240); });
+  Event e = Expect("setfsuid", "", fs);
+  EXPECT_EQ(e["permsentry.creds.before.fsuid"], "0");
+  EXPECT_EQ(e["permsentry.creds.after.fsuid"], "1240");
+  EXPECT_EQ(e["permsentry.requested_ids.0"], "1240");
+}
+
+TEST_F(Capture, SetuidFailureAfterDroppingRoot) {
+  const pid_t child = InChild([] {
+    if (syscall(SYS_setresgid, kNobody, kNobody, kNobody) != 0) _exit(2);
+    if (syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0) _exit(2);
+    syscall(SYS_setuid, 0);     // EPERM
+    syscall(SYS_setgid, 0);     // EPERM
+    syscall(SYS_setresuid, 0, 0, 0);  // EPERM
+  });
+  Event e = Expect("setuid", "", child);
+  ExpectFailure(e, "EPERM");
+  EXPECT_EQ(e["permsentry.creds.before.euid"], "65534");
+  EXPECT_EQ(e["permsentry.creds.after.euid"], "65534");
+  EXPECT_EQ(e["permsentry.requested_ids.0"], "0");
+  ExpectFailure(Expect("setgid", "", child), "EPERM");
+  std::optional<Event> r = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(child) &&
+           Get(ev, "permsentry.syscall") == "setresuid" && Get(ev, "event.outcome") == "failure";
+  });
+  ASSERT_TRUE(r);
+  EXPECT_EQ((*r)["permsentry.errno"], "EPERM");
+  EXPECT_EQ((*r)["permsentry.requested_ids.2"], "0");
+}
+
+TEST_F(Capture, RegainingRootIsUrgent) {
+  const pid_t child = InChild([] {
+    syscall(SYS_setresuid, 1000, 1000, 0);  // keep root only as saved uid
+    syscall(SYS_setresuid, -1, 0, -1);      // and take it back
+  });
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(child) &&
+           Get(ev, "permsentry.syscall") == "setresuid" &&
+           Get(ev, "permsentry.creds.after.euid") == "0";
+  });
+  ASSERT_TRUE(e);
+  ExpectSuccess(*e);
+  EXPECT_EQ((*e)["permsentry.creds.before.euid"], "1000");
+  EXPECT_EQ((*e)["permsentry.requested_ids.0"], "-1");
+  EXPECT_EQ((*e)["permsentry.urgent"], "true");
+}
+
+TEST_F(Capture, CapsetAndSetgroups) {
+  const pid_t child = InChild([] {
+    __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+    __user_cap_data_struct data[2]{};
+    syscall(SYS_capget, &hdr, data);
+    data[0].effective &= ~(1u << CAP_CHOWN);  // drop CAP_CHOWN from the effective set
+    syscall(SYS_capset, &hdr, data);
+    const gid_t groups[] = {4321};
+    syscall(SYS_setgroups, 1, groups);
+  });
+  Event c = Expect("capset", "", child);
+  ExpectSuccess(c);
+  EXPECT_EQ(c["event.action"], "capset");
+  const uint64_t before = std::stoull(c["permsentry.creds.before.cap_effective"], nullptr, 16);
+  const uint64_t after = std::stoull(c["permsentry.creds.after.cap_effective"], nullptr, 16);
+  EXPECT_EQ(before & ~after, uint64_t{1} << CAP_CHOWN);
+  Event g = Expect("setgroups", "", child);
+  ExpectSuccess(g);
+
+  const pid_t bad = InChild([] {
+    __user_cap_header_struct hdr{0x12345678, 0};  // bad version
+    __user_cap_data_struct data[2]{};
+    syscall(SYS_capset, &hdr, data);
+  });
+  ExpectFailure(Expect("capset", "", bad), "EINVAL");
+}
+
+// ------------------------------------------------------------------ xattrs
+
+TEST_F(Capture, XattrFamily) {
+  const std::string f = MakeFile("x");
+  const std::string value = "v\x01\x02";
+  ASSERT_EQ(syscall(SYS_setxattr, f.c_str(), "user.permsentry", value.data(), value.size(),
+                    XATTR_CREATE), 0);
+  Event e = Expect("setxattr", f);
+  ExpectSuccess(e);
+  EXPECT_EQ(e["event.action"], "setxattr");
+  EXPECT_EQ(e["permsentry.xattr.name"], "user.permsentry");
+  EXPECT_EQ(e["permsentry.xattr.value_hex"], "760102");
+  EXPECT_EQ(e["permsentry.xattr.size"], "3");
+  EXPECT_EQ(e["permsentry.xattr.flags.0"], "XATTR_CREATE");
+
+  ASSERT_EQ(syscall(SYS_setxattr, f.c_str(), "user.permsentry", "x", 1, XATTR_CREATE), -1);
+  std::optional<Event> dup = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "setxattr" && Get(ev, "permsentry.path_arg") == f &&
+           Get(ev, "event.outcome") == "failure";
+  });
+  ASSERT_TRUE(dup);
+  EXPECT_EQ((*dup)["permsentry.errno"], "EEXIST");
+
+  const std::string link = dir_ + "/xl";
+  ASSERT_EQ(symlink(f.c_str(), link.c_str()), 0);
+  // user.* xattrs are not allowed on symlinks themselves.
+  ASSERT_EQ(syscall(SYS_lsetxattr, link.c_str(), "user.a", "1", 1, 0), -1);
+  Event ls = Expect("lsetxattr", link);
+  ExpectFailure(ls, "EPERM");
+  EXPECT_EQ(ls["permsentry.nofollow"], "true");
+
+  const int fd = open(f.c_str(), O_RDONLY);
+  ASSERT_EQ(syscall(SYS_fsetxattr, fd, "user.fd", "abc", 3, 0), 0);
+  std::optional<Event> fe = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "fsetxattr" &&
+           Get(ev, "process.pid") == std::to_string(getpid()) &&
+           Get(ev, "permsentry.xattr.name") == "user.fd";
+  });
+  ASSERT_TRUE(fe);
+  ExpectSuccess(*fe);
+  EXPECT_EQ((*fe)["permsentry.fd"], std::to_string(fd));
+  EXPECT_EQ((*fe)["permsentry.xattr.value_hex"], "616263");
+
+  ASSERT_EQ(syscall(SYS_fremovexattr, fd, "user.fd"), 0);
+  std::optional<Event> fr = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "fremovexattr" &&
+           Get(ev, "permsentry.xattr.name") == "user.fd" &&
+           Get(ev, "process.pid") == std::to_string(getpid());
+  });
+  ASSERT_TRUE(fr);
+  ExpectSuccess(*fr);
+  EXPECT_EQ((*fr)["event.action"], "removexattr");
+  close(fd);
+
+  ASSERT_EQ(syscall(SYS_removexattr, f.c_str(), "user.permsentry"), 0);
+  Event r = Expect("removexattr", f);
+  ExpectSuccess(r);
+  EXPECT_EQ(r["permsentry.xattr.name"], "user.permsentry");
+  EXPECT_EQ(Get(r, "permsentry.xattr.value_hex"), "<missing>");
+
+  ASSERT_EQ(syscall(SYS_lremovexattr, link.c_str(), "user.none"), -1);
+  Event lr = Expect("lremovexattr", link);
+  EXPECT_EQ(lr["event.outcome"], "failure");
+
+  ASSERT_EQ(syscall(SYS_removexattr, f.c_str(), "user.gone"), -1);
+  std::optional<Event> gone = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "removexattr" &&
+           Get(ev, "permsentry.xattr.name") == "user.gone";
+  });
+  ASSERT_TRUE(gone);
+  ExpectFailure(*gone, "ENODATA");
+}
+
+TEST_F(Capture, SetxattratAndRemovexattrat) {
+  const std::string f = MakeFile("xat");
+  struct {
+    uint64_t value;
+    uint32_t size;
+    uint32_t flags;
+  } args{reinterpret_cast<uint64_t>("hello"), 5, 0};
+  const long r = syscall(463, AT_FDCWD, f.c_str(), 0, "user.at", &args, sizeof(args));
+  Event e = Expect("setxattrat", f);
+  if (r == -1 && errno == ENOSYS) {
+    ExpectFailure(e, "ENOSYS");  // kernels before 6.13: the attempt is still seen
+    return;
+  }
+  ASSERT_EQ(r, 0) << strerror(errno);
+  ExpectSuccess(e);
+  EXPECT_EQ(e["event.action"], "setxattr");
+  EXPECT_EQ(e["permsentry.xattr.name"], "user.at");
+  EXPECT_EQ(e["permsentry.xattr.value_hex"], "68656c6c6f");
+  EXPECT_EQ(e["permsentry.dirfd"], "AT_FDCWD");
+
+  ASSERT_EQ(syscall(466, AT_FDCWD, f.c_str(), 0, "user.at"), 0);
+  Event rm = Expect("removexattrat", f);
+  ExpectSuccess(rm);
+  EXPECT_EQ(rm["permsentry.xattr.name"], "user.at");
+  ASSERT_EQ(syscall(466, AT_FDCWD, f.c_str(), 0, "user.at"), -1);
+  std::optional<Event> again = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "removexattrat" &&
+           Get(ev, "event.outcome") == "failure";
+  });
+  ASSERT_TRUE(again);
+  EXPECT_EQ((*again)["permsentry.errno"], "ENODATA");
+}
+
+TEST_F(Capture, FileCapabilityXattrIsUrgent) {
+  const std::string f = MakeFile("capfile", 0755);
+  // VFS_CAP_REVISION_2 with CAP_NET_RAW permitted+effective.
+  const uint32_t cap[5] = {0x02000001, 1u << 13, 0, 0, 0};
+  ASSERT_EQ(setxattr(f.c_str(), "security.capability", cap, sizeof(cap), 0), 0) << strerror(errno);
+  Event e = Expect("setxattr", f);
+  ExpectSuccess(e);
+  EXPECT_EQ(e["permsentry.xattr.name"], "security.capability");
+  EXPECT_EQ(e["permsentry.xattr.size"], "20");
+  EXPECT_EQ(e["permsentry.urgent"], "true");
+}
+
+// ------------------------------------------------------------------ ia32 ABI
+
+// int 0x80 from a 64-bit process runs the ia32 syscall table: a different
+// numbering that a sensor watching only x86-64 numbers would miss.
+long Int80(long nr, long a, long b, long c) {
+  long ret;
+  asm volatile("int $0x80" : "=a"(ret) : "a"(nr), "b"(a), "c"(b), "d"(c) : "memory");
+  return ret;
+}
+
+TEST_F(Capture, Ia32SyscallsAreSeen) {
+  const std::string f = MakeFile("ia32");
+  // ia32 pointers are 32-bit: the path must live below 4 GiB.
+  char* low = static_cast<char*>(
+      mmap(nullptr, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0));
+  ASSERT_NE(low, MAP_FAILED);
+  std::strcpy(low, f.c_str());
+  const long r = Int80(15 /* ia32 chmod */, reinterpret_cast<long>(low), 02750, 0);
+  if (r == -ENOSYS) GTEST_SKIP() << "kernel without IA32_EMULATION";
+  ASSERT_EQ(r, 0);
+  Event e = Expect("chmod", f);
+  ExpectSuccess(e);
+  EXPECT_EQ(e["permsentry.compat_ia32"], "true");
+  EXPECT_EQ(e["file.mode"], "02750");
+  EXPECT_EQ(e["permsentry.urgent"], "true");
+
+  ASSERT_EQ(Int80(212 /* chown32 */, reinterpret_cast<long>(low), kNobody, 0xffffffffL), 0);
+  Event c = Expect("chown32", f);
+  ExpectSuccess(c);
+  EXPECT_EQ(c["event.action"], "chown");
+  EXPECT_EQ(c["file.uid"], "65534");
+  EXPECT_EQ(Get(c, "file.gid"), "<missing>");
+
+  // 16-bit lchown (16): 0xffff is "unchanged".
+  ASSERT_EQ(Int80(16, reinterpret_cast<long>(low), 0, 0xffff), 0);
+  Event l = Expect("lchown", f);
+  EXPECT_EQ(l["permsentry.compat_ia32"], "true");
+  EXPECT_EQ(l["file.uid"], "0");
+  EXPECT_EQ(Get(l, "file.gid"), "<missing>");
+  munmap(low, 4096);
+}
+
+// ------------------------------------------------------------------ hostile names
+
+TEST_F(Capture, HostileFileNamesStayOneLine) {
+  const std::string name = std::string("evil\nname \"q\" \\ \xff\xfe end");
+  const std::string f = MakeFile(name);
+  ASSERT_EQ(syscall(SYS_chmod, f.c_str(), 0777), 0);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(getpid()) &&
+           Get(ev, "permsentry.syscall") == "chmod" && Get(ev, "file.mode") == "0777";
+  });
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["file.path_escaped"], "true");
+  EXPECT_EQ(UnescapeBytes((*e)["file.path"]), f);
+
+  // The longest path the kernel takes (4095 bytes + NUL): captured whole.
+  std::string longpath = dir_ + "/";
+  longpath += std::string(4095 - longpath.size(), 'L');
+  ASSERT_EQ(longpath.size(), 4095u);
+  syscall(SYS_chmod, longpath.c_str(), 0600);  // fails (name too long), still an event
+  Event l = Expect("chmod", longpath);
+  EXPECT_EQ(l["event.outcome"], "failure");
+  EXPECT_EQ(l["permsentry.path_arg"].size(), 4095u);
+}
+
+// ------------------------------------------------------------------ delivery
+
+TEST_F(Capture, EveryEventOfAStormIsDelivered) {
+  const std::string f = dir_ + "/storm";
+  close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));  // not MakeFile: it chmods
+  constexpr int kCalls = 20000;
+  for (int i = 0; i < kCalls; ++i) syscall(SYS_chmod, f.c_str(), (i & 1) ? 0600 : 0644);
+  const auto ours = [&](const Event& x) { return Get(x, "permsentry.path_arg") == f; };
+  const absl::Time deadline = absl::Now() + absl::Seconds(30);
+  size_t seen = 0;
+  while ((seen = sensor_->Count(ours)) < kCalls && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(50));
+  EXPECT_EQ(seen, static_cast<size_t>(kCalls));
+  EXPECT_TRUE(sensor_->All([](const Event& x) {
+                       return Get(x, "event.action") == "events_lost";
+                     }).empty());
+}
+
+}  // namespace
+}  // namespace permsentry::testing

@@ -1,0 +1,79 @@
+// Builds raw ring-buffer records the way the BPF side lays them out, for decoder
+// and renderer tests.
+#ifndef PERMSENTRY_TESTS_UNIT_RECORD_BUILDER_H_
+#define PERMSENTRY_TESTS_UNIT_RECORD_BUILDER_H_
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "permsentry/abi/events.h"
+
+namespace permsentry::testing {
+
+struct RecordBuilder {
+  std::string path, name, value;
+  ps_syscall_event ev{};  // last: it ends in a flexible array member
+
+  RecordBuilder(uint32_t nr, bool compat = false) {
+    ev.hdr.abi_version = PS_ABI_VERSION;
+    ev.hdr.type = PS_EV_SYSCALL;
+    ev.hdr.ktime = 1'000'000'000;
+    ev.nr = nr;
+    ev.flags = compat ? PS_SC_F_COMPAT : 0;
+    ev.proc.pid = 4242;
+    ev.proc.tid = 4243;
+    ev.proc.ppid = 1;
+    ev.proc.uid = 1000;
+    ev.proc.euid = 1000;
+    ev.proc.gid = 1000;
+    ev.proc.egid = 1000;
+    ev.proc.loginuid = 1000;
+    ev.proc.sessionid = 7;
+    std::memcpy(ev.proc.comm, "tester", 7);
+  }
+  RecordBuilder& Arg(int i, uint64_t v) {
+    ev.args[i] = v;
+    return *this;
+  }
+  RecordBuilder& Ret(int64_t r) {
+    ev.ret = r;
+    return *this;
+  }
+  RecordBuilder& Path(std::string p) {
+    path = std::move(p);
+    ev.flags |= PS_SC_F_PATH;
+    return *this;
+  }
+  RecordBuilder& Name(std::string n) {
+    name = std::move(n);
+    ev.flags |= PS_SC_F_NAME;
+    return *this;
+  }
+  RecordBuilder& Value(std::string v, uint32_t size) {
+    value = std::move(v);
+    ev.value_size = size;
+    ev.flags |= PS_SC_F_VALUE;
+    return *this;
+  }
+  RecordBuilder& Flags(uint32_t f) {
+    ev.flags |= f;
+    return *this;
+  }
+  std::vector<uint8_t> Build() {
+    ev.path_len = static_cast<uint16_t>(path.size());
+    ev.name_len = static_cast<uint16_t>(name.size());
+    ev.value_len = static_cast<uint16_t>(value.size());
+    const std::string tail = path + name + value;
+    ev.hdr.size = static_cast<uint32_t>(sizeof(ev) + tail.size());
+    std::vector<uint8_t> out(sizeof(ev) + tail.size());
+    std::memcpy(out.data(), &ev, sizeof(ev));
+    std::memcpy(out.data() + sizeof(ev), tail.data(), tail.size());
+    return out;
+  }
+};
+
+}  // namespace permsentry::testing
+
+#endif  // PERMSENTRY_TESTS_UNIT_RECORD_BUILDER_H_
