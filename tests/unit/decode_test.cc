@@ -170,3 +170,20 @@ TEST(Decode, RejectsUnknownSyscall) {
 
 }  // namespace
 }  // namespace permsentry
+
+namespace permsentry {
+namespace {
+
+// Found by the fuzzer: INT64_MIN as a return value must not be negated.
+TEST(Decode, OutOfRangeReturnIsNotAnErrno) {
+  auto rec = testing::RecordBuilder(90).Ret(INT64_MIN).Path("/x").Build();
+  absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(rec, DecodeOptions{});
+  ASSERT_TRUE(ev.ok());
+  EXPECT_TRUE(ev->success());
+  EXPECT_EQ(ev->error(), 0);
+  auto e = testing::RecordBuilder(90).Ret(-4095).Path("/x").Build();
+  EXPECT_EQ(DecodeSyscallEvent(e, DecodeOptions{})->error(), 4095);
+}
+
+}  // namespace
+}  // namespace permsentry

@@ -49,8 +49,11 @@ struct SyscallEvent {
   int64_t ret = 0;
   std::array<uint64_t, 6> args{};
 
-  bool success() const { return ret >= 0; }
-  int error() const { return ret < 0 ? static_cast<int>(-ret) : 0; }
+  // The kernel returns -errno in [-4095, -1] on failure (IS_ERR_VALUE); anything
+  // else, including a kernel record with a corrupt ret, is not an errno.
+  bool success() const { return !(ret >= -kMaxErrno && ret < 0); }
+  int error() const { return success() ? 0 : static_cast<int>(-ret); }
+  static constexpr int64_t kMaxErrno = 4095;
 
   // Arguments, present when the syscall takes them.
   std::optional<std::string> path;  // bytes as given; may hold any byte but NUL

@@ -1,0 +1,44 @@
+# Shared by run.sh, test.sh and bench.sh: install what the build needs, build.
+# shellcheck shell=bash
+
+PERMSENTRY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+
+# Debian 12 packages the build and tests need.
+PERMSENTRY_BUILD_PACKAGES=(
+  cmake make g++ pkg-config clang llvm libclang-rt-14-dev
+  libbpf-dev bpftool libelf-dev zlib1g-dev
+  libabsl-dev rapidjson-dev libyaml-cpp-dev libgtest-dev libgmock-dev
+)
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+require_root() {
+  [[ $(id -u) -eq 0 ]] || die "run this as root (sudo $0): permsentry loads BPF programs and installs packages"
+}
+
+# Install the packages that are missing (apt-get, non-interactive).
+ensure_packages() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  log "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq || die "apt-get update failed"
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null ||
+    die "apt-get install ${missing[*]} failed"
+}
+
+# build DIR [cmake args...]: configure (once) and build.
+build() {
+  local dir=$1
+  shift
+  log "building in $dir"
+  cmake -S "$PERMSENTRY_ROOT" -B "$dir" "$@" >/dev/null || die "cmake configure failed ($dir)"
+  cmake --build "$dir" -j"$(nproc)" -- --no-print-directory >/dev/null 2>"$dir.log" || {
+    cat "$dir.log" >&2
+    die "build failed ($dir)"
+  }
+}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The whole test suite, as root: unit and integration tests on the normal build,
+# then the same suite again with AddressSanitizer + UBSan (clang) plus a
+# libFuzzer run of the decoder. Prints ctest's summary for each.
+set -euo pipefail
+source "$(dirname "$0")/lib.sh"
+require_root
+ensure_packages "${PERMSENTRY_BUILD_PACKAGES[@]}"
+
+build "$PERMSENTRY_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+build "$PERMSENTRY_ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \
+  -DCMAKE_CXX_COMPILER=clang++ -DPERMSENTRY_SANITIZE=ON -DPERMSENTRY_FUZZ=ON -DPERMSENTRY_BENCH=OFF
+
+status=0
+log "tests (RelWithDebInfo)"
+(cd "$PERMSENTRY_ROOT/build" && ctest --output-on-failure) || status=1
+log "tests (ASan + UBSan, libFuzzer)"
+(cd "$PERMSENTRY_ROOT/build-asan" && ctest --output-on-failure) || status=1
+if ((status == 0)); then log "all tests passed"; else log "SOME TESTS FAILED"; fi
+exit $status
