@@ -27,19 +27,25 @@ const volatile __u64 sc_any[PS_NR_SLOTS / 64] = {};
 /* x86 TS_COMPAT: the task is in an ia32 syscall (int 0x80 / sysenter). */
 #define PS_TS_COMPAT 0x0002
 
-/* Per-thread state between sys_enter and sys_exit of a watched call. LRU so a
- * thread that never comes back (killed mid-call) cannot fill the map. */
+/*
+ * Per-thread state between sys_enter and sys_exit of a watched call, in task
+ * local storage: found through the task itself (no hash, no lock on the event
+ * path), sized by the number of threads that ever made a watched call, and freed
+ * by the kernel when the thread exits. `active` marks an entry in flight.
+ */
 struct ps_inflight {
   __u64 args[6];
   struct ps_creds before;
   __u32 slot; /* index into sc_desc */
   __u32 flags;
+  __u32 active;
+  __u32 _pad0;
 };
 
 struct {
-  __uint(type, BPF_MAP_TYPE_LRU_HASH);
-  __uint(max_entries, 16384);
-  __type(key, __u32); /* tid */
+  __uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __type(key, int);
   __type(value, struct ps_inflight);
 } inflight SEC(".maps");
 
@@ -73,42 +79,50 @@ static __always_inline int ps_slot(long id, __u32* flags) {
   return slot;
 }
 
-static __always_inline void ps_read_args(struct pt_regs* regs, __u64* a, int compat) {
+/* `regs` is either the tracepoint's BTF-typed pointer (tp_btf) or a stack copy
+ * (raw_tp): plain loads in both cases. */
+static __always_inline void ps_read_args(const struct pt_regs* regs, __u64* a, int compat) {
   if (compat) {
     /* ia32 convention: ebx, ecx, edx, esi, edi, ebp; values are 32-bit. */
-    a[0] = (__u32)BPF_CORE_READ(regs, bx);
-    a[1] = (__u32)BPF_CORE_READ(regs, cx);
-    a[2] = (__u32)BPF_CORE_READ(regs, dx);
-    a[3] = (__u32)BPF_CORE_READ(regs, si);
-    a[4] = (__u32)BPF_CORE_READ(regs, di);
-    a[5] = (__u32)BPF_CORE_READ(regs, bp);
+    a[0] = (__u32)regs->bx;
+    a[1] = (__u32)regs->cx;
+    a[2] = (__u32)regs->dx;
+    a[3] = (__u32)regs->si;
+    a[4] = (__u32)regs->di;
+    a[5] = (__u32)regs->bp;
   } else {
-    a[0] = BPF_CORE_READ(regs, di);
-    a[1] = BPF_CORE_READ(regs, si);
-    a[2] = BPF_CORE_READ(regs, dx);
-    a[3] = BPF_CORE_READ(regs, r10);
-    a[4] = BPF_CORE_READ(regs, r8);
-    a[5] = BPF_CORE_READ(regs, r9);
+    a[0] = regs->di;
+    a[1] = regs->si;
+    a[2] = regs->dx;
+    a[3] = regs->r10;
+    a[4] = regs->r8;
+    a[5] = regs->r9;
   }
 }
 
-static __always_inline int ps_on_enter(struct pt_regs* regs, long id) {
-  struct ps_inflight st = {};
-  __u32 tid;
+static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
+  struct ps_inflight* st;
+  __u32 flags = 0;
   int slot;
 
   if (!ps_watched(id)) return 0;
-  slot = ps_slot(id, &st.flags);
+  slot = ps_slot(id, &flags);
   if (slot < 0) return 0;
 
-  ps_read_args(regs, st.args, st.flags & PS_SC_F_COMPAT);
-  if (sc_desc[slot].kind == PS_SCK_CREDS) {
-    ps_read_creds(&st.before);
-    st.flags |= PS_SC_F_CREDS;
+  st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
+                            BPF_LOCAL_STORAGE_GET_F_CREATE);
+  if (!st) {
+    ps_count(PS_STAT_NO_ENTRY); /* allocation failed: the exit will count it too */
+    return 0;
   }
-  st.slot = slot;
-  tid = (__u32)bpf_get_current_pid_tgid();
-  bpf_map_update_elem(&inflight, &tid, &st, BPF_ANY);
+  ps_read_args(regs, st->args, flags & PS_SC_F_COMPAT);
+  if (sc_desc[slot].kind == PS_SCK_CREDS) {
+    ps_read_creds(&st->before);
+    flags |= PS_SC_F_CREDS;
+  }
+  st->slot = slot;
+  st->flags = flags;
+  st->active = 1;
   return 0;
 }
 
@@ -129,33 +143,33 @@ static __always_inline int ps_creds_gain(const struct ps_creds* b, const struct 
   return 0;
 }
 
-/* xattr names that carry access rights: security.capability, system.posix_acl_*. */
-static __always_inline int ps_rights_xattr(const __u8* name, __u32 len) {
+/* security.capability: file capabilities make an executable privileged, so
+ * setting them is an alert candidate wherever it happens. (ACL xattrs matter on
+ * watched files, which are decided elsewhere; on any file they are bulk.) */
+static __always_inline int ps_caps_xattr(const __u8* name, __u32 len) {
   __u64 w[2];
-  if (len < 16) return 0;
+  if (len != 19) return 0;
   __builtin_memcpy(w, name, 16);
-  /* little-endian "security.capabil" and "system.posix_acl" */
-  return (w[0] == 0x7974697275636573ULL && w[1] == 0x6c6962617061632eULL) ||
-         (w[0] == 0x702e6d6574737973ULL && w[1] == 0x6c63615f7869736fULL);
+  /* little-endian "security.capabil" + "ity" */
+  return w[0] == 0x7974697275636573ULL && w[1] == 0x6c6962617061632eULL && name[16] == 'i' &&
+         name[17] == 't' && name[18] == 'y';
 }
 
-static __always_inline int ps_on_exit(struct pt_regs* regs, long ret) {
+static __always_inline int ps_on_exit(long id, long ret) {
   struct ps_inflight* st;
   struct ps_syscall_event* ev;
   struct ps_scratch* sb;
-  __u32 zero = 0, tid, flags = 0, off = 0, size;
+  __u32 zero = 0, flags = 0, off = 0, size;
   int slot, urgent = 0;
-  long id, n;
+  long n;
 
-  id = BPF_CORE_READ(regs, orig_ax);
   if (!ps_watched(id)) return 0;
   slot = ps_slot(id, &flags);
   if (slot < 0) return 0;
 
-  tid = (__u32)bpf_get_current_pid_tgid();
-  st = bpf_map_lookup_elem(&inflight, &tid);
-  if (!st) {
-    /* Attached between this call's entry and exit, or evicted: counted. */
+  st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
+  if (!st || !st->active || st->slot != (__u32)slot) {
+    /* Attached between this call's entry and exit: counted, not guessed. */
     ps_count(PS_STAT_NO_ENTRY);
     return 0;
   }
@@ -207,7 +221,7 @@ static __always_inline int ps_on_exit(struct pt_regs* regs, long ret) {
                                 (const void*)ps_arg(st, name_arg));
     if (n > 1) {
       ev->name_len = n - 1;
-      if (ps_rights_xattr(ev->data + off, n - 1)) urgent = 1;
+      if (ps_caps_xattr(ev->data + off, n - 1)) urgent = 1;
       off += n - 1;
     } else if (n < 0) {
       flags |= PS_SC_F_NAME_FAULT;
@@ -234,7 +248,8 @@ static __always_inline int ps_on_exit(struct pt_regs* regs, long ret) {
     ev->value_size = vsize > 0xffffffffULL ? 0xffffffffU : (__u32)vsize;
     if (vsize > 0 && vptr) {
       __u32 len = vsize > PS_XATTR_VALUE_MAX ? PS_XATTR_VALUE_MAX : (__u32)vsize;
-      if (off > PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1) off = PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1;
+      if (off > PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1)
+        off = PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1;
       if (len > 0 && len <= PS_XATTR_VALUE_MAX &&
           bpf_probe_read_user(ev->data + off, len, (const void*)vptr) == 0) {
         ev->value_len = len;
@@ -268,18 +283,30 @@ static __always_inline int ps_on_exit(struct pt_regs* regs, long ret) {
   else
     ps_count(PS_STAT_LOST_BULK);
 done:
-  bpf_map_delete_elem(&inflight, &tid);
+  st->active = 0;
   return 0;
 }
 
+/* tp_btf: the arguments are BTF-typed, read with plain loads. */
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ps_sys_enter_btf, struct pt_regs* regs, long id) { return ps_on_enter(regs, id); }
 
 SEC("tp_btf/sys_exit")
-int BPF_PROG(ps_sys_exit_btf, struct pt_regs* regs, long ret) { return ps_on_exit(regs, ret); }
+int BPF_PROG(ps_sys_exit_btf, struct pt_regs* regs, long ret) {
+  return ps_on_exit(regs->orig_ax, ret);
+}
 
+/* raw_tp fallback: the arguments are untyped, so registers are copied once
+ * (only for watched calls) and read from the copy. */
 SEC("raw_tp/sys_enter")
-int BPF_PROG(ps_sys_enter_raw, struct pt_regs* regs, long id) { return ps_on_enter(regs, id); }
+int BPF_PROG(ps_sys_enter_raw, struct pt_regs* regs, long id) {
+  struct pt_regs copy;
+  if (!ps_watched(id)) return 0;
+  if (bpf_probe_read_kernel(&copy, sizeof(copy), regs)) return 0;
+  return ps_on_enter(&copy, id);
+}
 
 SEC("raw_tp/sys_exit")
-int BPF_PROG(ps_sys_exit_raw, struct pt_regs* regs, long ret) { return ps_on_exit(regs, ret); }
+int BPF_PROG(ps_sys_exit_raw, struct pt_regs* regs, long ret) {
+  return ps_on_exit(BPF_CORE_READ(regs, orig_ax), ret);
+}

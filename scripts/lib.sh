@@ -37,8 +37,8 @@ build() {
   shift
   log "building in $dir"
   cmake -S "$PERMSENTRY_ROOT" -B "$dir" "$@" >/dev/null || die "cmake configure failed ($dir)"
-  cmake --build "$dir" -j"$(nproc)" -- --no-print-directory >/dev/null 2>"$dir.log" || {
-    cat "$dir.log" >&2
+  cmake --build "$dir" -j"$(nproc)" -- --no-print-directory >/dev/null 2>"$dir/build.log" || {
+    cat "$dir/build.log" >&2
     die "build failed ($dir)"
   }
 }

@@ -16,14 +16,20 @@ int main(int argc, char** argv) {
   if (argc != 2) return 2;
   const std::string d = argv[1];
   Write(d, "chmod", RecordBuilder(90).Arg(1, 04755).Path("/tmp/x").Build());
-  Write(d, "fchmodat2", RecordBuilder(452).Arg(0, -100).Arg(2, 0644).Arg(3, 0x100).Path("r").Build());
+  Write(d, "fchmodat2",
+        RecordBuilder(452).Arg(0, -100).Arg(2, 0644).Arg(3, 0x100).Path("r").Build());
   Write(d, "fchown", RecordBuilder(93).Arg(0, 3).Arg(1, 0).Arg(2, -1).Build());
   Write(d, "chown16_ia32", RecordBuilder(182, true).Arg(1, 0xffff).Path("/a\n\xff").Build());
   auto creds = RecordBuilder(117).Arg(0, -1).Arg(1, 0).Arg(2, -1);
   creds.Flags(PS_SC_F_CREDS);
   Write(d, "setresuid", creds.Build());
-  Write(d, "setxattr", RecordBuilder(188).Arg(3, 4).Path("/f").Name("system.posix_acl_access")
-                           .Value(std::string("\x02\0\0\0\x01\0\x06\0", 8), 8).Build());
+  Write(d, "setxattr",
+        RecordBuilder(188)
+            .Arg(3, 4)
+            .Path("/f")
+            .Name("system.posix_acl_access")
+            .Value(std::string("\x02\0\0\0\x01\0\x06\0", 8), 8)
+            .Build());
   Write(d, "removexattrat", RecordBuilder(466).Path("/f").Name("user.x").Build());
   return 0;
 }

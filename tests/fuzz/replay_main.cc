@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
       for (int m = 0; m < 2000 && !seed.empty(); ++m) {
         std::vector<uint8_t> mutated = seed;
         const int flips = 1 + static_cast<int>(rng() % 8);
-        for (int f = 0; f < flips; ++f) mutated[rng() % mutated.size()] = static_cast<uint8_t>(rng());
+        for (int f = 0; f < flips; ++f)
+          mutated[rng() % mutated.size()] = static_cast<uint8_t>(rng());
         if (rng() % 4 == 0) mutated.resize(rng() % (mutated.size() + 1));
         LLVMFuzzerTestOneInput(mutated.data(), mutated.size());
         ++runs;

@@ -29,11 +29,13 @@ std::string WriteTemp(const std::string& tag, const std::string& text) {
   return p;
 }
 
-int CountLines(const std::string& s) { return static_cast<int>(std::count(s.begin(), s.end(), '\n')); }
+int CountLines(const std::string& s) {
+  return static_cast<int>(std::count(s.begin(), s.end(), '\n'));
+}
 
 TEST(Cli, HelpEverywhere) {
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"--help"}, {"run", "--help"}, {"probe", "--help"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--help"}, {"run", "--help"}, {"probe", "--help"}}) {
     CommandResult r = RunPermsentry(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
     EXPECT_TRUE(absl::StrContains(r.out, "usage: permsentry")) << r.out;
@@ -92,9 +94,8 @@ TEST(Cli, ReloadWithBadConfigKeepsRunning) {
   const absl::Time deadline = absl::Now() + absl::Seconds(5);
   while (!absl::StrContains(sensor.Stderr(), "reload failed") && absl::Now() < deadline)
     absl::SleepFor(absl::Milliseconds(20));
-  EXPECT_TRUE(absl::StrContains(sensor.Stderr(),
-                                "reload failed, keeping the running config: " + p +
-                                    ":2: unknown key \"output.colour\""))
+  EXPECT_TRUE(absl::StrContains(sensor.Stderr(), "reload failed, keeping the running config: " + p +
+                                                     ":2: unknown key \"output.colour\""))
       << sensor.Stderr();
   // Still capturing, still JSON.
   const std::string f = absl::StrCat("/var/tmp/permsentry-reload-", getpid());
@@ -109,9 +110,9 @@ TEST(Cli, ReloadWithBadConfigKeepsRunning) {
 // A ring too small for the storm: losses are counted, alerted on stdout and
 // reported on stderr; nothing disappears without a number.
 TEST(Cli, FullRingBufferIsCountedAndAlerted) {
-  const std::string p =
-      WriteTemp("tiny", "capture:\n  bulk_ring_mb: 1\n  drain_interval_ms: 1000\n  "
-                        "stats_interval_ms: 100\n");
+  const std::string p = WriteTemp("tiny",
+                                  "capture:\n  bulk_ring_mb: 1\n  drain_interval_ms: 1000\n  "
+                                  "stats_interval_ms: 100\n");
   SensorProcess sensor({"--config", p});
   ASSERT_TRUE(sensor.ready());
   const std::string f = absl::StrCat("/var/tmp/permsentry-tiny-", getpid());
@@ -126,8 +127,8 @@ TEST(Cli, FullRingBufferIsCountedAndAlerted) {
   EXPECT_EQ(sensor.Stop(), 0);
   // Every call is either delivered or counted as lost (other processes' events
   // count in the loss total too, so this is a lower bound).
-  const size_t delivered = sensor.Count(
-      [&](const Event& e) { return Get(e, "permsentry.path_arg") == f; });
+  const size_t delivered =
+      sensor.Count([&](const Event& e) { return Get(e, "permsentry.path_arg") == f; });
   uint64_t lost_total = 0;
   for (const Event& e :
        sensor.All([](const Event& e) { return Get(e, "event.action") == "events_lost"; })) {

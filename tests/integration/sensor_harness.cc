@@ -79,8 +79,8 @@ SensorProcess::SensorProcess(std::vector<std::string> extra_args) {
   stderr_file_ = TempName("stderr");
   int pipefd[2];
   if (pipe2(pipefd, O_CLOEXEC) != 0) return;
-  std::vector<std::string> args = {PermsentryBinary(), "run", "--format", "json",
-                                   "--ready-file", ready_file_};
+  std::vector<std::string> args = {PermsentryBinary(), "run",      "--format", "json",
+                                   "--ready-file",     ready_file_};
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {

@@ -6,6 +6,7 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -134,6 +135,9 @@ TEST_F(Capture, ChmodSuccessAndFailure) {
   EXPECT_EQ(e["file.path"], f);
   EXPECT_EQ(e["file.mode"], "04755");
   EXPECT_EQ(e["process.thread.id"], std::to_string(gettid()));
+  char comm[32] = {};
+  prctl(PR_GET_NAME, comm);
+  EXPECT_EQ(e["process.name"], comm);
   EXPECT_EQ(e["process.parent.pid"], std::to_string(getppid()));
   EXPECT_EQ(e["permsentry.urgent"], "true");  // setuid bit: sent on the wakeup ring
 
@@ -302,8 +306,8 @@ TEST_F(Capture, SetuidFailureAfterDroppingRoot) {
   const pid_t child = InChild([] {
     if (syscall(SYS_setresgid, kNobody, kNobody, kNobody) != 0) _exit(2);
     if (syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0) _exit(2);
-    syscall(SYS_setuid, 0);     // EPERM
-    syscall(SYS_setgid, 0);     // EPERM
+    syscall(SYS_setuid, 0);           // EPERM
+    syscall(SYS_setgid, 0);           // EPERM
     syscall(SYS_setresuid, 0, 0, 0);  // EPERM
   });
   Event e = Expect("setuid", "", child);
@@ -370,8 +374,9 @@ TEST_F(Capture, CapsetAndSetgroups) {
 TEST_F(Capture, XattrFamily) {
   const std::string f = MakeFile("x");
   const std::string value = "v\x01\x02";
-  ASSERT_EQ(syscall(SYS_setxattr, f.c_str(), "user.permsentry", value.data(), value.size(),
-                    XATTR_CREATE), 0);
+  ASSERT_EQ(
+      syscall(SYS_setxattr, f.c_str(), "user.permsentry", value.data(), value.size(), XATTR_CREATE),
+      0);
   Event e = Expect("setxattr", f);
   ExpectSuccess(e);
   EXPECT_EQ(e["event.action"], "setxattr");
@@ -562,9 +567,8 @@ TEST_F(Capture, EveryEventOfAStormIsDelivered) {
   while ((seen = sensor_->Count(ours)) < kCalls && absl::Now() < deadline)
     absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(seen, static_cast<size_t>(kCalls));
-  EXPECT_TRUE(sensor_->All([](const Event& x) {
-                       return Get(x, "event.action") == "events_lost";
-                     }).empty());
+  EXPECT_TRUE(
+      sensor_->All([](const Event& x) { return Get(x, "event.action") == "events_lost"; }).empty());
 }
 
 }  // namespace

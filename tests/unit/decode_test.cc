@@ -144,8 +144,7 @@ TEST(Decode, RejectsWrongAbiVersion) {
   auto b = RecordBuilder(90);
   b.ev.hdr.abi_version = 99;
   auto rec = b.Build();
-  EXPECT_EQ(DecodeSyscallEvent(rec, kOpts).status().code(),
-            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(DecodeSyscallEvent(rec, kOpts).status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 TEST(Decode, RejectsTailOverrun) {

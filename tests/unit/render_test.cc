@@ -3,9 +3,9 @@
 #include <algorithm>
 
 #include "decode/decode.h"
-#include "record_builder.h"
 #include "rapidjson/document.h"
 #include "rapidjson/pointer.h"
+#include "record_builder.h"
 #include "render/render.h"
 
 namespace permsentry {
@@ -142,7 +142,10 @@ INSTANTIATE_TEST_SUITE_P(
                       std::string("/tmp/\x1b[31mred"), std::string("/tmp/caf\xc3\xa9-ok-utf8"),
                       std::string("/tmp/\xed\xa0\x80-surrogate"),
                       std::string("/") + std::string(4094, 'x'),
-                      std::string("/") + std::string(4093, '\n') + "\xff"));
+                      std::string("/") + std::string(4093, '\n') + "\xff"),
+    [](const ::testing::TestParamInfo<std::string>& info) {
+      return "name" + std::to_string(info.index);  // the names themselves are unprintable
+    });
 
 TEST(RenderJson, InvalidUtf8IsMarkedEscaped) {
   auto d = RenderJson(Decode(RecordBuilder(90).Path("/a\xff\\b").Build()));
@@ -152,8 +155,10 @@ TEST(RenderJson, InvalidUtf8IsMarkedEscaped) {
 
 TEST(RenderJson, LossReportIsAnAlert) {
   JsonRenderer r("h");
-  const std::string line = r.Render(LossReport{.time = absl::UnixEpoch(), .lost_bulk = 5,
-                                               .lost_urgent = 1, .lost_bulk_total = 9,
+  const std::string line = r.Render(LossReport{.time = absl::UnixEpoch(),
+                                               .lost_bulk = 5,
+                                               .lost_urgent = 1,
+                                               .lost_bulk_total = 9,
                                                .lost_urgent_total = 1});
   rapidjson::Document d;
   d.Parse(line.c_str());

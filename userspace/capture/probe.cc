@@ -47,7 +47,9 @@ struct BtfDeleter {
 };
 using BtfPtr = std::unique_ptr<btf, BtfDeleter>;
 
-std::string Errno(int err) { return absl::StrFormat("%s (%s)", strerrordesc_np(err), strerrorname_np(err)); }
+std::string Errno(int err) {
+  return absl::StrFormat("%s (%s)", strerrordesc_np(err), strerrorname_np(err));
+}
 
 // Program types that take no expected attach type.
 constexpr auto kNoAttachType = static_cast<bpf_attach_type>(0);
@@ -190,15 +192,16 @@ ProbeItem ProbeIterTask(const btf* vmlinux) {
 
 ProbeItem ProbeProgType(const char* name, bpf_prog_type type) {
   const int r = libbpf_probe_bpf_prog_type(type, nullptr);
-  return ProbeItem{.name = name, .ok = r == 1,
-                   .detail = r == 1 ? "" : (r == 0 ? "not supported" : Errno(-r))};
+  return ProbeItem{
+      .name = name, .ok = r == 1, .detail = r == 1 ? "" : (r == 0 ? "not supported" : Errno(-r))};
 }
 
 ProbeItem ProbeHelper(const char* name, bpf_func_id id) {
   const int r = libbpf_probe_bpf_helper(BPF_PROG_TYPE_RAW_TRACEPOINT, id, nullptr);
-  return ProbeItem{.name = name, .ok = r == 1,
-                   .detail = r == 1 ? "" : (r == 0 ? "not available to tracing programs"
-                                                   : Errno(-r))};
+  return ProbeItem{
+      .name = name,
+      .ok = r == 1,
+      .detail = r == 1 ? "" : (r == 0 ? "not available to tracing programs" : Errno(-r))};
 }
 
 // (major, minor) of the running kernel.
@@ -269,8 +272,8 @@ ProbeReport ProbeKernel() {
       ProbeTracepoint("syscalls", "sys_enter_chmod"),
       ProbeBtfHook(v, "fentry/security_path_chmod", BPF_PROG_TYPE_TRACING, BPF_TRACE_FENTRY,
                    "security_path_chmod", BTF_KIND_FUNC),
-      ProbeBtfHook(v, "fexit/commit_creds", BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT,
-                   "commit_creds", BTF_KIND_FUNC),
+      ProbeBtfHook(v, "fexit/commit_creds", BPF_PROG_TYPE_TRACING, BPF_TRACE_FEXIT, "commit_creds",
+                   BTF_KIND_FUNC),
       ProbeBtfHook(v, "lsm/path_chmod", BPF_PROG_TYPE_LSM, BPF_LSM_MAC, "bpf_lsm_path_chmod",
                    BTF_KIND_FUNC),
       ProbeKprobe(),

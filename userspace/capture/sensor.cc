@@ -61,11 +61,11 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
   for (const bool use_btf : {true, false}) {
     std::unique_ptr<permsentry_bpf, SkelDeleter> skel(permsentry_bpf__open());
     if (!skel) {
-      return absl::InternalError(
-          absl::StrCat("cannot open the BPF object: ", ErrText(errno)));
+      return absl::InternalError(absl::StrCat("cannot open the BPF object: ", ErrText(errno)));
     }
     int err = bpf_map__set_max_entries(skel->maps.events_bulk, options.bulk_ring_bytes);
-    if (err == 0) err = bpf_map__set_max_entries(skel->maps.events_urgent, options.urgent_ring_bytes);
+    if (err == 0)
+      err = bpf_map__set_max_entries(skel->maps.events_urgent, options.urgent_ring_bytes);
     if (err != 0) return absl::InvalidArgumentError(absl::StrCat("ring size: ", ErrText(err)));
     FillBpfTables(skel->rodata->sc_desc, skel->rodata->sc_any);
 
@@ -79,19 +79,20 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
     err = permsentry_bpf__load(skel.get());
     if (err != 0) {
       if (err == -EPERM || err == -EACCES) {
-        return absl::PermissionDeniedError(absl::StrCat(
-            "the kernel refused to load permsentry's BPF programs: ", ErrText(err),
-            " (root with CAP_BPF/CAP_PERFMON is needed; lockdown or "
-            "kernel.unprivileged_bpf_disabled may also forbid it)"));
+        return absl::PermissionDeniedError(
+            absl::StrCat("the kernel refused to load permsentry's BPF programs: ", ErrText(err),
+                         " (root with CAP_BPF/CAP_PERFMON is needed; lockdown or "
+                         "kernel.unprivileged_bpf_disabled may also forbid it)"));
       }
       if (use_btf) {
         tp_btf_error = ErrText(err);
         continue;
       }
-      return absl::FailedPreconditionError(absl::StrCat(
-          "the kernel rejected permsentry's BPF programs (tp_btf: ", tp_btf_error,
-          "; raw_tp: ", ErrText(err), "); run `permsentry probe` to see what it allows, or "
-          "`permsentry run --verbose` for the verifier log"));
+      return absl::FailedPreconditionError(
+          absl::StrCat("the kernel rejected permsentry's BPF programs (tp_btf: ", tp_btf_error,
+                       "; raw_tp: ", ErrText(err),
+                       "); run `permsentry probe` to see what it allows, or "
+                       "`permsentry run --verbose` for the verifier log"));
     }
     bpf_link* enter_link = bpf_program__attach(enter);
     if (enter_link == nullptr) {

@@ -20,11 +20,13 @@ absl::Status ErrorAt(absl::string_view origin, const YAML::Mark& mark, absl::str
 absl::StatusOr<uint32_t> ReadUint(absl::string_view origin, const YAML::Node& node,
                                   absl::string_view key, uint32_t min, uint32_t max,
                                   bool power_of_two = false) {
-  if (!node.IsScalar()) return ErrorAt(origin, node.Mark(), absl::StrCat(key, ": expected a number"));
+  if (!node.IsScalar())
+    return ErrorAt(origin, node.Mark(), absl::StrCat(key, ": expected a number"));
   const std::string& s = node.Scalar();
   uint64_t v = 0;
   if (s.empty() || s.size() > 10 || s.find_first_not_of("0123456789") != std::string::npos) {
-    return ErrorAt(origin, node.Mark(), absl::StrFormat("%s: \"%s\" is not a whole number", key, s));
+    return ErrorAt(origin, node.Mark(),
+                   absl::StrFormat("%s: \"%s\" is not a whole number", key, s));
   }
   v = std::stoull(s);
   if (v < min || v > max) {
@@ -38,7 +40,8 @@ absl::StatusOr<uint32_t> ReadUint(absl::string_view origin, const YAML::Node& no
 }
 
 absl::Status RequireMap(absl::string_view origin, const YAML::Node& node, absl::string_view what) {
-  if (!node.IsMap()) return ErrorAt(origin, node.Mark(), absl::StrCat(what, ": expected a mapping"));
+  if (!node.IsMap())
+    return ErrorAt(origin, node.Mark(), absl::StrCat(what, ": expected a mapping"));
   return absl::OkStatus();
 }
 

@@ -34,8 +34,7 @@ int ProbeCommand(int argc, char** argv) {
       std::fputs(kProbeUsage, stdout);
       return kExitOk;
     }
-    std::fprintf(stderr, "permsentry probe: unexpected argument \"%s\"\n%s", argv[i],
-                 kProbeUsage);
+    std::fprintf(stderr, "permsentry probe: unexpected argument \"%s\"\n%s", argv[i], kProbeUsage);
     return kExitUsage;
   }
   const ProbeReport r = ProbeKernel();

@@ -151,8 +151,7 @@ int RunCommand(int argc, char** argv) {
     }
   }
   if (optind < argc) {
-    std::fprintf(stderr, "permsentry run: unexpected argument \"%s\"\n%s", argv[optind],
-                 kRunUsage);
+    std::fprintf(stderr, "permsentry run: unexpected argument \"%s\"\n%s", argv[optind], kRunUsage);
     return kExitUsage;
   }
 
@@ -201,7 +200,8 @@ int RunCommand(int argc, char** argv) {
     return kExitFailure;
   }
   std::fprintf(stderr, "permsentry: attached (%s backend), streaming %s events\n",
-               (*sensor)->backend().c_str(), config.format == OutputFormat::kJson ? "json" : "text");
+               (*sensor)->backend().c_str(),
+               config.format == OutputFormat::kJson ? "json" : "text");
 
   if (opts.ready_file) {
     const int fd = open(opts.ready_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -266,8 +266,7 @@ int RunCommand(int argc, char** argv) {
         } else {
           if (!opts.format) config.format = loaded->format;
           renderer = MakeRenderer(config.format);
-          std::fprintf(stderr,
-                       "permsentry: reloaded %s (capture.* settings apply at restart)\n",
+          std::fprintf(stderr, "permsentry: reloaded %s (capture.* settings apply at restart)\n",
                        opts.config_path->c_str());
         }
       }

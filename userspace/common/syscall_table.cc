@@ -10,8 +10,13 @@ namespace {
 // kernel's SYSCALL_DEFINE order, which is the same for both ABIs.
 constexpr SyscallInfo Chmod(absl::string_view name, int16_t nr, bool compat, int8_t fd,
                             int8_t dirfd, int8_t path, int8_t mode, int8_t flags = kNoArg) {
-  SyscallInfo s{.name = name, .action = "chmod", .family = Family::kChmod, .nr = nr,
-                .compat = compat, .uid16 = false, .nofollow = false};
+  SyscallInfo s{.name = name,
+                .action = "chmod",
+                .family = Family::kChmod,
+                .nr = nr,
+                .compat = compat,
+                .uid16 = false,
+                .nofollow = false};
   s.fd_arg = fd;
   s.dirfd_arg = dirfd;
   s.path_arg = path;
@@ -23,8 +28,13 @@ constexpr SyscallInfo Chmod(absl::string_view name, int16_t nr, bool compat, int
 constexpr SyscallInfo Chown(absl::string_view name, int16_t nr, bool compat, bool uid16,
                             bool nofollow, int8_t fd, int8_t dirfd, int8_t path, int8_t uid,
                             int8_t flags = kNoArg) {
-  SyscallInfo s{.name = name, .action = "chown", .family = Family::kChown, .nr = nr,
-                .compat = compat, .uid16 = uid16, .nofollow = nofollow};
+  SyscallInfo s{.name = name,
+                .action = "chown",
+                .family = Family::kChown,
+                .nr = nr,
+                .compat = compat,
+                .uid16 = uid16,
+                .nofollow = nofollow};
   s.fd_arg = fd;
   s.dirfd_arg = dirfd;
   s.path_arg = path;
@@ -36,8 +46,13 @@ constexpr SyscallInfo Chown(absl::string_view name, int16_t nr, bool compat, boo
 
 constexpr SyscallInfo SetId(absl::string_view name, absl::string_view action, int16_t nr,
                             bool compat, bool uid16, IdKind kind, int8_t nids) {
-  SyscallInfo s{.name = name, .action = action, .family = Family::kSetId, .nr = nr,
-                .compat = compat, .uid16 = uid16, .nofollow = false};
+  SyscallInfo s{.name = name,
+                .action = action,
+                .family = Family::kSetId,
+                .nr = nr,
+                .compat = compat,
+                .uid16 = uid16,
+                .nofollow = false};
   s.id_kind = kind;
   s.id_args = nids;
   return s;
@@ -45,14 +60,24 @@ constexpr SyscallInfo SetId(absl::string_view name, absl::string_view action, in
 
 constexpr SyscallInfo Creds(absl::string_view name, absl::string_view action, Family family,
                             int16_t nr, bool compat, bool uid16) {
-  return SyscallInfo{.name = name, .action = action, .family = family, .nr = nr,
-                     .compat = compat, .uid16 = uid16, .nofollow = false};
+  return SyscallInfo{.name = name,
+                     .action = action,
+                     .family = family,
+                     .nr = nr,
+                     .compat = compat,
+                     .uid16 = uid16,
+                     .nofollow = false};
 }
 
 constexpr SyscallInfo SetXattr(absl::string_view name, int16_t nr, bool compat, bool nofollow,
                                int8_t fd, int8_t path) {
-  SyscallInfo s{.name = name, .action = "setxattr", .family = Family::kSetXattr, .nr = nr,
-                .compat = compat, .uid16 = false, .nofollow = nofollow};
+  SyscallInfo s{.name = name,
+                .action = "setxattr",
+                .family = Family::kSetXattr,
+                .nr = nr,
+                .compat = compat,
+                .uid16 = false,
+                .nofollow = nofollow};
   const int8_t first = fd != kNoArg ? fd : path;  // name follows the file argument
   s.fd_arg = fd;
   s.path_arg = path;
@@ -65,8 +90,13 @@ constexpr SyscallInfo SetXattr(absl::string_view name, int16_t nr, bool compat, 
 
 constexpr SyscallInfo RemoveXattr(absl::string_view name, int16_t nr, bool compat, bool nofollow,
                                   int8_t fd, int8_t path) {
-  SyscallInfo s{.name = name, .action = "removexattr", .family = Family::kRemoveXattr, .nr = nr,
-                .compat = compat, .uid16 = false, .nofollow = nofollow};
+  SyscallInfo s{.name = name,
+                .action = "removexattr",
+                .family = Family::kRemoveXattr,
+                .nr = nr,
+                .compat = compat,
+                .uid16 = false,
+                .nofollow = nofollow};
   s.fd_arg = fd;
   s.path_arg = path;
   s.name_arg = static_cast<int8_t>((fd != kNoArg ? fd : path) + 1);
@@ -75,8 +105,13 @@ constexpr SyscallInfo RemoveXattr(absl::string_view name, int16_t nr, bool compa
 
 // setxattrat(dfd, path, at_flags, name, struct xattr_args *uargs, size_t usize) (6.13+)
 constexpr SyscallInfo SetXattrAt(bool compat) {
-  SyscallInfo s{.name = "setxattrat", .action = "setxattr", .family = Family::kSetXattr,
-                .nr = 463, .compat = compat, .uid16 = false, .nofollow = false};
+  SyscallInfo s{.name = "setxattrat",
+                .action = "setxattr",
+                .family = Family::kSetXattr,
+                .nr = 463,
+                .compat = compat,
+                .uid16 = false,
+                .nofollow = false};
   s.dirfd_arg = 0;
   s.path_arg = 1;
   s.flags_arg = 2;
@@ -89,8 +124,12 @@ constexpr SyscallInfo SetXattrAt(bool compat) {
 
 // removexattrat(dfd, path, at_flags, name) (6.13+)
 constexpr SyscallInfo RemoveXattrAt(bool compat) {
-  SyscallInfo s{.name = "removexattrat", .action = "removexattr",
-                .family = Family::kRemoveXattr, .nr = 466, .compat = compat, .uid16 = false,
+  SyscallInfo s{.name = "removexattrat",
+                .action = "removexattr",
+                .family = Family::kRemoveXattr,
+                .nr = 466,
+                .compat = compat,
+                .uid16 = false,
                 .nofollow = false};
   s.dirfd_arg = 0;
   s.path_arg = 1;
@@ -197,14 +236,13 @@ const SyscallInfo* LookupSyscall(uint32_t nr, bool compat) {
   return GetIndex().by_slot[nr + (compat ? PS_NR_SLOTS : 0)];
 }
 
-void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS],
-                   __u64 (&any)[PS_NR_SLOTS / 64]) {
+void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS], __u64 (&any)[PS_NR_SLOTS / 64]) {
   std::memset(desc, 0, sizeof(desc));
   std::memset(any, 0, sizeof(any));
   for (const SyscallInfo& s : kTable) {
     ps_sc_desc& d = desc[s.nr + (s.compat ? PS_NR_SLOTS : 0)];
-    const bool creds = s.family == Family::kSetId || s.family == Family::kSetGroups ||
-                       s.family == Family::kCapset;
+    const bool creds =
+        s.family == Family::kSetId || s.family == Family::kSetGroups || s.family == Family::kCapset;
     d.kind = creds ? PS_SCK_CREDS : PS_SCK_FILE;
     d.path_arg = ArgOrNone(s.path_arg);
     d.name_arg = ArgOrNone(s.name_arg);

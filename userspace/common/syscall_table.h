@@ -46,7 +46,7 @@ struct SyscallInfo {
   int8_t value_arg = kNoArg;  // xattr value (or struct xattr_args for setxattrat)
   int8_t size_arg = kNoArg;   // xattr value size
   IdKind id_kind = IdKind::kNone;
-  int8_t id_args = 0;          // set*id: how many ids it takes (1, 2 or 3), from arg 0
+  int8_t id_args = 0;  // set*id: how many ids it takes (1, 2 or 3), from arg 0
   bool value_is_xattr_args = false;
 };
 

@@ -18,9 +18,16 @@ int64_t ClockNs(clockid_t clock) {
 }
 
 Creds ToCreds(const ps_creds& c) {
-  return Creds{.uid = c.uid, .euid = c.euid, .suid = c.suid, .fsuid = c.fsuid,
-               .gid = c.gid, .egid = c.egid, .sgid = c.sgid, .fsgid = c.fsgid,
-               .cap_inheritable = c.cap_inheritable, .cap_permitted = c.cap_permitted,
+  return Creds{.uid = c.uid,
+               .euid = c.euid,
+               .suid = c.suid,
+               .fsuid = c.fsuid,
+               .gid = c.gid,
+               .egid = c.egid,
+               .sgid = c.sgid,
+               .fsgid = c.fsgid,
+               .cap_inheritable = c.cap_inheritable,
+               .cap_permitted = c.cap_permitted,
                .cap_effective = c.cap_effective};
 }
 
@@ -56,18 +63,18 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
         "record ABI version %d, this agent speaks %d", raw.hdr.abi_version, PS_ABI_VERSION));
   }
   if (raw.hdr.type != PS_EV_SYSCALL) {
-    return absl::InvalidArgumentError(absl::StrFormat("record type %d is not a syscall event",
-                                                      raw.hdr.type));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("record type %d is not a syscall event", raw.hdr.type));
   }
   if (raw.hdr.size < sizeof(raw) || raw.hdr.size > record.size()) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "record size field %d out of range [%d, %d]", raw.hdr.size, sizeof(raw), record.size()));
+    return absl::InvalidArgumentError(absl::StrFormat("record size field %d out of range [%d, %d]",
+                                                      raw.hdr.size, sizeof(raw), record.size()));
   }
   if (raw.path_len >= PS_PATH_MAX || raw.name_len >= PS_XATTR_NAME_MAX ||
       raw.value_len > PS_XATTR_VALUE_MAX) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "tail lengths out of bounds: path %d, name %d, value %d", raw.path_len, raw.name_len,
-        raw.value_len));
+    return absl::InvalidArgumentError(
+        absl::StrFormat("tail lengths out of bounds: path %d, name %d, value %d", raw.path_len,
+                        raw.name_len, raw.value_len));
   }
   const size_t tail = size_t{raw.path_len} + raw.name_len + raw.value_len;
   if (sizeof(raw) + tail > raw.hdr.size) {
@@ -77,19 +84,25 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
   const bool compat = raw.flags & PS_SC_F_COMPAT;
   const SyscallInfo* sc = LookupSyscall(raw.nr, compat);
   if (sc == nullptr) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("syscall %d (%s) is not a watched syscall", raw.nr,
-                        compat ? "ia32" : "x86-64"));
+    return absl::InvalidArgumentError(absl::StrFormat("syscall %d (%s) is not a watched syscall",
+                                                      raw.nr, compat ? "ia32" : "x86-64"));
   }
 
   SyscallEvent ev;
   ev.ktime_ns = raw.hdr.ktime;
   ev.time = absl::FromUnixNanos(static_cast<int64_t>(raw.hdr.ktime) + options.boot_to_realtime_ns);
-  ev.proc = Process{.pid = raw.proc.pid, .tid = raw.proc.tid, .ppid = raw.proc.ppid,
-                    .uid = raw.proc.uid, .euid = raw.proc.euid, .gid = raw.proc.gid,
-                    .egid = raw.proc.egid, .loginuid = raw.proc.loginuid,
-                    .sessionid = raw.proc.sessionid, .start_time_ns = raw.proc.start_time,
-                    .cgroup_id = raw.proc.cgroup_id, .comm = CommString(raw.proc.comm)};
+  ev.proc = Process{.pid = raw.proc.pid,
+                    .tid = raw.proc.tid,
+                    .ppid = raw.proc.ppid,
+                    .uid = raw.proc.uid,
+                    .euid = raw.proc.euid,
+                    .gid = raw.proc.gid,
+                    .egid = raw.proc.egid,
+                    .loginuid = raw.proc.loginuid,
+                    .sessionid = raw.proc.sessionid,
+                    .start_time_ns = raw.proc.start_time,
+                    .cgroup_id = raw.proc.cgroup_id,
+                    .comm = CommString(raw.proc.comm)};
   ev.sc = sc;
   ev.compat = compat;
   ev.urgent = raw.flags & PS_SC_F_URGENT;

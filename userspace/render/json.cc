@@ -17,14 +17,28 @@ using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
 
 // Thin helpers over RapidJSON's streaming writer: no DOM, one pass, no allocation
 // per field beyond the output buffer (the consumer renders at storm rates).
-void Key(Writer& w, absl::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+void Key(Writer& w, absl::string_view k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
 void Str(Writer& w, absl::string_view v) {
   w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
 }
-void KStr(Writer& w, absl::string_view k, absl::string_view v) { Key(w, k); Str(w, v); }
-void KU64(Writer& w, absl::string_view k, uint64_t v) { Key(w, k); w.Uint64(v); }
-void KI64(Writer& w, absl::string_view k, int64_t v) { Key(w, k); w.Int64(v); }
-void KBool(Writer& w, absl::string_view k, bool v) { Key(w, k); w.Bool(v); }
+void KStr(Writer& w, absl::string_view k, absl::string_view v) {
+  Key(w, k);
+  Str(w, v);
+}
+void KU64(Writer& w, absl::string_view k, uint64_t v) {
+  Key(w, k);
+  w.Uint64(v);
+}
+void KI64(Writer& w, absl::string_view k, int64_t v) {
+  Key(w, k);
+  w.Int64(v);
+}
+void KBool(Writer& w, absl::string_view k, bool v) {
+  Key(w, k);
+  w.Bool(v);
+}
 
 // An id argument where (uid_t)-1 means "unchanged": rendered as -1.
 void IdValue(Writer& w, uint32_t id) {

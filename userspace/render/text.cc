@@ -27,9 +27,9 @@ std::string Summary(const SyscallEvent& ev) {
       what = absl::StrCat(sc.name, " ", Target(ev), " to ", FormatMode(ev.mode.value_or(0)));
       break;
     case Family::kChown:
-      what = absl::StrCat(sc.name, " ", Target(ev), " to ",
-                          ev.owner ? absl::StrCat(*ev.owner) : "-1", ":",
-                          ev.group ? absl::StrCat(*ev.group) : "-1");
+      what =
+          absl::StrCat(sc.name, " ", Target(ev), " to ", ev.owner ? absl::StrCat(*ev.owner) : "-1",
+                       ":", ev.group ? absl::StrCat(*ev.group) : "-1");
       break;
     case Family::kSetXattr:
     case Family::kRemoveXattr:
@@ -60,10 +60,9 @@ std::string Summary(const SyscallEvent& ev) {
 
 std::string TextRenderer::Render(const SyscallEvent& ev) {
   const std::string user = names_.UserName(ev.proc.uid).value_or(absl::StrCat(ev.proc.uid));
-  return absl::StrCat(
-      absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ev.time, absl::UTCTimeZone()), " ",
-      ev.success() ? "ok  " : "FAIL", " ", user, " ", Summary(ev), ev.compat ? " [ia32]" : "",
-      "\n");
+  return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ev.time, absl::UTCTimeZone()), " ",
+                      ev.success() ? "ok  " : "FAIL", " ", user, " ", Summary(ev),
+                      ev.compat ? " [ia32]" : "", "\n");
 }
 
 std::string TextRenderer::Render(const LossReport& loss) {

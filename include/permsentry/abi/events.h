@@ -98,7 +98,7 @@ struct ps_syscall_event {
   __u32 flags;                  /* PS_SC_F_* */
   __u16 path_len;
   __u16 name_len;
-  __u16 value_len;  /* value bytes captured (<= PS_XATTR_VALUE_MAX) */
+  __u16 value_len; /* value bytes captured (<= PS_XATTR_VALUE_MAX) */
   __u16 _pad0;
   __u32 value_size; /* value size the caller passed (may exceed value_len) */
   __u32 _pad1;
@@ -120,8 +120,8 @@ enum ps_sc_kind {
   PS_SCK_CREDS = 2, /* changes the caller's credentials: set*id, setgroups, capset */
 };
 enum ps_value_mode {
-  PS_VAL_DIRECT = 0,      /* value_arg points at the bytes, size_arg is their length */
-  PS_VAL_XATTR_ARGS = 1,  /* value_arg points at struct xattr_args (setxattrat) */
+  PS_VAL_DIRECT = 0,     /* value_arg points at the bytes, size_arg is their length */
+  PS_VAL_XATTR_ARGS = 1, /* value_arg points at struct xattr_args (setxattrat) */
 };
 struct ps_sc_desc {
   __u8 kind;       /* enum ps_sc_kind */
@@ -140,11 +140,11 @@ struct ps_sc_desc {
 
 /* Counters in the per-CPU `stats` map; userspace sums the CPUs. */
 enum ps_stat {
-  PS_STAT_EVENTS_BULK = 0,  /* records written to the bulk ring */
-  PS_STAT_EVENTS_URGENT,    /* records written to the wakeup ring */
-  PS_STAT_LOST_BULK,        /* bulk ring full: record dropped */
-  PS_STAT_LOST_URGENT,      /* wakeup ring full: record dropped */
-  PS_STAT_NO_ENTRY,         /* exit seen without the entry args stash */
+  PS_STAT_EVENTS_BULK = 0, /* records written to the bulk ring */
+  PS_STAT_EVENTS_URGENT,   /* records written to the wakeup ring */
+  PS_STAT_LOST_BULK,       /* bulk ring full: record dropped */
+  PS_STAT_LOST_URGENT,     /* wakeup ring full: record dropped */
+  PS_STAT_NO_ENTRY,        /* exit seen without the entry args stash */
   PS_STAT_MAX,
 };
 
