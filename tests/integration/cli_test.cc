@@ -78,9 +78,18 @@ TEST(Cli, ProbeNamesTheBackend) {
 }
 
 TEST(Cli, TextFormatIsReadable) {
-  SensorProcess sensor({"--format", "text"});
-  // The harness expects JSON; in text mode we only check stop and summary.
+  SensorProcess sensor({"--format", "text"}, /*json=*/false);
   ASSERT_TRUE(sensor.ready());
+  const std::string f = absl::StrCat("/var/tmp/permsentry-text-", getpid(), "\nnext");
+  close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
+  ASSERT_EQ(syscall(SYS_chmod, f.c_str(), 04711), 0);
+  std::optional<std::string> line = sensor.WaitForLine(
+      {"chmod \"/var/tmp/permsentry-text-" + std::to_string(getpid()) + "\\nnext\" to 04711",
+       absl::StrCat("(pid ", getpid(), ", uid 0): success")});
+  ASSERT_TRUE(line) << sensor.Stderr();
+  EXPECT_EQ(line->find('\n'), std::string::npos);
+  EXPECT_EQ(line->rfind("20", 0), 0u) << *line;  // starts with the timestamp
+  unlink(f.c_str());
   EXPECT_EQ(sensor.Stop(), 0);
   EXPECT_TRUE(absl::StrContains(sensor.Stderr(), "events seen")) << sensor.Stderr();
 }

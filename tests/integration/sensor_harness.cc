@@ -74,7 +74,7 @@ std::string PermsentryBinary() {
   return PERMSENTRY_BIN;
 }
 
-SensorProcess::SensorProcess(std::vector<std::string> extra_args) {
+SensorProcess::SensorProcess(std::vector<std::string> extra_args, bool json) : json_(json) {
   ready_file_ = TempName("ready");
   stderr_file_ = TempName("stderr");
   int pipefd[2];
@@ -129,7 +129,13 @@ void SensorProcess::ReadLoop(int fd) {
     buf.append(chunk, static_cast<size_t>(n));
     size_t start = 0;
     for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1) {
-      std::optional<Event> e = FlattenJsonLine(buf.substr(start, nl - start));
+      std::string line = buf.substr(start, nl - start);
+      if (!json_) {
+        std::lock_guard<std::mutex> lock(mu_);
+        lines_.push_back(std::move(line));
+        continue;
+      }
+      std::optional<Event> e = FlattenJsonLine(line);
       std::lock_guard<std::mutex> lock(mu_);
       if (e) {
         events_.push_back(std::move(*e));
@@ -161,6 +167,24 @@ std::optional<Event> SensorProcess::WaitFor(const std::function<bool(const Event
       for (; scanned < events_.size(); ++scanned)
         if (match(events_[scanned])) return events_[scanned];
       return std::nullopt;
+    }
+  }
+}
+
+std::optional<std::string> SensorProcess::WaitForLine(const std::vector<std::string>& needles,
+                                                      absl::Duration timeout) {
+  std::unique_lock<std::mutex> lock(mu_);
+  size_t scanned = 0;
+  const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
+  for (;;) {
+    for (; scanned < lines_.size(); ++scanned) {
+      bool all = true;
+      for (const std::string& n : needles)
+        all = all && lines_[scanned].find(n) != std::string::npos;
+      if (all) return lines_[scanned];
+    }
+    if (eof_ || cv_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      if (scanned == lines_.size()) return std::nullopt;
     }
   }
 }

@@ -28,8 +28,9 @@ std::optional<Event> FlattenJsonLine(const std::string& line);
 class SensorProcess {
  public:
   // Starts `permsentry run --format json --ready-file ...` plus extra args, and
-  // waits until it reports every program attached.
-  explicit SensorProcess(std::vector<std::string> extra_args = {});
+  // waits until it reports every program attached. With json = false (for
+  // `--format text`), lines are kept as text (see Lines) instead of parsed.
+  explicit SensorProcess(std::vector<std::string> extra_args = {}, bool json = true);
   ~SensorProcess();
 
   bool ready() const { return ready_; }
@@ -53,6 +54,9 @@ class SensorProcess {
   std::string Stderr();
   void Signal(int sig);
   size_t bad_lines() const { return bad_lines_; }
+  // Text mode: the first line containing every one of `needles`, waiting up to `timeout`.
+  std::optional<std::string> WaitForLine(const std::vector<std::string>& needles,
+                                         absl::Duration timeout = absl::Seconds(5));
 
  private:
   void ReadLoop(int fd);
@@ -64,7 +68,9 @@ class SensorProcess {
   std::thread reader_;
   std::mutex mu_;
   std::condition_variable cv_;
+  bool json_ = true;
   std::vector<Event> events_;
+  std::vector<std::string> lines_;  // text mode
   size_t bad_lines_ = 0;
   bool eof_ = false;
   int exit_status_ = -1;

@@ -486,6 +486,51 @@ TEST_F(Capture, FileCapabilityXattrIsUrgent) {
   EXPECT_EQ(e["permsentry.xattr.name"], "security.capability");
   EXPECT_EQ(e["permsentry.xattr.size"], "20");
   EXPECT_EQ(e["permsentry.urgent"], "true");
+  EXPECT_EQ(e["permsentry.capabilities.revision"], "2");
+  EXPECT_EQ(e["permsentry.capabilities.effective"], "true");
+  EXPECT_EQ(e["permsentry.capabilities.permitted.0"], "CAP_NET_RAW");
+  EXPECT_EQ(Get(e, "permsentry.capabilities.permitted.1"), "<missing>");
+
+  ASSERT_EQ(removexattr(f.c_str(), "security.capability"), 0);
+  Event r = Expect("removexattr", f);
+  EXPECT_EQ(r["permsentry.capabilities.removed"], "true");
+}
+
+std::string AclValue(std::initializer_list<std::tuple<uint16_t, uint16_t, uint32_t>> entries) {
+  std::string v("\x02\0\0\0", 4);
+  for (auto [tag, perm, id] : entries) {
+    v.append(reinterpret_cast<const char*>(&tag), 2);
+    v.append(reinterpret_cast<const char*>(&perm), 2);
+    v.append(reinterpret_cast<const char*>(&id), 4);
+  }
+  return v;
+}
+
+TEST_F(Capture, PosixAclDecoded) {
+  const std::string f = MakeFile("acl", 0640);
+  constexpr uint32_t kNoId = 0xffffffff;
+  // What `setfacl -m u:nobody:rw` writes.
+  const std::string acl = AclValue(
+      {{0x01, 6, kNoId}, {0x02, 6, kNobody}, {0x04, 4, kNoId}, {0x10, 6, kNoId}, {0x20, 0, kNoId}});
+  ASSERT_EQ(setxattr(f.c_str(), "system.posix_acl_access", acl.data(), acl.size(), 0), 0)
+      << strerror(errno);
+  Event e = Expect("setxattr", f);
+  ExpectSuccess(e);
+  EXPECT_EQ(e["permsentry.acl.kind"], "access");
+  EXPECT_EQ(e["permsentry.acl.entries.0"], "user::rw-");
+  EXPECT_EQ(e["permsentry.acl.entries.1"], "user:nobody:rw-");
+  EXPECT_EQ(e["permsentry.acl.entries.2"], "group::r--");
+  EXPECT_EQ(e["permsentry.acl.entries.3"], "mask::rw-");
+  EXPECT_EQ(e["permsentry.acl.entries.4"], "other::---");
+
+  // A malformed ACL: the kernel refuses it, the event says why it is malformed.
+  const std::string bad("\x02\0\0\0\x01\0", 6);
+  const std::string g = MakeFile("badacl");
+  ASSERT_EQ(setxattr(g.c_str(), "system.posix_acl_access", bad.data(), bad.size(), 0), -1);
+  Event b = Expect("setxattr", g);
+  ExpectFailure(b, "EINVAL");
+  EXPECT_EQ(b["permsentry.acl.malformed"],
+            "malformed ACL: size 6 is not a 4-byte header plus 8-byte entries");
 }
 
 // ------------------------------------------------------------------ ia32 ABI

@@ -115,6 +115,53 @@ TEST(RenderJson, XattrValueHex) {
   EXPECT_EQ(Str(d, "/permsentry/fd"), "3");
 }
 
+TEST(RenderJson, AclDecoded) {
+  std::string acl("\x02\0\0\0", 4);
+  const auto entry = [&](uint16_t tag, uint16_t perm, uint32_t id) {
+    acl.append(reinterpret_cast<const char*>(&tag), 2);
+    acl.append(reinterpret_cast<const char*>(&perm), 2);
+    acl.append(reinterpret_cast<const char*>(&id), 4);
+  };
+  entry(0x01, 6, 0xffffffff);
+  entry(0x02, 6, 65534);
+  entry(0x04, 4, 0xffffffff);
+  entry(0x10, 6, 0xffffffff);
+  entry(0x20, 0, 0xffffffff);
+  auto d = RenderJson(Decode(RecordBuilder(188)
+                                 .Arg(3, acl.size())
+                                 .Path("/etc/shadow")
+                                 .Name("system.posix_acl_access")
+                                 .Value(acl, acl.size())
+                                 .Build()));
+  EXPECT_EQ(Str(d, "/permsentry/acl/kind"), "access");
+  EXPECT_EQ(Str(d, "/permsentry/acl/entries/1"), "user:nobody:rw-");
+  EXPECT_EQ(Str(d, "/permsentry/acl/entries/4"), "other::---");
+
+  auto bad = RenderJson(Decode(
+      RecordBuilder(188).Path("/f").Name("system.posix_acl_default").Value("\x01", 1).Build()));
+  EXPECT_EQ(Str(bad, "/permsentry/acl/malformed"),
+            "malformed ACL: 1 bytes, shorter than its 4-byte header");
+}
+
+TEST(RenderJson, FileCapsAndCredsCapabilities) {
+  const uint32_t caps[5] = {0x02000001, 1u << 13, 0, 0, 0};
+  auto d = RenderJson(Decode(RecordBuilder(188)
+                                 .Path("/usr/bin/x")
+                                 .Name("security.capability")
+                                 .Value(std::string(reinterpret_cast<const char*>(caps), 20), 20)
+                                 .Build()));
+  EXPECT_EQ(Str(d, "/permsentry/capabilities/permitted/0"), "CAP_NET_RAW");
+  EXPECT_EQ(Str(d, "/permsentry/capabilities/effective"), "true");
+
+  auto b = RecordBuilder(126);
+  b.Flags(PS_SC_F_CREDS);
+  b.ev.creds_before.cap_effective = 1;
+  b.ev.creds_after.cap_effective = (1ull << 21);
+  auto c = RenderJson(Decode(b.Build()));
+  EXPECT_EQ(Str(c, "/permsentry/creds/capabilities_gained/0"), "CAP_SYS_ADMIN");
+  EXPECT_EQ(Str(c, "/permsentry/creds/capabilities_lost/0"), "CAP_CHOWN");
+}
+
 // Hostile names: the event must stay one valid JSON line and the bytes recoverable.
 class HostileName : public ::testing::TestWithParam<std::string> {};
 

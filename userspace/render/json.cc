@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "enrich/xattr_decode.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
 #include "render/render.h"
@@ -88,6 +89,59 @@ void WriteAtFlags(Writer& w, uint32_t flags) {
   const uint32_t rest = flags & ~static_cast<uint32_t>(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH);
   if (rest != 0) Str(w, absl::StrFormat("0x%x", rest));
   w.EndArray();
+}
+
+void WriteNames(Writer& w, absl::string_view key, const std::vector<std::string>& names) {
+  Key(w, key);
+  w.StartArray();
+  for (const std::string& n : names) Str(w, n);
+  w.EndArray();
+}
+
+// permsentry.acl / permsentry.capabilities for the xattrs that carry rights.
+void WriteRightsXattr(Writer& w, const SyscallEvent& ev, NameCache& names) {
+  if (!ev.xattr_name) return;
+  const AclKind acl_kind = AclKindOf(*ev.xattr_name);
+  if (acl_kind != AclKind::kNone) {
+    Key(w, "acl");
+    w.StartObject();
+    KStr(w, "kind", acl_kind == AclKind::kAccess ? "access" : "default");
+    if (ev.sc->family == Family::kRemoveXattr) {
+      KBool(w, "removed", true);
+    } else if (ev.xattr_value) {
+      absl::StatusOr<PosixAcl> acl = DecodePosixAcl(*ev.xattr_value, ev.xattr_value_size);
+      if (!acl.ok()) {
+        KStr(w, "malformed", acl.status().message());
+      } else {
+        Key(w, "entries");
+        w.StartArray();
+        for (const AclEntry& e : acl->entries) Str(w, FormatAclEntry(e, names));
+        w.EndArray();
+        if (acl->truncated) KBool(w, "truncated", true);
+      }
+    }
+    w.EndObject();
+    return;
+  }
+  if (*ev.xattr_name == "security.capability") {
+    Key(w, "capabilities");
+    w.StartObject();
+    if (ev.sc->family == Family::kRemoveXattr) {
+      KBool(w, "removed", true);
+    } else if (ev.xattr_value) {
+      absl::StatusOr<FileCaps> caps = DecodeFileCaps(*ev.xattr_value);
+      if (!caps.ok()) {
+        KStr(w, "malformed", caps.status().message());
+      } else {
+        KU64(w, "revision", caps->revision);
+        KBool(w, "effective", caps->effective);
+        WriteNames(w, "permitted", CapabilityNames(caps->permitted));
+        WriteNames(w, "inheritable", CapabilityNames(caps->inheritable));
+        if (caps->rootid) KU64(w, "rootid", *caps->rootid);
+      }
+    }
+    w.EndObject();
+  }
 }
 
 bool IsCredsFamily(Family f) {
@@ -213,6 +267,7 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
       w.EndArray();
     }
     w.EndObject();
+    WriteRightsXattr(w, ev, names_);
   }
   if (!ev.requested_ids.empty()) {
     Key(w, "requested_ids");
@@ -225,6 +280,9 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
     w.StartObject();
     WriteCreds(w, "before", *ev.creds_before);
     WriteCreds(w, "after", *ev.creds_after);
+    const uint64_t before = ev.creds_before->cap_effective, after = ev.creds_after->cap_effective;
+    if (after & ~before) WriteNames(w, "capabilities_gained", CapabilityNames(after & ~before));
+    if (before & ~after) WriteNames(w, "capabilities_lost", CapabilityNames(before & ~after));
     w.EndObject();
   }
   Key(w, "audit");
