@@ -14,6 +14,7 @@
  * Both tp_btf and raw_tp entry points are built; userspace loads one pair.
  */
 #include "common.bpf.h"
+#include "path.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -36,7 +37,8 @@ const volatile __u64 sc_any[PS_NR_SLOTS / 64] = {};
 struct ps_inflight {
   __u64 args[6];
   struct ps_creds before;
-  __u32 slot; /* index into sc_desc */
+  struct ps_inode_state inode_before; /* PS_SC_F_BEFORE */
+  __u32 slot;                         /* index into sc_desc */
   __u32 flags;
   __u32 active;
   __u32 _pad0;
@@ -100,6 +102,43 @@ static __always_inline void ps_read_args(const struct pt_regs* regs, __u64* a, i
   }
 }
 
+#define PS_OBJ_NONE (-1000L)
+
+static __always_inline __u64 ps_arg(const __u64* args, __u8 idx) {
+  if (idx >= 6) return 0; /* also bounds the index for the verifier */
+  return args[idx];
+}
+
+/* The fd naming the changed object itself, or PS_OBJ_NONE: the fd of fchmod and
+ * friends, or the dirfd of an *at call with AT_EMPTY_PATH (which may be
+ * AT_FDCWD: the cwd is then the object). For AT_EMPTY_PATH the caller still
+ * checks that the path is empty. */
+static __always_inline long ps_object_fd(int slot, const __u64* args) {
+  const __u8 fd_arg = sc_desc[slot].fd_arg;
+  const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
+  const __u8 atflags_arg = sc_desc[slot].atflags_arg;
+
+  if (fd_arg < 6) return (int)ps_arg(args, fd_arg);
+  if (dirfd_arg < 6 && atflags_arg < 6 && (ps_arg(args, atflags_arg) & PS_AT_EMPTY_PATH))
+    return (int)ps_arg(args, dirfd_arg);
+  return PS_OBJ_NONE;
+}
+
+/* The struct path and inode an object fd names (AT_FDCWD: the cwd). */
+static __always_inline int ps_object(long fd, struct path** path, struct inode** inode) {
+  if (fd == PS_AT_FDCWD) {
+    struct task_struct* task = bpf_get_current_task_btf();
+    *path = &task->fs->pwd;
+    *inode = BPF_CORE_READ(task, fs, pwd.dentry, d_inode);
+    return 0;
+  }
+  struct file* f = ps_fd_file(fd);
+  if (!f) return -1;
+  *path = (struct path*)((void*)f + bpf_core_field_offset(struct file, f_path));
+  *inode = BPF_CORE_READ(f, f_inode);
+  return 0;
+}
+
 static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
   struct ps_inflight* st;
   __u32 flags = 0;
@@ -119,16 +158,20 @@ static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
   if (sc_desc[slot].kind == PS_SCK_CREDS) {
     ps_read_creds(&st->before);
     flags |= PS_SC_F_CREDS;
+  } else {
+    /* An fd-named object: its inode as it is before the call, exactly. */
+    long objfd = ps_object_fd(slot, st->args);
+    struct path* path;
+    struct inode* inode;
+    if (objfd != PS_OBJ_NONE && ps_object(objfd, &path, &inode) == 0 && inode) {
+      ps_read_inode(inode, &st->inode_before);
+      flags |= PS_SC_F_BEFORE;
+    }
   }
   st->slot = slot;
   st->flags = flags;
   st->active = 1;
   return 0;
-}
-
-static __always_inline __u64 ps_arg(const struct ps_inflight* st, __u8 idx) {
-  if (idx >= 6) return 0; /* also bounds the index for the verifier */
-  return st->args[idx];
 }
 
 /* Does the credential change grant something: a real, effective or filesystem
@@ -183,6 +226,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
   const __u8 value_arg = sc_desc[slot].value_arg;
   const __u8 size_arg = sc_desc[slot].size_arg;
   const __u8 mode_arg = sc_desc[slot].mode_arg;
+  const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
 
   ev->hdr.abi_version = PS_ABI_VERSION;
   ev->hdr.type = PS_EV_SYSCALL;
@@ -203,10 +247,18 @@ static __always_inline int ps_on_exit(long id, long ret) {
   ev->value_size = 0;
   ev->_pad0 = 0;
   ev->_pad1 = 0;
+  ev->_pad2 = 0;
+  ev->resolved_len = 0;
+  ev->resolve_flags = 0;
+  if (flags & PS_SC_F_BEFORE)
+    ev->before = st->inode_before;
+  else
+    __builtin_memset(&ev->before, 0, sizeof(ev->before));
+  __builtin_memset(&ev->after, 0, sizeof(ev->after));
 
   if (path_arg < 6) {
     flags |= PS_SC_F_PATH;
-    n = bpf_probe_read_user_str(ev->data, PS_PATH_MAX, (const void*)ps_arg(st, path_arg));
+    n = bpf_probe_read_user_str(ev->data, PS_PATH_MAX, (const void*)ps_arg(st->args, path_arg));
     if (n > 0)
       off = n - 1;
     else
@@ -218,7 +270,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
     flags |= PS_SC_F_NAME;
     if (off > PS_PATH_MAX - 1) off = PS_PATH_MAX - 1;
     n = bpf_probe_read_user_str(ev->data + off, PS_XATTR_NAME_MAX,
-                                (const void*)ps_arg(st, name_arg));
+                                (const void*)ps_arg(st->args, name_arg));
     if (n > 1) {
       ev->name_len = n - 1;
       if (ps_caps_xattr(ev->data + off, n - 1)) urgent = 1;
@@ -229,8 +281,8 @@ static __always_inline int ps_on_exit(long id, long ret) {
   }
 
   if (value_arg < 6) {
-    __u64 vptr = ps_arg(st, value_arg);
-    __u64 vsize = size_arg < 6 ? ps_arg(st, size_arg) : 0;
+    __u64 vptr = ps_arg(st->args, value_arg);
+    __u64 vsize = size_arg < 6 ? ps_arg(st->args, size_arg) : 0;
 
     flags |= PS_SC_F_VALUE;
     if (sc_desc[slot].value_mode == PS_VAL_XATTR_ARGS) {
@@ -260,7 +312,46 @@ static __always_inline int ps_on_exit(long id, long ret) {
     }
   }
 
-  if (mode_arg < 6 && (ps_arg(st, mode_arg) & 06000)) urgent = 1; /* S_ISUID | S_ISGID */
+  if (kind == PS_SCK_FILE) {
+    /* Where the change happened: the object's own path for fd-named objects
+     * (and its inode after the call), else the directory a relative path
+     * starts from. Absolute path arguments need no kernel help. */
+    long objfd = ps_object_fd(slot, st->args);
+    int empty = path_arg >= 6 || (ev->path_len == 0 && !(flags & PS_SC_F_PATH_FAULT));
+    struct path* path = NULL;
+    struct inode* inode = NULL;
+    __u16 kind_flag = 0;
+
+    if (objfd != PS_OBJ_NONE && empty) {
+      kind_flag = PS_RES_OBJECT;
+      if (ps_object(objfd, &path, &inode) == 0 && inode) {
+        ps_read_inode(inode, &ev->after);
+        flags |= PS_SC_F_AFTER;
+      } else {
+        path = NULL;
+      }
+    } else if (path_arg < 6 && !(flags & PS_SC_F_PATH_FAULT) &&
+               (ev->path_len == 0 || ev->data[0] != '/')) {
+      long dirfd = dirfd_arg < 6 ? (int)ps_arg(st->args, dirfd_arg) : PS_AT_FDCWD;
+      kind_flag = PS_RES_BASE;
+      if (ps_object(dirfd, &path, &inode) != 0) path = NULL;
+    }
+    if (kind_flag) {
+      ev->resolve_flags = kind_flag;
+      if (!path) {
+        ev->resolve_flags |= PS_RES_BAD_FD;
+      } else {
+        if (off > PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1 + PS_XATTR_VALUE_MAX)
+          off = PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1 + PS_XATTR_VALUE_MAX;
+        __u32 len = ps_resolve(path, ev->data + off, &ev->resolve_flags);
+        if (len > PS_PATH_MAX) len = 0;
+        ev->resolved_len = len;
+        off += len;
+      }
+    }
+  }
+
+  if (mode_arg < 6 && (ps_arg(st->args, mode_arg) & 06000)) urgent = 1; /* S_ISUID | S_ISGID */
   if (kind == PS_SCK_CREDS && ret == 0 && ps_creds_gain(&ev->creds_before, &ev->creds_after))
     urgent = 1;
 

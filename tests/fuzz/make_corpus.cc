@@ -31,5 +31,19 @@ int main(int argc, char** argv) {
             .Value(std::string("\x02\0\0\0\x01\0\x06\0", 8), 8)
             .Build());
   Write(d, "removexattrat", RecordBuilder(466).Path("/f").Name("user.x").Build());
+  Write(d, "fchmod_resolved",
+        RecordBuilder(91)
+            .Arg(0, 3)
+            .Arg(1, 0644)
+            .Before(0100600, 0, 0)
+            .After(0100644, 0, 0)
+            .Resolved("/etc/x", PS_RES_OBJECT)
+            .Build());
+  Write(d, "chmod_relative",
+        RecordBuilder(90)
+            .Arg(1, 0666)
+            .Path("../a/./b")
+            .Resolved("/etc/sudoers.d", PS_RES_BASE | PS_RES_TRUNCATED)
+            .Build());
   return 0;
 }

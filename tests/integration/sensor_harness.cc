@@ -154,10 +154,15 @@ void SensorProcess::ReadLoop(int fd) {
   cv_.notify_all();
 }
 
+void SensorProcess::StartWindow() {
+  std::lock_guard<std::mutex> lock(mu_);
+  window_start_ = events_.size();
+}
+
 std::optional<Event> SensorProcess::WaitFor(const std::function<bool(const Event&)>& match,
                                             absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  size_t scanned = 0;
+  size_t scanned = window_start_;
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);
   for (;;) {
     for (; scanned < events_.size(); ++scanned)

@@ -36,7 +36,11 @@ class SensorProcess {
   bool ready() const { return ready_; }
   pid_t pid() const { return pid_; }
 
-  // First event (from the start of the run) for which `match` holds, waiting up
+  // Later waits only consider events that arrive after this call (tests reuse fd
+  // numbers and paths; a test must not match an earlier test's event).
+  void StartWindow();
+
+  // First event (since the last StartWindow) for which `match` holds, waiting up
   // to `timeout`. Every line must be valid JSON: a line that is not fails the test.
   std::optional<Event> WaitFor(const std::function<bool(const Event&)>& match,
                                absl::Duration timeout = absl::Seconds(5));
@@ -72,6 +76,7 @@ class SensorProcess {
   std::vector<Event> events_;
   std::vector<std::string> lines_;  // text mode
   size_t bad_lines_ = 0;
+  size_t window_start_ = 0;
   bool eof_ = false;
   int exit_status_ = -1;
 };

@@ -6,15 +6,18 @@
 #include <grp.h>
 #include <linux/capability.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -50,6 +53,7 @@ class Capture : public ::testing::Test {
     char tmpl[] = "/var/tmp/permsentry-it-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     dir_ = tmpl;
+    sensor_->StartWindow();
   }
   void TearDown() override {
     std::string cmd = "rm -rf '" + dir_ + "'";
@@ -133,7 +137,10 @@ TEST_F(Capture, ChmodSuccessAndFailure) {
   EXPECT_EQ(e["event.action"], "chmod");
   EXPECT_EQ(e["event.category.0"], "file");
   EXPECT_EQ(e["file.path"], f);
+  EXPECT_EQ(e["permsentry.path_resolution"], "argument");
   EXPECT_EQ(e["file.mode"], "04755");
+  EXPECT_EQ(e["permsentry.file.before_unknown"], "true");
+  EXPECT_EQ(e["permsentry.access_delta.0"], "setuid bit set: runs as its owner (owner unknown)");
   EXPECT_EQ(e["process.thread.id"], std::to_string(gettid()));
   char comm[32] = {};
   prctl(PR_GET_NAME, comm);
@@ -146,7 +153,8 @@ TEST_F(Capture, ChmodSuccessAndFailure) {
   Event m = Expect("chmod", missing);
   ExpectFailure(m, "ENOENT");
   EXPECT_EQ(m["permsentry.return_value"], "-2");
-  EXPECT_EQ(m["file.mode"], "0644");
+  EXPECT_EQ(Get(m, "file.mode"), "<missing>");  // nothing changed
+  EXPECT_EQ(m["permsentry.file.mode_requested"], "0644");
   EXPECT_EQ(Get(m, "permsentry.urgent"), "<missing>");
 }
 
@@ -182,7 +190,9 @@ TEST_F(Capture, FchmodatWithDirfd) {
   ExpectSuccess(e);
   EXPECT_EQ(e["permsentry.dirfd"], std::to_string(dfd));
   EXPECT_EQ(e["file.mode"], "0640");
-  EXPECT_EQ(e["file.path"], "rel");  // as given (absolute resolution is a later stage)
+  EXPECT_EQ(e["file.path"], dir_ + "/rel");  // dirfd resolved in the kernel
+  EXPECT_EQ(e["permsentry.path_arg"], "rel");
+  EXPECT_EQ(e["permsentry.path_resolution"], "kernel_dirfd");
 
   ASSERT_EQ(syscall(SYS_fchmodat, AT_FDCWD, "no-such-rel", 0640), -1);
   Event m = Expect("fchmodat", "no-such-rel");
@@ -531,6 +541,175 @@ TEST_F(Capture, PosixAclDecoded) {
   ExpectFailure(b, "EINVAL");
   EXPECT_EQ(b["permsentry.acl.malformed"],
             "malformed ACL: size 6 is not a 4-byte header plus 8-byte entries");
+}
+
+// ------------------------------------------------------------------ paths, before/after
+
+TEST_F(Capture, FdBasedCallsHaveExactBeforeAfterAndDelta) {
+  const std::string f = MakeFile("exact", 0640);
+  ASSERT_EQ(chown(f.c_str(), 0, 4), 0);  // group adm
+  const int fd = open(f.c_str(), O_RDONLY);
+  struct stat st;
+  fstat(fd, &st);
+  ASSERT_EQ(syscall(SYS_fchmod, fd, 0662), 0);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(getpid()) &&
+           Get(ev, "permsentry.syscall") == "fchmod" &&
+           Get(ev, "permsentry.fd") == std::to_string(fd);
+  });
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["file.path"], f);
+  EXPECT_EQ((*e)["permsentry.path_resolution"], "kernel_fd");
+  EXPECT_EQ((*e)["permsentry.file.mode_before"], "0640");
+  EXPECT_EQ((*e)["file.mode"], "0662");
+  EXPECT_EQ((*e)["permsentry.file.uid_before"], "0");
+  EXPECT_EQ((*e)["permsentry.file.gid_before"], "4");
+  EXPECT_EQ((*e)["permsentry.file.state_source"], "kernel_inode");
+  EXPECT_EQ((*e)["file.inode"], std::to_string(st.st_ino));
+  EXPECT_EQ((*e)["file.device"], absl::StrCat(major(st.st_dev), ":", minor(st.st_dev)));
+  EXPECT_EQ((*e)["file.type"], "file");
+  EXPECT_EQ((*e)["permsentry.access_delta.0"], "group adm (4): +w");
+  EXPECT_EQ((*e)["permsentry.access_delta.1"], "others: +w");
+  EXPECT_NE((*e)["message"].find(" 0640 -> 0662 "), std::string::npos) << (*e)["message"];
+  EXPECT_NE((*e)["message"].find("others: +w"), std::string::npos) << (*e)["message"];
+
+  // A failed fchmod (not permitted for nobody) still has exact, unchanged state.
+  const pid_t child = InChild([&] {
+    syscall(SYS_setresuid, kNobody, kNobody, kNobody);
+    syscall(SYS_fchmod, fd, 0777);
+  });
+  std::optional<Event> fail = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(child) &&
+           Get(ev, "permsentry.syscall") == "fchmod";
+  });
+  ASSERT_TRUE(fail);
+  ExpectFailure(*fail, "EPERM");
+  EXPECT_EQ((*fail)["permsentry.file.mode_before"], "0662");
+  EXPECT_EQ((*fail)["file.mode"], "0662");
+  EXPECT_EQ(Get(*fail, "permsentry.access_delta.0"), "<missing>");
+  close(fd);
+}
+
+TEST_F(Capture, SetuidOnRootOwnedFileByFd) {
+  const std::string f = MakeFile("suid", 0755);
+  const int fd = open(f.c_str(), O_RDONLY);
+  ASSERT_EQ(syscall(SYS_fchmod, fd, 04755), 0);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "fchmod" && Get(ev, "file.path") == f;
+  });
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["permsentry.access_delta.0"], "setuid bit added: runs as root (owner uid 0)");
+  EXPECT_NE((*e)["message"].find("0755 -> 04755"), std::string::npos) << (*e)["message"];
+  close(fd);
+}
+
+TEST_F(Capture, RelativePathAfterChdirAndDotDot) {
+  const std::string sub = dir_ + "/sub";
+  ASSERT_EQ(mkdir(sub.c_str(), 0755), 0);
+  MakeFile("up");
+  char old[PATH_MAX];
+  ASSERT_NE(getcwd(old, sizeof(old)), nullptr);
+  ASSERT_EQ(chdir(sub.c_str()), 0);
+  ASSERT_EQ(syscall(SYS_chmod, "../up", 0600), 0);
+  ASSERT_EQ(syscall(SYS_chmod, "././/../up", 0604), 0);
+  ASSERT_EQ(chdir(old), 0);
+  Event e = Expect("chmod", "../up");
+  EXPECT_EQ(e["file.path"], dir_ + "/up");
+  EXPECT_EQ(e["permsentry.path_resolution"], "kernel_cwd");
+  EXPECT_EQ(e["permsentry.path_caveats.0"], "dotdot_lexical");
+  Event f = Expect("chmod", "././/../up");
+  EXPECT_EQ(f["file.path"], dir_ + "/up");
+}
+
+TEST_F(Capture, AtEmptyPathIsTheFdItself) {
+  const std::string f = MakeFile("empty", 0600);
+  const int fd = open(f.c_str(), O_RDONLY);
+  ASSERT_EQ(syscall(SYS_fchownat, fd, "", kNobody, -1, AT_EMPTY_PATH), 0);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "fchownat" &&
+           Get(ev, "permsentry.dirfd") == std::to_string(fd) &&
+           Get(ev, "process.pid") == std::to_string(getpid());
+  });
+  ASSERT_TRUE(e);
+  ExpectSuccess(*e);
+  EXPECT_EQ((*e)["file.path"], f);
+  EXPECT_EQ((*e)["permsentry.path_resolution"], "kernel_fd");
+  EXPECT_EQ((*e)["permsentry.at_flags.0"], "AT_EMPTY_PATH");
+  EXPECT_EQ((*e)["permsentry.file.uid_before"], "0");
+  EXPECT_EQ((*e)["file.uid"], "65534");
+  EXPECT_EQ((*e)["permsentry.access_delta.0"], "owner: root (0) -> nobody (65534)");
+  close(fd);
+}
+
+TEST_F(Capture, SymlinkFollowedOrNot) {
+  const std::string target = MakeFile("target", 0600);
+  const std::string link = dir_ + "/link";
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
+  // chmod follows: the target changed, the event says so.
+  ASSERT_EQ(syscall(SYS_chmod, link.c_str(), 0640), 0);
+  Event e = Expect("chmod", link);
+  EXPECT_EQ(e["file.path"], link);
+  EXPECT_EQ(e["permsentry.path_caveats.0"], "via_symlink");
+  EXPECT_EQ(e["permsentry.symlink_target"], target);
+  // lchown does not follow: the link itself is the object.
+  ASSERT_EQ(syscall(SYS_lchown, link.c_str(), kNobody, -1), 0);
+  Event l = Expect("lchown", link);
+  EXPECT_EQ(l["file.path"], link);
+  EXPECT_EQ(Get(l, "permsentry.path_caveats.0"), "<missing>");
+  EXPECT_EQ(Get(l, "permsentry.symlink_target"), "<missing>");
+  // fchownat with AT_SYMLINK_NOFOLLOW: the link itself too.
+  ASSERT_EQ(syscall(SYS_fchownat, AT_FDCWD, link.c_str(), 0, -1, AT_SYMLINK_NOFOLLOW), 0);
+  Event n = Expect("fchownat", link);
+  EXPECT_EQ(Get(n, "permsentry.symlink_target"), "<missing>");
+}
+
+TEST_F(Capture, BindMountPathIsTheOneUsed) {
+  const std::string src = dir_ + "/src", dst = dir_ + "/dst";
+  ASSERT_EQ(mkdir(src.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir(dst.c_str(), 0755), 0);
+  ASSERT_EQ(mount(src.c_str(), dst.c_str(), nullptr, MS_BIND, nullptr), 0) << strerror(errno);
+  MakeFile("src/inner");
+  const std::string via_bind = dst + "/inner";
+  const int fd = open(via_bind.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(syscall(SYS_fchmod, fd, 0604), 0);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "fchmod" &&
+           Get(ev, "permsentry.fd") == std::to_string(fd) &&
+           Get(ev, "process.pid") == std::to_string(getpid());
+  });
+  close(fd);
+  umount2(dst.c_str(), MNT_DETACH);
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["file.path"], via_bind);  // walked through the bind mount, not /src
+  EXPECT_EQ((*e)["permsentry.path_resolution"], "kernel_fd");
+}
+
+TEST_F(Capture, DeletedFileByFd) {
+  const std::string f = MakeFile("gone", 0600);
+  const int fd = open(f.c_str(), O_RDONLY);
+  ASSERT_EQ(unlink(f.c_str()), 0);
+  ASSERT_EQ(syscall(SYS_fchmod, fd, 0644), 0);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "fchmod" &&
+           Get(ev, "permsentry.fd") == std::to_string(fd) &&
+           Get(ev, "process.pid") == std::to_string(getpid());
+  });
+  close(fd);
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["file.path"], f);
+  EXPECT_EQ((*e)["permsentry.path_caveats.0"], "deleted");
+}
+
+TEST_F(Capture, AclGrantDelta) {
+  const std::string f = MakeFile("aclgrant", 0640);
+  constexpr uint32_t kNoId = 0xffffffff;
+  const std::string acl = AclValue(
+      {{0x01, 6, kNoId}, {0x02, 7, kNobody}, {0x04, 4, kNoId}, {0x10, 6, kNoId}, {0x20, 0, kNoId}});
+  ASSERT_EQ(setxattr(f.c_str(), "system.posix_acl_access", acl.data(), acl.size(), 0), 0);
+  Event e = Expect("setxattr", f);
+  // rwx asked, the mask limits it to rw-.
+  EXPECT_EQ(e["permsentry.access_delta.0"], "user nobody (65534): rw- via ACL");
 }
 
 // ------------------------------------------------------------------ ia32 ABI

@@ -13,7 +13,7 @@
 namespace permsentry::testing {
 
 struct RecordBuilder {
-  std::string path, name, value;
+  std::string path, name, value, resolved;
   ps_syscall_event ev{};  // last: it ends in a flexible array member
 
   RecordBuilder(uint32_t nr, bool compat = false) {
@@ -57,6 +57,23 @@ struct RecordBuilder {
     ev.flags |= PS_SC_F_VALUE;
     return *this;
   }
+  RecordBuilder& Resolved(std::string r, uint16_t flags) {
+    resolved = std::move(r);
+    ev.resolve_flags = flags;
+    return *this;
+  }
+  RecordBuilder& Before(uint32_t mode, uint32_t uid, uint32_t gid, uint64_t ino = 42) {
+    ev.before = ps_inode_state{
+        .ino = ino, .dev = 0x800001, .mode = mode, .uid = uid, .gid = gid, .nlink = 1, ._pad0 = 0};
+    ev.flags |= PS_SC_F_BEFORE;
+    return *this;
+  }
+  RecordBuilder& After(uint32_t mode, uint32_t uid, uint32_t gid, uint64_t ino = 42) {
+    ev.after = ps_inode_state{
+        .ino = ino, .dev = 0x800001, .mode = mode, .uid = uid, .gid = gid, .nlink = 1, ._pad0 = 0};
+    ev.flags |= PS_SC_F_AFTER;
+    return *this;
+  }
   RecordBuilder& Flags(uint32_t f) {
     ev.flags |= f;
     return *this;
@@ -65,7 +82,8 @@ struct RecordBuilder {
     ev.path_len = static_cast<uint16_t>(path.size());
     ev.name_len = static_cast<uint16_t>(name.size());
     ev.value_len = static_cast<uint16_t>(value.size());
-    const std::string tail = path + name + value;
+    ev.resolved_len = static_cast<uint16_t>(resolved.size());
+    const std::string tail = path + name + value + resolved;
     ev.hdr.size = static_cast<uint32_t>(sizeof(ev) + tail.size());
     std::vector<uint8_t> out(sizeof(ev) + tail.size());
     std::memcpy(out.data(), &ev, sizeof(ev));

@@ -24,7 +24,9 @@ static_assert(sizeof(ps_creds) == 56);
 static_assert(offsetof(ps_creds, cap_inheritable) == 32);
 static_assert(offsetof(ps_creds, cap_effective) == 48);
 
-static_assert(sizeof(ps_syscall_event) == 280);
+static_assert(sizeof(ps_inode_state) == 32);
+static_assert(offsetof(ps_inode_state, mode) == 12);
+static_assert(sizeof(ps_syscall_event) == 352);
 static_assert(offsetof(ps_syscall_event, proc) == 16);
 static_assert(offsetof(ps_syscall_event, creds_before) == 88);
 static_assert(offsetof(ps_syscall_event, creds_after) == 144);
@@ -34,9 +36,13 @@ static_assert(offsetof(ps_syscall_event, nr) == 256);
 static_assert(offsetof(ps_syscall_event, flags) == 260);
 static_assert(offsetof(ps_syscall_event, path_len) == 264);
 static_assert(offsetof(ps_syscall_event, value_size) == 272);
-static_assert(offsetof(ps_syscall_event, data) == 280);
+static_assert(offsetof(ps_syscall_event, before) == 280);
+static_assert(offsetof(ps_syscall_event, after) == 312);
+static_assert(offsetof(ps_syscall_event, resolved_len) == 344);
+static_assert(offsetof(ps_syscall_event, resolve_flags) == 346);
+static_assert(offsetof(ps_syscall_event, data) == 352);
 
-static_assert(sizeof(ps_sc_desc) == 8);
-static_assert(PS_SYSCALL_EVENT_MAX == 280 + 4096 + 256 + 512);
+static_assert(sizeof(ps_sc_desc) == 16);
+static_assert(PS_SYSCALL_EVENT_MAX == 352 + 4096 + 256 + 512 + 4096);
 
 #endif  // PERMSENTRY_DECODE_ABI_CHECK_H_

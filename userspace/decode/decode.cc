@@ -132,6 +132,15 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
     ev.xattr_value_fault = raw.flags & PS_SC_F_VALUE_FAULT;
     ev.xattr_value.emplace(tail_bytes, raw.value_len);
   }
+  tail_bytes += raw.value_len;
+  ev.resolve_flags = raw.resolve_flags;
+  if (raw.resolved_len > 0) ev.resolved.emplace(tail_bytes, raw.resolved_len);
+  const auto inode = [](const ps_inode_state& s) {
+    return InodeState{
+        .ino = s.ino, .dev = s.dev, .mode = s.mode, .uid = s.uid, .gid = s.gid, .nlink = s.nlink};
+  };
+  if (raw.flags & PS_SC_F_BEFORE) ev.inode_before = inode(raw.before);
+  if (raw.flags & PS_SC_F_AFTER) ev.inode_after = inode(raw.after);
 
   if (sc->fd_arg != kNoArg) ev.fd = static_cast<int>(arg(sc->fd_arg));
   if (sc->dirfd_arg != kNoArg) ev.dirfd = static_cast<int>(arg(sc->dirfd_arg));

@@ -39,6 +39,16 @@ struct Creds {
   bool operator==(const Creds&) const = default;
 };
 
+// An inode as the kernel saw it (fd-named objects, at sys_enter and sys_exit).
+struct InodeState {
+  uint64_t ino = 0;
+  uint32_t dev = 0;  // kernel dev_t: major << 20 | minor
+  uint32_t mode = 0;
+  uint32_t uid = 0;
+  uint32_t gid = 0;
+  uint32_t nlink = 0;
+};
+
 struct SyscallEvent {
   uint64_t ktime_ns = 0;  // CLOCK_BOOTTIME
   absl::Time time;        // wall clock of ktime_ns
@@ -70,6 +80,13 @@ struct SyscallEvent {
   std::optional<std::string> xattr_value;  // bytes captured (bounded)
   uint32_t xattr_value_size = 0;           // size the caller passed
   bool xattr_value_fault = false;
+
+  // The absolute path the kernel resolved (PS_RES_* in resolve_flags says what
+  // it is: the object itself, or the base directory of a relative path).
+  std::optional<std::string> resolved;
+  uint16_t resolve_flags = 0;
+  std::optional<InodeState> inode_before;
+  std::optional<InodeState> inode_after;
 
   // set*id: the ids asked for, in argument order (kUnsetId = "unchanged").
   std::vector<uint32_t> requested_ids;

@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <linux/xattr.h>
+#include <sys/stat.h>
 
 #include "absl/strings/string_view.h"
 
@@ -156,7 +157,8 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   Writer w(buf);
   w.StartObject();
   KStr(w, "@timestamp", Timestamp(ev.time));
-  KStr(w, "message", Summary(ev));
+  const Enriched en = Enrich(ev, names_);
+  KStr(w, "message", Summary(ev, en));
 
   Key(w, "event");
   w.StartObject();
@@ -215,17 +217,32 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   w.EndObject();
 
   if (!IsCredsFamily(sc.family)) {
+    const FileStateChange& st = en.state;
     Key(w, "file");
     w.StartObject();
-    if (ev.path) KBytes(w, "path", *ev.path);
-    if (ev.mode) KStr(w, "mode", FormatMode(*ev.mode));
-    if (ev.owner) {
-      KStr(w, "uid", absl::StrCat(*ev.owner));
-      if (auto n = names_.UserName(*ev.owner)) KStr(w, "owner", *n);
+    if (en.path) {
+      KBytes(w, "path", en.path->path);
+    } else if (ev.path) {
+      KBytes(w, "path", *ev.path);  // unresolved: as given (see permsentry.path_resolution)
     }
-    if (ev.group) {
-      KStr(w, "gid", absl::StrCat(*ev.group));
-      if (auto n = names_.GroupName(*ev.group)) KStr(w, "group", *n);
+    const std::optional<InodeState>& inode = ev.inode_after ? ev.inode_after : ev.inode_before;
+    if (inode) {
+      KStr(w, "inode", absl::StrCat(inode->ino));
+      KStr(w, "device", absl::StrCat(inode->dev >> 20, ":", inode->dev & 0xfffff));
+      KStr(w, "type",
+           S_ISDIR(inode->mode)   ? "dir"
+           : S_ISLNK(inode->mode) ? "symlink"
+           : S_ISREG(inode->mode) ? "file"
+                                  : "other");
+    }
+    if (st.mode_after) KStr(w, "mode", FormatMode(*st.mode_after));
+    if (st.uid_after) {
+      KStr(w, "uid", absl::StrCat(*st.uid_after));
+      if (auto n = names_.UserName(*st.uid_after)) KStr(w, "owner", *n);
+    }
+    if (st.gid_after) {
+      KStr(w, "gid", absl::StrCat(*st.gid_after));
+      if (auto n = names_.GroupName(*st.gid_after)) KStr(w, "group", *n);
     }
     w.EndObject();
   }
@@ -238,6 +255,30 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   if (!ev.success()) KStr(w, "errno", ErrnoName(ev.error()));
   if (ev.path) KBytes(w, "path_arg", *ev.path);
   if (ev.path_fault) KBool(w, "path_unreadable", true);
+  if (!IsCredsFamily(sc.family)) {
+    if (en.path) {
+      KStr(w, "path_resolution", en.path->method);
+      if (!en.path->caveats.empty()) WriteNames(w, "path_caveats", en.path->caveats);
+      if (en.path->symlink_target) KBytes(w, "symlink_target", *en.path->symlink_target);
+    } else {
+      KStr(w, "path_resolution", (ev.resolve_flags & PS_RES_BAD_FD) ? "bad_fd" : "unresolved");
+    }
+    const FileStateChange& st = en.state;
+    Key(w, "file");
+    w.StartObject();
+    if (st.mode_before) KStr(w, "mode_before", FormatMode(*st.mode_before));
+    if (st.uid_before) KStr(w, "uid_before", absl::StrCat(*st.uid_before));
+    if (st.gid_before) KStr(w, "gid_before", absl::StrCat(*st.gid_before));
+    // Where before/after come from: the inode itself (fd-named objects), or for
+    // path-based calls the request, with the state before unknown on this backend.
+    KStr(w, "state_source", ev.inode_before || ev.inode_after ? "kernel_inode" : "request");
+    if (!ev.inode_before) KBool(w, "before_unknown", true);
+    if (ev.mode) KStr(w, "mode_requested", FormatMode(*ev.mode));
+    w.EndObject();
+    WriteNames(w, "access_delta", en.delta);
+  } else if (!en.delta.empty()) {
+    WriteNames(w, "access_delta", en.delta);
+  }
   if (sc.nofollow) KBool(w, "nofollow", true);
   if (ev.fd) KI64(w, "fd", *ev.fd);
   if (ev.dirfd) {

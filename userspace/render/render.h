@@ -9,15 +9,25 @@
 #include "absl/time/time.h"
 #include "common/names.h"
 #include "decode/event.h"
+#include "enrich/access_delta.h"
+#include "enrich/path.h"
 
 namespace permsentry {
 
 // "04755", "0644": octal with a leading zero, at least four digits.
 std::string FormatMode(uint32_t mode);
 
+// What the enrich stage adds to an event before it is rendered.
+struct Enriched {
+  std::optional<ResolvedPath> path;  // absolute path of the changed object
+  FileStateChange state;             // mode/owner before and after, as far as known
+  std::vector<std::string> delta;    // who gained or lost what
+};
+Enriched Enrich(const SyscallEvent& ev, NameCache& names);
+
 // One-line human summary (the JSON `message`), e.g.
-// "chmod /tmp/x to 04755 by bash (pid 812, uid 0): success".
-std::string Summary(const SyscallEvent& ev);
+// "chmod /etc/sudoers.d/x 0440 -> 0442 by bash (pid 812, uid 0): others: +w".
+std::string Summary(const SyscallEvent& ev, const Enriched& en);
 
 // Sensor health: events the kernel could not hand over (ring buffer full).
 struct LossReport {

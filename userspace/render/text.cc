@@ -8,7 +8,8 @@ namespace {
 
 std::string IdText(uint32_t id) { return id == kUnsetId ? "-1" : absl::StrCat(id); }
 
-std::string Target(const SyscallEvent& ev) {
+std::string Target(const SyscallEvent& ev, const Enriched& en) {
+  if (en.path) return absl::StrCat("\"", EscapeForText(en.path->path), "\"");
   if (ev.path) return absl::StrCat("\"", EscapeForText(*ev.path), "\"");
   if (ev.path_fault) return "<unreadable path>";
   if (ev.fd) return absl::StrCat("fd ", *ev.fd);
@@ -19,22 +20,31 @@ std::string Target(const SyscallEvent& ev) {
 
 std::string FormatMode(uint32_t mode) { return absl::StrFormat("0%03o", mode & 07777); }
 
-std::string Summary(const SyscallEvent& ev) {
+Enriched Enrich(const SyscallEvent& ev, NameCache& names) {
+  Enriched en{
+      .path = ResolveEventPath(ev), .state = FileStateOf(ev), .delta = AccessDelta(ev, names)};
+  if (en.path && ev.success()) AnnotateSymlink(ev, *en.path);
+  return en;
+}
+
+std::string Summary(const SyscallEvent& ev, const Enriched& en) {
   const SyscallInfo& sc = *ev.sc;
   std::string what;
   switch (sc.family) {
     case Family::kChmod:
-      what = absl::StrCat(sc.name, " ", Target(ev), " to ", FormatMode(ev.mode.value_or(0)));
+      what = absl::StrCat(sc.name, " ", Target(ev, en), " ",
+                          en.state.mode_before ? FormatMode(*en.state.mode_before) : "?", " -> ",
+                          FormatMode(ev.mode.value_or(0)));
       break;
     case Family::kChown:
-      what =
-          absl::StrCat(sc.name, " ", Target(ev), " to ", ev.owner ? absl::StrCat(*ev.owner) : "-1",
-                       ":", ev.group ? absl::StrCat(*ev.group) : "-1");
+      what = absl::StrCat(sc.name, " ", Target(ev, en), " to ",
+                          ev.owner ? absl::StrCat(*ev.owner) : "-1", ":",
+                          ev.group ? absl::StrCat(*ev.group) : "-1");
       break;
     case Family::kSetXattr:
     case Family::kRemoveXattr:
       what = absl::StrCat(sc.name, " ", EscapeForText(ev.xattr_name.value_or("?")), " on ",
-                          Target(ev));
+                          Target(ev, en));
       break;
     case Family::kSetId: {
       std::vector<std::string> ids;
@@ -47,22 +57,23 @@ std::string Summary(const SyscallEvent& ev) {
       what = std::string(sc.name);
       break;
   }
-  if (ev.creds_before && ev.creds_after && ev.success() &&
-      (ev.creds_before->euid != ev.creds_after->euid ||
-       ev.creds_before->egid != ev.creds_after->egid)) {
-    absl::StrAppend(&what, ": euid ", ev.creds_before->euid, " -> ", ev.creds_after->euid,
-                    ", egid ", ev.creds_before->egid, " -> ", ev.creds_after->egid);
+  std::string outcome;
+  if (!ev.success()) {
+    outcome = absl::StrCat("failed ", ErrnoName(ev.error()));
+  } else if (!en.delta.empty()) {
+    outcome = EscapeForText(absl::StrJoin(en.delta, "; "));
+  } else {
+    outcome = "success";
   }
   return absl::StrFormat("%s by %s (pid %d, uid %d): %s", what, EscapeForText(ev.proc.comm),
-                         ev.proc.pid, ev.proc.uid,
-                         ev.success() ? "success" : absl::StrCat("failed ", ErrnoName(ev.error())));
+                         ev.proc.pid, ev.proc.uid, outcome);
 }
 
 std::string TextRenderer::Render(const SyscallEvent& ev) {
   const std::string user = names_.UserName(ev.proc.uid).value_or(absl::StrCat(ev.proc.uid));
   return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ev.time, absl::UTCTimeZone()), " ",
-                      ev.success() ? "ok  " : "FAIL", " ", user, " ", Summary(ev),
-                      ev.compat ? " [ia32]" : "", "\n");
+                      ev.success() ? "ok  " : "FAIL", " ", user, " ",
+                      Summary(ev, Enrich(ev, names_)), ev.compat ? " [ia32]" : "", "\n");
 }
 
 std::string TextRenderer::Render(const LossReport& loss) {

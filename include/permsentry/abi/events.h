@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define PS_ABI_VERSION 1
+#define PS_ABI_VERSION 2
 
 /* Record types (ps_event_header.type). Never reuse a value. */
 enum ps_event_type {
@@ -81,11 +81,33 @@ struct ps_creds {
 #define PS_SC_F_VALUE (1u << 6)       /* xattr value bytes follow the name */
 #define PS_SC_F_VALUE_FAULT (1u << 7) /* the xattr value pointer could not be read */
 #define PS_SC_F_URGENT (1u << 8)      /* sent on the wakeup ring (alert candidate) */
+#define PS_SC_F_BEFORE (1u << 9)      /* `before` holds the inode as it was at sys_enter */
+#define PS_SC_F_AFTER (1u << 10)      /* `after` holds the inode as it is at sys_exit */
+
+/* ps_syscall_event.resolve_flags: what the kernel-resolved path in data[] is. */
+#define PS_RES_OBJECT (1u << 0)       /* the changed object's own absolute path (fd-based) */
+#define PS_RES_BASE (1u << 1)         /* the directory a relative path argument starts from */
+#define PS_RES_TRUNCATED (1u << 2)    /* deeper than the walk bound: leading part missing */
+#define PS_RES_OUTSIDE_ROOT (1u << 3) /* not under the caller's root (other mount ns, chroot) */
+#define PS_RES_DELETED (1u << 4)      /* the object was unlinked */
+#define PS_RES_BAD_FD (1u << 5)       /* the fd / dirfd did not name an open file */
+
+/* An inode's identity and access state, read from the kernel's struct inode. */
+struct ps_inode_state {
+  __u64 ino;
+  __u32 dev; /* st_dev encoding: major << 20 | minor (kernel dev_t) */
+  __u32 mode;
+  __u32 uid;
+  __u32 gid;
+  __u32 nlink;
+  __u32 _pad0;
+};
 
 /*
  * One permission or credential syscall, emitted once at sys_exit with its result.
  * data[] holds, in order and without NULs: path_len bytes of the path argument,
- * name_len bytes of the xattr name, value_len bytes of the xattr value.
+ * name_len bytes of the xattr name, value_len bytes of the xattr value,
+ * resolved_len bytes of the kernel-resolved absolute path (see resolve_flags).
  */
 struct ps_syscall_event {
   struct ps_event_header hdr;
@@ -102,11 +124,17 @@ struct ps_syscall_event {
   __u16 _pad0;
   __u32 value_size; /* value size the caller passed (may exceed value_len) */
   __u32 _pad1;
+  struct ps_inode_state before; /* PS_SC_F_BEFORE: fd-based calls, at sys_enter */
+  struct ps_inode_state after;  /* PS_SC_F_AFTER: fd-based calls, at sys_exit */
+  __u16 resolved_len;
+  __u16 resolve_flags; /* PS_RES_* */
+  __u32 _pad2;
   __u8 data[];
 };
 
-#define PS_SYSCALL_EVENT_MAX \
-  (sizeof(struct ps_syscall_event) + PS_PATH_MAX + PS_XATTR_NAME_MAX + PS_XATTR_VALUE_MAX)
+#define PS_SYSCALL_EVENT_MAX                                                                \
+  (sizeof(struct ps_syscall_event) + PS_PATH_MAX + PS_XATTR_NAME_MAX + PS_XATTR_VALUE_MAX + \
+   PS_PATH_MAX)
 
 /*
  * What the BPF side needs to know about one syscall number, filled by userspace
@@ -124,14 +152,17 @@ enum ps_value_mode {
   PS_VAL_XATTR_ARGS = 1, /* value_arg points at struct xattr_args (setxattrat) */
 };
 struct ps_sc_desc {
-  __u8 kind;       /* enum ps_sc_kind */
-  __u8 path_arg;   /* index of the path pointer, or PS_ARG_NONE */
-  __u8 name_arg;   /* index of the xattr name pointer, or PS_ARG_NONE */
-  __u8 value_arg;  /* index of the xattr value pointer, or PS_ARG_NONE */
-  __u8 size_arg;   /* index of the value size, or PS_ARG_NONE */
-  __u8 value_mode; /* enum ps_value_mode */
-  __u8 mode_arg;   /* index of the mode argument (chmod family), or PS_ARG_NONE */
-  __u8 _pad0;
+  __u8 kind;        /* enum ps_sc_kind */
+  __u8 path_arg;    /* index of the path pointer, or PS_ARG_NONE */
+  __u8 name_arg;    /* index of the xattr name pointer, or PS_ARG_NONE */
+  __u8 value_arg;   /* index of the xattr value pointer, or PS_ARG_NONE */
+  __u8 size_arg;    /* index of the value size, or PS_ARG_NONE */
+  __u8 value_mode;  /* enum ps_value_mode */
+  __u8 mode_arg;    /* index of the mode argument (chmod family), or PS_ARG_NONE */
+  __u8 fd_arg;      /* index of the fd the call acts on, or PS_ARG_NONE */
+  __u8 dirfd_arg;   /* index of the dirfd of an *at call, or PS_ARG_NONE */
+  __u8 atflags_arg; /* index of the AT_* flags, or PS_ARG_NONE */
+  __u8 _pad0[6];
 };
 
 /* Syscall descriptor table: [0, 512) native numbers, [512, 1024) ia32 numbers. */

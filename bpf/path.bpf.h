@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Kernel-side path and inode helpers: fd → struct file, inode state, and the
+ * dentry walk that turns a struct path into an absolute path string.
+ *
+ * The walk goes from the dentry up through d_parent, hopping mounts through
+ * struct mount (mnt_mountpoint / mnt_parent), and stops at the caller's root
+ * (task->fs->root), so chroots and mount namespaces give the path the caller
+ * sees. It runs in a bpf_loop callback: an unrolled loop of this size does not
+ * fit the verifier's budget.
+ */
+#ifndef PERMSENTRY_BPF_PATH_H_
+#define PERMSENTRY_BPF_PATH_H_
+
+#include "common.bpf.h"
+
+#define PS_AT_FDCWD -100
+#define PS_AT_EMPTY_PATH 0x1000
+#define PS_WALK_MAX_COMPONENTS 64
+#define PS_WALK_MAX_MOUNT_HOPS 16
+#define PS_NAME_MAX 255
+
+/* Per-CPU buffer the walk writes into, right to left, ending at PS_PATH_MAX.
+ * The extra PS_NAME_MAX + 1 bytes let the verifier see every masked write as
+ * in bounds. */
+struct ps_walkbuf {
+  char buf[PS_PATH_MAX + PS_NAME_MAX + 1];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct ps_walkbuf);
+} walkbuf SEC(".maps");
+
+/* The open file behind `fd` in the current task, or NULL. */
+static __always_inline struct file* ps_fd_file(long fd) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct fdtable* fdt = task->files->fdt;
+  struct file** arr;
+  struct file* f = NULL;
+
+  if (fd < 0 || fd >= (long)fdt->max_fds) return NULL;
+  arr = fdt->fd;
+  bpf_probe_read_kernel(&f, sizeof(f), &arr[fd]);
+  return f;
+}
+
+static __always_inline void ps_read_inode(const struct inode* inode, struct ps_inode_state* s) {
+  s->ino = BPF_CORE_READ(inode, i_ino);
+  s->mode = BPF_CORE_READ(inode, i_mode);
+  s->uid = BPF_CORE_READ(inode, i_uid.val);
+  s->gid = BPF_CORE_READ(inode, i_gid.val);
+  s->nlink = BPF_CORE_READ(inode, __i_nlink);
+  s->dev = BPF_CORE_READ(inode, i_sb, s_dev);
+  s->_pad0 = 0;
+}
+
+struct ps_walk {
+  __u64 dentry; /* struct dentry * */
+  __u64 vfsmnt; /* struct vfsmount * */
+  __u64 root_dentry;
+  __u64 root_vfsmnt;
+  __u32 off; /* the walk has written buf[off, PS_PATH_MAX) */
+  __u32 flags;
+  __u32 hops;
+  __u32 done;
+};
+
+static long ps_walk_step(__u32 i, void* arg) {
+  struct ps_walk* w = arg;
+  struct dentry* d = (struct dentry*)w->dentry;
+  struct vfsmount* vm = (struct vfsmount*)w->vfsmnt;
+  struct dentry *parent, *mnt_root;
+  const unsigned char* name;
+  struct ps_walkbuf* b;
+  __u32 zero = 0, len;
+
+  if (w->dentry == w->root_dentry && w->vfsmnt == w->root_vfsmnt) {
+    w->done = 1;
+    return 1;
+  }
+  mnt_root = BPF_CORE_READ(vm, mnt_root);
+  parent = BPF_CORE_READ(d, d_parent);
+  if (d == mnt_root || d == parent) {
+    /* Top of this mount: continue from where it is mounted. */
+    struct mount* m = (void*)vm - bpf_core_field_offset(struct mount, mnt);
+    struct mount* mp = BPF_CORE_READ(m, mnt_parent);
+    if (mp == m || ++w->hops > PS_WALK_MAX_MOUNT_HOPS) {
+      /* The namespace's root, and never the caller's root on the way. */
+      w->flags |= PS_RES_OUTSIDE_ROOT;
+      w->done = 1;
+      return 1;
+    }
+    w->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
+    w->vfsmnt = (__u64)((void*)mp + bpf_core_field_offset(struct mount, mnt));
+    return 0;
+  }
+  len = BPF_CORE_READ(d, d_name.len);
+  name = BPF_CORE_READ(d, d_name.name);
+  if (len > PS_NAME_MAX) len = PS_NAME_MAX;
+  if (w->off < len + 1) {
+    w->flags |= PS_RES_TRUNCATED;
+    w->done = 1;
+    return 1;
+  }
+  b = bpf_map_lookup_elem(&walkbuf, &zero);
+  if (!b) return 1;
+  w->off -= len;
+  bpf_probe_read_kernel(b->buf + (w->off & (PS_PATH_MAX - 1)), len & PS_NAME_MAX, name);
+  w->off -= 1;
+  b->buf[w->off & (PS_PATH_MAX - 1)] = '/';
+  w->dentry = (__u64)parent;
+  return 0;
+}
+
+/*
+ * Resolve `path` (dentry + vfsmount) to an absolute path and append it to
+ * dst[0, len): returns the length written; PS_RES_* flags are or-ed into *flags.
+ * `dst` is the event's tail at a bounded offset with room for PS_PATH_MAX bytes.
+ */
+static __always_inline __u32 ps_resolve(const struct path* path, __u8* dst, __u16* flags) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct ps_walkbuf* b;
+  struct ps_walk w = {};
+  struct dentry* d;
+  __u32 zero = 0, len;
+
+  d = BPF_CORE_READ(path, dentry);
+  w.dentry = (__u64)d;
+  w.vfsmnt = (__u64)BPF_CORE_READ(path, mnt);
+  w.root_dentry = (__u64)task->fs->root.dentry;
+  w.root_vfsmnt = (__u64)task->fs->root.mnt;
+  w.off = PS_PATH_MAX;
+  /* d_unlinked(): hashed dentries are reachable by name; an unhashed non-root
+   * one was deleted. */
+  if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d) *flags |= PS_RES_DELETED;
+
+  bpf_loop(PS_WALK_MAX_COMPONENTS + PS_WALK_MAX_MOUNT_HOPS, ps_walk_step, &w, 0);
+  if (!w.done) w.flags |= PS_RES_TRUNCATED;
+  *flags |= w.flags;
+
+  b = bpf_map_lookup_elem(&walkbuf, &zero);
+  if (!b) return 0;
+  if (w.off == PS_PATH_MAX) { /* the root itself */
+    w.off -= 1;
+    b->buf[PS_PATH_MAX - 1] = '/';
+  }
+  if (w.off > PS_PATH_MAX - 1) return 0;
+  len = PS_PATH_MAX - w.off;
+  if (len > PS_PATH_MAX) return 0;
+  if (bpf_probe_read_kernel(dst, len, b->buf + w.off)) return 0;
+  return len;
+}
+
+#endif /* PERMSENTRY_BPF_PATH_H_ */

@@ -1,0 +1,139 @@
+#include <gtest/gtest.h>
+
+#include "decode/decode.h"
+#include "enrich/access_delta.h"
+#include "enrich/path.h"
+#include "record_builder.h"
+
+namespace permsentry {
+namespace {
+
+using testing::RecordBuilder;
+
+SyscallEvent Decode(std::vector<uint8_t> rec) {
+  absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(rec, DecodeOptions{});
+  EXPECT_TRUE(ev.ok()) << ev.status();
+  return *ev;
+}
+
+TEST(NormalizeAbsolutePath, Lexical) {
+  bool dotdot = false;
+  EXPECT_EQ(NormalizeAbsolutePath("/a//b/./c/", &dotdot), "/a/b/c");
+  EXPECT_FALSE(dotdot);
+  EXPECT_EQ(NormalizeAbsolutePath("/a/b/../c", &dotdot), "/a/c");
+  EXPECT_TRUE(dotdot);
+  EXPECT_EQ(NormalizeAbsolutePath("/../../x"), "/x");
+  EXPECT_EQ(NormalizeAbsolutePath("/"), "/");
+  EXPECT_EQ(NormalizeAbsolutePath("//"), "/");
+  EXPECT_EQ(NormalizeAbsolutePath("/a/\xff/b\n"), "/a/\xff/b\n");  // bytes kept
+}
+
+TEST(ResolveEventPath, Methods) {
+  // fchmod: the kernel's own path of the fd.
+  auto fd = Decode(RecordBuilder(91).Arg(0, 3).Resolved("/etc/x", PS_RES_OBJECT).Build());
+  auto r = ResolveEventPath(fd);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->path, "/etc/x");
+  EXPECT_EQ(r->method, "kernel_fd");
+
+  // chmod relative: cwd from the kernel + argument.
+  auto rel = Decode(
+      RecordBuilder(90).Path("../sudoers.d/./x").Resolved("/etc/pam.d", PS_RES_BASE).Build());
+  r = ResolveEventPath(rel);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->path, "/etc/sudoers.d/x");
+  EXPECT_EQ(r->method, "kernel_cwd");
+  EXPECT_EQ(r->caveats, std::vector<std::string>{"dotdot_lexical"});
+
+  // fchmodat with a real dirfd.
+  auto at = Decode(RecordBuilder(268).Arg(0, 5).Path("x").Resolved("/srv", PS_RES_BASE).Build());
+  EXPECT_EQ(ResolveEventPath(at)->method, "kernel_dirfd");
+  EXPECT_EQ(ResolveEventPath(at)->path, "/srv/x");
+
+  // Absolute argument: normalised text.
+  auto abs = Decode(RecordBuilder(90).Path("/etc//shadow").Build());
+  EXPECT_EQ(ResolveEventPath(abs)->path, "/etc/shadow");
+  EXPECT_EQ(ResolveEventPath(abs)->method, "argument");
+
+  // Caveats from the kernel walk.
+  auto deep = Decode(RecordBuilder(91)
+                         .Resolved("/c/d", PS_RES_OBJECT | PS_RES_TRUNCATED | PS_RES_DELETED)
+                         .Build());
+  EXPECT_EQ(ResolveEventPath(deep)->caveats, (std::vector<std::string>{"truncated", "deleted"}));
+
+  // Bad fd / relative path without a base: nothing to name.
+  auto bad = Decode(RecordBuilder(91).Resolved("", PS_RES_OBJECT | PS_RES_BAD_FD).Build());
+  EXPECT_FALSE(ResolveEventPath(bad));
+  auto nobase = Decode(RecordBuilder(90).Path("x").Build());
+  EXPECT_FALSE(ResolveEventPath(nobase));
+}
+
+std::vector<std::string> Delta(std::vector<uint8_t> rec) {
+  NameCache names;
+  return AccessDelta(Decode(std::move(rec)), names);
+}
+
+TEST(AccessDelta, ModeWithExactBefore) {
+  // fchmod 0440 -> 0442 on a root:root file.
+  EXPECT_EQ(
+      Delta(RecordBuilder(91).Arg(1, 0442).Before(0100440, 0, 0).After(0100442, 0, 0).Build()),
+      std::vector<std::string>{"others: +w"});
+  EXPECT_EQ(
+      Delta(RecordBuilder(91).Arg(1, 0604).Before(0100750, 0, 4).After(0100604, 0, 4).Build()),
+      (std::vector<std::string>{"owner root (0): -x", "group adm (4): -rx", "others: +r"}));
+  EXPECT_EQ(
+      Delta(RecordBuilder(91).Arg(1, 04755).Before(0100755, 0, 0).After(0104755, 0, 0).Build()),
+      std::vector<std::string>{"setuid bit added: runs as root (owner uid 0)"});
+  EXPECT_EQ(Delta(RecordBuilder(91).Arg(1, 02755).Before(040755, 0, 4).After(042755, 0, 4).Build()),
+            std::vector<std::string>{"setgid bit added: new files inherit group adm (4)"});
+  EXPECT_EQ(Delta(RecordBuilder(91).Arg(1, 0777).Before(041777, 0, 0).After(040777, 0, 0).Build()),
+            std::vector<std::string>{"sticky bit removed: others can delete anyone's files"});
+  EXPECT_EQ(
+      Delta(
+          RecordBuilder(91).Arg(1, 0755).Before(0104755, 1000, 0).After(0100755, 1000, 0).Build()),
+      std::vector<std::string>{"setuid bit removed"});
+}
+
+TEST(AccessDelta, ModeWithBeforeUnknown) {
+  EXPECT_EQ(Delta(RecordBuilder(90).Arg(1, 0666).Path("/etc/x").Build()),
+            std::vector<std::string>{"others: can rw (before unknown)"});
+  EXPECT_EQ(Delta(RecordBuilder(90).Arg(1, 04755).Path("/x").Build()),
+            std::vector<std::string>{"setuid bit set: runs as its owner (owner unknown)"});
+  EXPECT_TRUE(Delta(RecordBuilder(90).Arg(1, 0644).Path("/x").Build()).empty());
+  EXPECT_TRUE(Delta(RecordBuilder(90).Arg(1, 0777).Path("/x").Ret(-1).Build()).empty());
+}
+
+TEST(AccessDelta, Owner) {
+  EXPECT_EQ(Delta(RecordBuilder(93)
+                      .Arg(1, 0)
+                      .Arg(2, 0xffffffff)
+                      .Before(0104755, 4000000, 1000)
+                      .After(0104755, 0, 1000)
+                      .Build()),
+            (std::vector<std::string>{"owner: uid 4000000 -> root (0)",
+                                      "setuid file now runs as root (owner uid 0)"}));
+  EXPECT_EQ(Delta(RecordBuilder(92).Arg(1, 0xffffffff).Arg(2, 4).Path("/x").Build()),
+            std::vector<std::string>{"group: ? -> adm (4)"});
+}
+
+TEST(AccessDelta, CredsAndCaps) {
+  auto b = RecordBuilder(105).Arg(0, 0);
+  b.Flags(PS_SC_F_CREDS);
+  b.ev.creds_before.uid = b.ev.creds_before.euid = b.ev.creds_before.suid = 1000;
+  b.ev.creds_after.cap_effective = 1ull << 21;
+  EXPECT_EQ(Delta(b.Build()),
+            (std::vector<std::string>{"uid 1000 -> 0 (root)", "euid 1000 -> 0 (root)",
+                                      "suid 1000 -> 0 (root)", "gained CAP_SYS_ADMIN"}));
+  const uint32_t caps[5] = {0x02000001, 1u << 13, 0, 0, 0};
+  EXPECT_EQ(Delta(RecordBuilder(188)
+                      .Path("/bin/x")
+                      .Name("security.capability")
+                      .Value(std::string(reinterpret_cast<const char*>(caps), 20), 20)
+                      .Build()),
+            std::vector<std::string>{"runs with CAP_NET_RAW (effective at exec)"});
+  EXPECT_EQ(Delta(RecordBuilder(197).Path("/bin/x").Name("security.capability").Build()),
+            std::vector<std::string>{"file capabilities removed"});
+}
+
+}  // namespace
+}  // namespace permsentry

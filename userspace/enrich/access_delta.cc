@@ -1,0 +1,212 @@
+#include "enrich/access_delta.h"
+
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "enrich/xattr_decode.h"
+
+namespace permsentry {
+namespace {
+
+std::string Rwx(uint32_t bits) {
+  return absl::StrCat((bits & 4) ? "r" : "", (bits & 2) ? "w" : "", (bits & 1) ? "x" : "");
+}
+
+std::string RwxFixed(uint32_t bits) {
+  return absl::StrCat((bits & 4) ? "r" : "-", (bits & 2) ? "w" : "-", (bits & 1) ? "x" : "-");
+}
+
+std::string UserLabel(NameCache& names, uint32_t uid) {
+  if (auto n = names.UserName(uid)) return absl::StrCat(*n, " (", uid, ")");
+  return absl::StrCat("uid ", uid);
+}
+
+std::string GroupLabel(NameCache& names, uint32_t gid) {
+  if (auto n = names.GroupName(gid)) return absl::StrCat(*n, " (", gid, ")");
+  return absl::StrCat("gid ", gid);
+}
+
+// "+w", "-x", "+r -w" for one permission class.
+std::string BitsDelta(uint32_t before, uint32_t after) {
+  std::vector<std::string> parts;
+  if (const uint32_t gained = after & ~before) parts.push_back("+" + Rwx(gained));
+  if (const uint32_t lost = before & ~after) parts.push_back("-" + Rwx(lost));
+  return absl::StrJoin(parts, " ");
+}
+
+void ModeDelta(const FileStateChange& s, NameCache& names, std::vector<std::string>& out) {
+  const uint32_t after = *s.mode_after;
+  const std::optional<uint32_t> owner = s.uid_after ? s.uid_after : s.uid_before;
+  const std::optional<uint32_t> group = s.gid_after ? s.gid_after : s.gid_before;
+  const std::string owner_label = owner ? UserLabel(names, *owner) : "";
+  const std::string group_label = group ? GroupLabel(names, *group) : "";
+  const struct {
+    const char* name;
+    std::string who;
+    int shift;
+  } classes[] = {{"owner", owner_label, 6}, {"group", group_label, 3}, {"others", "", 0}};
+
+  if (s.mode_before) {
+    const uint32_t before = *s.mode_before;
+    for (const auto& c : classes) {
+      const std::string d = BitsDelta((before >> c.shift) & 7, (after >> c.shift) & 7);
+      if (!d.empty()) out.push_back(absl::StrCat(c.name, c.who.empty() ? "" : " ", c.who, ": ", d));
+    }
+  } else if (after & S_IWOTH) {
+    // Before unknown: say what matters about the state it is in now.
+    out.push_back(absl::StrCat("others: can ", Rwx(after & 7), " (before unknown)"));
+  }
+
+  const auto added = [&](uint32_t bit) {
+    return (after & bit) && (!s.mode_before || !(*s.mode_before & bit));
+  };
+  const auto removed = [&](uint32_t bit) {
+    return s.mode_before && (*s.mode_before & bit) && !(after & bit);
+  };
+  const char* verb_known = s.mode_before ? "added" : "set";
+  if (added(S_ISUID) && !s.is_dir) {
+    out.push_back(absl::StrCat("setuid bit ", verb_known, ": runs as ",
+                               !owner        ? "its owner (owner unknown)"
+                               : *owner == 0 ? "root (owner uid 0)"
+                                             : absl::StrCat("owner ", owner_label)));
+  }
+  if (removed(S_ISUID)) out.push_back("setuid bit removed");
+  if (added(S_ISGID)) {
+    out.push_back(absl::StrCat("setgid bit ", verb_known,
+                               s.is_dir ? ": new files inherit group " : ": runs with group ",
+                               group ? group_label : "(group unknown)"));
+  }
+  if (removed(S_ISGID)) out.push_back("setgid bit removed");
+  if (removed(S_ISVTX) && s.is_dir && (after & S_IWOTH))
+    out.push_back("sticky bit removed: others can delete anyone's files");
+}
+
+void OwnerDelta(const SyscallEvent& ev, const FileStateChange& s, NameCache& names,
+                std::vector<std::string>& out) {
+  if (ev.owner && (!s.uid_before || *s.uid_before != *ev.owner)) {
+    out.push_back(absl::StrCat("owner: ", s.uid_before ? UserLabel(names, *s.uid_before) : "?",
+                               " -> ", UserLabel(names, *ev.owner)));
+    const std::optional<uint32_t> mode = s.mode_after ? s.mode_after : s.mode_before;
+    if (mode && (*mode & S_ISUID) && !s.is_dir && *ev.owner == 0)
+      out.push_back("setuid file now runs as root (owner uid 0)");
+  }
+  if (ev.group && (!s.gid_before || *s.gid_before != *ev.group)) {
+    out.push_back(absl::StrCat("group: ", s.gid_before ? GroupLabel(names, *s.gid_before) : "?",
+                               " -> ", GroupLabel(names, *ev.group)));
+  }
+}
+
+void AclDelta(const SyscallEvent& ev, NameCache& names, std::vector<std::string>& out) {
+  if (ev.sc->family == Family::kRemoveXattr) {
+    out.push_back("ACL removed: access falls back to the mode bits");
+    return;
+  }
+  if (!ev.xattr_value) return;
+  absl::StatusOr<PosixAcl> acl = DecodePosixAcl(*ev.xattr_value, ev.xattr_value_size);
+  if (!acl.ok()) return;
+  std::optional<uint16_t> mask;
+  for (const AclEntry& e : acl->entries)
+    if (e.tag == AclTag::kMask) mask = e.perm;
+  const bool is_default = AclKindOf(*ev.xattr_name) == AclKind::kDefault;
+  const char* via = is_default ? " via default ACL (new files)" : " via ACL";
+  for (const AclEntry& e : acl->entries) {
+    // Named entries and the owning group are limited by the mask.
+    const uint16_t effective =
+        (e.tag == AclTag::kUser || e.tag == AclTag::kGroup || (e.tag == AclTag::kGroupObj && mask))
+            ? (e.perm & mask.value_or(7))
+            : e.perm;
+    if (e.tag == AclTag::kUser) {
+      out.push_back(absl::StrCat("user ", UserLabel(names, *e.id), ": ", RwxFixed(effective), via));
+    } else if (e.tag == AclTag::kGroup) {
+      out.push_back(
+          absl::StrCat("group ", GroupLabel(names, *e.id), ": ", RwxFixed(effective), via));
+    } else if (e.tag == AclTag::kOther && effective != 0) {
+      out.push_back(absl::StrCat("others: ", RwxFixed(effective), via));
+    }
+  }
+}
+
+void CapsDelta(const SyscallEvent& ev, std::vector<std::string>& out) {
+  if (ev.sc->family == Family::kRemoveXattr) {
+    out.push_back("file capabilities removed");
+    return;
+  }
+  if (!ev.xattr_value) return;
+  absl::StatusOr<FileCaps> caps = DecodeFileCaps(*ev.xattr_value);
+  if (!caps.ok()) return;
+  std::vector<std::string> names = CapabilityNames(caps->permitted);
+  if (names.empty()) return;
+  out.push_back(absl::StrCat("runs with ", absl::StrJoin(names, ","),
+                             caps->effective ? " (effective at exec)" : " (permitted)"));
+}
+
+void CredsDelta(const SyscallEvent& ev, std::vector<std::string>& out) {
+  const Creds& b = *ev.creds_before;
+  const Creds& a = *ev.creds_after;
+  const auto id = [](const char* name, uint32_t before, uint32_t after,
+                     std::vector<std::string>& o) {
+    if (before != after)
+      o.push_back(absl::StrCat(name, " ", before, " -> ", after, after == 0 ? " (root)" : ""));
+  };
+  id("uid", b.uid, a.uid, out);
+  id("euid", b.euid, a.euid, out);
+  id("suid", b.suid, a.suid, out);
+  id("gid", b.gid, a.gid, out);
+  id("egid", b.egid, a.egid, out);
+  if (const uint64_t gained = a.cap_effective & ~b.cap_effective)
+    out.push_back("gained " + absl::StrJoin(CapabilityNames(gained), ","));
+  if (const uint64_t lost = b.cap_effective & ~a.cap_effective)
+    out.push_back("dropped " + absl::StrJoin(CapabilityNames(lost), ","));
+}
+
+}  // namespace
+
+FileStateChange FileStateOf(const SyscallEvent& ev) {
+  FileStateChange s;
+  if (ev.inode_before) {
+    s.mode_before = ev.inode_before->mode & 07777;
+    s.uid_before = ev.inode_before->uid;
+    s.gid_before = ev.inode_before->gid;
+    s.is_dir = S_ISDIR(ev.inode_before->mode);
+  }
+  if (ev.inode_after) {
+    s.mode_after = ev.inode_after->mode & 07777;
+    s.uid_after = ev.inode_after->uid;
+    s.gid_after = ev.inode_after->gid;
+    s.is_dir = S_ISDIR(ev.inode_after->mode);
+  } else if (ev.success()) {
+    // What the call set (chmod writes all 07777 bits; chown leaves -1 alone).
+    if (ev.mode) s.mode_after = *ev.mode;
+    if (ev.owner) s.uid_after = *ev.owner;
+    if (ev.group) s.gid_after = *ev.group;
+  }
+  return s;
+}
+
+std::vector<std::string> AccessDelta(const SyscallEvent& ev, NameCache& names) {
+  std::vector<std::string> out;
+  if (!ev.success()) return out;
+  const FileStateChange s = FileStateOf(ev);
+  switch (ev.sc->family) {
+    case Family::kChmod:
+      if (s.mode_after) ModeDelta(s, names, out);
+      break;
+    case Family::kChown:
+      OwnerDelta(ev, s, names, out);
+      break;
+    case Family::kSetXattr:
+    case Family::kRemoveXattr:
+      if (ev.xattr_name && AclKindOf(*ev.xattr_name) != AclKind::kNone) AclDelta(ev, names, out);
+      if (ev.xattr_name && *ev.xattr_name == "security.capability") CapsDelta(ev, out);
+      break;
+    case Family::kSetId:
+    case Family::kSetGroups:
+    case Family::kCapset:
+      if (ev.creds_before && ev.creds_after) CredsDelta(ev, out);
+      break;
+  }
+  return out;
+}
+
+}  // namespace permsentry

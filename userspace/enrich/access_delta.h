@@ -1,0 +1,34 @@
+// Who gained or lost which access through a change, in words a person reads in
+// a second: "others: +w", "setuid bit added: runs as root (owner uid 0)",
+// "user nobody (65534): rw- via ACL". A pure function of the event.
+#ifndef PERMSENTRY_ENRICH_ACCESS_DELTA_H_
+#define PERMSENTRY_ENRICH_ACCESS_DELTA_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/names.h"
+#include "decode/event.h"
+
+namespace permsentry {
+
+// The file's access state before and after, as far as the event knows it.
+struct FileStateChange {
+  std::optional<uint32_t> mode_before, mode_after;  // 07777 bits
+  std::optional<uint32_t> uid_before, uid_after;
+  std::optional<uint32_t> gid_before, gid_after;
+  bool is_dir = false;
+};
+
+// Before/after from the event: the kernel's inode reads for fd-named objects;
+// otherwise "after" is what a successful call set, and "before" is unknown.
+FileStateChange FileStateOf(const SyscallEvent& ev);
+
+// The access delta. Empty for calls that changed nothing (failures).
+std::vector<std::string> AccessDelta(const SyscallEvent& ev, NameCache& names);
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_ENRICH_ACCESS_DELTA_H_

@@ -1,0 +1,48 @@
+// The absolute path of the object an event changed, from what the kernel
+// resolved (an fd's own path, or the directory a relative argument starts from)
+// and the argument itself.
+#ifndef PERMSENTRY_ENRICH_PATH_H_
+#define PERMSENTRY_ENRICH_PATH_H_
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/strings/string_view.h"
+#include "decode/event.h"
+
+namespace permsentry {
+
+struct ResolvedPath {
+  std::string path;  // absolute and normalised (no "//", "." or ".."), bytes as in the kernel
+  // How it was obtained: "kernel_fd" (the object's open file), "kernel_cwd" or
+  // "kernel_dirfd" (kernel-resolved base + the argument), "argument" (an
+  // absolute argument, normalised).
+  std::string method;
+  // Why the path may not be the whole truth: "truncated" (deeper than the walk
+  // bound: leading components missing), "outside_root" (not under the caller's
+  // root), "deleted", "bad_fd", "dotdot_lexical" (".." in the argument was
+  // applied to the text; a symlink before it would lead elsewhere).
+  std::vector<std::string> caveats;
+  // For calls that follow symlinks, when the path is a symlink (checked with
+  // lstat right after the call): where it points, by realpath(3). Marked
+  // "via_symlink" in caveats; the link itself was not changed.
+  std::optional<std::string> symlink_target;
+};
+
+// Lexical normalisation of an absolute path: collapses "//", "." and "..";
+// `dotdot` is set when a ".." removed a component.
+std::string NormalizeAbsolutePath(absl::string_view path, bool* dotdot = nullptr);
+
+// The changed object's absolute path, or nullopt when the event has none
+// (credential calls) or it cannot be known (unreadable argument, bad dirfd).
+std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev);
+
+// Whether the call followed a symlink in its last component: a path-based call
+// without nofollow semantics whose path is a symlink now. The kernel does not
+// show this to syscall tracepoints, so it is checked after the call (lstat).
+void AnnotateSymlink(const SyscallEvent& ev, ResolvedPath& path);
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_ENRICH_PATH_H_
