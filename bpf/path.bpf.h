@@ -57,8 +57,9 @@ static __always_inline void ps_read_inode(const struct inode* inode, struct ps_i
 }
 
 struct ps_walk {
-  __u64 dentry; /* struct dentry * */
-  __u64 vfsmnt; /* struct vfsmount * */
+  __u64 dentry;   /* struct dentry * */
+  __u64 vfsmnt;   /* struct vfsmount * */
+  __u64 mnt_root; /* vfsmnt->mnt_root, re-read only on a mount hop */
   __u64 root_dentry;
   __u64 root_vfsmnt;
   __u32 off; /* the walk has written buf[off, PS_PATH_MAX) */
@@ -67,11 +68,34 @@ struct ps_walk {
   __u32 done;
 };
 
+/* d_parent then d_name (struct qstr: hash, len, name), read in one go when the
+ * kernel lays them out back to back (every kernel so far), else field by field:
+ * each helper call counts on this per-component path. */
+struct ps_dentry_link {
+  __u64 parent;
+  __u32 hash;
+  __u32 len;
+  __u64 name;
+};
+
+static __always_inline void ps_read_dentry_link(struct dentry* d, struct ps_dentry_link* l) {
+  const __u32 parent_off = bpf_core_field_offset(struct dentry, d_parent);
+  const __u32 name_off = bpf_core_field_offset(struct dentry, d_name);
+  if (name_off == parent_off + 8 && bpf_core_type_size(struct qstr) == 16) {
+    bpf_probe_read_kernel(l, sizeof(*l), (void*)d + parent_off);
+  } else {
+    l->parent = (__u64)BPF_CORE_READ(d, d_parent);
+    l->len = BPF_CORE_READ(d, d_name.len);
+    l->name = (__u64)BPF_CORE_READ(d, d_name.name);
+  }
+}
+
 static long ps_walk_step(__u32 i, void* arg) {
   struct ps_walk* w = arg;
   struct dentry* d = (struct dentry*)w->dentry;
   struct vfsmount* vm = (struct vfsmount*)w->vfsmnt;
-  struct dentry *parent, *mnt_root;
+  struct ps_dentry_link link = {};
+  struct dentry* parent;
   const unsigned char* name;
   struct ps_walkbuf* b;
   __u32 zero = 0, len;
@@ -80,9 +104,9 @@ static long ps_walk_step(__u32 i, void* arg) {
     w->done = 1;
     return 1;
   }
-  mnt_root = BPF_CORE_READ(vm, mnt_root);
-  parent = BPF_CORE_READ(d, d_parent);
-  if (d == mnt_root || d == parent) {
+  ps_read_dentry_link(d, &link);
+  parent = (struct dentry*)link.parent;
+  if (w->dentry == w->mnt_root || d == parent) {
     /* Top of this mount: continue from where it is mounted. */
     struct mount* m = (void*)vm - bpf_core_field_offset(struct mount, mnt);
     struct mount* mp = BPF_CORE_READ(m, mnt_parent);
@@ -94,10 +118,11 @@ static long ps_walk_step(__u32 i, void* arg) {
     }
     w->dentry = (__u64)BPF_CORE_READ(m, mnt_mountpoint);
     w->vfsmnt = (__u64)((void*)mp + bpf_core_field_offset(struct mount, mnt));
+    w->mnt_root = (__u64)BPF_CORE_READ(mp, mnt.mnt_root);
     return 0;
   }
-  len = BPF_CORE_READ(d, d_name.len);
-  name = BPF_CORE_READ(d, d_name.name);
+  len = link.len;
+  name = (const unsigned char*)link.name;
   if (len > PS_NAME_MAX) len = PS_NAME_MAX;
   if (w->off < len + 1) {
     w->flags |= PS_RES_TRUNCATED;
@@ -129,6 +154,7 @@ static __always_inline __u32 ps_resolve(const struct path* path, __u8* dst, __u1
   d = BPF_CORE_READ(path, dentry);
   w.dentry = (__u64)d;
   w.vfsmnt = (__u64)BPF_CORE_READ(path, mnt);
+  w.mnt_root = (__u64)BPF_CORE_READ(path, mnt, mnt_root);
   w.root_dentry = (__u64)task->fs->root.dentry;
   w.root_vfsmnt = (__u64)task->fs->root.mnt;
   w.off = PS_PATH_MAX;

@@ -9,10 +9,35 @@
 
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 
 namespace permsentry {
 
+namespace {
+
+// True when `path` is already normal: starts with '/', no empty, "." or ".."
+// components, no trailing '/' (except "/" itself). The common case, so it skips
+// the split-and-join.
+bool IsNormal(absl::string_view path) {
+  if (path.empty() || path[0] != '/') return false;
+  if (path.size() == 1) return true;
+  if (path.back() == '/') return false;
+  for (size_t i = 0; i < path.size(); ++i) {
+    if (path[i] != '/') continue;
+    const absl::string_view rest = path.substr(i + 1);
+    if (rest.empty() || rest[0] == '/') return false;
+    if (rest[0] == '.' && (rest.size() == 1 || rest[1] == '/')) return false;
+    if (rest.size() >= 2 && rest[0] == '.' && rest[1] == '.' &&
+        (rest.size() == 2 || rest[2] == '/'))
+      return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::string NormalizeAbsolutePath(absl::string_view path, bool* dotdot) {
+  if (IsNormal(path)) return std::string(path);
   std::vector<absl::string_view> parts;
   for (absl::string_view c : absl::StrSplit(path, '/', absl::SkipEmpty())) {
     if (c == ".") continue;
@@ -58,14 +83,26 @@ std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev) {
   return r;
 }
 
-void AnnotateSymlink(const SyscallEvent& ev, ResolvedPath& path) {
+void SymlinkChecker::Annotate(const SyscallEvent& ev, ResolvedPath& path) {
   if (path.method == "kernel_fd" || ev.sc->nofollow) return;
   if (ev.at_flags && (*ev.at_flags & AT_SYMLINK_NOFOLLOW)) return;
-  struct stat st;
-  if (lstat(path.path.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return;
+  constexpr int64_t kFreshNs = 10'000'000;  // 10 ms
+  constexpr size_t kMaxEntries = 4096;
+  const int64_t now = absl::GetCurrentTimeNanos();
+  auto it = cache_.find(path.path);
+  if (it == cache_.end() || now - it->second.checked_ns > kFreshNs) {
+    if (cache_.size() >= kMaxEntries) cache_.clear();
+    Entry e{.checked_ns = now, .target = std::nullopt};
+    struct stat st;
+    if (lstat(path.path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+      char buf[PATH_MAX];
+      e.target = realpath(path.path.c_str(), buf) != nullptr ? std::string(buf) : std::string();
+    }
+    it = cache_.insert_or_assign(path.path, std::move(e)).first;
+  }
+  if (!it->second.target) return;
   path.caveats.push_back("via_symlink");
-  char buf[PATH_MAX];
-  if (realpath(path.path.c_str(), buf) != nullptr) path.symlink_target = buf;
+  if (!it->second.target->empty()) path.symlink_target = *it->second.target;
 }
 
 }  // namespace permsentry

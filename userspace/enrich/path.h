@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/string_view.h"
 #include "decode/event.h"
 
@@ -41,7 +42,19 @@ std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev);
 // Whether the call followed a symlink in its last component: a path-based call
 // without nofollow semantics whose path is a symlink now. The kernel does not
 // show this to syscall tracepoints, so it is checked after the call (lstat).
-void AnnotateSymlink(const SyscallEvent& ev, ResolvedPath& path);
+// Answers are cached for a few milliseconds per path: a storm of calls on one
+// path costs one lstat, not one per event. Not thread-safe.
+class SymlinkChecker {
+ public:
+  void Annotate(const SyscallEvent& ev, ResolvedPath& path);
+
+ private:
+  struct Entry {
+    int64_t checked_ns;
+    std::optional<std::string> target;  // set when the path is a symlink
+  };
+  absl::flat_hash_map<std::string, Entry> cache_;
+};
 
 }  // namespace permsentry
 

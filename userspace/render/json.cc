@@ -51,10 +51,6 @@ void IdValue(Writer& w, uint32_t id) {
   }
 }
 
-std::string Timestamp(absl::Time t) {
-  return absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", t, absl::UTCTimeZone());
-}
-
 std::string CapHex(uint64_t caps) { return absl::StrFormat("0x%016x", caps); }
 
 // A byte string that may need escaping (file names, xattr names): the text, and
@@ -153,11 +149,11 @@ bool IsCredsFamily(Family f) {
 
 std::string JsonRenderer::Render(const SyscallEvent& ev) {
   const SyscallInfo& sc = *ev.sc;
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  buf_.Clear();
+  Writer w(buf_);
   w.StartObject();
-  KStr(w, "@timestamp", Timestamp(ev.time));
-  const Enriched en = Enrich(ev, names_);
+  KStr(w, "@timestamp", timestamps_.Format(ev.time));
+  const Enriched en = Enrich(ev, names_, symlinks_);
   KStr(w, "message", Summary(ev, en));
 
   Key(w, "event");
@@ -339,16 +335,16 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   w.EndObject();
 
   w.EndObject();
-  std::string line(buf.GetString(), buf.GetSize());
+  std::string line(buf_.GetString(), buf_.GetSize());
   line += '\n';
   return line;
 }
 
 std::string JsonRenderer::Render(const LossReport& loss) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  buf_.Clear();
+  Writer w(buf_);
   w.StartObject();
-  KStr(w, "@timestamp", Timestamp(loss.time));
+  KStr(w, "@timestamp", timestamps_.Format(loss.time));
   KStr(w, "message",
        absl::StrFormat("permsentry lost %d events (ring buffer full); %d alert-candidate events "
                        "overflowed the wakeup ring and went to the bulk ring",
@@ -375,7 +371,7 @@ std::string JsonRenderer::Render(const LossReport& loss) {
   w.EndObject();
   w.EndObject();
   w.EndObject();
-  std::string line(buf.GetString(), buf.GetSize());
+  std::string line(buf_.GetString(), buf_.GetSize());
   line += '\n';
   return line;
 }

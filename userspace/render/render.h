@@ -11,11 +11,23 @@
 #include "decode/event.h"
 #include "enrich/access_delta.h"
 #include "enrich/path.h"
+#include "rapidjson/stringbuffer.h"
 
 namespace permsentry {
 
 // "04755", "0644": octal with a leading zero, at least four digits.
 std::string FormatMode(uint32_t mode);
+
+// "2026-11-25T09:24:45.916199Z". The calendar part is formatted once per second
+// (events come in bursts, and time zone formatting is the slow part).
+class TimestampFormatter {
+ public:
+  std::string Format(absl::Time t);
+
+ private:
+  int64_t second_ = INT64_MIN;
+  std::string prefix_;  // "2026-11-25T09:24:45"
+};
 
 // What the enrich stage adds to an event before it is rendered.
 struct Enriched {
@@ -23,7 +35,7 @@ struct Enriched {
   FileStateChange state;             // mode/owner before and after, as far as known
   std::vector<std::string> delta;    // who gained or lost what
 };
-Enriched Enrich(const SyscallEvent& ev, NameCache& names);
+Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlinks);
 
 // One-line human summary (the JSON `message`), e.g.
 // "chmod /etc/sudoers.d/x 0440 -> 0442 by bash (pid 812, uid 0): others: +w".
@@ -55,6 +67,9 @@ class JsonRenderer : public Renderer {
  private:
   std::string hostname_;
   NameCache names_;
+  SymlinkChecker symlinks_;
+  TimestampFormatter timestamps_;
+  rapidjson::StringBuffer buf_;  // reused: no regrowth per event
 };
 
 class TextRenderer : public Renderer {
@@ -64,6 +79,7 @@ class TextRenderer : public Renderer {
 
  private:
   NameCache names_;
+  SymlinkChecker symlinks_;
 };
 
 }  // namespace permsentry

@@ -18,12 +18,39 @@ std::string Target(const SyscallEvent& ev, const Enriched& en) {
 
 }  // namespace
 
-std::string FormatMode(uint32_t mode) { return absl::StrFormat("0%03o", mode & 07777); }
+std::string FormatMode(uint32_t mode) {
+  mode &= 07777;
+  char out[6];
+  int n = 0;
+  out[n++] = '0';
+  if (mode > 0777) out[n++] = static_cast<char>('0' + (mode >> 9));
+  out[n++] = static_cast<char>('0' + ((mode >> 6) & 7));
+  out[n++] = static_cast<char>('0' + ((mode >> 3) & 7));
+  out[n++] = static_cast<char>('0' + (mode & 7));
+  return std::string(out, n);
+}
 
-Enriched Enrich(const SyscallEvent& ev, NameCache& names) {
+std::string TimestampFormatter::Format(absl::Time t) {
+  const int64_t us = absl::ToUnixMicros(t);
+  const int64_t sec = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
+  if (sec != second_) {
+    second_ = sec;
+    prefix_ =
+        absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(sec), absl::UTCTimeZone());
+  }
+  const int64_t frac = us - sec * 1000000;
+  char tail[16];
+  tail[0] = '.';
+  for (int i = 6, v = static_cast<int>(frac); i >= 1; --i, v /= 10)
+    tail[i] = static_cast<char>('0' + v % 10);
+  tail[7] = 'Z';
+  return absl::StrCat(prefix_, absl::string_view(tail, 8));
+}
+
+Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlinks) {
   Enriched en{
       .path = ResolveEventPath(ev), .state = FileStateOf(ev), .delta = AccessDelta(ev, names)};
-  if (en.path && ev.success()) AnnotateSymlink(ev, *en.path);
+  if (en.path && ev.success()) symlinks.Annotate(ev, *en.path);
   return en;
 }
 
@@ -65,15 +92,15 @@ std::string Summary(const SyscallEvent& ev, const Enriched& en) {
   } else {
     outcome = "success";
   }
-  return absl::StrFormat("%s by %s (pid %d, uid %d): %s", what, EscapeForText(ev.proc.comm),
-                         ev.proc.pid, ev.proc.uid, outcome);
+  return absl::StrCat(what, " by ", EscapeForText(ev.proc.comm), " (pid ", ev.proc.pid, ", uid ",
+                      ev.proc.uid, "): ", outcome);
 }
 
 std::string TextRenderer::Render(const SyscallEvent& ev) {
   const std::string user = names_.UserName(ev.proc.uid).value_or(absl::StrCat(ev.proc.uid));
   return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ev.time, absl::UTCTimeZone()), " ",
                       ev.success() ? "ok  " : "FAIL", " ", user, " ",
-                      Summary(ev, Enrich(ev, names_)), ev.compat ? " [ia32]" : "", "\n");
+                      Summary(ev, Enrich(ev, names_, symlinks_)), ev.compat ? " [ia32]" : "", "\n");
 }
 
 std::string TextRenderer::Render(const LossReport& loss) {
