@@ -186,3 +186,19 @@ TEST(Decode, OutOfRangeReturnIsNotAnErrno) {
 
 }  // namespace
 }  // namespace permsentry
+
+namespace permsentry {
+namespace {
+
+// Found by the fuzzer: the resolved path's length must count against the record.
+TEST(Decode, RejectsResolvedPathOverrun) {
+  auto rec = testing::RecordBuilder(91).Resolved("/etc/x", PS_RES_OBJECT).Build();
+  reinterpret_cast<ps_syscall_event*>(rec.data())->resolved_len = 1536;
+  absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(rec, DecodeOptions{});
+  EXPECT_FALSE(ev.ok());
+  reinterpret_cast<ps_syscall_event*>(rec.data())->resolved_len = PS_PATH_MAX + 1;
+  EXPECT_FALSE(DecodeSyscallEvent(rec, DecodeOptions{}).ok());
+}
+
+}  // namespace
+}  // namespace permsentry

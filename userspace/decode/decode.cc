@@ -71,12 +71,12 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
                                                       raw.hdr.size, sizeof(raw), record.size()));
   }
   if (raw.path_len >= PS_PATH_MAX || raw.name_len >= PS_XATTR_NAME_MAX ||
-      raw.value_len > PS_XATTR_VALUE_MAX) {
+      raw.value_len > PS_XATTR_VALUE_MAX || raw.resolved_len > PS_PATH_MAX) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("tail lengths out of bounds: path %d, name %d, value %d", raw.path_len,
-                        raw.name_len, raw.value_len));
+        absl::StrFormat("tail lengths out of bounds: path %d, name %d, value %d, resolved %d",
+                        raw.path_len, raw.name_len, raw.value_len, raw.resolved_len));
   }
-  const size_t tail = size_t{raw.path_len} + raw.name_len + raw.value_len;
+  const size_t tail = size_t{raw.path_len} + raw.name_len + raw.value_len + raw.resolved_len;
   if (sizeof(raw) + tail > raw.hdr.size) {
     return absl::InvalidArgumentError(
         absl::StrFormat("tail of %d bytes overruns record of %d", tail, raw.hdr.size));
