@@ -2,7 +2,9 @@
 //
 // One run measures, back to back and in this order:
 //   none        no sensor
-//   permsentry  `permsentry run` attached, its JSON read from a pipe
+//   floor       empty programs on the sys_enter/sys_exit tracepoints: the cost any
+//               sensor built on them pays before doing anything
+//   permsentry  `permsentry run` attached, its JSON rendered to /dev/null
 //   auditd      auditd with rules equivalent to what permsentry watches
 // on two workloads, pinned to CPU 0:
 //   permission  chmod, fchmod, fchmodat, chown, fchownat, setxattr/removexattr of
@@ -16,6 +18,7 @@
 // while it is on; the kernel's audit state (enabled flag, rules) is put back after.
 #include <fcntl.h>
 #include <getopt.h>
+#include <linux/bpf.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -240,6 +243,43 @@ class Auditd {
   std::string saved_rules_;
 };
 
+// The floor of any syscall-tracepoint sensor: empty programs ("return 0") on
+// raw_tp/sys_enter and sys_exit. Attaching them alone puts every syscall on the
+// kernel's slow path and adds two indirect calls; what permsentry costs beyond
+// this line is its own.
+class TracepointFloor {
+ public:
+  TracepointFloor() {
+    for (const char* tp : {"sys_enter", "sys_exit"}) {
+      const bpf_insn insns[] = {
+          {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+          {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
+      };
+      bpf_attr attr{};
+      attr.prog_type = BPF_PROG_TYPE_RAW_TRACEPOINT;
+      attr.insns = reinterpret_cast<uint64_t>(insns);
+      attr.insn_cnt = 2;
+      attr.license = reinterpret_cast<uint64_t>("GPL");
+      const int prog = static_cast<int>(syscall(SYS_bpf, BPF_PROG_LOAD, &attr, sizeof(attr)));
+      if (prog < 0) Die(std::string("floor: BPF_PROG_LOAD: ") + strerror(errno));
+      bpf_attr open{};
+      open.raw_tracepoint.name = reinterpret_cast<uint64_t>(tp);
+      open.raw_tracepoint.prog_fd = static_cast<uint32_t>(prog);
+      const int link =
+          static_cast<int>(syscall(SYS_bpf, BPF_RAW_TRACEPOINT_OPEN, &open, sizeof(open)));
+      if (link < 0) Die(std::string("floor: attach ") + tp + ": " + strerror(errno));
+      fds_.push_back(prog);
+      fds_.push_back(link);
+    }
+  }
+  ~TracepointFloor() {
+    for (int fd : fds_) close(fd);
+  }
+
+ private:
+  std::vector<int> fds_;
+};
+
 // ------------------------------------------------------------------ measuring
 
 double Median(std::vector<double> v) {
@@ -351,14 +391,20 @@ int main(int argc, char** argv) {
 
   std::vector<LegResult> legs;
 
-  // No sensor and permsentry alternate, one round each, so the host's drift
-  // (noisy neighbours on a VM) hits both alike; ratios are medians of the
-  // per-round ratios, times are medians of the rounds.
-  std::vector<double> none_p, none_u, ps_p, ps_u, r_p, r_u;
+  // No sensor, the floor and permsentry alternate, one round each, so the
+  // host's drift (noisy neighbours on a VM) hits all alike; ratios are medians
+  // of the per-round ratios, times are medians of the rounds.
+  std::vector<double> none_p, none_u, floor_p, floor_u, ps_p, ps_u;
+  std::vector<double> rf_p, rf_u, r_p, r_u;
   uint64_t issued = 0, seen = 0, lost = 0;
   for (int round = 0; round < o.reps; ++round) {
-    std::fprintf(stderr, "round %d/%d: no sensor, then permsentry\n", round + 1, o.reps);
+    std::fprintf(stderr, "round %d/%d: no sensor, floor, permsentry\n", round + 1, o.reps);
     const LegResult n = RunLeg("none", o, 1, false);
+    LegResult f;
+    {
+      TracepointFloor floor;
+      f = RunLeg("floor", o, 1, false);
+    }
     Permsentry s(o.sensor);
     const LegResult p = RunLeg("permsentry", o, 1, true);
     const std::string summary = s.Stop();
@@ -374,12 +420,17 @@ int main(int argc, char** argv) {
     issued += (static_cast<uint64_t>(o.perm_cycles) + o.perm_cycles / 10) * kPermEventsPerCycle;
     none_p.push_back(n.perm_ns);
     none_u.push_back(n.unrelated_ns);
+    floor_p.push_back(f.perm_ns);
+    floor_u.push_back(f.unrelated_ns);
     ps_p.push_back(p.perm_ns);
     ps_u.push_back(p.unrelated_ns);
+    rf_p.push_back(f.perm_ns / n.perm_ns);
+    rf_u.push_back(f.unrelated_ns / n.unrelated_ns);
     r_p.push_back(p.perm_ns / n.perm_ns);
     r_u.push_back(p.unrelated_ns / n.unrelated_ns);
   }
   legs.push_back({"none", Median(none_p), Median(none_u), "-", 1, 1});
+  legs.push_back({"floor", Median(floor_p), Median(floor_u), "-", Median(rf_p), Median(rf_u)});
   legs.push_back({"permsentry", Median(ps_p), Median(ps_u),
                   "issued " + std::to_string(issued) + " permission events; the sensor saw " +
                       std::to_string(seen) + " events (any process), lost " + std::to_string(lost),
