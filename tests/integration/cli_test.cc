@@ -154,3 +154,15 @@ TEST(Cli, FullRingBufferIsCountedAndAlerted) {
 
 }  // namespace
 }  // namespace permsentry::testing
+
+namespace permsentry::testing {
+namespace {
+
+TEST(Cli, BadBackendIsUsageError) {
+  CommandResult r = RunPermsentry({"run", "--backend", "kprobe"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "permsentry run: --backend must be auto, tp_btf or raw_tp, not \"kprobe\"\n");
+}
+
+}  // namespace
+}  // namespace permsentry::testing

@@ -81,6 +81,11 @@ SensorProcess::SensorProcess(std::vector<std::string> extra_args, bool json) : j
   if (pipe2(pipefd, O_CLOEXEC) != 0) return;
   std::vector<std::string> args = {PermsentryBinary(), "run",      "--format", "json",
                                    "--ready-file",     ready_file_};
+  // The suite runs once per backend (ctest sets this): tp_btf, then raw_tp.
+  if (const char* backend = std::getenv("PERMSENTRY_TEST_BACKEND")) {
+    args.push_back("--backend");
+    args.push_back(backend);
+  }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   pid_ = fork();
   if (pid_ == 0) {

@@ -39,6 +39,11 @@ class Capture : public ::testing::Test {
     ASSERT_EQ(geteuid(), 0u) << "integration tests load BPF programs: run them as root";
     sensor_ = new SensorProcess();
     ASSERT_TRUE(sensor_->ready());
+    // Name the backend under test in the log.
+    if (const char* b = std::getenv("PERMSENTRY_TEST_BACKEND")) {
+      EXPECT_NE(sensor_->Stderr().find(std::string("(") + b + " backend)"), std::string::npos)
+          << sensor_->Stderr();
+    }
   }
   static void TearDownTestSuite() {
     if (sensor_ != nullptr) {

@@ -59,6 +59,10 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
   // leaves the object unusable.
   std::string tp_btf_error;
   for (const bool use_btf : {true, false}) {
+    if ((use_btf && options.backend == Backend::kRawTp) ||
+        (!use_btf && options.backend == Backend::kTpBtf && !tp_btf_error.empty())) {
+      continue;
+    }
     std::unique_ptr<permsentry_bpf, SkelDeleter> skel(permsentry_bpf__open());
     if (!skel) {
       return absl::InternalError(absl::StrCat("cannot open the BPF object: ", ErrText(errno)));
@@ -84,9 +88,14 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
                          " (root with CAP_BPF/CAP_PERFMON is needed; lockdown or "
                          "kernel.unprivileged_bpf_disabled may also forbid it)"));
       }
-      if (use_btf) {
+      if (use_btf && options.backend == Backend::kAuto) {
         tp_btf_error = ErrText(err);
         continue;
+      }
+      if (use_btf) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "the kernel rejected the tp_btf programs: ", ErrText(err),
+            "; try --backend raw_tp, or `permsentry run --verbose` for the verifier log"));
       }
       return absl::FailedPreconditionError(
           absl::StrCat("the kernel rejected permsentry's BPF programs (tp_btf: ", tp_btf_error,
@@ -97,7 +106,7 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
     bpf_link* enter_link = bpf_program__attach(enter);
     if (enter_link == nullptr) {
       err = -errno;
-      if (use_btf) {
+      if (use_btf && options.backend == Backend::kAuto) {
         tp_btf_error = absl::StrCat("attach: ", ErrText(err));
         continue;
       }

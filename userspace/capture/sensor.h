@@ -17,10 +17,14 @@ struct ring_buffer;
 
 namespace permsentry {
 
+// Which syscall tracepoint flavour to load. kAuto tries tp_btf, then raw_tp.
+enum class Backend { kAuto, kTpBtf, kRawTp };
+
 struct SensorOptions {
   uint32_t bulk_ring_bytes = 32u << 20;
   uint32_t urgent_ring_bytes = 1u << 20;
   bool verbose = false;  // pass libbpf's log to stderr
+  Backend backend = Backend::kAuto;
 };
 
 // Sums of the kernel's per-CPU counters (enum ps_stat).

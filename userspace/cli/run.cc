@@ -27,7 +27,8 @@ namespace permsentry {
 namespace {
 
 constexpr char kRunUsage[] =
-    "usage: permsentry run [--config FILE] [--format json|text] [--ready-file PATH] [--verbose]\n"
+    "usage: permsentry run [--config FILE] [--format json|text] [--ready-file PATH]\n"
+    "                      [--backend auto|tp_btf|raw_tp] [--verbose]\n"
     "\n"
     "Attach to the kernel and print one event per line on stdout until SIGINT or\n"
     "SIGTERM; then detach and print on stderr how many events were seen and lost.\n"
@@ -38,6 +39,8 @@ constexpr char kRunUsage[] =
     "  -f, --format FORMAT     json (ECS, one object per line; default) or text\n"
     "  -r, --ready-file PATH   create PATH (containing our pid) once every program is\n"
     "                          attached, remove it on exit; scripts can wait for it\n"
+    "  -b, --backend NAME      syscall tracepoint flavour: auto (default: tp_btf,\n"
+    "                          falling back to raw_tp), tp_btf or raw_tp\n"
     "  -v, --verbose           show libbpf's log (verifier output) on stderr\n"
     "      --print-default-config  print the built-in configuration and exit\n"
     "  -h, --help              this help\n"
@@ -101,6 +104,7 @@ struct RunOptions {
   std::optional<OutputFormat> format;
   std::optional<std::string> ready_file;
   bool verbose = false;
+  Backend backend = Backend::kAuto;
 };
 
 }  // namespace
@@ -111,13 +115,14 @@ int RunCommand(int argc, char** argv) {
       {"format", required_argument, nullptr, 'f'},
       {"ready-file", required_argument, nullptr, 'r'},
       {"verbose", no_argument, nullptr, 'v'},
+      {"backend", required_argument, nullptr, 'b'},
       {"print-default-config", no_argument, nullptr, 'P'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
   RunOptions opts;
   optind = 1;
-  for (int c; (c = getopt_long(argc, argv, "c:f:r:vh", kLong, nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, "c:f:r:b:vh", kLong, nullptr)) != -1;) {
     switch (c) {
       case 'c':
         opts.config_path = optarg;
@@ -139,6 +144,22 @@ int RunCommand(int argc, char** argv) {
       case 'v':
         opts.verbose = true;
         break;
+      case 'b': {
+        const absl::string_view b = optarg;
+        if (b == "auto") {
+          opts.backend = Backend::kAuto;
+        } else if (b == "tp_btf") {
+          opts.backend = Backend::kTpBtf;
+        } else if (b == "raw_tp") {
+          opts.backend = Backend::kRawTp;
+        } else {
+          std::fprintf(stderr,
+                       "permsentry run: --backend must be auto, tp_btf or raw_tp, not \"%s\"\n",
+                       optarg);
+          return kExitUsage;
+        }
+        break;
+      }
       case 'P':
         std::fputs(DefaultConfigYaml().c_str(), stdout);
         return kExitOk;
@@ -193,7 +214,8 @@ int RunCommand(int argc, char** argv) {
 
   SensorOptions sensor_options{.bulk_ring_bytes = config.bulk_ring_mb << 20,
                                .urgent_ring_bytes = config.urgent_ring_kb << 10,
-                               .verbose = opts.verbose};
+                               .verbose = opts.verbose,
+                               .backend = opts.backend};
   absl::StatusOr<std::unique_ptr<Sensor>> sensor = Sensor::Start(sensor_options, on_record);
   if (!sensor.ok()) {
     std::fprintf(stderr, "permsentry: %s\n", std::string(sensor.status().message()).c_str());
