@@ -150,10 +150,7 @@ static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
 
   st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
                             BPF_LOCAL_STORAGE_GET_F_CREATE);
-  if (!st) {
-    ps_count(PS_STAT_NO_ENTRY); /* allocation failed: the exit will count it too */
-    return 0;
-  }
+  if (!st) return 0; /* allocation failed: the exit finds no entry and counts it */
   ps_read_args(regs, st->args, flags & PS_SC_F_COMPAT);
   if (sc_desc[slot].kind == PS_SCK_CREDS) {
     ps_read_creds(&st->before);

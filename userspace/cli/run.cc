@@ -304,13 +304,14 @@ int RunCommand(int argc, char** argv) {
   if (opts.ready_file) unlink(opts.ready_file->c_str());
 
   const SensorStats st = final_stats.value_or(SensorStats{});
-  std::fprintf(stderr,
-               "permsentry: detached; %llu events seen, %llu lost (ring buffer full), %llu alert "
-               "candidates rerouted from the full wakeup ring, %llu undecodable\n",
-               static_cast<unsigned long long>(delivered),
-               static_cast<unsigned long long>(st.lost_bulk),
-               static_cast<unsigned long long>(st.lost_urgent),
-               static_cast<unsigned long long>(undecodable));
+  std::fprintf(
+      stderr,
+      "permsentry: detached; %llu events seen, %llu lost (ring buffer full), %llu alert "
+      "candidates rerouted from the full wakeup ring, %llu undecodable, %llu calls "
+      "seen at exit without their entry\n",
+      static_cast<unsigned long long>(delivered), static_cast<unsigned long long>(st.lost_bulk),
+      static_cast<unsigned long long>(st.lost_urgent), static_cast<unsigned long long>(undecodable),
+      static_cast<unsigned long long>(st.no_entry));
   return exit_code;
 }
 

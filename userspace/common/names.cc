@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
 
 namespace permsentry {
 namespace {
@@ -148,26 +149,43 @@ std::string EscapeForText(absl::string_view bytes) {
   return out;
 }
 
+namespace {
+
+constexpr int64_t kNameTtlNs = 60'000'000'000;
+
+// The cached name for `id`, re-resolved with `lookup` once the entry expired.
+template <typename Entry, typename Lookup>
+std::optional<std::string> Cached(absl::flat_hash_map<uint32_t, Entry>& cache, uint32_t id,
+                                  Lookup lookup) {
+  const int64_t now = absl::GetCurrentTimeNanos();
+  Entry& e = cache[id];
+  if (now >= e.expires_ns) {
+    e.name = lookup(id);
+    e.expires_ns = now + kNameTtlNs;
+  }
+  return e.name;
+}
+
+}  // namespace
+
 std::optional<std::string> NameCache::UserName(uint32_t uid) {
-  auto [it, inserted] = users_.try_emplace(uid);
-  if (inserted) {
+  return Cached(users_, uid, [](uint32_t id) -> std::optional<std::string> {
     passwd pw{}, *res = nullptr;
     std::vector<char> buf(4096);
-    if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &res) == 0 && res != nullptr)
-      it->second = std::string(pw.pw_name);
-  }
-  return it->second;
+    if (getpwuid_r(id, &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr)
+      return std::nullopt;
+    return std::string(pw.pw_name);
+  });
 }
 
 std::optional<std::string> NameCache::GroupName(uint32_t gid) {
-  auto [it, inserted] = groups_.try_emplace(gid);
-  if (inserted) {
+  return Cached(groups_, gid, [](uint32_t id) -> std::optional<std::string> {
     group gr{}, *res = nullptr;
     std::vector<char> buf(4096);
-    if (getgrgid_r(gid, &gr, buf.data(), buf.size(), &res) == 0 && res != nullptr)
-      it->second = std::string(gr.gr_name);
-  }
-  return it->second;
+    if (getgrgid_r(id, &gr, buf.data(), buf.size(), &res) != 0 || res == nullptr)
+      return std::nullopt;
+    return std::string(gr.gr_name);
+  });
 }
 
 }  // namespace permsentry

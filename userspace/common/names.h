@@ -38,15 +38,20 @@ std::string UnescapeBytes(absl::string_view text);
 std::string EscapeForText(absl::string_view bytes);
 
 // Caches uid → user name and gid → group name (NSS lookups are slow, ids repeat).
-// Not thread-safe: one per consumer thread.
+// Entries expire after a minute, so users added or renamed while the sensor runs
+// are named correctly soon after. Not thread-safe: one per consumer thread.
 class NameCache {
  public:
   std::optional<std::string> UserName(uint32_t uid);
   std::optional<std::string> GroupName(uint32_t gid);
 
  private:
-  absl::flat_hash_map<uint32_t, std::optional<std::string>> users_;
-  absl::flat_hash_map<uint32_t, std::optional<std::string>> groups_;
+  struct Entry {
+    std::optional<std::string> name;
+    int64_t expires_ns = 0;
+  };
+  absl::flat_hash_map<uint32_t, Entry> users_;
+  absl::flat_hash_map<uint32_t, Entry> groups_;
 };
 
 }  // namespace permsentry
