@@ -218,3 +218,18 @@ TEST(RenderJson, LossReportIsAnAlert) {
 
 }  // namespace
 }  // namespace permsentry
+
+namespace permsentry {
+namespace {
+
+TEST(TimestampFormatter, MicrosecondsAndSecondBoundaries) {
+  TimestampFormatter f;
+  EXPECT_EQ(f.Format(absl::FromUnixMicros(1795600357385001)), "2026-11-25T09:52:37.385001Z");
+  EXPECT_EQ(f.Format(absl::FromUnixMicros(1795600357999999)), "2026-11-25T09:52:37.999999Z");
+  EXPECT_EQ(f.Format(absl::FromUnixMicros(1795600358000000)), "2026-11-25T09:52:38.000000Z");
+  EXPECT_EQ(f.Format(absl::FromUnixMicros(0)), "1970-01-01T00:00:00.000000Z");
+  EXPECT_EQ(f.Format(absl::FromUnixMicros(-1)), "1969-12-31T23:59:59.999999Z");
+}
+
+}  // namespace
+}  // namespace permsentry
