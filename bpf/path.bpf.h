@@ -172,10 +172,11 @@ static __always_inline __u32 ps_resolve(const struct path* path, __u8* dst, __u1
     w.off -= 1;
     b->buf[PS_PATH_MAX - 1] = '/';
   }
+  /* The walk always leaves off >= 1, so the path is at most 4095 bytes and the
+   * masks below change nothing; they prove the bounds to the verifier. */
   if (w.off > PS_PATH_MAX - 1) return 0;
-  len = PS_PATH_MAX - w.off;
-  if (len > PS_PATH_MAX) return 0;
-  if (bpf_probe_read_kernel(dst, len, b->buf + w.off)) return 0;
+  len = (PS_PATH_MAX - w.off) & (PS_PATH_MAX - 1);
+  if (bpf_probe_read_kernel(dst, len, b->buf + (w.off & (PS_PATH_MAX - 1)))) return 0;
   return len;
 }
 

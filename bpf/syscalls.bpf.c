@@ -25,6 +25,13 @@ const volatile struct ps_sc_desc sc_desc[PS_DESC_SLOTS] = {};
 /* Fast reject: bit n is set when native or ia32 number n is watched. */
 const volatile __u64 sc_any[PS_NR_SLOTS / 64] = {};
 
+/* uapi struct xattr_args (linux/xattr.h, 6.13+). */
+struct ps_xattr_args {
+  __u64 value;
+  __u32 size;
+  __u32 flags;
+};
+
 /* x86 TS_COMPAT: the task is in an ia32 syscall (int 0x80 / sysenter). */
 #define PS_TS_COMPAT 0x0002
 
@@ -52,8 +59,10 @@ struct {
 } inflight SEC(".maps");
 
 /* Per-CPU scratch for building one event (too big for the 512-byte stack). */
+#define PS_SCRATCH_SIZE 16384
+_Static_assert(PS_SCRATCH_SIZE >= PS_SYSCALL_EVENT_MAX, "scratch smaller than an event");
 struct ps_scratch {
-  __u8 buf[PS_SYSCALL_EVENT_MAX];
+  __u8 buf[PS_SCRATCH_SIZE];
 };
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -104,9 +113,25 @@ static __always_inline void ps_read_args(const struct pt_regs* regs, __u64* a, i
 
 #define PS_OBJ_NONE (-1000L)
 
+/* args[idx] for idx < 6, else 0. A switch rather than an index: older
+ * verifiers (6.1) lose the bound of a spilled and reloaded index. */
 static __always_inline __u64 ps_arg(const __u64* args, __u8 idx) {
-  if (idx >= 6) return 0; /* also bounds the index for the verifier */
-  return args[idx];
+  switch (idx) {
+    case 0:
+      return args[0];
+    case 1:
+      return args[1];
+    case 2:
+      return args[2];
+    case 3:
+      return args[3];
+    case 4:
+      return args[4];
+    case 5:
+      return args[5];
+    default:
+      return 0;
+  }
 }
 
 /* The fd naming the changed object itself, or PS_OBJ_NONE: the fd of fchmod and
@@ -256,8 +281,9 @@ static __always_inline int ps_on_exit(long id, long ret) {
   if (path_arg < 6) {
     flags |= PS_SC_F_PATH;
     n = bpf_probe_read_user_str(ev->data, PS_PATH_MAX, (const void*)ps_arg(st->args, path_arg));
-    if (n > 0)
-      off = n - 1;
+    /* n counts the NUL; some kernels (6.12) return 0 for "". */
+    if (n >= 0)
+      off = n > 0 ? n - 1 : 0;
     else
       flags |= PS_SC_F_PATH_FAULT;
   }
@@ -265,7 +291,9 @@ static __always_inline int ps_on_exit(long id, long ret) {
 
   if (name_arg < 6) {
     flags |= PS_SC_F_NAME;
-    if (off > PS_PATH_MAX - 1) off = PS_PATH_MAX - 1;
+    /* Offsets into ev->data are masked, not clamped: a mask bounds them for
+     * every verifier, and each is below its mask by construction. */
+    off &= PS_PATH_MAX - 1;
     n = bpf_probe_read_user_str(ev->data + off, PS_XATTR_NAME_MAX,
                                 (const void*)ps_arg(st->args, name_arg));
     if (n > 1) {
@@ -283,8 +311,10 @@ static __always_inline int ps_on_exit(long id, long ret) {
 
     flags |= PS_SC_F_VALUE;
     if (sc_desc[slot].value_mode == PS_VAL_XATTR_ARGS) {
-      /* setxattrat: the value and its size sit in a struct xattr_args. */
-      struct xattr_args xa = {};
+      /* setxattrat: the value and its size sit in a struct xattr_args (uapi,
+       * fixed layout). Our own copy of it: vmlinux.h's would carry CO-RE
+       * relocations that fail to load on kernels older than 6.13. */
+      struct ps_xattr_args xa = {};
       if (bpf_probe_read_user(&xa, sizeof(xa), (const void*)vptr) == 0) {
         vptr = xa.value;
         vsize = xa.size;
@@ -297,8 +327,8 @@ static __always_inline int ps_on_exit(long id, long ret) {
     ev->value_size = vsize > 0xffffffffULL ? 0xffffffffU : (__u32)vsize;
     if (vsize > 0 && vptr) {
       __u32 len = vsize > PS_XATTR_VALUE_MAX ? PS_XATTR_VALUE_MAX : (__u32)vsize;
-      if (off > PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1)
-        off = PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1;
+      off &= 0x1fff;
+      len &= 0x3ff;
       if (len > 0 && len <= PS_XATTR_VALUE_MAX &&
           bpf_probe_read_user(ev->data + off, len, (const void*)vptr) == 0) {
         ev->value_len = len;
@@ -314,7 +344,9 @@ static __always_inline int ps_on_exit(long id, long ret) {
      * (and its inode after the call), else the directory a relative path
      * starts from. Absolute path arguments need no kernel help. */
     long objfd = ps_object_fd(slot, st->args);
-    int empty = path_arg >= 6 || (ev->path_len == 0 && !(flags & PS_SC_F_PATH_FAULT));
+    /* With AT_EMPTY_PATH, "" and (since 6.10) a NULL path both mean the dirfd
+     * itself; a NULL path reads as a fault here. */
+    int empty = path_arg >= 6 || ev->path_len == 0;
     struct path* path = NULL;
     struct inode* inode = NULL;
     __u16 kind_flag = 0;
@@ -338,8 +370,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
       if (!path) {
         ev->resolve_flags |= PS_RES_BAD_FD;
       } else {
-        if (off > PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1 + PS_XATTR_VALUE_MAX)
-          off = PS_PATH_MAX - 1 + PS_XATTR_NAME_MAX - 1 + PS_XATTR_VALUE_MAX;
+        off &= 0x1fff;
         __u32 len = ps_resolve(path, ev->data + off, &ev->resolve_flags);
         if (len > PS_PATH_MAX) len = 0;
         ev->resolved_len = len;
@@ -352,8 +383,10 @@ static __always_inline int ps_on_exit(long id, long ret) {
   if (kind == PS_SCK_CREDS && ret == 0 && ps_creds_gain(&ev->creds_before, &ev->creds_after))
     urgent = 1;
 
-  size = sizeof(*ev) + off;
-  if (size > PS_SYSCALL_EVENT_MAX) size = PS_SYSCALL_EVENT_MAX;
+  /* The mask proves the size in bounds to every verifier (a compare-and-clamp
+   * can reach the helper through an unclamped register copy, which 6.1
+   * rejects); the scratch buffer is a power of two above the largest event. */
+  size = (sizeof(*ev) + off) & (PS_SCRATCH_SIZE - 1);
   ev->hdr.size = size;
 
   if (urgent) {

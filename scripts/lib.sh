@@ -8,6 +8,7 @@ PERMSENTRY_BUILD_PACKAGES=(
   cmake make g++ pkg-config clang llvm libclang-rt-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libabsl-dev rapidjson-dev libyaml-cpp-dev libgtest-dev libgmock-dev
+  qemu-system-x86 busybox-static cpio
 )
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }

@@ -82,7 +82,9 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
 
     err = permsentry_bpf__load(skel.get());
     if (err != 0) {
-      if (err == -EPERM || err == -EACCES) {
+      // EPERM: not allowed to load BPF at all. EACCES / EINVAL: the verifier
+      // rejected a program, which the other tracepoint flavour may pass.
+      if (err == -EPERM) {
         return absl::PermissionDeniedError(
             absl::StrCat("the kernel refused to load permsentry's BPF programs: ", ErrText(err),
                          " (root with CAP_BPF/CAP_PERFMON is needed; lockdown or "
