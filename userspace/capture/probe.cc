@@ -235,9 +235,11 @@ absl::Status CheckPrerequisites() {
   }
   const std::string release = KernelRelease();
   const auto [major, minor] = KernelVersion(release);
-  if (major < 5 || (major == 5 && minor < 8)) {
+  if (major < 5 || (major == 5 && minor < 17)) {
     return absl::FailedPreconditionError(absl::StrFormat(
-        "kernel %s is too old: permsentry needs 5.8 or newer (BPF ring buffer)", release));
+        "kernel %s is too old: permsentry needs 5.17 or newer (BPF ring buffer, bpf_loop, "
+        "task storage)",
+        release));
   }
   return absl::OkStatus();
 }

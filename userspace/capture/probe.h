@@ -32,7 +32,7 @@ struct ProbeReport {
 ProbeReport ProbeKernel();
 
 // Checks that must pass before loading anything, each failing with one clear line:
-// root (or CAP_BPF + CAP_PERFMON), BTF present, kernel new enough for ring buffers.
+// root (or CAP_BPF + CAP_PERFMON), BTF present, kernel new enough (5.17).
 absl::Status CheckPrerequisites();
 
 }  // namespace permsentry
