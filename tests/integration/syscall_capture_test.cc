@@ -97,6 +97,15 @@ class Capture : public ::testing::Test {
     return *e;
   }
 
+  // The event of an fd-based `syscall` on `fd` by this process.
+  static std::optional<Event> WaitForFd(const std::string& syscall, int fd) {
+    return sensor_->WaitFor([&](const Event& ev) {
+      return Get(ev, "process.pid") == std::to_string(getpid()) &&
+             Get(ev, "permsentry.syscall") == syscall &&
+             Get(ev, "permsentry.fd") == std::to_string(fd);
+    });
+  }
+
   // Runs fn in a forked child (so credential changes stay there); returns its pid.
   static pid_t InChild(const std::function<void()>& fn) {
     const pid_t pid = fork();
@@ -179,11 +188,7 @@ TEST_F(Capture, FchmodByFd) {
   const std::string f = MakeFile("byfd");
   const int fd = open(f.c_str(), O_RDONLY);
   ASSERT_EQ(syscall(SYS_fchmod, fd, 0600), 0);
-  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "process.pid") == std::to_string(getpid()) &&
-           Get(ev, "permsentry.syscall") == "fchmod" &&
-           Get(ev, "permsentry.fd") == std::to_string(fd);
-  });
+  std::optional<Event> e = WaitForFd("fchmod", fd);
   ASSERT_TRUE(e);
   ExpectSuccess(*e);
   EXPECT_EQ((*e)["file.mode"], "0600");
@@ -191,10 +196,7 @@ TEST_F(Capture, FchmodByFd) {
   close(fd);
 
   ASSERT_EQ(syscall(SYS_fchmod, 9999, 0600), -1);
-  e = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "process.pid") == std::to_string(getpid()) &&
-           Get(ev, "permsentry.syscall") == "fchmod" && Get(ev, "permsentry.fd") == "9999";
-  });
+  e = WaitForFd("fchmod", 9999);
   ASSERT_TRUE(e);
   ExpectFailure(*e, "EBADF");
 }
@@ -266,19 +268,13 @@ TEST_F(Capture, ChownFamily) {
 
   const int fd = open(f.c_str(), O_RDONLY);
   ASSERT_EQ(syscall(SYS_fchown, fd, 0, 0), 0);
-  std::optional<Event> fe = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "process.pid") == std::to_string(getpid()) &&
-           Get(ev, "permsentry.syscall") == "fchown" &&
-           Get(ev, "permsentry.fd") == std::to_string(fd);
-  });
+  std::optional<Event> fe = WaitForFd("fchown", fd);
   ASSERT_TRUE(fe);
   ExpectSuccess(*fe);
   EXPECT_EQ((*fe)["file.uid"], "0");
   close(fd);
   ASSERT_EQ(syscall(SYS_fchown, 9998, 0, 0), -1);
-  fe = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "permsentry.syscall") == "fchown" && Get(ev, "permsentry.fd") == "9998";
-  });
+  fe = WaitForFd("fchown", 9998);
   ASSERT_TRUE(fe);
   ExpectFailure(*fe, "EBADF");
 
@@ -573,11 +569,7 @@ TEST_F(Capture, FdBasedCallsHaveExactBeforeAfterAndDelta) {
   struct stat st;
   fstat(fd, &st);
   ASSERT_EQ(syscall(SYS_fchmod, fd, 0662), 0);
-  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "process.pid") == std::to_string(getpid()) &&
-           Get(ev, "permsentry.syscall") == "fchmod" &&
-           Get(ev, "permsentry.fd") == std::to_string(fd);
-  });
+  std::optional<Event> e = WaitForFd("fchmod", fd);
   ASSERT_TRUE(e);
   EXPECT_EQ((*e)["file.path"], f);
   EXPECT_EQ((*e)["permsentry.path_resolution"], "kernel_fd");
@@ -694,11 +686,7 @@ TEST_F(Capture, BindMountPathIsTheOneUsed) {
   const int fd = open(via_bind.c_str(), O_RDONLY);
   ASSERT_GE(fd, 0);
   ASSERT_EQ(syscall(SYS_fchmod, fd, 0604), 0);
-  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "permsentry.syscall") == "fchmod" &&
-           Get(ev, "permsentry.fd") == std::to_string(fd) &&
-           Get(ev, "process.pid") == std::to_string(getpid());
-  });
+  std::optional<Event> e = WaitForFd("fchmod", fd);
   close(fd);
   umount2(dst.c_str(), MNT_DETACH);
   ASSERT_TRUE(e);
@@ -711,11 +699,7 @@ TEST_F(Capture, DeletedFileByFd) {
   const int fd = open(f.c_str(), O_RDONLY);
   ASSERT_EQ(unlink(f.c_str()), 0);
   ASSERT_EQ(syscall(SYS_fchmod, fd, 0644), 0);
-  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "permsentry.syscall") == "fchmod" &&
-           Get(ev, "permsentry.fd") == std::to_string(fd) &&
-           Get(ev, "process.pid") == std::to_string(getpid());
-  });
+  std::optional<Event> e = WaitForFd("fchmod", fd);
   close(fd);
   ASSERT_TRUE(e);
   EXPECT_EQ((*e)["file.path"], f);

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "decode/decode.h"
+#include "decode_or_fail.h"
 #include "enrich/access_delta.h"
 #include "enrich/path.h"
 #include "record_builder.h"
@@ -10,11 +11,7 @@ namespace {
 
 using testing::RecordBuilder;
 
-SyscallEvent Decode(std::vector<uint8_t> rec) {
-  absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(rec, DecodeOptions{});
-  EXPECT_TRUE(ev.ok()) << ev.status();
-  return *ev;
-}
+SyscallEvent Decode(std::vector<uint8_t> rec) { return testing::DecodeOrFail(std::move(rec)); }
 
 TEST(NormalizeAbsolutePath, Lexical) {
   bool dotdot = false;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "decode/decode.h"
+#include "decode_or_fail.h"
 #include "rapidjson/document.h"
 #include "rapidjson/pointer.h"
 #include "record_builder.h"
@@ -13,11 +14,7 @@ namespace {
 
 using testing::RecordBuilder;
 
-SyscallEvent Decode(std::vector<uint8_t> rec) {
-  absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(rec, DecodeOptions{});
-  EXPECT_TRUE(ev.ok()) << ev.status();
-  return *ev;
-}
+SyscallEvent Decode(std::vector<uint8_t> rec) { return testing::DecodeOrFail(std::move(rec)); }
 
 // Renders, checks the one-line invariant, parses.
 rapidjson::Document RenderJson(const SyscallEvent& ev) {
