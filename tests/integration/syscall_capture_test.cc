@@ -22,6 +22,7 @@
 #include <functional>
 #include <string>
 
+#include "../common/acl_value.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/names.h"
@@ -521,16 +522,6 @@ TEST_F(Capture, FileCapabilityXattrIsUrgent) {
   ASSERT_EQ(removexattr(f.c_str(), "security.capability"), 0);
   Event r = Expect("removexattr", f);
   EXPECT_EQ(r["permsentry.capabilities.removed"], "true");
-}
-
-std::string AclValue(std::initializer_list<std::tuple<uint16_t, uint16_t, uint32_t>> entries) {
-  std::string v("\x02\0\0\0", 4);
-  for (auto [tag, perm, id] : entries) {
-    v.append(reinterpret_cast<const char*>(&tag), 2);
-    v.append(reinterpret_cast<const char*>(&perm), 2);
-    v.append(reinterpret_cast<const char*>(&id), 4);
-  }
-  return v;
 }
 
 TEST_F(Capture, PosixAclDecoded) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "../common/acl_value.h"
 #include "decode/decode.h"
 #include "decode_or_fail.h"
 #include "rapidjson/document.h"
@@ -113,17 +114,12 @@ TEST(RenderJson, XattrValueHex) {
 }
 
 TEST(RenderJson, AclDecoded) {
-  std::string acl("\x02\0\0\0", 4);
-  const auto entry = [&](uint16_t tag, uint16_t perm, uint32_t id) {
-    acl.append(reinterpret_cast<const char*>(&tag), 2);
-    acl.append(reinterpret_cast<const char*>(&perm), 2);
-    acl.append(reinterpret_cast<const char*>(&id), 4);
-  };
-  entry(0x01, 6, 0xffffffff);
-  entry(0x02, 6, 65534);
-  entry(0x04, 4, 0xffffffff);
-  entry(0x10, 6, 0xffffffff);
-  entry(0x20, 0, 0xffffffff);
+  using testing::kAclNoId;
+  const std::string acl = testing::AclValue({{0x01, 6, kAclNoId},
+                                             {0x02, 6, 65534},
+                                             {0x04, 4, kAclNoId},
+                                             {0x10, 6, kAclNoId},
+                                             {0x20, 0, kAclNoId}});
   auto d = RenderJson(Decode(RecordBuilder(188)
                                  .Arg(3, acl.size())
                                  .Path("/etc/shadow")

@@ -4,19 +4,15 @@
 
 #include <cstring>
 
+#include "../common/acl_value.h"
+
 namespace permsentry {
 namespace {
 
 // Builds an ACL xattr value: header + entries.
 std::string Acl(std::initializer_list<std::tuple<uint16_t, uint16_t, uint32_t>> entries,
                 uint32_t version = 2) {
-  std::string v(reinterpret_cast<const char*>(&version), 4);
-  for (auto [tag, perm, id] : entries) {
-    v.append(reinterpret_cast<const char*>(&tag), 2);
-    v.append(reinterpret_cast<const char*>(&perm), 2);
-    v.append(reinterpret_cast<const char*>(&id), 4);
-  }
-  return v;
+  return testing::AclValue(entries, version);
 }
 
 constexpr uint32_t kNone = 0xffffffff;
