@@ -15,6 +15,11 @@
 #include "permsentry/abi/events.h"
 
 /*
+ * Maps shared by several hook-family objects are __weak: `bpftool gen object`
+ * links the objects and keeps one instance of each.
+ */
+
+/*
  * Bulk ring: every event, written with BPF_RB_NO_WAKEUP. Userspace drains it on a
  * short timer, so a storm of events costs no wakeup per event. Sized by userspace
  * before load (bpf_map__set_max_entries).
@@ -22,7 +27,7 @@
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 16 << 20);
-} events_bulk SEC(".maps");
+} events_bulk SEC(".maps") __weak;
 
 /*
  * Wakeup ring: the few events that may become alerts (setuid/setgid bits, uid 0
@@ -32,7 +37,7 @@ struct {
 struct {
   __uint(type, BPF_MAP_TYPE_RINGBUF);
   __uint(max_entries, 1 << 20);
-} events_urgent SEC(".maps");
+} events_urgent SEC(".maps") __weak;
 
 /* Per-CPU counters (enum ps_stat): userspace sums and reports them, drops included. */
 struct {
@@ -40,7 +45,20 @@ struct {
   __uint(max_entries, PS_STAT_MAX);
   __type(key, __u32);
   __type(value, __u64);
-} stats SEC(".maps");
+} stats SEC(".maps") __weak;
+
+/* Per-CPU scratch for building one event (too big for the 512-byte stack). */
+#define PS_SCRATCH_SIZE 16384
+_Static_assert(PS_SCRATCH_SIZE >= PS_SYSCALL_EVENT_MAX, "scratch smaller than an event");
+struct ps_scratch {
+  __u8 buf[PS_SCRATCH_SIZE];
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct ps_scratch);
+} scratch SEC(".maps") __weak;
 
 static __always_inline void ps_count(__u32 stat) {
   __u64* v = bpf_map_lookup_elem(&stats, &stat);

@@ -31,7 +31,7 @@ struct {
   __uint(max_entries, 1);
   __type(key, __u32);
   __type(value, struct ps_walkbuf);
-} walkbuf SEC(".maps");
+} walkbuf SEC(".maps") __weak;
 
 /* The open file behind `fd` in the current task, or NULL. */
 static __always_inline struct file* ps_fd_file(long fd) {
@@ -140,21 +140,20 @@ static long ps_walk_step(__u32 i, void* arg) {
 }
 
 /*
- * Resolve `path` (dentry + vfsmount) to an absolute path and append it to
+ * Resolve a dentry on a vfsmount to an absolute path and append it to
  * dst[0, len): returns the length written; PS_RES_* flags are or-ed into *flags.
  * `dst` is the event's tail at a bounded offset with room for PS_PATH_MAX bytes.
  */
-static __always_inline __u32 ps_resolve(const struct path* path, __u8* dst, __u16* flags) {
+static __always_inline __u32 ps_resolve_dm(__u64 dentry, __u64 vfsmnt, __u8* dst, __u16* flags) {
   struct task_struct* task = bpf_get_current_task_btf();
   struct ps_walkbuf* b;
   struct ps_walk w = {};
-  struct dentry* d;
+  struct dentry* d = (struct dentry*)dentry;
   __u32 zero = 0, len;
 
-  d = BPF_CORE_READ(path, dentry);
-  w.dentry = (__u64)d;
-  w.vfsmnt = (__u64)BPF_CORE_READ(path, mnt);
-  w.mnt_root = (__u64)BPF_CORE_READ(path, mnt, mnt_root);
+  w.dentry = dentry;
+  w.vfsmnt = vfsmnt;
+  w.mnt_root = (__u64)BPF_CORE_READ((struct vfsmount*)vfsmnt, mnt_root);
   w.root_dentry = (__u64)task->fs->root.dentry;
   w.root_vfsmnt = (__u64)task->fs->root.mnt;
   w.off = PS_PATH_MAX;
@@ -178,6 +177,21 @@ static __always_inline __u32 ps_resolve(const struct path* path, __u8* dst, __u1
   len = (PS_PATH_MAX - w.off) & (PS_PATH_MAX - 1);
   if (bpf_probe_read_kernel(dst, len, b->buf + (w.off & (PS_PATH_MAX - 1)))) return 0;
   return len;
+}
+
+/* The struct path and inode an object fd names (AT_FDCWD: the cwd). */
+static __always_inline int ps_object(long fd, struct path** path, struct inode** inode) {
+  if (fd == PS_AT_FDCWD) {
+    struct task_struct* task = bpf_get_current_task_btf();
+    *path = &task->fs->pwd;
+    *inode = BPF_CORE_READ(task, fs, pwd.dentry, d_inode);
+    return 0;
+  }
+  struct file* f = ps_fd_file(fd);
+  if (!f) return -1;
+  *path = (struct path*)((void*)f + bpf_core_field_offset(struct file, f_path));
+  *inode = BPF_CORE_READ(f, f_inode);
+  return 0;
 }
 
 #endif /* PERMSENTRY_BPF_PATH_H_ */

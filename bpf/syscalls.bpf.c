@@ -7,14 +7,22 @@
  * path is one bitmap test against rodata; only watched numbers go further:
  *   sys_enter: stash the raw arguments (and, for set*id/capset, the credentials
  *              before the call) per thread;
+ *              For path-based calls, look the object up in the dcache
+ *              (lookup.bpf.h): its state before the call, and whether it is a
+ *              watched credential file (watch.bpf.h);
  *   sys_exit:  read the strings the call used (the kernel has copied them by now,
  *              so the pages are resident), build one event with the return value,
  *              and send it to the bulk ring, or to the wakeup ring when it may
  *              become an alert.
+ * Permission and credential calls are always reported. Opens with write intent,
+ * truncates and name operations (rename, link, symlink, unlink) are reported only
+ * when they touch a watched credential file, decided by inode identity.
  * Both tp_btf and raw_tp entry points are built; userspace loads one pair.
  */
 #include "common.bpf.h"
+#include "lookup.bpf.h"
 #include "path.bpf.h"
+#include "watch.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -45,10 +53,15 @@ struct ps_inflight {
   __u64 args[6];
   struct ps_creds before;
   struct ps_inode_state inode_before; /* PS_SC_F_BEFORE */
+  __u64 obj, obj_mnt;                 /* what the lookup found at sys_enter, or 0 */
+  __u64 wparent, wparent_mnt;         /* name ops: directory of the watched name */
+  struct ps_watch_hit hit;            /* PS_SC_F_WATCHED */
   __u32 slot;                         /* index into sc_desc */
   __u32 flags;
   __u32 active;
-  __u32 _pad0;
+  __u32 lk_flags;   /* PS_LK_* of the lookup at sys_enter */
+  __u32 oflags;     /* open family: O_* flags */
+  __u32 wname_side; /* name ops: 1 or 2, the path whose name is watched */
 };
 
 struct {
@@ -57,19 +70,6 @@ struct {
   __type(key, int);
   __type(value, struct ps_inflight);
 } inflight SEC(".maps");
-
-/* Per-CPU scratch for building one event (too big for the 512-byte stack). */
-#define PS_SCRATCH_SIZE 16384
-_Static_assert(PS_SCRATCH_SIZE >= PS_SYSCALL_EVENT_MAX, "scratch smaller than an event");
-struct ps_scratch {
-  __u8 buf[PS_SCRATCH_SIZE];
-};
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct ps_scratch);
-} scratch SEC(".maps");
 
 static __always_inline int ps_watched(long id) {
   if (id < 0 || id >= PS_NR_SLOTS) return 0;
@@ -135,63 +135,169 @@ static __always_inline __u64 ps_arg(const __u64* args, __u8 idx) {
 }
 
 /* The fd naming the changed object itself, or PS_OBJ_NONE: the fd of fchmod and
- * friends, or the dirfd of an *at call with AT_EMPTY_PATH (which may be
- * AT_FDCWD: the cwd is then the object). For AT_EMPTY_PATH the caller still
- * checks that the path is empty. */
-static __always_inline long ps_object_fd(int slot, const __u64* args) {
+ * friends, or the dirfd of an *at call with AT_EMPTY_PATH and an empty path
+ * ("" or, since 6.10, NULL), which may be AT_FDCWD: the cwd is then the object. */
+static __always_inline long ps_fd_object(int slot, const __u64* args) {
   const __u8 fd_arg = sc_desc[slot].fd_arg;
   const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
   const __u8 atflags_arg = sc_desc[slot].atflags_arg;
+  const __u8 path_arg = sc_desc[slot].path_arg;
 
   if (fd_arg < 6) return (int)ps_arg(args, fd_arg);
-  if (dirfd_arg < 6 && atflags_arg < 6 && (ps_arg(args, atflags_arg) & PS_AT_EMPTY_PATH))
+  if (dirfd_arg < 6 && atflags_arg < 6 && (ps_arg(args, atflags_arg) & PS_AT_EMPTY_PATH)) {
+    char c = 0;
+    if (path_arg < 6) {
+      const void* p = (const void*)ps_arg(args, path_arg);
+      if (p && bpf_probe_read_user(&c, 1, p) == 0 && c != 0) return PS_OBJ_NONE;
+    }
     return (int)ps_arg(args, dirfd_arg);
+  }
   return PS_OBJ_NONE;
 }
 
-/* The struct path and inode an object fd names (AT_FDCWD: the cwd). */
-static __always_inline int ps_object(long fd, struct path** path, struct inode** inode) {
-  if (fd == PS_AT_FDCWD) {
-    struct task_struct* task = bpf_get_current_task_btf();
-    *path = &task->fs->pwd;
-    *inode = BPF_CORE_READ(task, fs, pwd.dentry, d_inode);
-    return 0;
+#define PS_O_ACCMODE 03
+#define PS_O_CREAT 0100
+#define PS_O_TRUNC 01000
+#define PS_O_PATH 010000000
+#define PS_AT_SYMLINK_NOFOLLOW 0x100
+#define PS_AT_SYMLINK_FOLLOW 0x400
+
+/* The O_* flags of an open-family call, from the argument or struct open_how. */
+static __always_inline __u64 ps_open_flags(int slot, const __u64* args) {
+  __u64 f = ps_arg(args, sc_desc[slot].oflags_arg);
+  switch (sc_desc[slot].oflags_mode) {
+    case PS_OFL_OPEN_HOW: {
+      __u64 how = 0;
+      bpf_probe_read_user(&how, sizeof(how), (const void*)f); /* open_how.flags */
+      return how;
+    }
+    case PS_OFL_CREAT:
+      return PS_O_CREAT | 01 | PS_O_TRUNC;
+    default:
+      return f;
   }
-  struct file* f = ps_fd_file(fd);
-  if (!f) return -1;
-  *path = (struct path*)((void*)f + bpf_core_field_offset(struct file, f_path));
-  *inode = BPF_CORE_READ(f, f_inode);
-  return 0;
+}
+
+/* Could the open change the file: write access, O_TRUNC, or O_CREAT? */
+static __always_inline int ps_write_intent(__u64 f) {
+  if (f & PS_O_PATH) return 0;
+  return (f & PS_O_ACCMODE) != 0 || (f & (PS_O_CREAT | PS_O_TRUNC)) != 0;
+}
+
+/* Does the call follow a symlink in the last component? */
+static __always_inline int ps_follows(int slot, const __u64* args) {
+  const __u8 atflags_arg = sc_desc[slot].atflags_arg;
+  __u64 at = atflags_arg < 6 ? ps_arg(args, atflags_arg) : 0;
+  if (sc_desc[slot].kind == PS_SCK_NAME) /* link: only with AT_SYMLINK_FOLLOW */
+    return (at & PS_AT_SYMLINK_FOLLOW) != 0;
+  if (sc_desc[slot].nofollow) return 0;
+  return !(at & PS_AT_SYMLINK_NOFOLLOW);
+}
+
+/* Look up a path-based call's object at sys_enter: its state before the call. */
+static __always_inline void ps_enter_lookup(int slot, struct ps_inflight* st) {
+  const __u8 path_arg = sc_desc[slot].path_arg;
+  const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
+  struct ps_lookup* l;
+
+  if (path_arg >= 6) return;
+  l = ps_lookup_path(ps_arg(st->args, path_arg), 0,
+                     dirfd_arg < 6 ? (int)ps_arg(st->args, dirfd_arg) : PS_AT_FDCWD,
+                     ps_follows(slot, st->args));
+  if (!l) return;
+  st->flags |= PS_SC_F_LOOKUP;
+  st->lk_flags = l->flags;
+  struct dentry* found = (struct dentry*)l->found;
+  if (found) {
+    struct inode* inode = BPF_CORE_READ(found, d_inode);
+    if (inode) {
+      ps_read_inode(inode, &st->inode_before);
+      st->flags |= PS_SC_F_BEFORE;
+      st->obj = l->found;
+      st->obj_mnt = l->found_mnt;
+    }
+  }
 }
 
 static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
   struct ps_inflight* st;
+  __u64 args[6];
   __u32 flags = 0;
+  __u8 kind;
   int slot;
 
   if (!ps_watched(id)) return 0;
   slot = ps_slot(id, &flags);
   if (slot < 0) return 0;
+  kind = sc_desc[slot].kind;
+  ps_read_args(regs, args, flags & PS_SC_F_COMPAT);
+
+  /* Opens without write intent are the common case: rejected before any state. */
+  __u64 oflags = 0;
+  if (kind == PS_SCK_OPEN) {
+    oflags = ps_open_flags(slot, args);
+    if (!ps_write_intent(oflags)) return 0;
+  }
 
   st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
                             BPF_LOCAL_STORAGE_GET_F_CREATE);
   if (!st) return 0; /* allocation failed: the exit finds no entry and counts it */
-  ps_read_args(regs, st->args, flags & PS_SC_F_COMPAT);
-  if (sc_desc[slot].kind == PS_SCK_CREDS) {
+  __builtin_memcpy(st->args, args, sizeof(args));
+  st->obj = 0;
+  st->obj_mnt = 0;
+  st->wparent = 0;
+  st->wparent_mnt = 0;
+  st->lk_flags = 0;
+  st->oflags = (__u32)oflags;
+  st->wname_side = 0;
+  st->hit.cls = 0;
+  st->hit.how = 0;
+  st->flags = flags;
+
+  if (kind == PS_SCK_CREDS) {
     ps_read_creds(&st->before);
-    flags |= PS_SC_F_CREDS;
-  } else {
-    /* An fd-named object: its inode as it is before the call, exactly. */
-    long objfd = ps_object_fd(slot, st->args);
+    st->flags |= PS_SC_F_CREDS;
+  } else if (kind == PS_SCK_FILE || kind == PS_SCK_TRUNCATE) {
+    /* An fd-named object: its inode as it is before the call, exactly. A
+     * path: looked up in the dcache. */
+    long objfd = ps_fd_object(slot, st->args);
     struct path* path;
     struct inode* inode;
-    if (objfd != PS_OBJ_NONE && ps_object(objfd, &path, &inode) == 0 && inode) {
+    if (objfd == PS_OBJ_NONE) {
+      ps_enter_lookup(slot, st);
+    } else if (ps_object(objfd, &path, &inode) == 0 && inode) {
       ps_read_inode(inode, &st->inode_before);
-      flags |= PS_SC_F_BEFORE;
+      st->flags |= PS_SC_F_BEFORE;
+    }
+  } else if (kind == PS_SCK_NAME) {
+    const __u8 sides = sc_desc[slot].name_sides;
+    const __u8 p1 = sc_desc[slot].path_arg, d1 = sc_desc[slot].dirfd_arg;
+    const __u8 p2 = sc_desc[slot].path2_arg, d2 = sc_desc[slot].dirfd2_arg;
+    const int follow = ps_follows(slot, st->args);
+    struct ps_name_check nc = {};
+    /* The destination first: a rename onto a watched name is the usual way
+     * (sed -i, vipw, useradd) to replace a credential file. */
+    if ((sides & 2) && p2 < 6 &&
+        ps_check_name(ps_arg(st->args, p2), 0, d2 < 6 ? (int)ps_arg(st->args, d2) : PS_AT_FDCWD, 0,
+                      1, &nc)) {
+      st->wname_side = 2;
+    } else if ((sides & 1) && p1 < 6 &&
+               ps_check_name(ps_arg(st->args, p1), 0,
+                             d1 < 6 ? (int)ps_arg(st->args, d1) : PS_AT_FDCWD, follow, 1, &nc)) {
+      st->wname_side = 1;
+    }
+    if (!st->wname_side) return 0; /* not watched: no state kept, the exit drops it */
+    st->flags |= PS_SC_F_WATCHED;
+    st->hit = nc.hit;
+    st->wparent = nc.wparent;
+    st->wparent_mnt = nc.wparent_mnt;
+    st->lk_flags = nc.lk_flags;
+    if (nc.have_before) {
+      st->inode_before = nc.before;
+      st->flags |= PS_SC_F_BEFORE;
     }
   }
   st->slot = slot;
-  st->flags = flags;
   st->active = 1;
   return 0;
 }
@@ -220,10 +326,22 @@ static __always_inline int ps_caps_xattr(const __u8* name, __u32 len) {
          name[17] == 't' && name[18] == 'y';
 }
 
+/* A path-based call whose object the sys_enter lookup did not find (not yet in
+ * the dcache): the call itself has looked it up by now. */
+static __always_inline void ps_exit_lookup(int slot, struct ps_inflight* st) {
+  __u32 saved = st->flags;
+  ps_enter_lookup(slot, st);
+  /* What was found now is the state after the call, not before it. */
+  st->flags = (saved & ~PS_SC_F_BEFORE) | PS_SC_F_LOOKUP;
+  st->lk_flags |= PS_LK_AT_EXIT;
+}
+
 static __always_inline int ps_on_exit(long id, long ret) {
   struct ps_inflight* st;
   struct ps_syscall_event* ev;
   struct ps_scratch* sb;
+  struct dentry* objd = NULL; /* the object, when known by identity */
+  __u64 objmnt = 0;
   __u32 zero = 0, flags = 0, off = 0, size;
   int slot, urgent = 0;
   long n;
@@ -231,24 +349,72 @@ static __always_inline int ps_on_exit(long id, long ret) {
   if (!ps_watched(id)) return 0;
   slot = ps_slot(id, &flags);
   if (slot < 0) return 0;
+  const __u8 kind = sc_desc[slot].kind;
 
   st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
   if (!st || !st->active || st->slot != (__u32)slot) {
-    /* Attached between this call's entry and exit: counted, not guessed. */
-    ps_count(PS_STAT_NO_ENTRY);
+    /* Permission and credential calls always leave an entry: a missing one means
+     * the sensor attached between this call's entry and exit (counted, not
+     * guessed). The other kinds leave none unless they matter. */
+    if (kind == PS_SCK_FILE || kind == PS_SCK_CREDS) ps_count(PS_STAT_NO_ENTRY);
     return 0;
   }
-  sb = bpf_map_lookup_elem(&scratch, &zero);
-  if (!sb) goto done;
-  ev = (struct ps_syscall_event*)sb->buf;
 
-  const __u8 kind = sc_desc[slot].kind;
   const __u8 path_arg = sc_desc[slot].path_arg;
+  const __u8 path2_arg = sc_desc[slot].path2_arg;
   const __u8 name_arg = sc_desc[slot].name_arg;
   const __u8 value_arg = sc_desc[slot].value_arg;
   const __u8 size_arg = sc_desc[slot].size_arg;
   const __u8 mode_arg = sc_desc[slot].mode_arg;
   const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
+  long objfd = PS_OBJ_NONE;
+  struct path* fpath = NULL; /* the object's path, for fd-named objects */
+
+  /* What the call acted on, by identity, and whether it is watched. */
+  if (kind == PS_SCK_OPEN) {
+    struct file* f;
+    if (ret < 0) goto done; /* nothing was opened */
+    f = ps_fd_file(ret);
+    if (!f) goto done;
+    fpath = (struct path*)((void*)f + bpf_core_field_offset(struct file, f_path));
+    objd = BPF_CORE_READ(f, f_path.dentry);
+    if (!ps_watch_dentry(objd, &st->hit)) goto done;
+    st->flags |= PS_SC_F_WATCHED;
+  } else if (kind == PS_SCK_FILE || kind == PS_SCK_TRUNCATE) {
+    objfd = ps_fd_object(slot, st->args);
+    if (objfd != PS_OBJ_NONE) {
+      struct inode* inode;
+      if (ps_object(objfd, &fpath, &inode) == 0 && inode)
+        objd = BPF_CORE_READ(fpath, dentry);
+      else
+        fpath = NULL;
+    } else {
+      if (!st->obj && path_arg < 6) ps_exit_lookup(slot, st);
+      objd = (struct dentry*)st->obj;
+      objmnt = st->obj_mnt;
+    }
+    if (objd && ps_watch_dentry(objd, &st->hit)) st->flags |= PS_SC_F_WATCHED;
+    if (kind == PS_SCK_TRUNCATE && !(st->flags & PS_SC_F_WATCHED)) goto done;
+  } else if (kind == PS_SCK_NAME) {
+    if (!(st->flags & PS_SC_F_WATCHED)) goto done;
+    /* Something new now holds a watched name (rename or link onto it): mark
+     * its inode watched at once, and report its state. */
+    if (ret == 0 && st->wname_side == 2 && !(st->hit.how & PS_WM_UNVERIFIED) &&
+        sc_desc[slot].path2_arg < 6) {
+      const __u8 d2 = sc_desc[slot].dirfd2_arg;
+      struct ps_lookup* l = ps_lookup_path(ps_arg(st->args, sc_desc[slot].path2_arg), 0,
+                                           d2 < 6 ? (int)ps_arg(st->args, d2) : PS_AT_FDCWD, 0);
+      struct dentry* now = l ? (struct dentry*)l->found : NULL;
+      if (now) {
+        ps_watch_mark(BPF_CORE_READ(now, d_inode), st->hit.cls);
+        objd = now; /* its state is reported as "after" */
+      }
+    }
+  }
+
+  sb = bpf_map_lookup_elem(&scratch, &zero);
+  if (!sb) goto done;
+  ev = (struct ps_syscall_event*)sb->buf;
 
   ev->hdr.abi_version = PS_ABI_VERSION;
   ev->hdr.type = PS_EV_SYSCALL;
@@ -267,16 +433,32 @@ static __always_inline int ps_on_exit(long id, long ret) {
   ev->name_len = 0;
   ev->value_len = 0;
   ev->value_size = 0;
+  ev->path2_len = 0;
   ev->_pad0 = 0;
   ev->_pad1 = 0;
-  ev->_pad2 = 0;
+  ev->_pad3 = 0;
   ev->resolved_len = 0;
   ev->resolve_flags = 0;
+  ev->lookup_flags = st->lk_flags;
+  ev->open_flags = st->oflags;
+  ev->watch_class = st->hit.cls;
+  ev->watch_how = st->hit.how | (st->wname_side == 2 ? PS_WM_PATH2 : 0);
   if (flags & PS_SC_F_BEFORE)
     ev->before = st->inode_before;
   else
     __builtin_memset(&ev->before, 0, sizeof(ev->before));
   __builtin_memset(&ev->after, 0, sizeof(ev->after));
+  /* The object's state after the call: re-read through the identity found
+   * before it (a different inode there now means it was replaced: no "after"),
+   * or for a rename/link, what now holds the watched name. */
+  if (objd) {
+    struct inode* inode = BPF_CORE_READ(objd, d_inode);
+    if (inode) {
+      ps_read_inode(inode, &ev->after);
+      if (kind == PS_SCK_NAME || !(flags & PS_SC_F_BEFORE) || ev->after.ino == ev->before.ino)
+        flags |= PS_SC_F_AFTER;
+    }
+  }
 
   if (path_arg < 6) {
     flags |= PS_SC_F_PATH;
@@ -339,39 +521,68 @@ static __always_inline int ps_on_exit(long id, long ret) {
     }
   }
 
-  if (kind == PS_SCK_FILE) {
-    /* Where the change happened: the object's own path for fd-named objects
-     * (and its inode after the call), else the directory a relative path
-     * starts from. Absolute path arguments need no kernel help. */
-    long objfd = ps_object_fd(slot, st->args);
-    /* With AT_EMPTY_PATH, "" and (since 6.10) a NULL path both mean the dirfd
-     * itself; a NULL path reads as a fault here. */
-    int empty = path_arg >= 6 || ev->path_len == 0;
-    struct path* path = NULL;
-    struct inode* inode = NULL;
-    __u16 kind_flag = 0;
+  if (path2_arg < 6) {
+    flags |= PS_SC_F_PATH2;
+    off &= PS_PATH_MAX - 1; /* name ops carry no xattr name or value */
+    n = bpf_probe_read_user_str(ev->data + off, PS_PATH_MAX,
+                                (const void*)ps_arg(st->args, path2_arg));
+    if (n > 1) {
+      ev->path2_len = n - 1;
+      off += n - 1;
+    } else if (n < 0) {
+      flags |= PS_SC_F_PATH2_FAULT;
+    }
+  }
 
-    if (objfd != PS_OBJ_NONE && empty) {
+  {
+    /* Where the change happened, resolved from kernel objects: the object's own
+     * path when it is known by identity (fd-named, opened, or found by the
+     * lookup through a symlink, "..", or a relative path); for name operations
+     * the directory holding the watched name; else the directory a relative
+     * path starts from. An absolute path argument reached without symlinks or
+     * ".." is its own answer and costs no walk. */
+    __u64 rdentry = 0, rmnt = 0;
+    __u16 kind_flag = 0;
+    int bad = 0;
+    int relative =
+        path_arg < 6 && !(flags & PS_SC_F_PATH_FAULT) && ev->path_len > 0 && ev->data[0] != '/';
+
+    if (fpath) {
       kind_flag = PS_RES_OBJECT;
-      if (ps_object(objfd, &path, &inode) == 0 && inode) {
-        ps_read_inode(inode, &ev->after);
-        flags |= PS_SC_F_AFTER;
-      } else {
-        path = NULL;
+      rdentry = (__u64)BPF_CORE_READ(fpath, dentry);
+      rmnt = (__u64)BPF_CORE_READ(fpath, mnt);
+    } else if (objfd != PS_OBJ_NONE) {
+      kind_flag = PS_RES_OBJECT;
+      bad = 1;
+    } else if (kind == PS_SCK_NAME) {
+      if (st->wparent) {
+        kind_flag = PS_RES_PARENT;
+        rdentry = st->wparent;
+        rmnt = st->wparent_mnt;
       }
-    } else if (path_arg < 6 && !(flags & PS_SC_F_PATH_FAULT) &&
-               (ev->path_len == 0 || ev->data[0] != '/')) {
+    } else if (objd && objmnt && (relative || (st->lk_flags & (PS_LK_SYMLINK | PS_LK_DOTDOT)))) {
+      kind_flag = PS_RES_OBJECT;
+      rdentry = (__u64)objd;
+      rmnt = objmnt;
+    } else if (kind != PS_SCK_CREDS && relative) {
       long dirfd = dirfd_arg < 6 ? (int)ps_arg(st->args, dirfd_arg) : PS_AT_FDCWD;
+      struct path* bp;
+      struct inode* bi;
       kind_flag = PS_RES_BASE;
-      if (ps_object(dirfd, &path, &inode) != 0) path = NULL;
+      if (ps_object(dirfd, &bp, &bi) == 0) {
+        rdentry = (__u64)BPF_CORE_READ(bp, dentry);
+        rmnt = (__u64)BPF_CORE_READ(bp, mnt);
+      } else {
+        bad = 1;
+      }
     }
     if (kind_flag) {
       ev->resolve_flags = kind_flag;
-      if (!path) {
+      if (bad || !rdentry) {
         ev->resolve_flags |= PS_RES_BAD_FD;
       } else {
         off &= 0x1fff;
-        __u32 len = ps_resolve(path, ev->data + off, &ev->resolve_flags);
+        __u32 len = ps_resolve_dm(rdentry, rmnt, ev->data + off, &ev->resolve_flags);
         if (len > PS_PATH_MAX) len = 0;
         ev->resolved_len = len;
         off += len;
@@ -382,6 +593,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
   if (mode_arg < 6 && (ps_arg(st->args, mode_arg) & 06000)) urgent = 1; /* S_ISUID | S_ISGID */
   if (kind == PS_SCK_CREDS && ret == 0 && ps_creds_gain(&ev->creds_before, &ev->creds_after))
     urgent = 1;
+  if (flags & PS_SC_F_WATCHED) urgent = 1; /* a credential file: alert candidate */
 
   /* The mask proves the size in bounds to every verifier (a compare-and-clamp
    * can reach the helper through an unclamped register copy, which 6.1

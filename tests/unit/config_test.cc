@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+
 namespace permsentry {
 namespace {
 
@@ -35,7 +37,7 @@ TEST(Config, Values) {
 
 TEST(Config, Errors) {
   EXPECT_EQ(Error("outptu:\n  format: json\n"),
-            "test.yaml:1: unknown key \"outptu\" (known: output, capture)");
+            "test.yaml:1: unknown key \"outptu\" (known: output, capture, watch)");
   EXPECT_EQ(Error("output:\n  format: xml\n"),
             "test.yaml:2: output.format: \"xml\" is not one of json, text");
   EXPECT_EQ(Error("capture:\n  bulk_ring_mb: 3\n"),
@@ -52,6 +54,50 @@ TEST(Config, Errors) {
   EXPECT_EQ(bad.rfind("test.yaml:", 0), 0u) << bad;
   EXPECT_NE(bad.find("invalid YAML"), std::string::npos) << bad;
   EXPECT_EQ(bad.find('\n'), std::string::npos) << "one line: " << bad;
+}
+
+TEST(Config, WatchDefaultsAndAdditions) {
+  const size_t builtin = DefaultWatchList().size();
+  absl::StatusOr<Config> c = ParseConfig(
+      "watch:\n  paths:\n    - /opt/app/users\n    - {path: /opt/app/keys.d/, class: app_keys}\n"
+      "  refresh_interval_s: 5\n",
+      "x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->watch.size(), builtin + 2);
+  EXPECT_EQ(c->watch[builtin].pattern, "/opt/app/users");
+  EXPECT_EQ(c->watch[builtin].cls, "custom");
+  EXPECT_FALSE(c->watch[builtin].directory);
+  EXPECT_EQ(c->watch[builtin + 1].cls, "app_keys");
+  EXPECT_TRUE(c->watch[builtin + 1].directory);
+  EXPECT_EQ(c->watch_refresh_s, 5u);
+
+  c = ParseConfig("watch:\n  defaults: false\n  paths: [/srv/x]\n", "x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->watch.size(), 1u);
+  EXPECT_EQ(c->watch[0].pattern, "/srv/x");
+}
+
+TEST(Config, WatchErrors) {
+  EXPECT_EQ(Error("watch:\n  paths:\n    - etc/passwd\n"),
+            "test.yaml:3: watch.paths: \"etc/passwd\": a watched path is absolute (or starts "
+            "with ~/ for every home)");
+  EXPECT_EQ(Error("watch:\n  paths:\n    - /etc/../passwd\n"),
+            "test.yaml:3: watch.paths: \"/etc/../passwd\": empty, \".\" and \"..\" components "
+            "are not allowed (write it normalised)");
+  EXPECT_EQ(Error("watch:\n  paths:\n    - {path: /x, class: Bad-Class}\n"),
+            "test.yaml:3: watch.paths: class \"Bad-Class\": use 1 to 32 characters of a-z, 0-9 "
+            "and _");
+  EXPECT_EQ(Error("watch:\n  paths:\n    - {path: /x, kind: y}\n"),
+            "test.yaml:3: watch.paths: unknown or non-text key \"kind\" (known: path, class)");
+  EXPECT_EQ(Error("watch:\n  defaults: maybe\n"),
+            "test.yaml:2: watch.defaults: expected true or false");
+  EXPECT_EQ(Error("watch:\n  paths: /etc/passwd\n"), "test.yaml:2: watch.paths: expected a list");
+  EXPECT_EQ(Error(absl::StrCat("watch:\n  paths:\n    - /", std::string(63, 'a'), "\n")),
+            absl::StrCat("test.yaml:3: watch.paths: \"/", std::string(63, 'a'),
+                         "\": the last name is longer than 62 bytes, which the kernel filter "
+                         "cannot hold"));
+  EXPECT_EQ(Error("watch:\n  nope: 1\n"),
+            "test.yaml:2: unknown key \"watch.nope\" (known: defaults, paths, refresh_interval_s)");
 }
 
 }  // namespace

@@ -3,10 +3,12 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -163,6 +165,83 @@ absl::StatusOr<int> Sensor::Drain() {
   int n = ring_buffer__consume(rings_.get());
   if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("ring consume: ", ErrText(n)));
   return n > 0 ? n : 0;
+}
+
+namespace {
+
+ps_watch_key ToKey(const InodeId& id) {
+  return ps_watch_key{.ino = id.ino, .dev = id.dev, ._pad0 = 0};
+}
+
+ps_watch_name_key ToKey(const NameInDir& n) {
+  ps_watch_name_key k{};
+  k.dir_ino = n.dir.ino;
+  k.dir_dev = n.dir.dev;
+  std::memcpy(k.name, n.name.data(), std::min(n.name.size(), sizeof(k.name) - 1));
+  return k;
+}
+
+ps_watch_filter_key ToKey(const std::string& name) {
+  ps_watch_filter_key k{};
+  std::memcpy(k.name, name.data(), std::min(name.size(), sizeof(k.name) - 1));
+  return k;
+}
+
+ps_watch_val ToVal(const WatchVal& v) { return ps_watch_val{.cls = v.cls, .flags = v.flags}; }
+uint32_t ToVal(uint32_t v) { return v; }
+
+// Bring one kernel hash map from `cur` to `next`.
+template <typename Map>
+absl::Status SyncMap(int fd, const Map& cur, const Map& next, absl::string_view what) {
+  for (const auto& [k, v] : cur) {
+    if (next.contains(k)) continue;
+    auto key = ToKey(k);
+    if (bpf_map_delete_elem(fd, &key) != 0 && errno != ENOENT)
+      return absl::InternalError(absl::StrCat("removing from ", what, ": ", ErrText(errno)));
+  }
+  if constexpr (std::is_same_v<typename Map::key_type, InodeId>) {
+    // The kernel adds inodes itself (what a rename or link put behind a watched
+    // name): whatever the file system no longer shows at a watched place goes.
+    std::vector<ps_watch_key> stale;
+    ps_watch_key k{}, next_key{};
+    const ps_watch_key* prev = nullptr;
+    while (bpf_map_get_next_key(fd, prev, &next_key) == 0) {
+      if (!next.contains(InodeId{.ino = next_key.ino, .dev = next_key.dev}))
+        stale.push_back(next_key);
+      k = next_key;
+      prev = &k;
+    }
+    for (const ps_watch_key& s : stale) bpf_map_delete_elem(fd, &s);
+  }
+  for (const auto& [k, v] : next) {
+    auto it = cur.find(k);
+    if (it != cur.end() && it->second == v) continue;
+    auto key = ToKey(k);
+    auto val = ToVal(v);
+    if (bpf_map_update_elem(fd, &key, &val, BPF_ANY) != 0)
+      return absl::ResourceExhaustedError(
+          absl::StrCat("adding to ", what, ": ", ErrText(errno), " (", next.size(), " entries)"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status Sensor::SetWatch(const KernelWatch& next) {
+  // Names and inodes before the filter: a filter hit must find the identity
+  // maps ready.
+  absl::Status s =
+      SyncMap(bpf_map__fd(skel_->maps.watch_names), watch_.names, next.names, "watch_names");
+  if (s.ok())
+    s = SyncMap(bpf_map__fd(skel_->maps.watch_inodes), watch_.inodes, next.inodes, "watch_inodes");
+  if (s.ok())
+    s = SyncMap(bpf_map__fd(skel_->maps.watch_filter), watch_.filter, next.filter, "watch_filter");
+  if (!s.ok()) {
+    watch_ = KernelWatch{};  // unknown state: the next call rewrites everything
+    return s;
+  }
+  watch_ = next;
+  return absl::OkStatus();
 }
 
 absl::StatusOr<SensorStats> Sensor::ReadStats() const {

@@ -11,6 +11,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "watch/watch_list.h"
 
 struct permsentry_bpf;
 struct ring_buffer;
@@ -55,6 +56,13 @@ class Sensor {
   absl::StatusOr<int> Drain();
 
   absl::StatusOr<SensorStats> ReadStats() const;
+
+  // Make the kernel's watch maps hold `next`: only what changed is written, so a
+  // refresh that finds nothing new costs no map update. On error the maps hold
+  // a mix of old and new entries (every one of them valid) and the next call
+  // repairs it.
+  absl::Status SetWatch(const KernelWatch& next);
+  const KernelWatch& watch() const { return watch_; }
   const std::string& backend() const { return backend_; }
 
  private:
@@ -72,6 +80,7 @@ class Sensor {
   std::unique_ptr<ring_buffer, RingDeleter> rings_;
   RecordHandler handler_;
   std::string backend_;
+  KernelWatch watch_;  // what the kernel maps hold
 };
 
 }  // namespace permsentry

@@ -95,6 +95,61 @@ absl::Status ParseCapture(absl::string_view origin, const YAML::Node& node, Conf
   return absl::OkStatus();
 }
 
+absl::Status ParseWatch(absl::string_view origin, const YAML::Node& node, Config& c) {
+  if (absl::Status s = RequireMap(origin, node, "watch"); !s.ok()) return s;
+  bool defaults = true;
+  std::vector<WatchEntry> added;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (key == "defaults") {
+      const std::string v = kv.second.IsScalar() ? kv.second.Scalar() : "";
+      if (v != "true" && v != "false")
+        return ErrorAt(origin, kv.second.Mark(), "watch.defaults: expected true or false");
+      defaults = v == "true";
+    } else if (key == "refresh_interval_s") {
+      absl::StatusOr<uint32_t> v = ReadUint(origin, kv.second, "watch.refresh_interval_s", 1, 3600);
+      if (!v.ok()) return v.status();
+      c.watch_refresh_s = *v;
+    } else if (key == "paths") {
+      if (!kv.second.IsSequence())
+        return ErrorAt(origin, kv.second.Mark(), "watch.paths: expected a list");
+      for (const YAML::Node& item : kv.second) {
+        std::string path, cls = "custom";
+        if (item.IsScalar()) {
+          path = item.Scalar();
+        } else if (item.IsMap()) {
+          for (const auto& f : item) {
+            const std::string fk = f.first.as<std::string>();
+            if ((fk != "path" && fk != "class") || !f.second.IsScalar()) {
+              return ErrorAt(origin, f.first.Mark(),
+                             absl::StrFormat("watch.paths: unknown or non-text key \"%s\" "
+                                             "(known: path, class)",
+                                             fk));
+            }
+            (fk == "path" ? path : cls) = f.second.Scalar();
+          }
+        } else {
+          return ErrorAt(origin, item.Mark(),
+                         "watch.paths: each entry is a path or {path: ..., class: ...}");
+        }
+        absl::StatusOr<WatchEntry> e = MakeWatchEntry(path, cls);
+        if (!e.ok()) {
+          return ErrorAt(origin, item.Mark(), absl::StrCat("watch.paths: ", e.status().message()));
+        }
+        added.push_back(*std::move(e));
+      }
+    } else {
+      return ErrorAt(origin, kv.first.Mark(),
+                     absl::StrFormat("unknown key \"watch.%s\" (known: defaults, paths, "
+                                     "refresh_interval_s)",
+                                     key));
+    }
+  }
+  c.watch = defaults ? DefaultWatchList() : std::vector<WatchEntry>{};
+  c.watch.insert(c.watch.end(), added.begin(), added.end());
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view origin) {
@@ -115,9 +170,11 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view ori
         s = ParseOutput(origin, kv.second, c);
       } else if (key == "capture") {
         s = ParseCapture(origin, kv.second, c);
+      } else if (key == "watch") {
+        s = ParseWatch(origin, kv.second, c);
       } else {
         s = ErrorAt(origin, kv.first.Mark(),
-                    absl::StrFormat("unknown key \"%s\" (known: output, capture)", key));
+                    absl::StrFormat("unknown key \"%s\" (known: output, capture, watch)", key));
       }
       if (!s.ok()) return s;
     }
@@ -137,16 +194,27 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
 
 std::string DefaultConfigYaml() {
   const Config d;
-  return absl::StrFormat(
-      "# permsentry configuration (built-in defaults)\n"
-      "output:\n"
-      "  format: json            # json (ECS, one object per line) | text\n"
-      "capture:\n"
-      "  bulk_ring_mb: %d         # all events; drained every drain_interval_ms\n"
-      "  urgent_ring_kb: %d     # alert candidates; read at once\n"
-      "  drain_interval_ms: %d\n"
-      "  stats_interval_ms: %d  # how often lost-event counters are checked\n",
-      d.bulk_ring_mb, d.urgent_ring_kb, d.drain_interval_ms, d.stats_interval_ms);
+  std::string watch;
+  for (const WatchEntry& e : DefaultWatchList())
+    absl::StrAppend(&watch, absl::StrFormat("  #   %-30s %s\n", e.pattern, e.cls));
+  return absl::StrCat(
+      absl::StrFormat("# permsentry configuration (built-in defaults)\n"
+                      "output:\n"
+                      "  format: json            # json (ECS, one object per line) | text\n"
+                      "capture:\n"
+                      "  bulk_ring_mb: %d         # all events; drained every drain_interval_ms\n"
+                      "  urgent_ring_kb: %d     # alert candidates; read at once\n"
+                      "  drain_interval_ms: %d\n"
+                      "  stats_interval_ms: %d  # how often lost-event counters are checked\n",
+                      d.bulk_ring_mb, d.urgent_ring_kb, d.drain_interval_ms, d.stats_interval_ms),
+      "watch:                     # credential files, recognised by inode identity\n"
+      "  defaults: true           # the built-in list:\n",
+      watch,
+      absl::StrFormat(
+          "  paths: []               # more: \"/dir/\" = a directory and its entries,\n"
+          "                           # \"~/x\" = x in every home, {path: P, class: C}\n"
+          "  refresh_interval_s: %d   # re-read even without a rename or link\n",
+          d.watch_refresh_s));
 }
 
 }  // namespace permsentry

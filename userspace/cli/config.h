@@ -6,9 +6,11 @@
 
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "watch/watch_list.h"
 
 namespace permsentry {
 
@@ -24,6 +26,12 @@ struct Config {
   uint32_t drain_interval_ms = 5;
   // How often the kernel counters are checked for lost events.
   uint32_t stats_interval_ms = 1000;
+  // Credential files: the built-in list (unless watch.defaults is false) plus
+  // watch.paths.
+  std::vector<WatchEntry> watch = DefaultWatchList();
+  // How often the watch list is looked up again even when no event asked for it
+  // (new home directories, a .ssh directory created since).
+  uint32_t watch_refresh_s = 30;
 };
 
 // Parse YAML text; `origin` names the source in error messages.

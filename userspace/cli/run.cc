@@ -193,10 +193,16 @@ int RunCommand(int argc, char** argv) {
   }
 
   InstallSignals();
+  auto watch_list = std::make_shared<const std::vector<WatchEntry>>(config.watch);
   std::unique_ptr<Renderer> renderer = MakeRenderer(config.format);
+  renderer->SetWatchList(watch_list);
   StdoutWriter out;
   const DecodeOptions decode_options{.boot_to_realtime_ns = BootToRealtimeOffsetNs()};
   uint64_t delivered = 0, undecodable = 0;
+  // A rename, link, unlink or create at a watched name may have put a new inode
+  // behind it (or removed one): the kernel's identity maps are refreshed soon
+  // after. Until then the watched name itself still matches in the kernel.
+  bool watch_refresh_due = false;
 
   auto on_record = [&](absl::Span<const uint8_t> record) {
     absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(record, decode_options);
@@ -209,6 +215,12 @@ int RunCommand(int argc, char** argv) {
       return;
     }
     ++delivered;
+    if (ev->watch && ev->success()) {
+      const Family f = ev->sc->family;
+      if (f == Family::kRename || f == Family::kLink || f == Family::kSymlink ||
+          f == Family::kUnlink || (f == Family::kOpen && (ev->open_flags.value_or(0) & O_CREAT)))
+        watch_refresh_due = true;
+    }
     out.Append(renderer->Render(*ev));
   };
 
@@ -236,6 +248,28 @@ int RunCommand(int argc, char** argv) {
     (void)!write(fd, pid.data(), pid.size());
     close(fd);
   }
+
+  // Load the watch list into the kernel. A failure (maps full) is an alert, not
+  // a reason to stop capturing.
+  absl::Time next_watch_refresh, last_watch_refresh = absl::InfinitePast();
+  auto refresh_watch = [&](bool announce) {
+    const KernelWatch kw = BuildKernelWatch(*watch_list);
+    last_watch_refresh = absl::Now();
+    next_watch_refresh = last_watch_refresh + absl::Seconds(config.watch_refresh_s);
+    watch_refresh_due = false;
+    if (absl::Status s = (*sensor)->SetWatch(kw); !s.ok()) {
+      std::fprintf(stderr, "permsentry: ALERT: credential-file watch incomplete: %s\n",
+                   std::string(s.message()).c_str());
+      return;
+    }
+    if (announce) {
+      std::fprintf(stderr,
+                   "permsentry: watching %zu credential-file entries (%zu paths present, %zu "
+                   "inodes)\n",
+                   watch_list->size(), kw.paths_present, kw.inodes.size());
+    }
+  };
+  refresh_watch(/*announce=*/true);
 
   SensorStats reported;  // counters already reported as lost
   absl::Time next_stats = absl::Now() + absl::Milliseconds(config.stats_interval_ms);
@@ -270,6 +304,11 @@ int RunCommand(int argc, char** argv) {
       check_losses();
       next_stats = absl::Now() + absl::Milliseconds(config.stats_interval_ms);
     }
+    // At most ten refreshes a second, however many renames a tool makes.
+    if ((watch_refresh_due && absl::Now() - last_watch_refresh >= absl::Milliseconds(100)) ||
+        absl::Now() >= next_watch_refresh) {
+      refresh_watch(/*announce=*/false);
+    }
     if (!out.Flush()) {
       if (out.error() != EPIPE) {
         std::fprintf(stderr, "permsentry: writing events to stdout failed: %s\n",
@@ -287,7 +326,12 @@ int RunCommand(int argc, char** argv) {
                        std::string(loaded.status().message()).c_str());
         } else {
           if (!opts.format) config.format = loaded->format;
+          config.watch = loaded->watch;
+          config.watch_refresh_s = loaded->watch_refresh_s;
+          watch_list = std::make_shared<const std::vector<WatchEntry>>(config.watch);
           renderer = MakeRenderer(config.format);
+          renderer->SetWatchList(watch_list);
+          refresh_watch(/*announce=*/true);
           std::fprintf(stderr, "permsentry: reloaded %s (capture.* settings apply at restart)\n",
                        opts.config_path->c_str());
         }

@@ -138,6 +138,77 @@ constexpr SyscallInfo RemoveXattrAt(bool compat) {
   return s;
 }
 
+constexpr SyscallInfo Base(absl::string_view name, absl::string_view action, Family family,
+                           int16_t nr, bool compat) {
+  return SyscallInfo{.name = name,
+                     .action = action,
+                     .family = family,
+                     .nr = nr,
+                     .compat = compat,
+                     .uid16 = false,
+                     .nofollow = false};
+}
+
+// open(path, flags, mode), openat(dfd, path, flags, mode), openat2(dfd, path, how,
+// size), creat(path, mode).
+constexpr SyscallInfo Open(absl::string_view name, int16_t nr, bool compat, int8_t dirfd,
+                           int8_t path, int8_t oflags, int8_t mode, uint8_t oflags_mode) {
+  SyscallInfo s = Base(name, "credfile_write", Family::kOpen, nr, compat);
+  s.dirfd_arg = dirfd;
+  s.path_arg = path;
+  s.oflags_arg = oflags;
+  s.create_mode_arg = mode;
+  s.oflags_mode = oflags_mode;
+  return s;
+}
+
+constexpr SyscallInfo Truncate(absl::string_view name, int16_t nr, bool compat, bool by_fd) {
+  SyscallInfo s = Base(name, "credfile_truncate", Family::kTruncate, nr, compat);
+  (by_fd ? s.fd_arg : s.path_arg) = 0;
+  return s;
+}
+
+// Two-name calls: (dirfd, path) → (dirfd2, path2), flags.
+constexpr SyscallInfo TwoNames(absl::string_view name, absl::string_view action, Family family,
+                               int16_t nr, bool compat, int8_t dirfd, int8_t path, int8_t dirfd2,
+                               int8_t path2, int8_t flags, uint8_t sides) {
+  SyscallInfo s = Base(name, action, family, nr, compat);
+  s.dirfd_arg = dirfd;
+  s.path_arg = path;
+  s.dirfd2_arg = dirfd2;
+  s.path2_arg = path2;
+  s.flags_arg = flags;
+  s.name_sides = sides;
+  s.nofollow = family == Family::kLink;  // link(2) does not follow its source
+  return s;
+}
+
+constexpr SyscallInfo Unlink(absl::string_view name, int16_t nr, bool compat, int8_t dirfd,
+                             int8_t path) {
+  SyscallInfo s = Base(name, "credfile_unlink", Family::kUnlink, nr, compat);
+  s.dirfd_arg = dirfd;
+  s.path_arg = path;
+  s.name_sides = 1;
+  return s;
+}
+
+constexpr SyscallInfo Rename(absl::string_view name, int16_t nr, bool compat, int8_t dirfd,
+                             int8_t path, int8_t dirfd2, int8_t path2, int8_t flags = kNoArg) {
+  return TwoNames(name, "credfile_rename", Family::kRename, nr, compat, dirfd, path, dirfd2, path2,
+                  flags, 3);
+}
+constexpr SyscallInfo Link(absl::string_view name, int16_t nr, bool compat, int8_t dirfd,
+                           int8_t path, int8_t dirfd2, int8_t path2, int8_t flags = kNoArg) {
+  return TwoNames(name, "credfile_link", Family::kLink, nr, compat, dirfd, path, dirfd2, path2,
+                  flags, 3);
+}
+// symlink(target, linkpath): the target is text, only the new name is checked.
+constexpr SyscallInfo Symlink(absl::string_view name, int16_t nr, bool compat, int8_t dirfd2,
+                              int8_t path2) {
+  return TwoNames(name, "credfile_symlink", Family::kSymlink, nr, compat, kNoArg, 0, dirfd2, path2,
+                  kNoArg, 2);
+}
+
 constexpr bool N = false;  // native x86-64
 constexpr bool C = true;   // ia32
 constexpr int8_t X = kNoArg;
@@ -172,6 +243,22 @@ constexpr SyscallInfo kTable[] = {
     RemoveXattr("fremovexattr", 199, N, false, 0, X),
     SetXattrAt(N),
     RemoveXattrAt(N),
+    Open("open", 2, N, X, 0, 1, 2, PS_OFL_DIRECT),
+    Open("creat", 85, N, X, 0, X, 1, PS_OFL_CREAT),
+    Open("openat", 257, N, 0, 1, 2, 3, PS_OFL_DIRECT),
+    Open("openat2", 437, N, 0, 1, 2, X, PS_OFL_OPEN_HOW),
+    Truncate("truncate", 76, N, false),
+    Truncate("ftruncate", 77, N, true),
+    Rename("rename", 82, N, X, 0, X, 1),
+    Rename("renameat", 264, N, 0, 1, 2, 3),
+    Rename("renameat2", 316, N, 0, 1, 2, 3),
+    Link("link", 86, N, X, 0, X, 1),
+    Link("linkat", 265, N, 0, 1, 2, 3, 4),
+    Symlink("symlink", 88, N, X, 1),
+    Symlink("symlinkat", 266, N, 1, 2),
+    Unlink("unlink", 87, N, X, 0),
+    Unlink("unlinkat", 263, N, 0, 1),
+    Unlink("rmdir", 84, N, X, 0),
     // ---- ia32 (int 0x80 is open to every x86-64 process when IA32_EMULATION is on)
     Chmod("chmod", 15, C, X, X, 0, 1),
     Chmod("fchmod", 94, C, 0, X, X, 1),
@@ -211,6 +298,24 @@ constexpr SyscallInfo kTable[] = {
     RemoveXattr("fremovexattr", 237, C, false, 0, X),
     SetXattrAt(C),
     RemoveXattrAt(C),
+    Open("open", 5, C, X, 0, 1, 2, PS_OFL_DIRECT),
+    Open("creat", 8, C, X, 0, X, 1, PS_OFL_CREAT),
+    Open("openat", 295, C, 0, 1, 2, 3, PS_OFL_DIRECT),
+    Open("openat2", 437, C, 0, 1, 2, X, PS_OFL_OPEN_HOW),
+    Truncate("truncate", 92, C, false),
+    Truncate("ftruncate", 93, C, true),
+    Truncate("truncate64", 193, C, false),
+    Truncate("ftruncate64", 194, C, true),
+    Rename("rename", 38, C, X, 0, X, 1),
+    Rename("renameat", 302, C, 0, 1, 2, 3),
+    Rename("renameat2", 353, C, 0, 1, 2, 3),
+    Link("link", 9, C, X, 0, X, 1),
+    Link("linkat", 303, C, 0, 1, 2, 3, 4),
+    Symlink("symlink", 83, C, X, 1),
+    Symlink("symlinkat", 304, C, 1, 2),
+    Unlink("unlink", 10, C, X, 0),
+    Unlink("unlinkat", 301, C, 0, 1),
+    Unlink("rmdir", 40, C, X, 0),
 };
 
 struct Index {
@@ -243,7 +348,28 @@ void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS], __u64 (&any)[PS_NR_
     ps_sc_desc& d = desc[s.nr + (s.compat ? PS_NR_SLOTS : 0)];
     const bool creds =
         s.family == Family::kSetId || s.family == Family::kSetGroups || s.family == Family::kCapset;
-    d.kind = creds ? PS_SCK_CREDS : PS_SCK_FILE;
+    switch (s.family) {
+      case Family::kOpen:
+        d.kind = PS_SCK_OPEN;
+        break;
+      case Family::kTruncate:
+        d.kind = PS_SCK_TRUNCATE;
+        break;
+      case Family::kRename:
+      case Family::kLink:
+      case Family::kSymlink:
+      case Family::kUnlink:
+        d.kind = PS_SCK_NAME;
+        break;
+      default:
+        d.kind = creds ? PS_SCK_CREDS : PS_SCK_FILE;
+    }
+    d.path2_arg = ArgOrNone(s.path2_arg);
+    d.dirfd2_arg = ArgOrNone(s.dirfd2_arg);
+    d.oflags_arg = ArgOrNone(s.oflags_arg);
+    d.oflags_mode = s.oflags_mode;
+    d.nofollow = s.nofollow ? 1 : 0;
+    d.name_sides = s.name_sides;
     d.path_arg = ArgOrNone(s.path_arg);
     d.name_arg = ArgOrNone(s.name_arg);
     // Only setxattr carries a value; removexattr's arguments stop at the name.

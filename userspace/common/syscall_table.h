@@ -20,7 +20,20 @@ enum class Family : uint8_t {
   kCapset,
   kSetXattr,
   kRemoveXattr,
+  // Reported only when a watched credential file is involved:
+  kOpen,      // open family with write intent
+  kTruncate,  // truncate / ftruncate
+  kRename,    // rename family: path → path2
+  kLink,      // hard link: path (existing) → path2 (new name)
+  kSymlink,   // symlink: path (target text) → path2 (new name)
+  kUnlink,    // unlink, unlinkat, rmdir
 };
+
+// Does the family report only touches of watched credential files?
+inline bool IsCredfileFamily(Family f) {
+  return f == Family::kOpen || f == Family::kTruncate || f == Family::kRename ||
+         f == Family::kLink || f == Family::kSymlink || f == Family::kUnlink;
+}
 
 // Which of the caller's ids a set*id call targets (for naming its arguments).
 enum class IdKind : uint8_t { kNone, kUid, kGid };
@@ -45,6 +58,12 @@ struct SyscallInfo {
   int8_t name_arg = kNoArg;   // xattr name
   int8_t value_arg = kNoArg;  // xattr value (or struct xattr_args for setxattrat)
   int8_t size_arg = kNoArg;   // xattr value size
+  int8_t path2_arg = kNoArg;  // rename/link/symlink: the new name
+  int8_t dirfd2_arg = kNoArg;
+  int8_t oflags_arg = kNoArg;       // open flags (or struct open_how for openat2)
+  int8_t create_mode_arg = kNoArg;  // open family: mode of a created file
+  uint8_t oflags_mode = PS_OFL_DIRECT;
+  uint8_t name_sides = 0;  // name ops: 1 = path is a name to check, 2 = path2 is
   IdKind id_kind = IdKind::kNone;
   int8_t id_args = 0;  // set*id: how many ids it takes (1, 2 or 3), from arg 0
   bool value_is_xattr_args = false;

@@ -1,5 +1,6 @@
 #include "decode/decode.h"
 
+#include <fcntl.h>
 #include <time.h>
 
 #include <cstring>
@@ -71,12 +72,14 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
                                                       raw.hdr.size, sizeof(raw), record.size()));
   }
   if (raw.path_len >= PS_PATH_MAX || raw.name_len >= PS_XATTR_NAME_MAX ||
-      raw.value_len > PS_XATTR_VALUE_MAX || raw.resolved_len > PS_PATH_MAX) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("tail lengths out of bounds: path %d, name %d, value %d, resolved %d",
-                        raw.path_len, raw.name_len, raw.value_len, raw.resolved_len));
+      raw.value_len > PS_XATTR_VALUE_MAX || raw.path2_len >= PS_PATH_MAX ||
+      raw.resolved_len > PS_PATH_MAX) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "tail lengths out of bounds: path %d, name %d, value %d, path2 %d, resolved %d",
+        raw.path_len, raw.name_len, raw.value_len, raw.path2_len, raw.resolved_len));
   }
-  const size_t tail = size_t{raw.path_len} + raw.name_len + raw.value_len + raw.resolved_len;
+  const size_t tail =
+      size_t{raw.path_len} + raw.name_len + raw.value_len + raw.path2_len + raw.resolved_len;
   if (sizeof(raw) + tail > raw.hdr.size) {
     return absl::InvalidArgumentError(
         absl::StrFormat("tail of %d bytes overruns record of %d", tail, raw.hdr.size));
@@ -133,7 +136,18 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
     ev.xattr_value.emplace(tail_bytes, raw.value_len);
   }
   tail_bytes += raw.value_len;
+  if (sc->path2_arg != kNoArg) {
+    if (raw.flags & PS_SC_F_PATH2_FAULT) {
+      ev.path2_fault = true;
+    } else {
+      ev.path2.emplace(tail_bytes, raw.path2_len);
+    }
+  }
+  tail_bytes += raw.path2_len;
   ev.resolve_flags = raw.resolve_flags;
+  if (raw.flags & PS_SC_F_LOOKUP) ev.lookup_flags = raw.lookup_flags;
+  if (raw.flags & PS_SC_F_WATCHED)
+    ev.watch = WatchMatch{.cls = raw.watch_class, .how = raw.watch_how};
   if (raw.resolved_len > 0) ev.resolved.emplace(tail_bytes, raw.resolved_len);
   const auto inode = [](const ps_inode_state& s) {
     return InodeState{
@@ -144,6 +158,12 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
 
   if (sc->fd_arg != kNoArg) ev.fd = static_cast<int>(arg(sc->fd_arg));
   if (sc->dirfd_arg != kNoArg) ev.dirfd = static_cast<int>(arg(sc->dirfd_arg));
+  if (sc->dirfd2_arg != kNoArg) ev.dirfd2 = static_cast<int>(arg(sc->dirfd2_arg));
+  if (sc->family == Family::kOpen) {
+    ev.open_flags = raw.open_flags;
+    if (sc->create_mode_arg != kNoArg && (raw.open_flags & O_CREAT))
+      ev.create_mode = static_cast<uint32_t>(arg(sc->create_mode_arg)) & 07777;
+  }
   if (sc->mode_arg != kNoArg) ev.mode = static_cast<uint32_t>(arg(sc->mode_arg)) & 07777;
   if (sc->uid_arg != kNoArg) {
     const uint32_t uid = IdArg(arg(sc->uid_arg), sc->uid16);

@@ -49,6 +49,12 @@ struct InodeState {
   uint32_t nlink = 0;
 };
 
+// Why an event involves a watched credential file (kernel identity check).
+struct WatchMatch {
+  uint32_t cls = 0;  // index into the watch list; kUnsetId when unverified
+  uint32_t how = 0;  // PS_WM_*
+};
+
 struct SyscallEvent {
   uint64_t ktime_ns = 0;  // CLOCK_BOOTTIME
   absl::Time time;        // wall clock of ktime_ns
@@ -81,8 +87,23 @@ struct SyscallEvent {
   uint32_t xattr_value_size = 0;           // size the caller passed
   bool xattr_value_fault = false;
 
+  // rename/link/symlink: the new name (and its dirfd for the *at forms).
+  std::optional<std::string> path2;
+  bool path2_fault = false;
+  std::optional<int> dirfd2;
+  // open family: the O_* flags asked for, and the mode of a file it creates.
+  std::optional<uint32_t> open_flags;
+  std::optional<uint32_t> create_mode;
+
+  // How the kernel's dcache lookup of a path argument went (PS_LK_*), when it
+  // looked one up.
+  std::optional<uint16_t> lookup_flags;
+  // Set when a watched credential file is involved.
+  std::optional<WatchMatch> watch;
+
   // The absolute path the kernel resolved (PS_RES_* in resolve_flags says what
-  // it is: the object itself, or the base directory of a relative path).
+  // it is: the object itself, the base directory of a relative path, or the
+  // directory holding a watched name).
   std::optional<std::string> resolved;
   uint16_t resolve_flags = 0;
   std::optional<InodeState> inode_before;

@@ -1,5 +1,7 @@
 #include "enrich/access_delta.h"
 
+#include <fcntl.h>
+
 #include <sys/stat.h>
 
 #include "absl/strings/str_cat.h"
@@ -160,6 +162,54 @@ void CredsDelta(const SyscallEvent& ev, std::vector<std::string>& out) {
     out.push_back("dropped " + absl::StrJoin(CapabilityNames(lost), ","));
 }
 
+// What a change to a watched credential file did to it.
+void CredfileDelta(const SyscallEvent& ev, const FileStateChange& s, NameCache& names,
+                   std::vector<std::string>& out) {
+  const bool second = ev.watch && (ev.watch->how & PS_WM_PATH2);
+  switch (ev.sc->family) {
+    case Family::kOpen: {
+      const uint32_t f = ev.open_flags.value_or(0);
+      if (f & O_TRUNC) {
+        out.push_back("contents replaced (opened with O_TRUNC)");
+      } else if (f & O_APPEND) {
+        out.push_back("opened for appending");
+      } else {
+        out.push_back("opened for writing");
+      }
+      break;
+    }
+    case Family::kTruncate:
+      out.push_back("truncated");
+      break;
+    case Family::kRename:
+      if (second) {
+        out.push_back(ev.inode_before ? "replaced by rename (a new inode holds the name)"
+                                      : "created by rename");
+        // The new file's access against the one it replaced.
+        if (s.mode_before && s.mode_after) ModeDelta(s, names, out);
+        if (s.uid_before && s.uid_after && *s.uid_before != *s.uid_after)
+          out.push_back(absl::StrCat("owner uid ", *s.uid_before, " -> ", *s.uid_after));
+        if (s.gid_before && s.gid_after && *s.gid_before != *s.gid_after)
+          out.push_back(absl::StrCat("group gid ", *s.gid_before, " -> ", *s.gid_after));
+      } else {
+        out.push_back("renamed away (the watched name no longer holds it)");
+      }
+      break;
+    case Family::kLink:
+      out.push_back(second ? "new hard link at a watched name"
+                           : "hard link made: another name now leads to it");
+      break;
+    case Family::kSymlink:
+      out.push_back("symlink created at a watched name");
+      break;
+    case Family::kUnlink:
+      out.push_back("removed");
+      break;
+    default:
+      break;
+  }
+}
+
 }  // namespace
 
 FileStateChange FileStateOf(const SyscallEvent& ev) {
@@ -204,6 +254,14 @@ std::vector<std::string> AccessDelta(const SyscallEvent& ev, NameCache& names) {
     case Family::kSetGroups:
     case Family::kCapset:
       if (ev.creds_before && ev.creds_after) CredsDelta(ev, out);
+      break;
+    case Family::kOpen:
+    case Family::kTruncate:
+    case Family::kRename:
+    case Family::kLink:
+    case Family::kSymlink:
+    case Family::kUnlink:
+      CredfileDelta(ev, s, names, out);
       break;
   }
   return out;

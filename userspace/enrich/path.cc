@@ -7,6 +7,8 @@
 
 #include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -53,6 +55,12 @@ std::string NormalizeAbsolutePath(absl::string_view path, bool* dotdot) {
   return "/" + absl::StrJoin(parts, "/");
 }
 
+absl::string_view LastComponent(absl::string_view path) {
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  const size_t slash = path.rfind('/');
+  return slash == absl::string_view::npos ? path : path.substr(slash + 1);
+}
+
 std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev) {
   const uint16_t f = ev.resolve_flags;
   ResolvedPath r;
@@ -63,11 +71,22 @@ std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev) {
   if (f & PS_RES_OBJECT) {
     if (!ev.resolved) return std::nullopt;  // bad fd: nothing to name
     r.path = *ev.resolved;                  // the kernel's own walk: already canonical
-    r.method = "kernel_fd";
+    // A path-based call's object found by the dcache lookup, or an fd's file.
+    r.method = ev.lookup_flags && !ev.fd && !ev.open_flags ? "kernel_lookup" : "kernel_fd";
+    return r;
+  }
+  // Name operations: which of the two paths holds the watched name.
+  const bool second = ev.watch && (ev.watch->how & PS_WM_PATH2);
+  const std::optional<std::string>& named = second ? ev.path2 : ev.path;
+  if (f & PS_RES_PARENT) {
+    if (!ev.resolved || !named) return std::nullopt;
+    const absl::string_view last = LastComponent(*named);
+    r.path = NormalizeAbsolutePath(absl::StrCat(*ev.resolved, "/", last));
+    r.method = "kernel_parent";
     return r;
   }
   if (!ev.path) return std::nullopt;
-  const std::string& arg = *ev.path;
+  const std::string& arg = IsCredfileFamily(ev.sc->family) && named ? *named : *ev.path;
   bool dotdot = false;
   if (f & PS_RES_BASE) {
     if (!ev.resolved) return std::nullopt;  // bad dirfd
@@ -84,7 +103,14 @@ std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev) {
 }
 
 void SymlinkChecker::Annotate(const SyscallEvent& ev, ResolvedPath& path) {
-  if (path.method == "kernel_fd" || ev.sc->nofollow) return;
+  // The kernel's answers already followed every symlink the call follows.
+  if (absl::StartsWith(path.method, "kernel_fd") || path.method == "kernel_lookup" ||
+      path.method == "kernel_parent" || ev.sc->nofollow || IsCredfileFamily(ev.sc->family))
+    return;
+  // The dcache lookup walked every component: no symlink on the way.
+  if (ev.lookup_flags &&
+      !(*ev.lookup_flags & (PS_LK_NOT_CACHED | PS_LK_ABSENT | PS_LK_UNRESOLVED | PS_LK_SYMLINK)))
+    return;
   if (ev.at_flags && (*ev.at_flags & AT_SYMLINK_NOFOLLOW)) return;
   constexpr int64_t kFreshNs = 10'000'000;  // 10 ms
   constexpr size_t kMaxEntries = 4096;

@@ -16,9 +16,11 @@ namespace permsentry {
 
 struct ResolvedPath {
   std::string path;  // absolute and normalised (no "//", "." or ".."), bytes as in the kernel
-  // How it was obtained: "kernel_fd" (the object's open file), "kernel_cwd" or
-  // "kernel_dirfd" (kernel-resolved base + the argument), "argument" (an
-  // absolute argument, normalised).
+  // How it was obtained: "kernel_fd" (the object's open file), "kernel_lookup"
+  // (the object found in the dcache and walked back to the root),
+  // "kernel_parent" (the watched name's directory, walked back, + the name),
+  // "kernel_cwd" or "kernel_dirfd" (kernel-resolved base + the argument),
+  // "argument" (an absolute argument, normalised).
   std::string method;
   // Why the path may not be the whole truth: "truncated" (deeper than the walk
   // bound: leading components missing), "outside_root" (not under the caller's
@@ -34,6 +36,9 @@ struct ResolvedPath {
 // Lexical normalisation of an absolute path: collapses "//", "." and "..";
 // `dotdot` is set when a ".." removed a component.
 std::string NormalizeAbsolutePath(absl::string_view path, bool* dotdot = nullptr);
+
+// The last component of a path argument ("a/b/" → "b").
+absl::string_view LastComponent(absl::string_view path);
 
 // The changed object's absolute path, or nullopt when the event has none
 // (credential calls) or it cannot be known (unreadable argument, bad dirfd).

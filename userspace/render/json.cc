@@ -145,6 +145,48 @@ bool IsCredsFamily(Family f) {
   return f == Family::kSetId || f == Family::kSetGroups || f == Family::kCapset;
 }
 
+absl::string_view EventType(Family f) {
+  switch (f) {
+    case Family::kUnlink:
+      return "deletion";
+    case Family::kLink:
+    case Family::kSymlink:
+      return "creation";
+    default:
+      return "change";
+  }
+}
+
+// Why the state before the call is unknown, from the dcache lookup's flags.
+absl::string_view BeforeUnknownReason(const SyscallEvent& ev) {
+  if (!ev.lookup_flags) return ev.path ? "no_lookup" : "bad_fd";
+  const uint16_t f = *ev.lookup_flags;
+  if (f & PS_LK_AT_EXIT) return "not_cached_before_call";
+  if (f & PS_LK_BUDGET) return "lookup_budget";
+  if (f & PS_LK_ABSENT) return "absent";
+  if (f & PS_LK_NOT_CACHED) return "not_cached";
+  return "unresolved";
+}
+
+// permsentry.watch: which credential file, and how the kernel recognised it.
+void WriteWatch(Writer& w, const SyscallEvent& ev, const Enriched& en) {
+  if (!ev.watch) return;
+  Key(w, "watch");
+  w.StartObject();
+  const uint32_t how = ev.watch->how;
+  if (en.watch) {
+    KStr(w, "class", en.watch->cls);
+    KBytes(w, "entry", en.watch->pattern);
+  }
+  KStr(w, "match",
+       (how & PS_WM_UNVERIFIED)  ? "unverified_name"
+       : (how & PS_WM_OBJECT)    ? "inode"
+       : (how & PS_WM_DIR_ENTRY) ? "directory_entry"
+                                 : "name");
+  if (ev.path2) KStr(w, "side", (how & PS_WM_PATH2) ? "destination" : "source");
+  w.EndObject();
+}
+
 }  // namespace
 
 std::string JsonRenderer::Render(const SyscallEvent& ev) {
@@ -153,7 +195,7 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   Writer w(buf_);
   w.StartObject();
   KStr(w, "@timestamp", timestamps_.Format(ev.time));
-  const Enriched en = Enrich(ev, names_, symlinks_);
+  const Enriched en = Enrich(ev, names_, symlinks_, watch_list_.get());
   KStr(w, "message", Summary(ev, en));
 
   Key(w, "event");
@@ -165,7 +207,7 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   w.EndArray();
   Key(w, "type");
   w.StartArray();
-  Str(w, "change");
+  Str(w, EventType(sc.family));
   w.EndArray();
   KStr(w, "action", sc.action);
   KStr(w, "outcome", ev.success() ? "success" : "failure");
@@ -251,6 +293,13 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   if (!ev.success()) KStr(w, "errno", ErrnoName(ev.error()));
   if (ev.path) KBytes(w, "path_arg", *ev.path);
   if (ev.path_fault) KBool(w, "path_unreadable", true);
+  if (ev.path2) KBytes(w, "path2_arg", *ev.path2);
+  if (ev.path2_fault) KBool(w, "path2_unreadable", true);
+  WriteWatch(w, ev, en);
+  if (ev.open_flags) {
+    KStr(w, "open_flags", OpenFlagsText(*ev.open_flags));
+    if (ev.create_mode) KStr(w, "create_mode", FormatMode(*ev.create_mode));
+  }
   if (!IsCredsFamily(sc.family)) {
     if (en.path) {
       KStr(w, "path_resolution", en.path->method);
@@ -265,10 +314,16 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
     if (st.mode_before) KStr(w, "mode_before", FormatMode(*st.mode_before));
     if (st.uid_before) KStr(w, "uid_before", absl::StrCat(*st.uid_before));
     if (st.gid_before) KStr(w, "gid_before", absl::StrCat(*st.gid_before));
-    // Where before/after come from: the inode itself (fd-named objects), or for
-    // path-based calls the request, with the state before unknown on this backend.
-    KStr(w, "state_source", ev.inode_before || ev.inode_after ? "kernel_inode" : "request");
-    if (!ev.inode_before) KBool(w, "before_unknown", true);
+    // Where before/after come from: the inode itself, reached through the fd or
+    // the kernel's dcache lookup of the path, or else the request.
+    KStr(w, "state_source",
+         !(ev.inode_before || ev.inode_after) ? "request"
+         : ev.lookup_flags                    ? "kernel_lookup"
+                                              : "kernel_inode");
+    if (!ev.inode_before) {
+      KBool(w, "before_unknown", true);
+      KStr(w, "before_unknown_reason", BeforeUnknownReason(ev));
+    }
     if (ev.mode) KStr(w, "mode_requested", FormatMode(*ev.mode));
     w.EndObject();
     WriteNames(w, "access_delta", en.delta);
@@ -277,11 +332,12 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   }
   if (sc.nofollow) KBool(w, "nofollow", true);
   if (ev.fd) KI64(w, "fd", *ev.fd);
-  if (ev.dirfd) {
-    if (*ev.dirfd == kAtFdCwd) {
-      KStr(w, "dirfd", "AT_FDCWD");
+  for (const auto& [key, fd] : {std::pair{"dirfd", ev.dirfd}, std::pair{"dirfd2", ev.dirfd2}}) {
+    if (!fd) continue;
+    if (*fd == kAtFdCwd) {
+      KStr(w, key, "AT_FDCWD");
     } else {
-      KI64(w, "dirfd", *ev.dirfd);
+      KI64(w, key, *fd);
     }
   }
   if (ev.at_flags) WriteAtFlags(w, *ev.at_flags);

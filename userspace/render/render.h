@@ -4,7 +4,9 @@
 #define PERMSENTRY_RENDER_RENDER_H_
 
 #include <cstdint>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/time/time.h"
 #include "common/names.h"
@@ -12,6 +14,7 @@
 #include "enrich/access_delta.h"
 #include "enrich/path.h"
 #include "rapidjson/stringbuffer.h"
+#include "watch/watch_list.h"
 
 namespace permsentry {
 
@@ -31,11 +34,17 @@ class TimestampFormatter {
 
 // What the enrich stage adds to an event before it is rendered.
 struct Enriched {
-  std::optional<ResolvedPath> path;  // absolute path of the changed object
-  FileStateChange state;             // mode/owner before and after, as far as known
-  std::vector<std::string> delta;    // who gained or lost what
+  std::optional<ResolvedPath> path;   // absolute path of the changed object
+  FileStateChange state;              // mode/owner before and after, as far as known
+  std::vector<std::string> delta;     // who gained or lost what
+  const WatchEntry* watch = nullptr;  // the watch-list entry that matched, if known
 };
-Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlinks);
+// `watch_list` is the list the kernel's watch maps were built from (may be null).
+Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlinks,
+                const std::vector<WatchEntry>* watch_list);
+
+// "O_WRONLY|O_CREAT|O_TRUNC"
+std::string OpenFlagsText(uint32_t flags);
 
 // One-line human summary (the JSON `message`), e.g.
 // "chmod /etc/sudoers.d/x 0440 -> 0442 by bash (pid 812, uid 0): others: +w".
@@ -56,6 +65,13 @@ class Renderer {
   // Both return one line ending in '\n'.
   virtual std::string Render(const SyscallEvent& ev) = 0;
   virtual std::string Render(const LossReport& loss) = 0;
+  // The watch list that names watch-list classes in events (kept by the caller).
+  void SetWatchList(std::shared_ptr<const std::vector<WatchEntry>> list) {
+    watch_list_ = std::move(list);
+  }
+
+ protected:
+  std::shared_ptr<const std::vector<WatchEntry>> watch_list_;
 };
 
 class JsonRenderer : public Renderer {

@@ -1,3 +1,5 @@
+#include <fcntl.h>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -47,11 +49,38 @@ std::string TimestampFormatter::Format(absl::Time t) {
   return absl::StrCat(prefix_, absl::string_view(tail, 8));
 }
 
-Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlinks) {
+Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlinks,
+                const std::vector<WatchEntry>* watch_list) {
   Enriched en{
       .path = ResolveEventPath(ev), .state = FileStateOf(ev), .delta = AccessDelta(ev, names)};
   if (en.path && ev.success()) symlinks.Annotate(ev, *en.path);
+  if (ev.watch && watch_list && ev.watch->cls < watch_list->size())
+    en.watch = &(*watch_list)[ev.watch->cls];
   return en;
+}
+
+std::string OpenFlagsText(uint32_t flags) {
+  std::vector<absl::string_view> parts;
+  switch (flags & O_ACCMODE) {
+    case O_RDONLY:
+      parts.push_back("O_RDONLY");
+      break;
+    case O_WRONLY:
+      parts.push_back("O_WRONLY");
+      break;
+    case O_RDWR:
+      parts.push_back("O_RDWR");
+      break;
+    default:
+      parts.push_back("O_ACCMODE");
+  }
+  if (flags & O_CREAT) parts.push_back("O_CREAT");
+  if (flags & O_EXCL) parts.push_back("O_EXCL");
+  if (flags & O_TRUNC) parts.push_back("O_TRUNC");
+  if (flags & O_APPEND) parts.push_back("O_APPEND");
+  if ((flags & O_TMPFILE) == O_TMPFILE) parts.push_back("O_TMPFILE");
+  if (flags & O_NOFOLLOW) parts.push_back("O_NOFOLLOW");
+  return absl::StrJoin(parts, "|");
 }
 
 std::string Summary(const SyscallEvent& ev, const Enriched& en) {
@@ -83,6 +112,25 @@ std::string Summary(const SyscallEvent& ev, const Enriched& en) {
     case Family::kCapset:
       what = std::string(sc.name);
       break;
+    case Family::kOpen:
+      what = absl::StrCat(sc.action, " ", Target(ev, en), " (", sc.name, " ",
+                          OpenFlagsText(ev.open_flags.value_or(0)), ")");
+      break;
+    case Family::kTruncate:
+    case Family::kUnlink:
+      what = absl::StrCat(sc.action, " ", Target(ev, en), " (", sc.name, ")");
+      break;
+    case Family::kRename:
+    case Family::kLink:
+    case Family::kSymlink:
+      what = absl::StrCat(sc.action, " \"", EscapeForText(ev.path.value_or("?")), "\" -> \"",
+                          EscapeForText(ev.path2.value_or("?")), "\" (", sc.name, ", watched ",
+                          Target(ev, en), ")");
+      break;
+  }
+  if (ev.watch) {
+    absl::StrAppend(&what, " [credential file: ",
+                    en.watch ? en.watch->cls : absl::string_view("unverified name"), "]");
   }
   std::string outcome;
   if (!ev.success()) {
@@ -100,7 +148,8 @@ std::string TextRenderer::Render(const SyscallEvent& ev) {
   const std::string user = names_.UserName(ev.proc.uid).value_or(absl::StrCat(ev.proc.uid));
   return absl::StrCat(absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", ev.time, absl::UTCTimeZone()), " ",
                       ev.success() ? "ok  " : "FAIL", " ", user, " ",
-                      Summary(ev, Enrich(ev, names_, symlinks_)), ev.compat ? " [ia32]" : "", "\n");
+                      Summary(ev, Enrich(ev, names_, symlinks_, watch_list_.get())),
+                      ev.compat ? " [ia32]" : "", "\n");
 }
 
 std::string TextRenderer::Render(const LossReport& loss) {

@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define PS_ABI_VERSION 2
+#define PS_ABI_VERSION 3
 
 /* Record types (ps_event_header.type). Never reuse a value. */
 enum ps_event_type {
@@ -72,17 +72,21 @@ struct ps_creds {
 };
 
 /* ps_syscall_event.flags */
-#define PS_SC_F_COMPAT (1u << 0)      /* ia32 syscall: nr is an ia32 number, args are 32-bit */
-#define PS_SC_F_CREDS (1u << 1)       /* creds_before / creds_after are filled */
-#define PS_SC_F_PATH (1u << 2)        /* the call takes a path: path bytes are in data */
-#define PS_SC_F_PATH_FAULT (1u << 3)  /* the path pointer could not be read */
-#define PS_SC_F_NAME (1u << 4)        /* xattr name bytes follow the path */
-#define PS_SC_F_NAME_FAULT (1u << 5)  /* the xattr name pointer could not be read */
-#define PS_SC_F_VALUE (1u << 6)       /* xattr value bytes follow the name */
-#define PS_SC_F_VALUE_FAULT (1u << 7) /* the xattr value pointer could not be read */
-#define PS_SC_F_URGENT (1u << 8)      /* sent on the wakeup ring (alert candidate) */
-#define PS_SC_F_BEFORE (1u << 9)      /* `before` holds the inode as it was at sys_enter */
-#define PS_SC_F_AFTER (1u << 10)      /* `after` holds the inode as it is at sys_exit */
+#define PS_SC_F_COMPAT (1u << 0)       /* ia32 syscall: nr is an ia32 number, args are 32-bit */
+#define PS_SC_F_CREDS (1u << 1)        /* creds_before / creds_after are filled */
+#define PS_SC_F_PATH (1u << 2)         /* the call takes a path: path bytes are in data */
+#define PS_SC_F_PATH_FAULT (1u << 3)   /* the path pointer could not be read */
+#define PS_SC_F_NAME (1u << 4)         /* xattr name bytes follow the path */
+#define PS_SC_F_NAME_FAULT (1u << 5)   /* the xattr name pointer could not be read */
+#define PS_SC_F_VALUE (1u << 6)        /* xattr value bytes follow the name */
+#define PS_SC_F_VALUE_FAULT (1u << 7)  /* the xattr value pointer could not be read */
+#define PS_SC_F_URGENT (1u << 8)       /* sent on the wakeup ring (alert candidate) */
+#define PS_SC_F_BEFORE (1u << 9)       /* `before` holds the inode as it was at sys_enter */
+#define PS_SC_F_AFTER (1u << 10)       /* `after` holds the inode as it is at sys_exit */
+#define PS_SC_F_PATH2 (1u << 11)       /* a second path follows the value (rename/link: new name) */
+#define PS_SC_F_PATH2_FAULT (1u << 12) /* the second path pointer could not be read */
+#define PS_SC_F_LOOKUP (1u << 13)      /* the kernel looked the path up: see lookup_flags */
+#define PS_SC_F_WATCHED (1u << 14)     /* a watched credential file is involved: see watch_* */
 
 /* ps_syscall_event.resolve_flags: what the kernel-resolved path in data[] is. */
 #define PS_RES_OBJECT (1u << 0)       /* the changed object's own absolute path (fd-based) */
@@ -91,6 +95,19 @@ struct ps_creds {
 #define PS_RES_OUTSIDE_ROOT (1u << 3) /* not under the caller's root (other mount ns, chroot) */
 #define PS_RES_DELETED (1u << 4)      /* the object was unlinked */
 #define PS_RES_BAD_FD (1u << 5)       /* the fd / dirfd did not name an open file */
+#define PS_RES_PARENT (1u << 6)       /* the directory holding the watched name (name ops) */
+
+/* ps_syscall_event.lookup_flags: how the kernel's dcache lookup of the path went
+ * (bpf/lookup.bpf.h). With none of NOT_CACHED/ABSENT/UNRESOLVED the object was
+ * found and `before` is its state at sys_enter. */
+#define PS_LK_DONE (1u << 0)       /* the lookup finished within its budget */
+#define PS_LK_NOT_CACHED (1u << 1) /* a component is not in the dentry cache */
+#define PS_LK_ABSENT (1u << 2)     /* a component does not exist (negative dentry, ENOTDIR) */
+#define PS_LK_UNRESOLVED (1u << 3) /* stopped before the last component */
+#define PS_LK_SYMLINK (1u << 4)    /* followed a symlink on the way */
+#define PS_LK_BUDGET (1u << 5)     /* gave up: too many steps (huge directories, deep path) */
+#define PS_LK_AT_EXIT (1u << 6)    /* found only at sys_exit: no `before`, `after` is exact */
+#define PS_LK_DOTDOT (1u << 7)     /* went through ".." (resolved on the real tree) */
 
 /* An inode's identity and access state, read from the kernel's struct inode. */
 struct ps_inode_state {
@@ -107,6 +124,7 @@ struct ps_inode_state {
  * One permission or credential syscall, emitted once at sys_exit with its result.
  * data[] holds, in order and without NULs: path_len bytes of the path argument,
  * name_len bytes of the xattr name, value_len bytes of the xattr value,
+ * path2_len bytes of the second path (rename/link/symlink: the new name),
  * resolved_len bytes of the kernel-resolved absolute path (see resolve_flags).
  */
 struct ps_syscall_event {
@@ -128,13 +146,25 @@ struct ps_syscall_event {
   struct ps_inode_state after;  /* PS_SC_F_AFTER: fd-based calls, at sys_exit */
   __u16 resolved_len;
   __u16 resolve_flags; /* PS_RES_* */
-  __u32 _pad2;
+  __u16 path2_len;     /* PS_SC_F_PATH2: bytes of the second path */
+  __u16 lookup_flags;  /* PS_SC_F_LOOKUP: PS_LK_* */
+  __u32 watch_class;   /* PS_SC_F_WATCHED: index of the watch-list entry that matched */
+  __u32 watch_how;     /* PS_SC_F_WATCHED: PS_WM_* */
+  __u32 open_flags;    /* open family: the O_* flags asked for */
+  __u32 _pad3;
   __u8 data[];
 };
 
+/* ps_syscall_event.watch_how: why the object counts as a watched credential file. */
+#define PS_WM_OBJECT (1u << 0)     /* its inode is a watched file or directory */
+#define PS_WM_DIR_ENTRY (1u << 1)  /* it is an entry of a watched directory */
+#define PS_WM_NAME (1u << 2)       /* its name in its directory is a watched name */
+#define PS_WM_PATH2 (1u << 3)      /* matched on the second path (rename/link target) */
+#define PS_WM_UNVERIFIED (1u << 4) /* name matched, identity could not be checked */
+
 #define PS_SYSCALL_EVENT_MAX                                                                \
   (sizeof(struct ps_syscall_event) + PS_PATH_MAX + PS_XATTR_NAME_MAX + PS_XATTR_VALUE_MAX + \
-   PS_PATH_MAX)
+   PS_PATH_MAX + PS_PATH_MAX)
 
 /*
  * What the BPF side needs to know about one syscall number, filled by userspace
@@ -146,6 +176,15 @@ enum ps_sc_kind {
   PS_SCK_NONE = 0,
   PS_SCK_FILE = 1,  /* acts on a file: chmod/chown/xattr families */
   PS_SCK_CREDS = 2, /* changes the caller's credentials: set*id, setgroups, capset */
+  /* Reported only when a watched credential file is involved: */
+  PS_SCK_OPEN = 3,     /* open family, with write intent (O_WRONLY/O_RDWR/O_TRUNC/O_CREAT) */
+  PS_SCK_TRUNCATE = 4, /* truncate / ftruncate */
+  PS_SCK_NAME = 5,     /* rename, link, symlink, unlink: changes which inode a name holds */
+};
+enum ps_oflags_mode {
+  PS_OFL_DIRECT = 0,   /* oflags_arg is the O_* flags */
+  PS_OFL_OPEN_HOW = 1, /* oflags_arg points at struct open_how (openat2) */
+  PS_OFL_CREAT = 2,    /* creat(): O_CREAT|O_WRONLY|O_TRUNC */
 };
 enum ps_value_mode {
   PS_VAL_DIRECT = 0,     /* value_arg points at the bytes, size_arg is their length */
@@ -162,7 +201,44 @@ struct ps_sc_desc {
   __u8 fd_arg;      /* index of the fd the call acts on, or PS_ARG_NONE */
   __u8 dirfd_arg;   /* index of the dirfd of an *at call, or PS_ARG_NONE */
   __u8 atflags_arg; /* index of the AT_* flags, or PS_ARG_NONE */
-  __u8 _pad0[6];
+  __u8 path2_arg;   /* index of the second path (rename/link/symlink new name) */
+  __u8 dirfd2_arg;  /* index of the second path's dirfd */
+  __u8 oflags_arg;  /* index of the open flags (see oflags_mode) */
+  __u8 oflags_mode; /* enum ps_oflags_mode */
+  __u8 nofollow;    /* acts on a symlink itself unless AT_SYMLINK_FOLLOW (lchown, link) */
+  __u8 name_sides;  /* PS_SCK_NAME: which paths are names to check (1: path, 2: path2) */
+};
+
+/*
+ * The credential-file watch list, as userspace puts it in the kernel's maps
+ * (refreshed whenever a rename or link may have replaced a watched inode).
+ * dev is the kernel's dev_t encoding (major << 20 | minor).
+ */
+#define PS_WATCH_NAME_LEN 64 /* names up to 62 bytes; the key is NUL-padded */
+struct ps_watch_key {
+  __u64 ino;
+  __u32 dev;
+  __u32 _pad0;
+};
+#define PS_WF_OBJECT (1u << 0)      /* this inode is watched itself */
+#define PS_WF_ALL_ENTRIES (1u << 1) /* a directory whose every entry is watched */
+#define PS_WF_NAMES (1u << 2)       /* a directory holding watched names (see watch_names) */
+struct ps_watch_val {
+  __u32 cls; /* index into the watch list (the first entry that covers it) */
+  __u32 flags;
+};
+struct ps_watch_name_key {
+  __u64 dir_ino;
+  __u32 dir_dev;
+  __u32 _pad0;
+  char name[PS_WATCH_NAME_LEN];
+};
+/* watch_filter: names worth a dcache lookup when a path-based name operation
+ * (rename, link, unlink) uses them as its last or next-to-last component. */
+#define PS_NF_LAST (1u << 0) /* a watched object is called this */
+#define PS_NF_DIR (1u << 1)  /* a directory whose entries are watched is called this */
+struct ps_watch_filter_key {
+  char name[PS_WATCH_NAME_LEN];
 };
 
 /* Syscall descriptor table: [0, 512) native numbers, [512, 1024) ia32 numbers. */
@@ -176,6 +252,7 @@ enum ps_stat {
   PS_STAT_LOST_BULK,       /* bulk ring full: record dropped */
   PS_STAT_LOST_URGENT,     /* wakeup ring full: record dropped */
   PS_STAT_NO_ENTRY,        /* exit seen without the entry args stash */
+  PS_STAT_IO_URING,        /* io_uring submissions of watched opcodes reported */
   PS_STAT_MAX,
 };
 
