@@ -333,7 +333,7 @@ static __always_inline void ps_exit_lookup(int slot, struct ps_inflight* st) {
   ps_enter_lookup(slot, st);
   /* What was found now is the state after the call, not before it. */
   st->flags = (saved & ~PS_SC_F_BEFORE) | PS_SC_F_LOOKUP;
-  st->lk_flags |= PS_LK_AT_EXIT;
+  if (st->obj) st->lk_flags |= PS_LK_AT_EXIT;
 }
 
 static __always_inline int ps_on_exit(long id, long ret) {

@@ -7,7 +7,7 @@ PERMSENTRY_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PERMSENTRY_BUILD_PACKAGES=(
   cmake make g++ pkg-config clang llvm libclang-rt-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev
-  libabsl-dev rapidjson-dev libyaml-cpp-dev libgtest-dev libgmock-dev
+  libabsl-dev rapidjson-dev libyaml-cpp-dev libgtest-dev libgmock-dev liburing-dev
   qemu-system-x86 busybox-static cpio
 )
 

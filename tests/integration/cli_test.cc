@@ -84,8 +84,8 @@ TEST(Cli, TextFormatIsReadable) {
   close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
   ASSERT_EQ(syscall(SYS_chmod, f.c_str(), 04711), 0);
   std::optional<std::string> line = sensor.WaitForLine(
-      {"chmod \"/var/tmp/permsentry-text-" + std::to_string(getpid()) + "\\nnext\" ? -> 04711",
-       absl::StrCat("(pid ", getpid(), ", uid 0): setuid bit set")});
+      {"chmod \"/var/tmp/permsentry-text-" + std::to_string(getpid()) + "\\nnext\" 0600 -> 04711",
+       absl::StrCat("(pid ", getpid(), ", uid 0): "), "setuid bit added: runs as root"});
   ASSERT_TRUE(line) << sensor.Stderr();
   EXPECT_EQ(line->find('\n'), std::string::npos);
   EXPECT_EQ(line->rfind("20", 0), 0u) << *line;  // starts with the timestamp

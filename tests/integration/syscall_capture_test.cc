@@ -153,6 +153,15 @@ std::string Get(const Event& e, const std::string& k) {
   return it == e.end() ? "<missing>" : it->second;
 }
 
+// Whether permsentry.access_delta holds `text` (in any position).
+bool HasDelta(const Event& e, const std::string& text) {
+  for (int i = 0;; ++i) {
+    auto it = e.find("permsentry.access_delta." + std::to_string(i));
+    if (it == e.end()) return false;
+    if (it->second == text) return true;
+  }
+}
+
 // ------------------------------------------------------------------ chmod family
 
 TEST_F(Capture, ChmodSuccessAndFailure) {
@@ -164,10 +173,15 @@ TEST_F(Capture, ChmodSuccessAndFailure) {
   EXPECT_EQ(e["event.action"], "chmod");
   EXPECT_EQ(e["event.category.0"], "file");
   EXPECT_EQ(e["file.path"], f);
-  EXPECT_EQ(e["permsentry.path_resolution"], "argument");
+  EXPECT_EQ(e["permsentry.path_resolution"], "argument");  // absolute, no symlink on the way
   EXPECT_EQ(e["file.mode"], "04755");
-  EXPECT_EQ(e["permsentry.file.before_unknown"], "true");
-  EXPECT_EQ(e["permsentry.access_delta.0"], "setuid bit set: runs as its owner (owner unknown)");
+  // The kernel's dcache lookup at sys_enter found the file: its state before.
+  EXPECT_EQ(e["permsentry.file.mode_before"], "0644");
+  EXPECT_EQ(e["permsentry.file.state_source"], "kernel_lookup");
+  EXPECT_EQ(Get(e, "permsentry.file.before_unknown"), "<missing>");
+  EXPECT_TRUE(HasDelta(e, "owner root (0): +x"));  // 0644 -> 0755
+  EXPECT_TRUE(HasDelta(e, "setuid bit added: runs as root (owner uid 0)"));
+  EXPECT_NE(e["message"].find("0644 -> 04755"), std::string::npos) << e["message"];
   EXPECT_EQ(e["process.thread.id"], std::to_string(gettid()));
   char comm[32] = {};
   prctl(PR_GET_NAME, comm);
@@ -182,6 +196,9 @@ TEST_F(Capture, ChmodSuccessAndFailure) {
   EXPECT_EQ(m["permsentry.return_value"], "-2");
   EXPECT_EQ(Get(m, "file.mode"), "<missing>");  // nothing changed
   EXPECT_EQ(m["permsentry.file.mode_requested"], "0644");
+  EXPECT_EQ(m["permsentry.file.before_unknown"], "true");
+  const std::string reason = m["permsentry.file.before_unknown_reason"];
+  EXPECT_TRUE(reason == "absent" || reason == "not_cached") << reason;
   EXPECT_EQ(Get(m, "permsentry.urgent"), "<missing>");
 }
 
@@ -210,9 +227,10 @@ TEST_F(Capture, FchmodatWithDirfd) {
   ExpectSuccess(e);
   EXPECT_EQ(e["permsentry.dirfd"], std::to_string(dfd));
   EXPECT_EQ(e["file.mode"], "0640");
-  EXPECT_EQ(e["file.path"], dir_ + "/rel");  // dirfd resolved in the kernel
+  EXPECT_EQ(e["file.path"], dir_ + "/rel");  // looked up from the dirfd in the kernel
   EXPECT_EQ(e["permsentry.path_arg"], "rel");
-  EXPECT_EQ(e["permsentry.path_resolution"], "kernel_dirfd");
+  EXPECT_EQ(e["permsentry.path_resolution"], "kernel_lookup");
+  EXPECT_EQ(e["permsentry.file.mode_before"], "0644");
 
   ASSERT_EQ(syscall(SYS_fchmodat, AT_FDCWD, "no-such-rel", 0640), -1);
   Event m = Expect("fchmodat", "no-such-rel");
@@ -261,7 +279,8 @@ TEST_F(Capture, ChownFamily) {
   Event l = Expect("lchown", link);
   ExpectSuccess(l);
   EXPECT_EQ(l["file.uid"], "0");
-  EXPECT_EQ(Get(l, "file.gid"), "<missing>");  // -1: unchanged
+  EXPECT_EQ(l["file.gid"], l["permsentry.file.gid_before"]);  // -1: unchanged
+  EXPECT_EQ(l["file.type"], "symlink");                       // the link itself, not its target
   EXPECT_EQ(l["permsentry.nofollow"], "true");
 
   ASSERT_EQ(syscall(SYS_lchown, (dir_ + "/nolink").c_str(), 0, 0), -1);
@@ -619,8 +638,10 @@ TEST_F(Capture, RelativePathAfterChdirAndDotDot) {
   ASSERT_EQ(chdir(old), 0);
   Event e = Expect("chmod", "../up");
   EXPECT_EQ(e["file.path"], dir_ + "/up");
-  EXPECT_EQ(e["permsentry.path_resolution"], "kernel_cwd");
-  EXPECT_EQ(e["permsentry.path_caveats.0"], "dotdot_lexical");
+  // ".." walked on the real tree by the kernel lookup: exact, no caveat.
+  EXPECT_EQ(e["permsentry.path_resolution"], "kernel_lookup");
+  EXPECT_EQ(Get(e, "permsentry.path_caveats.0"), "<missing>");
+  EXPECT_EQ(e["permsentry.file.mode_before"], "0644");
   Event f = Expect("chmod", "././/../up");
   EXPECT_EQ(f["file.path"], dir_ + "/up");
 }
@@ -652,9 +673,11 @@ TEST_F(Capture, SymlinkFollowedOrNot) {
   // chmod follows: the target changed, the event says so.
   ASSERT_EQ(syscall(SYS_chmod, link.c_str(), 0640), 0);
   Event e = Expect("chmod", link);
-  EXPECT_EQ(e["file.path"], link);
+  EXPECT_EQ(e["file.path"], target);  // the object that changed
+  EXPECT_EQ(e["permsentry.path_arg"], link);
   EXPECT_EQ(e["permsentry.path_caveats.0"], "via_symlink");
   EXPECT_EQ(e["permsentry.symlink_target"], target);
+  EXPECT_EQ(e["permsentry.file.mode_before"], "0600");
   // lchown does not follow: the link itself is the object.
   ASSERT_EQ(syscall(SYS_lchown, link.c_str(), kNobody, -1), 0);
   Event l = Expect("lchown", link);
@@ -745,14 +768,14 @@ TEST_F(Capture, Ia32SyscallsAreSeen) {
   ExpectSuccess(c);
   EXPECT_EQ(c["event.action"], "chown");
   EXPECT_EQ(c["file.uid"], "65534");
-  EXPECT_EQ(Get(c, "file.gid"), "<missing>");
+  EXPECT_EQ(c["file.gid"], c["permsentry.file.gid_before"]);  // -1: unchanged
 
   // 16-bit lchown (16): 0xffff is "unchanged".
   ASSERT_EQ(Int80(16, reinterpret_cast<long>(low), 0, 0xffff), 0);
   Event l = Expect("lchown", f);
   EXPECT_EQ(l["permsentry.compat_ia32"], "true");
   EXPECT_EQ(l["file.uid"], "0");
-  EXPECT_EQ(Get(l, "file.gid"), "<missing>");
+  EXPECT_EQ(l["file.gid"], l["permsentry.file.gid_before"]);  // 0xffff: unchanged
   munmap(low, 4096);
 }
 

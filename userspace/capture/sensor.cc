@@ -60,11 +60,21 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
   // that refuse it. The choice needs a fresh object each time: a failed load
   // leaves the object unusable.
   std::string tp_btf_error;
-  for (const bool use_btf : {true, false}) {
+  // io_uring's hook is optional: kernels without io_uring (or with an older
+  // layout of its requests) still get everything else, and say so.
+  struct Attempt {
+    bool use_btf;
+    bool io_uring;
+  };
+  std::string io_uring_error;
+  for (const Attempt attempt : {Attempt{true, true}, Attempt{true, false}, Attempt{false, false}}) {
+    const bool use_btf = attempt.use_btf;
     if ((use_btf && options.backend == Backend::kRawTp) ||
         (!use_btf && options.backend == Backend::kTpBtf && !tp_btf_error.empty())) {
       continue;
     }
+    if (use_btf && !attempt.io_uring && io_uring_error.empty()) continue;  // loaded with it
+    if (!use_btf) io_uring_error = "the io_uring hook needs the tp_btf backend";
     std::unique_ptr<permsentry_bpf, SkelDeleter> skel(permsentry_bpf__open());
     if (!skel) {
       return absl::InternalError(absl::StrCat("cannot open the BPF object: ", ErrText(errno)));
@@ -81,6 +91,7 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
                               false);
     bpf_program__set_autoload(use_btf ? skel->progs.ps_sys_exit_raw : skel->progs.ps_sys_exit_btf,
                               false);
+    bpf_program__set_autoload(skel->progs.ps_io_uring_submit, attempt.io_uring);
 
     err = permsentry_bpf__load(skel.get());
     if (err != 0) {
@@ -91,6 +102,10 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
             absl::StrCat("the kernel refused to load permsentry's BPF programs: ", ErrText(err),
                          " (root with CAP_BPF/CAP_PERFMON is needed; lockdown or "
                          "kernel.unprivileged_bpf_disabled may also forbid it)"));
+      }
+      if (attempt.io_uring) {
+        io_uring_error = absl::StrCat("the kernel refused the io_uring hook: ", ErrText(err));
+        continue;
       }
       if (use_btf && options.backend == Backend::kAuto) {
         tp_btf_error = ErrText(err);
@@ -125,6 +140,12 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
           absl::StrCat("cannot attach to the sys_exit tracepoint: ", ErrText(errno)));
     }
     (use_btf ? skel->links.ps_sys_exit_btf : skel->links.ps_sys_exit_raw) = exit_link;
+    if (attempt.io_uring) {
+      skel->links.ps_io_uring_submit = bpf_program__attach(skel->progs.ps_io_uring_submit);
+      if (skel->links.ps_io_uring_submit == nullptr)
+        io_uring_error = absl::StrCat("cannot attach the io_uring hook: ", ErrText(errno));
+    }
+    sensor->io_uring_error_ = io_uring_error;
     sensor->backend_ = use_btf ? "tp_btf" : "raw_tp";
     sensor->skel_ = std::move(skel);
     break;

@@ -64,6 +64,8 @@ class Sensor {
   absl::Status SetWatch(const KernelWatch& next);
   const KernelWatch& watch() const { return watch_; }
   const std::string& backend() const { return backend_; }
+  // Why io_uring submissions are not watched, or empty when they are.
+  const std::string& io_uring_error() const { return io_uring_error_; }
 
  private:
   struct SkelDeleter {
@@ -80,6 +82,7 @@ class Sensor {
   std::unique_ptr<ring_buffer, RingDeleter> rings_;
   RecordHandler handler_;
   std::string backend_;
+  std::string io_uring_error_;
   KernelWatch watch_;  // what the kernel maps hold
 };
 

@@ -236,6 +236,10 @@ int RunCommand(int argc, char** argv) {
   std::fprintf(stderr, "permsentry: attached (%s backend), streaming %s events\n",
                (*sensor)->backend().c_str(),
                config.format == OutputFormat::kJson ? "json" : "text");
+  if (!(*sensor)->io_uring_error().empty()) {
+    std::fprintf(stderr, "permsentry: WARNING: io_uring submissions are not watched: %s\n",
+                 (*sensor)->io_uring_error().c_str());
+  }
 
   if (opts.ready_file) {
     const int fd = open(opts.ready_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);

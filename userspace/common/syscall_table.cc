@@ -318,6 +318,25 @@ constexpr SyscallInfo kTable[] = {
     Unlink("rmdir", 40, C, X, 0),
 };
 
+// io_uring requests, with the argument layout bpf/io_uring.bpf.c fills in.
+constexpr SyscallInfo IoUring(SyscallInfo s) {
+  s.io_uring = true;
+  s.compat = false;
+  return s;
+}
+
+constexpr SyscallInfo kIoUringTable[] = {
+    IoUring(Open("io_uring_openat", 18, N, 0, 1, 2, 3, PS_OFL_DIRECT)),
+    IoUring(Open("io_uring_openat2", 28, N, 0, 1, 2, 3, PS_OFL_DIRECT)),
+    IoUring(Rename("io_uring_renameat", 35, N, 0, 1, 2, 3, 4)),
+    IoUring(Unlink("io_uring_unlinkat", 36, N, 0, 1)),
+    IoUring(Symlink("io_uring_symlinkat", 38, N, 1, 2)),
+    IoUring(Link("io_uring_linkat", 39, N, 0, 1, 2, 3, 4)),
+    IoUring(SetXattr("io_uring_fsetxattr", 41, N, false, 0, X)),
+    IoUring(SetXattr("io_uring_setxattr", 42, N, false, X, 0)),
+    IoUring(Truncate("io_uring_ftruncate", 55, N, true)),
+};
+
 struct Index {
   std::array<const SyscallInfo*, PS_DESC_SLOTS> by_slot{};
   Index() {
@@ -335,6 +354,14 @@ uint8_t ArgOrNone(int8_t a) { return a == kNoArg ? PS_ARG_NONE : static_cast<uin
 }  // namespace
 
 std::span<const SyscallInfo> AllSyscalls() { return kTable; }
+
+std::span<const SyscallInfo> AllIoUringOps() { return kIoUringTable; }
+
+const SyscallInfo* LookupIoUringOp(uint32_t opcode) {
+  for (const SyscallInfo& s : kIoUringTable)
+    if (static_cast<uint32_t>(s.nr) == opcode) return &s;
+  return nullptr;
+}
 
 const SyscallInfo* LookupSyscall(uint32_t nr, bool compat) {
   if (nr >= PS_NR_SLOTS) return nullptr;

@@ -67,6 +67,7 @@ struct SyscallInfo {
   IdKind id_kind = IdKind::kNone;
   int8_t id_args = 0;  // set*id: how many ids it takes (1, 2 or 3), from arg 0
   bool value_is_xattr_args = false;
+  bool io_uring = false;  // an io_uring opcode (nr is IORING_OP_*), not a syscall
 };
 
 // Every watched syscall, native and ia32.
@@ -74,6 +75,10 @@ std::span<const SyscallInfo> AllSyscalls();
 
 // The entry for a number seen in an event, or nullptr when not watched.
 const SyscallInfo* LookupSyscall(uint32_t nr, bool compat);
+
+// The io_uring operations reported (PS_SC_F_IO_URING records), by opcode.
+std::span<const SyscallInfo> AllIoUringOps();
+const SyscallInfo* LookupIoUringOp(uint32_t opcode);
 
 // Fill the BPF descriptor table and fast-reject bitmap (rodata, before load).
 void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS], __u64 (&any)[PS_NR_SLOTS / 64]);

@@ -85,8 +85,13 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
         absl::StrFormat("tail of %d bytes overruns record of %d", tail, raw.hdr.size));
   }
   const bool compat = raw.flags & PS_SC_F_COMPAT;
-  const SyscallInfo* sc = LookupSyscall(raw.nr, compat);
+  const bool io_uring = raw.flags & PS_SC_F_IO_URING;
+  const SyscallInfo* sc = io_uring ? LookupIoUringOp(raw.nr) : LookupSyscall(raw.nr, compat);
   if (sc == nullptr) {
+    if (io_uring) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("io_uring opcode %d is not a watched operation", raw.nr));
+    }
     return absl::InvalidArgumentError(absl::StrFormat("syscall %d (%s) is not a watched syscall",
                                                       raw.nr, compat ? "ia32" : "x86-64"));
   }

@@ -73,6 +73,11 @@ std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev) {
     r.path = *ev.resolved;                  // the kernel's own walk: already canonical
     // A path-based call's object found by the dcache lookup, or an fd's file.
     r.method = ev.lookup_flags && !ev.fd && !ev.open_flags ? "kernel_lookup" : "kernel_fd";
+    if (r.method == "kernel_lookup" && (*ev.lookup_flags & PS_LK_SYMLINK)) {
+      // The argument went through a symlink: the path is where it led.
+      r.caveats.push_back("via_symlink");
+      r.symlink_target = r.path;
+    }
     return r;
   }
   // Name operations: which of the two paths holds the watched name.

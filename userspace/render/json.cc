@@ -210,7 +210,8 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   Str(w, EventType(sc.family));
   w.EndArray();
   KStr(w, "action", sc.action);
-  KStr(w, "outcome", ev.success() ? "success" : "failure");
+  // An io_uring request is reported at submission: its result is not known yet.
+  KStr(w, "outcome", sc.io_uring ? "unknown" : ev.success() ? "success" : "failure");
   KStr(w, "module", "permsentry");
   w.EndObject();
 
@@ -289,7 +290,14 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   w.StartObject();
   KStr(w, "syscall", sc.name);
   if (ev.compat) KBool(w, "compat_ia32", true);
-  KI64(w, "return_value", ev.ret);
+  if (sc.io_uring) {
+    Key(w, "io_uring");
+    w.StartObject();
+    KU64(w, "opcode", static_cast<uint64_t>(sc.nr));
+    KBool(w, "submitted", true);
+    w.EndObject();
+  }
+  if (!sc.io_uring) KI64(w, "return_value", ev.ret);
   if (!ev.success()) KStr(w, "errno", ErrnoName(ev.error()));
   if (ev.path) KBytes(w, "path_arg", *ev.path);
   if (ev.path_fault) KBool(w, "path_unreadable", true);

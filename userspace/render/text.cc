@@ -140,6 +140,7 @@ std::string Summary(const SyscallEvent& ev, const Enriched& en) {
   } else {
     outcome = "success";
   }
+  if (sc.io_uring) outcome = absl::StrCat("submitted via io_uring, result unknown: ", outcome);
   return absl::StrCat(what, " by ", EscapeForText(ev.proc.comm), " (pid ", ev.proc.pid, ", uid ",
                       ev.proc.uid, "): ", outcome);
 }

@@ -87,6 +87,9 @@ struct ps_creds {
 #define PS_SC_F_PATH2_FAULT (1u << 12) /* the second path pointer could not be read */
 #define PS_SC_F_LOOKUP (1u << 13)      /* the kernel looked the path up: see lookup_flags */
 #define PS_SC_F_WATCHED (1u << 14)     /* a watched credential file is involved: see watch_* */
+#define PS_SC_F_IO_URING                                                  \
+  (1u << 15) /* an io_uring submission: nr is the IORING_OP_* opcode, ret \
+              * is 0 (the result is not known at submission) */
 
 /* ps_syscall_event.resolve_flags: what the kernel-resolved path in data[] is. */
 #define PS_RES_OBJECT (1u << 0)       /* the changed object's own absolute path (fd-based) */

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Hook family: io_uring submissions (tp_btf/io_uring_submit_req).
+ *
+ * io_uring opens, renames, links, unlinks, truncates and sets xattrs in the
+ * kernel's own workers: no syscall tracepoint fires for the operation itself.
+ * The submission tracepoint fires in the submitting task once the request is
+ * prepared, when the paths, the xattr name and the value are already kernel
+ * copies (struct filename, struct kernel_xattr_ctx). From them the same checks
+ * as for syscalls run: the dcache lookup, the watch list by identity.
+ *
+ * Reported: xattr changes on any file (ACLs and file capabilities set this way
+ * are invisible otherwise), and opens with write intent, renames, links,
+ * symlinks, unlinks and truncates that touch a watched credential file. The
+ * record is a ps_syscall_event with PS_SC_F_IO_URING and the opcode as `nr`;
+ * its result is not known at submission.
+ */
+#include "common.bpf.h"
+#include "lookup.bpf.h"
+#include "path.bpf.h"
+#include "watch.bpf.h"
+
+/* uapi IORING_OP_* values (include/uapi/linux/io_uring.h): fixed numbers. */
+#define PS_IORING_OP_OPENAT 18
+#define PS_IORING_OP_OPENAT2 28
+#define PS_IORING_OP_RENAMEAT 35
+#define PS_IORING_OP_UNLINKAT 36
+#define PS_IORING_OP_SYMLINKAT 38
+#define PS_IORING_OP_LINKAT 39
+#define PS_IORING_OP_FSETXATTR 41
+#define PS_IORING_OP_SETXATTR 42
+#define PS_IORING_OP_FTRUNCATE 55
+
+#define PS_O_ACCMODE 03
+#define PS_O_CREAT 0100
+#define PS_O_TRUNC 01000
+#define PS_O_NOFOLLOW 0400000
+#define PS_O_PATH 010000000
+#define PS_AT_SYMLINK_FOLLOW 0x400
+
+/* What one request carries, gathered per opcode. */
+struct ps_uring_req {
+  __u64 p1, p2;       /* struct filename* of the first and second path, or 0 */
+  __u64 target;       /* symlinkat: the target text (struct filename*) */
+  __u64 name, value;  /* xattr: kernel copies of the name and the value */
+  __u64 size;         /* xattr value size */
+  __u64 xflags;       /* xattr flags */
+  __u64 oflags, mode; /* open */
+  long d1, d2, fd;    /* dirfds, and the fd of fd-based requests */
+  __u32 sides;        /* which paths are names to check: 1 = p1, 2 = p2 */
+  __u32 follow1;      /* follow a symlink in p1's last component */
+  __u32 always;       /* report even when no watched file is involved */
+};
+
+static __always_inline const char* ps_filename(__u64 fn) {
+  struct filename* f = (struct filename*)fn;
+  return fn ? BPF_CORE_READ(f, name) : NULL;
+}
+
+static __always_inline int ps_uring_gather(struct io_kiocb* req, __u8 op, struct ps_uring_req* r) {
+  /* The per-opcode data overlays the start of the request (io_cmd_data). */
+  void* cmd = (void*)req;
+  r->d1 = PS_AT_FDCWD;
+  r->d2 = PS_AT_FDCWD;
+  r->fd = -1;
+  switch (op) {
+    case PS_IORING_OP_OPENAT:
+    case PS_IORING_OP_OPENAT2: {
+      struct io_open* o = cmd;
+      r->oflags = BPF_CORE_READ(o, how.flags);
+      if (r->oflags & PS_O_PATH) return -1;
+      if (!(r->oflags & PS_O_ACCMODE) && !(r->oflags & (PS_O_CREAT | PS_O_TRUNC))) return -1;
+      r->mode = BPF_CORE_READ(o, how.mode);
+      r->d1 = BPF_CORE_READ(o, dfd);
+      r->p1 = (__u64)BPF_CORE_READ(o, filename);
+      r->sides = 1;
+      r->follow1 = !(r->oflags & PS_O_NOFOLLOW);
+      return 0;
+    }
+    case PS_IORING_OP_RENAMEAT: {
+      struct io_rename* o = cmd;
+      r->d1 = BPF_CORE_READ(o, old_dfd);
+      r->d2 = BPF_CORE_READ(o, new_dfd);
+      r->p1 = (__u64)BPF_CORE_READ(o, oldpath);
+      r->p2 = (__u64)BPF_CORE_READ(o, newpath);
+      r->xflags = BPF_CORE_READ(o, flags);
+      r->sides = 3;
+      return 0;
+    }
+    case PS_IORING_OP_UNLINKAT: {
+      struct io_unlink* o = cmd;
+      r->d1 = BPF_CORE_READ(o, dfd);
+      r->p1 = (__u64)BPF_CORE_READ(o, filename);
+      r->xflags = BPF_CORE_READ(o, flags);
+      r->sides = 1;
+      return 0;
+    }
+    case PS_IORING_OP_LINKAT:
+    case PS_IORING_OP_SYMLINKAT: {
+      struct io_link* o = cmd;
+      r->d1 = BPF_CORE_READ(o, old_dfd);
+      r->d2 = BPF_CORE_READ(o, new_dfd);
+      r->p2 = (__u64)BPF_CORE_READ(o, newpath);
+      r->xflags = BPF_CORE_READ(o, flags);
+      if (op == PS_IORING_OP_SYMLINKAT) {
+        r->target = (__u64)BPF_CORE_READ(o, oldpath);
+        r->sides = 2;
+      } else {
+        r->p1 = (__u64)BPF_CORE_READ(o, oldpath);
+        r->follow1 = (r->xflags & PS_AT_SYMLINK_FOLLOW) != 0;
+        r->sides = 3;
+      }
+      return 0;
+    }
+    case PS_IORING_OP_SETXATTR:
+    case PS_IORING_OP_FSETXATTR: {
+      struct io_xattr* o = cmd;
+      if (bpf_core_field_exists(struct io_xattr, ctx)) {
+        r->name = (__u64)BPF_CORE_READ(o, ctx.kname);
+        r->value = (__u64)BPF_CORE_READ(o, ctx.kvalue);
+        r->size = BPF_CORE_READ(o, ctx.size);
+        r->xflags = BPF_CORE_READ(o, ctx.flags);
+      }
+      if (op == PS_IORING_OP_SETXATTR) {
+        r->p1 = (__u64)BPF_CORE_READ(o, filename);
+        r->follow1 = 1;
+      } else {
+        r->fd = BPF_CORE_READ(req, cqe.fd);
+      }
+      r->always = 1; /* a permission change wherever it happens */
+      return 0;
+    }
+    case PS_IORING_OP_FTRUNCATE:
+      r->fd = BPF_CORE_READ(req, cqe.fd);
+      return 0;
+    default:
+      return -1;
+  }
+}
+
+/* Per-CPU state for one request: the gathered fields and the name check (too
+ * big for the stack next to the lookup's frames). */
+struct ps_uring_state {
+  struct ps_uring_req r;
+  struct ps_name_check nc;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct ps_uring_state);
+} uring_state SEC(".maps");
+
+/* Append a kernel string to the event tail at *off; returns its length. */
+static __always_inline __u32 ps_put_kstr(struct ps_syscall_event* ev, __u32* off, const char* s) {
+  long n;
+  if (!s) return 0;
+  *off &= PS_PATH_MAX - 1;
+  n = bpf_probe_read_kernel_str(ev->data + *off, PS_PATH_MAX, s);
+  if (n <= 1) return 0;
+  *off += n - 1;
+  return n - 1;
+}
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(ps_io_uring_submit, struct io_kiocb* req) {
+  struct ps_uring_state* us;
+  struct ps_syscall_event* ev;
+  struct ps_scratch* sb;
+  struct ps_uring_req* r;
+  struct ps_name_check* nc;
+  struct dentry* objd = NULL;
+  struct path* fpath = NULL;
+  __u32 zero = 0, flags = PS_SC_F_IO_URING | PS_SC_F_URGENT, off = 0;
+  __u8 op = BPF_CORE_READ(req, opcode);
+  int watched = 0, side = 0;
+
+  us = bpf_map_lookup_elem(&uring_state, &zero);
+  if (!us) return 0;
+  r = &us->r;
+  nc = &us->nc;
+  __builtin_memset(us, 0, sizeof(*us));
+  if (ps_uring_gather(req, op, r) != 0) return 0;
+
+  /* Which credential file, by identity: the new name first (a rename or link
+   * onto a watched name), then the first path, then an fd's file. */
+  if ((r->sides & 2) && r->p2 && ps_check_name((__u64)ps_filename(r->p2), 1, r->d2, 0, 0, nc)) {
+    watched = 1;
+    side = 2;
+  } else if ((r->sides & 1) && r->p1) {
+    __builtin_memset(nc, 0, sizeof(*nc));
+    if (ps_check_name((__u64)ps_filename(r->p1), 1, r->d1, r->follow1, 0, nc)) {
+      watched = 1;
+      side = 1;
+    }
+  }
+  if (r->fd >= 0) {
+    struct inode* inode;
+    if (ps_object(r->fd, &fpath, &inode) == 0 && inode) {
+      objd = BPF_CORE_READ(fpath, dentry);
+      ps_read_inode(inode, &nc->before);
+      nc->have_before = 1;
+      if (ps_watch_dentry(objd, &nc->hit)) watched = 1;
+    } else {
+      fpath = NULL;
+    }
+  }
+  if (!watched && !r->always) return 0;
+
+  sb = bpf_map_lookup_elem(&scratch, &zero);
+  if (!sb) return 0;
+  ev = (struct ps_syscall_event*)sb->buf;
+  __builtin_memset(ev, 0, sizeof(*ev));
+  ev->hdr.abi_version = PS_ABI_VERSION;
+  ev->hdr.type = PS_EV_SYSCALL;
+  ev->hdr.ktime = bpf_ktime_get_boot_ns();
+  ps_fill_process(&ev->proc);
+  ev->nr = op;
+  ev->ret = 0;
+  ev->open_flags = (__u32)r->oflags;
+  if (watched) {
+    flags |= PS_SC_F_WATCHED;
+    ev->watch_class = nc->hit.cls;
+    ev->watch_how = nc->hit.how | (side == 2 ? PS_WM_PATH2 : 0);
+    ev->lookup_flags = nc->lk_flags;
+    if (side) flags |= PS_SC_F_LOOKUP;
+  }
+  if (nc->have_before) {
+    ev->before = nc->before;
+    flags |= PS_SC_F_BEFORE;
+  }
+
+  /* Arguments in the layout userspace's table gives each opcode. */
+  switch (op) {
+    case PS_IORING_OP_OPENAT:
+    case PS_IORING_OP_OPENAT2:
+      ev->args[0] = r->d1;
+      ev->args[2] = r->oflags;
+      ev->args[3] = r->mode;
+      break;
+    case PS_IORING_OP_RENAMEAT:
+    case PS_IORING_OP_LINKAT:
+      ev->args[0] = r->d1;
+      ev->args[2] = r->d2;
+      ev->args[4] = r->xflags;
+      break;
+    case PS_IORING_OP_UNLINKAT:
+      ev->args[0] = r->d1;
+      ev->args[2] = r->xflags;
+      break;
+    case PS_IORING_OP_SYMLINKAT:
+      ev->args[1] = r->d2;
+      break;
+    case PS_IORING_OP_SETXATTR:
+    case PS_IORING_OP_FSETXATTR:
+      ev->args[0] = r->fd;
+      ev->args[3] = r->size;
+      ev->args[4] = r->xflags;
+      break;
+    default:
+      ev->args[0] = r->fd;
+  }
+
+  /* Tail: path, xattr name, value, second path, resolved path. */
+  if (op != PS_IORING_OP_FSETXATTR && op != PS_IORING_OP_FTRUNCATE) {
+    flags |= PS_SC_F_PATH;
+    ev->path_len =
+        ps_put_kstr(ev, &off, ps_filename(op == PS_IORING_OP_SYMLINKAT ? r->target : r->p1));
+  }
+  if (op == PS_IORING_OP_SETXATTR || op == PS_IORING_OP_FSETXATTR) {
+    flags |= PS_SC_F_NAME | PS_SC_F_VALUE;
+    if (r->name) {
+      long n;
+      off &= PS_PATH_MAX - 1;
+      n = bpf_probe_read_kernel_str(ev->data + off, PS_XATTR_NAME_MAX, (const void*)r->name);
+      if (n > 1) {
+        ev->name_len = n - 1;
+        off += n - 1;
+      }
+    } else {
+      flags |= PS_SC_F_NAME_FAULT;
+    }
+    ev->value_size = r->size > 0xffffffffULL ? 0xffffffffU : (__u32)r->size;
+    if (r->value && r->size) {
+      __u32 len = r->size > PS_XATTR_VALUE_MAX ? PS_XATTR_VALUE_MAX : (__u32)r->size;
+      off &= 0x1fff;
+      len &= 0x3ff;
+      if (len > 0 && len <= PS_XATTR_VALUE_MAX &&
+          bpf_probe_read_kernel(ev->data + off, len, (const void*)r->value) == 0) {
+        ev->value_len = len;
+        off += len;
+      } else {
+        flags |= PS_SC_F_VALUE_FAULT;
+      }
+    }
+  }
+  if (op == PS_IORING_OP_RENAMEAT || op == PS_IORING_OP_LINKAT || op == PS_IORING_OP_SYMLINKAT) {
+    flags |= PS_SC_F_PATH2;
+    ev->path2_len = ps_put_kstr(ev, &off, ps_filename(r->p2));
+  }
+  {
+    __u64 rd = 0, rm = 0;
+    __u16 kind = 0;
+    if (fpath) {
+      kind = PS_RES_OBJECT;
+      rd = (__u64)BPF_CORE_READ(fpath, dentry);
+      rm = (__u64)BPF_CORE_READ(fpath, mnt);
+    } else if (nc->wparent) {
+      kind = PS_RES_PARENT;
+      rd = nc->wparent;
+      rm = nc->wparent_mnt;
+    }
+    if (kind) {
+      ev->resolve_flags = kind;
+      off &= 0x1fff;
+      __u32 len = ps_resolve_dm(rd, rm, ev->data + off, &ev->resolve_flags);
+      if (len > PS_PATH_MAX) len = 0;
+      ev->resolved_len = len;
+      off += len;
+    }
+  }
+
+  ev->flags = flags;
+  __u32 size = (sizeof(*ev) + off) & (PS_SCRATCH_SIZE - 1);
+  ev->hdr.size = size;
+  if (bpf_ringbuf_output(&events_urgent, ev, size, 0) == 0) {
+    ps_count(PS_STAT_EVENTS_URGENT);
+    ps_count(PS_STAT_IO_URING);
+    return 0;
+  }
+  ps_count(PS_STAT_LOST_URGENT);
+  ev->flags = flags & ~PS_SC_F_URGENT;
+  if (bpf_ringbuf_output(&events_bulk, ev, size, BPF_RB_NO_WAKEUP) == 0) {
+    ps_count(PS_STAT_EVENTS_BULK);
+    ps_count(PS_STAT_IO_URING);
+  } else {
+    ps_count(PS_STAT_LOST_BULK);
+  }
+  return 0;
+}
