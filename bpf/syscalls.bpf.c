@@ -397,6 +397,11 @@ static __always_inline int ps_on_exit(long id, long ret) {
     if (kind == PS_SCK_TRUNCATE && !(st->flags & PS_SC_F_WATCHED)) goto done;
   } else if (kind == PS_SCK_NAME) {
     if (!(st->flags & PS_SC_F_WATCHED)) goto done;
+    /* The last name of a watched inode went away (unlink, or replaced by a
+     * rename): the inode is freed, and its number will be reused. */
+    if (ret == 0 && (st->flags & PS_SC_F_BEFORE) && st->inode_before.nlink <= 1 &&
+        (sc_desc[slot].name_sides == 1 || st->wname_side == 2))
+      ps_watch_forget(&st->inode_before);
     /* Something new now holds a watched name (rename or link onto it): mark
      * its inode watched at once, and report its state. */
     if (ret == 0 && st->wname_side == 2 && !(st->hit.how & PS_WM_UNVERIFIED) &&

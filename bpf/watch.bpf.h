@@ -94,12 +94,18 @@ static __always_inline void ps_watch_mark(const struct inode* inode, __u32 cls) 
   if (!inode) return;
   k.ino = BPF_CORE_READ(inode, i_ino);
   k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
+  /* The class is the name's: an entry left for an earlier inode with this
+   * number (inode numbers are reused) must not keep its old class. */
   cur = bpf_map_lookup_elem(&watch_inodes, &k);
-  if (cur) {
-    v.cls = cur->cls;
-    v.flags |= cur->flags;
-  }
+  if (cur) v.flags |= cur->flags;
   bpf_map_update_elem(&watch_inodes, &k, &v, BPF_ANY);
+}
+
+/* A watched inode that a rename or unlink just freed: forget it now, before
+ * its number is reused by an unrelated file. */
+static __always_inline void ps_watch_forget(const struct ps_inode_state* s) {
+  struct ps_watch_key k = {.ino = s->ino, .dev = s->dev};
+  bpf_map_delete_elem(&watch_inodes, &k);
 }
 
 /* A dentry's name, NUL-padded into a watch key. */
@@ -265,6 +271,16 @@ static __noinline int ps_check_name(__u64 ptr, int kernel, long dirfd, int follo
     if (!ps_watch_entry(binode, &nk, &out->hit)) return 0;
     out->wparent = (__u64)BPF_CORE_READ(base, dentry);
     out->wparent_mnt = (__u64)BPF_CORE_READ(base, mnt);
+    /* Watched: worth one directory scan for the object's state. */
+    l = ps_lookup(base, len, follow);
+    if (l) {
+      struct dentry* found = (struct dentry*)l->found;
+      out->lk_flags = l->flags;
+      if (found) {
+        ps_read_inode(BPF_CORE_READ(found, d_inode), &out->before);
+        out->have_before = 1;
+      }
+    }
     return 1;
   }
   return 0;

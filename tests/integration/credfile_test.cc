@@ -1,0 +1,490 @@
+// Integration: credential files, watched by identity. Needs root.
+//
+// One sensor runs for the suite with a config that adds a scratch tree (etc/,
+// sudoers.d/, a home's .ssh/) to the built-in list. Each test changes those
+// files the way real tools do and asserts on the exact credfile_* events.
+#include <fcntl.h>
+#include <liburing.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <string>
+
+#include "../common/acl_value.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "gtest/gtest.h"
+#include "sensor_harness.h"
+
+namespace permsentry::testing {
+namespace {
+
+std::string Get(const Event& e, const std::string& k) {
+  auto it = e.find(k);
+  return it == e.end() ? "<missing>" : it->second;
+}
+
+bool HasDelta(const Event& e, const std::string& text) {
+  for (int i = 0;; ++i) {
+    auto it = e.find("permsentry.access_delta." + std::to_string(i));
+    if (it == e.end()) return false;
+    if (it->second == text) return true;
+  }
+}
+
+void WriteFile(const std::string& path, const std::string& text, mode_t mode) {
+  std::ofstream(path) << text;
+  ASSERT_EQ(chmod(path.c_str(), mode), 0) << path;
+}
+
+class Credfile : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    ASSERT_EQ(geteuid(), 0u) << "integration tests load BPF programs: run them as root";
+    char tmpl[] = "/var/tmp/permsentry-cred-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root_ = new std::string(tmpl);
+    const std::string& r = *root_;
+    for (const char* d : {"/etc", "/etc/sudoers.d", "/home", "/home/u", "/home/u/.ssh", "/other"})
+      ASSERT_EQ(mkdir((r + d).c_str(), 0755), 0) << d;
+    WriteFile(r + "/etc/passwd", "root:x:0:0:root:/root:/bin/bash\n", 0644);
+    WriteFile(r + "/etc/shadow", "root:*:19000:0:99999:7:::\n", 0640);
+    WriteFile(r + "/etc/sudoers.d/x", "alice ALL=(ALL) ALL\n", 0440);
+    WriteFile(r + "/etc/unwatched", "x\n", 0644);
+    config_ = new std::string(r + "/permsentry.yaml");
+    std::ofstream(*config_) << "watch:\n  paths:\n"
+                            << "    - {path: " << r << "/etc/passwd, class: passwd}\n"
+                            << "    - {path: " << r << "/etc/shadow, class: shadow}\n"
+                            << "    - {path: " << r << "/etc/sudoers.d/, class: sudoers}\n"
+                            << "    - {path: " << r
+                            << "/home/u/.ssh/authorized_keys, class: authorized_keys}\n";
+    sensor_ = new SensorProcess({"--config", *config_});
+    ASSERT_TRUE(sensor_->ready()) << sensor_->Stderr();
+  }
+  static void TearDownTestSuite() {
+    if (sensor_ != nullptr) {
+      EXPECT_EQ(sensor_->Stop(), 0);
+      EXPECT_EQ(sensor_->bad_lines(), 0u);
+      delete sensor_;
+      sensor_ = nullptr;
+    }
+    if (root_ != nullptr) (void)!system(("rm -rf '" + *root_ + "'").c_str());
+    delete root_;
+    delete config_;
+  }
+
+  void SetUp() override { sensor_->StartWindow(); }
+
+  static std::string P(const std::string& rel) { return *root_ + "/" + rel; }
+
+  // The credential-file event `action` by `pid` whose file.path is `path`.
+  static std::optional<Event> WaitCred(const std::string& action, const std::string& path,
+                                       pid_t pid = 0, absl::Duration timeout = absl::Seconds(5)) {
+    const std::string want_pid = std::to_string(pid ? pid : getpid());
+    return sensor_->WaitFor(
+        [&](const Event& e) {
+          return Get(e, "event.action") == action && Get(e, "file.path") == path &&
+                 Get(e, "process.pid") == want_pid;
+        },
+        timeout);
+  }
+  static Event ExpectCred(const std::string& action, const std::string& path, pid_t pid = 0) {
+    std::optional<Event> e = WaitCred(action, path, pid);
+    if (e) {
+      std::string all;
+      for (const auto& [k, v] : *e) absl::StrAppend(&all, k, "=", v, "\n");
+      RecordProperty(action + ":" + path, all);
+    }
+    if (!e) {
+      ADD_FAILURE() << "no " << action << " event for " << path << "\nsensor stderr:\n"
+                    << sensor_->Stderr();
+      return {};
+    }
+    return *e;
+  }
+  // Events about credential files from this process (any action) so far.
+  static size_t CredEvents(pid_t pid = 0) {
+    const std::string want_pid = std::to_string(pid ? pid : getpid());
+    return sensor_->Count([&](const Event& e) {
+      return Get(e, "process.pid") == want_pid && e.count("permsentry.watch.match");
+    });
+  }
+  // A marker event after which earlier events of this process have arrived:
+  // events of one thread reach the rings in order.
+  static void Barrier() {
+    const std::string m = P("etc/sudoers.d/x");
+    ASSERT_EQ(chmod(m.c_str(), 0440), 0);
+    ASSERT_TRUE(sensor_->WaitFor([&](const Event& e) {
+      return Get(e, "permsentry.syscall") == "chmod" && Get(e, "file.path") == m &&
+             Get(e, "process.pid") == std::to_string(getpid());
+    }));
+  }
+
+  static SensorProcess* sensor_;
+  static std::string* root_;
+  static std::string* config_;
+};
+
+SensorProcess* Credfile::sensor_ = nullptr;
+std::string* Credfile::root_ = nullptr;
+std::string* Credfile::config_ = nullptr;
+
+// The "done" case: chmod o+w x from inside the watched directory.
+TEST_F(Credfile, ChmodRelativeInsideWatchedDirectory) {
+  char old[PATH_MAX];
+  ASSERT_NE(getcwd(old, sizeof(old)), nullptr);
+  ASSERT_EQ(chmod(P("etc/sudoers.d/x").c_str(), 0440), 0);
+  sensor_->StartWindow();
+  ASSERT_EQ(chdir(P("etc/sudoers.d").c_str()), 0);
+  ASSERT_EQ(syscall(SYS_fchmodat, AT_FDCWD, "x", 0442), 0);  // what `chmod o+w x` does
+  ASSERT_EQ(chdir(old), 0);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "fchmodat" && Get(ev, "permsentry.path_arg") == "x" &&
+           Get(ev, "process.pid") == std::to_string(getpid());
+  });
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["file.path"], P("etc/sudoers.d/x"));
+  EXPECT_EQ((*e)["permsentry.path_resolution"], "kernel_lookup");
+  EXPECT_EQ((*e)["permsentry.file.mode_before"], "0440");
+  EXPECT_EQ((*e)["file.mode"], "0442");
+  EXPECT_EQ((*e)["permsentry.access_delta.0"], "others: +w");
+  EXPECT_TRUE(absl::StrContains((*e)["message"], "0440 -> 0442")) << (*e)["message"];
+  EXPECT_TRUE(absl::StrContains((*e)["message"], "others: +w")) << (*e)["message"];
+  EXPECT_EQ((*e)["permsentry.watch.class"], "sudoers");
+  EXPECT_EQ((*e)["permsentry.watch.match"], "inode");
+  EXPECT_EQ((*e)["permsentry.urgent"], "true");  // a credential file: wakeup ring
+}
+
+TEST_F(Credfile, WriteInPlaceAndTruncatingOpen) {
+  const std::string passwd = P("etc/passwd");
+  int fd = open(passwd.c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "x:x:1:1::/:/bin/sh\n", 19), 19);
+  close(fd);
+  Event e = ExpectCred("credfile_write", passwd);
+  EXPECT_EQ(e["event.outcome"], "success");
+  EXPECT_EQ(e["permsentry.syscall"], "openat");
+  EXPECT_EQ(e["permsentry.open_flags"], "O_WRONLY|O_APPEND");
+  EXPECT_EQ(e["permsentry.watch.class"], "passwd");
+  EXPECT_EQ(e["permsentry.watch.match"], "inode");
+  EXPECT_EQ(e["permsentry.access_delta.0"], "opened for appending");
+  EXPECT_EQ(e["permsentry.path_resolution"], "kernel_fd");
+
+  sensor_->StartWindow();
+  fd = open(passwd.c_str(), O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "root:x:0:0:root:/root:/bin/bash\n", 32), 32);
+  close(fd);
+  Event t = ExpectCred("credfile_write", passwd);
+  EXPECT_EQ(t["permsentry.open_flags"], "O_WRONLY|O_TRUNC");
+  EXPECT_EQ(t["permsentry.access_delta.0"], "contents replaced (opened with O_TRUNC)");
+}
+
+TEST_F(Credfile, ReadsAndUnwatchedWritesAreNotReported) {
+  const size_t before = CredEvents();
+  int fd = open(P("etc/shadow").c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  fd = open(P("etc/unwatched").c_str(), O_WRONLY | O_TRUNC);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  ASSERT_EQ(rename(P("etc/unwatched").c_str(), P("etc/unwatched2").c_str()), 0);
+  ASSERT_EQ(rename(P("etc/unwatched2").c_str(), P("etc/unwatched").c_str()), 0);
+  Barrier();
+  EXPECT_EQ(CredEvents() - before, 1u);  // the barrier's own chmod on a watched file
+}
+
+// sed -i: write a temporary file next to it, then rename it over the original.
+TEST_F(Credfile, SedInPlaceReplacementIsReportedOnce) {
+  const std::string passwd = P("etc/passwd");
+  const std::string cmd = absl::StrCat("sed -i s/bash/sh/ '", passwd, "'");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), nullptr);
+    _exit(127);
+  }
+  int status;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  ASSERT_EQ(status, 0);
+  Event e = ExpectCred("credfile_rename", passwd, pid);
+  EXPECT_EQ(e["process.name"], "sed");
+  EXPECT_EQ(e["permsentry.watch.class"], "passwd");
+  EXPECT_EQ(e["permsentry.watch.side"], "destination");
+  EXPECT_EQ(e["permsentry.path_resolution"], "kernel_parent");
+  EXPECT_EQ(e["permsentry.path2_arg"], passwd);
+  EXPECT_TRUE(absl::StartsWith(e["permsentry.path_arg"], P("etc/sed"))) << e["permsentry.path_arg"];
+  EXPECT_EQ(e["permsentry.access_delta.0"], "replaced by rename (a new inode holds the name)");
+  EXPECT_NE(Get(e, "file.inode"), "<missing>");  // what now holds the name
+  // Once: sed's reads, its temporary file and the chmod/chown of that file are
+  // not credential-file changes.
+  Barrier();
+  EXPECT_EQ(sensor_->Count([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(pid) && ev.count("permsentry.watch.match");
+  }),
+            1u);
+
+  // The new inode is watched at once: a write through another name for it.
+  const std::string alias = P("other/passwd-alias");
+  ASSERT_EQ(link(passwd.c_str(), alias.c_str()), 0);
+  const int fd = open(alias.c_str(), O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  Event w = ExpectCred("credfile_write", alias);
+  EXPECT_EQ(w["permsentry.watch.class"], "passwd");
+  EXPECT_EQ(w["permsentry.watch.match"], "inode");
+  ASSERT_EQ(unlink(alias.c_str()), 0);
+}
+
+TEST_F(Credfile, RenameOverWithWeakerModeShowsTheDelta) {
+  const std::string shadow = P("etc/shadow");
+  const std::string tmp = P("etc/.shadow.new");
+  WriteFile(tmp, "root:*:19000:0:99999:7:::\n", 0644);  // world-readable: a mistake
+  sensor_->StartWindow();
+  ASSERT_EQ(rename(tmp.c_str(), shadow.c_str()), 0);
+  Event e = ExpectCred("credfile_rename", shadow);
+  EXPECT_EQ(e["permsentry.file.mode_before"], "0640");
+  EXPECT_EQ(e["file.mode"], "0644");
+  EXPECT_TRUE(HasDelta(e, "others: +r")) << e["message"];
+  ASSERT_EQ(chmod(shadow.c_str(), 0640), 0);
+}
+
+TEST_F(Credfile, RenameAwayAndBack) {
+  const std::string passwd = P("etc/passwd"), bak = P("etc/passwd.bak");
+  ASSERT_EQ(rename(passwd.c_str(), bak.c_str()), 0);
+  Event e = sensor_
+                ->WaitFor([&](const Event& ev) {
+                  return Get(ev, "event.action") == "credfile_rename" &&
+                         Get(ev, "permsentry.path_arg") == passwd &&
+                         Get(ev, "process.pid") == std::to_string(getpid());
+                })
+                .value_or(Event{});
+  EXPECT_EQ(e["permsentry.watch.side"], "source");
+  EXPECT_EQ(e["file.path"], passwd);
+  EXPECT_EQ(e["permsentry.access_delta.0"], "renamed away (the watched name no longer holds it)");
+  sensor_->StartWindow();
+  ASSERT_EQ(rename(bak.c_str(), passwd.c_str()), 0);
+  Event back = ExpectCred("credfile_rename", passwd);
+  EXPECT_EQ(back["permsentry.watch.side"], "destination");
+  EXPECT_EQ(back["permsentry.watch.match"], "name");  // nothing held the name before
+  EXPECT_EQ(back["permsentry.access_delta.0"], "created by rename");
+}
+
+TEST_F(Credfile, HardLinkWriteThroughItAndUnlink) {
+  const std::string shadow = P("etc/shadow"), alias = P("other/s");
+  ASSERT_EQ(link(shadow.c_str(), alias.c_str()), 0);
+  Event l = ExpectCred("credfile_link", shadow);
+  EXPECT_EQ(l["permsentry.watch.side"], "source");
+  EXPECT_EQ(l["permsentry.path2_arg"], alias);
+  EXPECT_EQ(l["event.type.0"], "creation");
+  // Writes through the other name reach the same inode.
+  const int fd = open(alias.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  Event w = ExpectCred("credfile_write", alias);
+  EXPECT_EQ(w["permsentry.watch.class"], "shadow");
+  EXPECT_EQ(w["permsentry.watch.match"], "inode");
+  // Removing that extra name elsewhere changes no credential file: not reported
+  // (name operations are filtered by the watched names before any lookup).
+  ASSERT_EQ(unlink(alias.c_str()), 0);
+  // Removing a watched name is.
+  const std::string extra = P("etc/sudoers.d/extra");
+  ASSERT_EQ(link(alias.c_str(), extra.c_str()), -1);  // gone
+  WriteFile(extra, "x", 0440);
+  sensor_->StartWindow();
+  ASSERT_EQ(unlink(extra.c_str()), 0);
+  Event u = ExpectCred("credfile_unlink", extra);
+  EXPECT_EQ(u["permsentry.watch.class"], "sudoers");
+  EXPECT_EQ(u["event.type.0"], "deletion");
+  EXPECT_EQ(u["permsentry.file.mode_before"], "0440");
+}
+
+TEST_F(Credfile, NewEntriesInWatchedDirectory) {
+  // openat with a dirfd on the watched directory, O_CREAT.
+  const int dfd = open(P("etc/sudoers.d").c_str(), O_DIRECTORY | O_RDONLY);
+  ASSERT_GE(dfd, 0);
+  const int fd = openat(dfd, "evil", O_CREAT | O_WRONLY | O_EXCL, 0440);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  Event c = ExpectCred("credfile_write", P("etc/sudoers.d/evil"));
+  EXPECT_EQ(c["permsentry.watch.class"], "sudoers");
+  EXPECT_EQ(c["permsentry.watch.match"], "directory_entry");
+  EXPECT_EQ(c["permsentry.create_mode"], "0440");
+  // A symlink placed in it, and the entry removed by unlinkat with the dirfd.
+  ASSERT_EQ(symlinkat("/var/tmp/elsewhere", dfd, "link"), 0);
+  Event s = ExpectCred("credfile_symlink", P("etc/sudoers.d/link"));
+  EXPECT_EQ(s["permsentry.path_arg"], "/var/tmp/elsewhere");
+  ASSERT_EQ(unlinkat(dfd, "link", 0), 0);
+  ExpectCred("credfile_unlink", P("etc/sudoers.d/link"));
+  ASSERT_EQ(unlinkat(dfd, "evil", 0), 0);
+  Event u = ExpectCred("credfile_unlink", P("etc/sudoers.d/evil"));
+  EXPECT_EQ(u["permsentry.file.mode_before"], "0440");
+  close(dfd);
+}
+
+TEST_F(Credfile, AuthorizedKeysCreatedWhereNoneWas) {
+  const std::string keys = P("home/u/.ssh/authorized_keys");
+  const int fd = open(keys.c_str(), O_CREAT | O_WRONLY | O_APPEND, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(write(fd, "ssh-ed25519 AAAA agent\n", 23), 23);
+  close(fd);
+  Event e = ExpectCred("credfile_write", keys);
+  EXPECT_EQ(e["permsentry.watch.class"], "authorized_keys");
+  EXPECT_EQ(e["permsentry.watch.match"], "name");
+  ASSERT_EQ(unlink(keys.c_str()), 0);
+  ExpectCred("credfile_unlink", keys);
+}
+
+TEST_F(Credfile, TruncateByPathAndByFd) {
+  const std::string passwd = P("etc/passwd");
+  struct stat st;
+  ASSERT_EQ(stat(passwd.c_str(), &st), 0);
+  ASSERT_EQ(truncate(passwd.c_str(), st.st_size), 0);
+  Event t = ExpectCred("credfile_truncate", passwd);
+  EXPECT_EQ(t["permsentry.syscall"], "truncate");
+  EXPECT_EQ(t["permsentry.access_delta.0"], "truncated");
+  const int fd = open(passwd.c_str(), O_RDWR);
+  ASSERT_GE(fd, 0);
+  sensor_->StartWindow();
+  ASSERT_EQ(ftruncate(fd, st.st_size), 0);
+  Event f = ExpectCred("credfile_truncate", passwd);
+  EXPECT_EQ(f["permsentry.syscall"], "ftruncate");
+  close(fd);
+}
+
+TEST_F(Credfile, SymlinkedDirectoryAndDotDotPathsStillMatch) {
+  const std::string via = P("other/etc-link");
+  ASSERT_EQ(symlink(P("etc").c_str(), via.c_str()), 0);
+  ASSERT_EQ(chmod((via + "/passwd").c_str(), 0600), 0);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.path_arg") == via + "/passwd" &&
+           Get(ev, "process.pid") == std::to_string(getpid());
+  });
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["file.path"], P("etc/passwd"));
+  EXPECT_EQ((*e)["permsentry.watch.class"], "passwd");
+  EXPECT_EQ((*e)["permsentry.path_caveats.0"], "via_symlink");
+  const std::string dotdot = P("other/../etc/passwd");
+  ASSERT_EQ(chmod(dotdot.c_str(), 0644), 0);
+  e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.path_arg") == dotdot &&
+           Get(ev, "process.pid") == std::to_string(getpid());
+  });
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["file.path"], P("etc/passwd"));
+  EXPECT_EQ((*e)["permsentry.file.mode_before"], "0600");
+  EXPECT_EQ((*e)["permsentry.watch.class"], "passwd");
+  ASSERT_EQ(unlink(via.c_str()), 0);
+}
+
+// The built-in list on this machine's real files, changing nothing: open
+// /etc/shadow for appending and close it.
+TEST_F(Credfile, RealShadowOpenedForAppend) {
+  struct stat before, after;
+  ASSERT_EQ(stat("/etc/shadow", &before), 0);
+  const int fd = open("/etc/shadow", O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0);
+  close(fd);
+  ASSERT_EQ(stat("/etc/shadow", &after), 0);
+  EXPECT_EQ(before.st_mtim.tv_nsec, after.st_mtim.tv_nsec);  // nothing written
+  Event e = ExpectCred("credfile_write", "/etc/shadow");
+  EXPECT_EQ(e["permsentry.watch.class"], "shadow");
+  EXPECT_EQ(e["permsentry.watch.entry"], "/etc/shadow");
+  EXPECT_EQ(e["permsentry.open_flags"], "O_WRONLY|O_APPEND");
+}
+
+// ------------------------------------------------------------------ io_uring
+
+class IoUring : public Credfile {
+ protected:
+  void SetUp() override {
+    Credfile::SetUp();
+    if (!absl::StrContains(sensor_->Stderr(), "(tp_btf backend)"))
+      GTEST_SKIP() << "the io_uring hook needs the tp_btf backend";
+    ASSERT_FALSE(absl::StrContains(sensor_->Stderr(), "io_uring submissions are not watched"))
+        << sensor_->Stderr();
+    ASSERT_EQ(io_uring_queue_init(8, &ring_, 0), 0);
+  }
+  void TearDown() override { io_uring_queue_exit(&ring_); }
+
+  // Submit what sqe_fn prepared and wait for its completion; returns cqe->res.
+  int Run(const std::function<void(io_uring_sqe*)>& sqe_fn) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    sqe_fn(sqe);
+    EXPECT_EQ(io_uring_submit(&ring_), 1);
+    io_uring_cqe* cqe = nullptr;
+    EXPECT_EQ(io_uring_wait_cqe(&ring_, &cqe), 0);
+    const int res = cqe->res;
+    io_uring_cqe_seen(&ring_, cqe);
+    return res;
+  }
+
+  io_uring ring_{};
+};
+
+TEST_F(IoUring, RenameOntoWatchedName) {
+  const std::string tmp = P("etc/.uring-new"), passwd = P("etc/passwd");
+  WriteFile(tmp, "root:x:0:0:root:/root:/bin/bash\n", 0644);
+  sensor_->StartWindow();
+  ASSERT_EQ(Run([&](io_uring_sqe* s) {
+              io_uring_prep_renameat(s, AT_FDCWD, tmp.c_str(), AT_FDCWD, passwd.c_str(), 0);
+            }),
+            0);
+  Event e = ExpectCred("credfile_rename", passwd);
+  EXPECT_EQ(e["permsentry.syscall"], "io_uring_renameat");
+  EXPECT_EQ(e["permsentry.io_uring.opcode"], "35");
+  EXPECT_EQ(e["event.outcome"], "unknown");  // reported at submission
+  EXPECT_EQ(e["permsentry.watch.class"], "passwd");
+  EXPECT_EQ(e["permsentry.watch.side"], "destination");
+  EXPECT_EQ(e["permsentry.path_arg"], tmp);
+}
+
+TEST_F(IoUring, OpenForWriteAndUnlinkInWatchedDirectory) {
+  const std::string f = P("etc/sudoers.d/uring");
+  const int fd = Run([&](io_uring_sqe* s) {
+    io_uring_prep_openat(s, AT_FDCWD, f.c_str(), O_CREAT | O_WRONLY, 0440);
+  });
+  ASSERT_GE(fd, 0);
+  close(fd);
+  Event o = ExpectCred("credfile_write", f);
+  EXPECT_EQ(o["permsentry.syscall"], "io_uring_openat");
+  EXPECT_EQ(o["permsentry.watch.class"], "sudoers");
+  ASSERT_EQ(Run([&](io_uring_sqe* s) { io_uring_prep_unlinkat(s, AT_FDCWD, f.c_str(), 0); }), 0);
+  Event u = ExpectCred("credfile_unlink", f);
+  EXPECT_EQ(u["permsentry.syscall"], "io_uring_unlinkat");
+}
+
+TEST_F(IoUring, AclSetOnAnyFileIsReported) {
+  const std::string f = P("other/acl-target");
+  WriteFile(f, "x", 0640);
+  // user::rw- user:nobody:rw- group::r-- mask::rw- other::---
+  const std::string value = AclValue({{0x01, 6, kAclNoId},
+                                      {0x02, 6, 65534},
+                                      {0x04, 4, kAclNoId},
+                                      {0x10, 6, kAclNoId},
+                                      {0x20, 0, kAclNoId}});
+  const int r = Run([&](io_uring_sqe* s) {
+    io_uring_prep_setxattr(s, "system.posix_acl_access", value.data(), f.c_str(), 0, value.size());
+  });
+  if (r == -EOPNOTSUPP) GTEST_SKIP() << "file system without POSIX ACLs";
+  ASSERT_EQ(r, 0) << strerror(-r);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "permsentry.syscall") == "io_uring_setxattr" &&
+           Get(ev, "process.pid") == std::to_string(getpid());
+  });
+  ASSERT_TRUE(e);
+  EXPECT_EQ((*e)["file.path"], f);
+  EXPECT_EQ((*e)["permsentry.xattr.name"], "system.posix_acl_access");
+  EXPECT_EQ((*e)["permsentry.acl.entries.1"], "user:nobody:rw-");
+  EXPECT_TRUE(HasDelta(*e, "user nobody (65534): rw- via ACL")) << (*e)["message"];
+  EXPECT_EQ(Get(*e, "permsentry.watch.match"), "<missing>");  // not a credential file
+}
+
+}  // namespace
+}  // namespace permsentry::testing
