@@ -60,9 +60,81 @@ struct {
   __type(value, struct ps_scratch);
 } scratch SEC(".maps") __weak;
 
+/*
+ * Appending to the tail of the event being built in `scratch`. Global functions:
+ * the verifier checks their bounds once, and callers carry the tail offset as a
+ * plain number rather than a precisely tracked pointer offset (which multiplied
+ * the states of every branch before it). Offsets and sizes are masked, not
+ * clamped: a mask bounds them for every verifier, and callers keep each below
+ * its mask by construction.
+ */
+#define PS_TAIL_OFF_MASK 0x1fff /* data + 8 KiB + a 4 KiB string < PS_SCRATCH_SIZE */
+
+/* A NUL-terminated string from user (or kernel) memory at data + off; returns
+ * what bpf_probe_read_*_str returned (the length with its NUL, 0 for "" on some
+ * kernels, < 0 on a fault). */
+__weak __noinline long ps_tail_str(__u32 off, __u64 src, __u32 max, __u32 kernel) {
+  __u32 zero = 0;
+  struct ps_scratch* sb = bpf_map_lookup_elem(&scratch, &zero);
+  if (!sb) return -1;
+  struct ps_syscall_event* ev = (struct ps_syscall_event*)sb->buf;
+  off &= PS_TAIL_OFF_MASK;
+  max &= 0x1fff;
+  if (max > PS_PATH_MAX) max = PS_PATH_MAX;
+  if (kernel) return bpf_probe_read_kernel_str(ev->data + off, max, (const void*)src);
+  return bpf_probe_read_user_str(ev->data + off, max, (const void*)src);
+}
+
+/* len (<= PS_XATTR_VALUE_MAX) bytes from user (or kernel) memory at data + off. */
+__weak __noinline long ps_tail_bytes(__u32 off, __u64 src, __u32 len, __u32 kernel) {
+  __u32 zero = 0;
+  struct ps_scratch* sb = bpf_map_lookup_elem(&scratch, &zero);
+  if (!sb) return -1;
+  struct ps_syscall_event* ev = (struct ps_syscall_event*)sb->buf;
+  off &= PS_TAIL_OFF_MASK;
+  len &= 0x3ff;
+  if (len == 0 || len > PS_XATTR_VALUE_MAX) return -1;
+  if (kernel) return bpf_probe_read_kernel(ev->data + off, len, (const void*)src);
+  return bpf_probe_read_user(ev->data + off, len, (const void*)src);
+}
+
 static __always_inline void ps_count(__u32 stat) {
   __u64* v = bpf_map_lookup_elem(&stats, &stat);
   if (v) *v += 1;
+}
+
+/*
+ * Send the event built in `scratch`, `tail` bytes of data after the fixed part:
+ * to the wakeup ring when it may become an alert (falling back to the bulk ring
+ * when that is full, counted), else to the bulk ring without a wakeup. A global
+ * function, so the size needs no precise tracking in its callers.
+ */
+__weak __noinline int ps_emit(__u32 tail, __u32 urgent) {
+  __u32 zero = 0, size;
+  struct ps_scratch* sb = bpf_map_lookup_elem(&scratch, &zero);
+  if (!sb) return -1;
+  struct ps_syscall_event* ev = (struct ps_syscall_event*)sb->buf;
+  /* The mask proves the size in bounds to every verifier (a compare-and-clamp
+   * can reach the helper through an unclamped register copy, which 6.1
+   * rejects); the scratch buffer is a power of two above the largest event. */
+  size = (sizeof(*ev) + tail) & (PS_SCRATCH_SIZE - 1);
+  ev->hdr.size = size;
+  if (urgent) {
+    ev->flags |= PS_SC_F_URGENT;
+    if (bpf_ringbuf_output(&events_urgent, ev, size, 0) == 0) {
+      ps_count(PS_STAT_EVENTS_URGENT);
+      return 0;
+    }
+    /* Wakeup ring full: counted, then the bulk ring still carries the event. */
+    ps_count(PS_STAT_LOST_URGENT);
+    ev->flags &= ~PS_SC_F_URGENT;
+  }
+  if (bpf_ringbuf_output(&events_bulk, ev, size, BPF_RB_NO_WAKEUP) == 0) {
+    ps_count(PS_STAT_EVENTS_BULK);
+    return 0;
+  }
+  ps_count(PS_STAT_LOST_BULK);
+  return -1;
 }
 
 /*

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Hook family: io_uring submissions (tp_btf/io_uring_submit_req).
+ * Hook family: io_uring submissions (tp_btf/io_uring_submit_req; before 6.4
+ * the same tracepoint was io_uring_submit_sqe).
  *
  * io_uring opens, renames, links, unlinks, truncates and sets xattrs in the
  * kernel's own workers: no syscall tracepoint fires for the operation itself.
@@ -37,6 +38,16 @@
 #define PS_O_NOFOLLOW 0400000
 #define PS_O_PATH 010000000
 #define PS_AT_SYMLINK_FOLLOW 0x400
+
+/* Before 6.2 the link/symlink request was struct io_hardlink (same fields). */
+struct io_hardlink___old {
+  struct file* file;
+  int old_dfd;
+  int new_dfd;
+  struct filename* oldpath;
+  struct filename* newpath;
+  int flags;
+} __attribute__((preserve_access_index));
 
 /* What one request carries, gathered per opcode. */
 struct ps_uring_req {
@@ -97,16 +108,27 @@ static __always_inline int ps_uring_gather(struct io_kiocb* req, __u8 op, struct
     }
     case PS_IORING_OP_LINKAT:
     case PS_IORING_OP_SYMLINKAT: {
-      struct io_link* o = cmd;
-      r->d1 = BPF_CORE_READ(o, old_dfd);
-      r->d2 = BPF_CORE_READ(o, new_dfd);
-      r->p2 = (__u64)BPF_CORE_READ(o, newpath);
-      r->xflags = BPF_CORE_READ(o, flags);
+      __u64 oldpath;
+      if (bpf_core_type_exists(struct io_link)) {
+        struct io_link* o = cmd;
+        r->d1 = BPF_CORE_READ(o, old_dfd);
+        r->d2 = BPF_CORE_READ(o, new_dfd);
+        r->p2 = (__u64)BPF_CORE_READ(o, newpath);
+        r->xflags = BPF_CORE_READ(o, flags);
+        oldpath = (__u64)BPF_CORE_READ(o, oldpath);
+      } else {
+        struct io_hardlink___old* o = cmd;
+        r->d1 = BPF_CORE_READ(o, old_dfd);
+        r->d2 = BPF_CORE_READ(o, new_dfd);
+        r->p2 = (__u64)BPF_CORE_READ(o, newpath);
+        r->xflags = BPF_CORE_READ(o, flags);
+        oldpath = (__u64)BPF_CORE_READ(o, oldpath);
+      }
       if (op == PS_IORING_OP_SYMLINKAT) {
-        r->target = (__u64)BPF_CORE_READ(o, oldpath);
+        r->target = oldpath;
         r->sides = 2;
       } else {
-        r->p1 = (__u64)BPF_CORE_READ(o, oldpath);
+        r->p1 = oldpath;
         r->follow1 = (r->xflags & PS_AT_SYMLINK_FOLLOW) != 0;
         r->sides = 3;
       }
@@ -162,8 +184,7 @@ static __always_inline __u32 ps_put_kstr(struct ps_syscall_event* ev, __u32* off
   return n - 1;
 }
 
-SEC("tp_btf/io_uring_submit_req")
-int BPF_PROG(ps_io_uring_submit, struct io_kiocb* req) {
+static __always_inline int ps_on_submit(struct io_kiocb* req) {
   struct ps_uring_state* us;
   struct ps_syscall_event* ev;
   struct ps_scratch* sb;
@@ -171,7 +192,7 @@ int BPF_PROG(ps_io_uring_submit, struct io_kiocb* req) {
   struct ps_name_check* nc;
   struct dentry* objd = NULL;
   struct path* fpath = NULL;
-  __u32 zero = 0, flags = PS_SC_F_IO_URING | PS_SC_F_URGENT, off = 0;
+  __u32 zero = 0, flags = PS_SC_F_IO_URING, off = 0;
   __u8 op = BPF_CORE_READ(req, opcode);
   int watched = 0, side = 0;
 
@@ -320,21 +341,14 @@ int BPF_PROG(ps_io_uring_submit, struct io_kiocb* req) {
     }
   }
 
-  ev->flags = flags;
-  __u32 size = (sizeof(*ev) + off) & (PS_SCRATCH_SIZE - 1);
-  ev->hdr.size = size;
-  if (bpf_ringbuf_output(&events_urgent, ev, size, 0) == 0) {
-    ps_count(PS_STAT_EVENTS_URGENT);
-    ps_count(PS_STAT_IO_URING);
-    return 0;
-  }
-  ps_count(PS_STAT_LOST_URGENT);
   ev->flags = flags & ~PS_SC_F_URGENT;
-  if (bpf_ringbuf_output(&events_bulk, ev, size, BPF_RB_NO_WAKEUP) == 0) {
-    ps_count(PS_STAT_EVENTS_BULK);
-    ps_count(PS_STAT_IO_URING);
-  } else {
-    ps_count(PS_STAT_LOST_BULK);
-  }
+  if (ps_emit(off, 1) == 0) ps_count(PS_STAT_IO_URING);
   return 0;
 }
+
+SEC("tp_btf/io_uring_submit_req")
+int BPF_PROG(ps_io_uring_submit, struct io_kiocb* req) { return ps_on_submit(req); }
+
+/* Kernels before 6.4: the tracepoint's older name, same argument. */
+SEC("tp_btf/io_uring_submit_sqe")
+int BPF_PROG(ps_io_uring_submit_sqe, struct io_kiocb* req) { return ps_on_submit(req); }

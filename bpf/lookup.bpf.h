@@ -351,35 +351,34 @@ static long ps_lookup_step(__u32 i, void* arg) {
 }
 
 /*
- * Look up lkbuf.path[0, len) from `base` (a directory: the caller's cwd, a
- * dirfd's directory; ignored for absolute paths). Returns the per-CPU lookup
- * state (NULL only if the map is missing): found is the object's dentry (0 when
- * not found), parent the directory holding its last component, flags how it
- * went (PS_LK_*). Valid until the next lookup on this CPU.
+ * The lookup proper, a global function: the verifier checks it once, on its
+ * own, instead of again at every call site (which made loading take seconds).
+ * __weak: every hook-family object includes it; the linker keeps one.
+ * Results in lkbuf.lk; returns 0, or -1 without the map.
  */
-static __always_inline struct ps_lookup* ps_lookup(const struct path* base, __u32 len,
-                                                   int follow_last) {
+__weak __noinline int ps_lookup_run(__u64 base_dentry, __u64 base_mnt, __u32 len,
+                                    __u32 follow_last) {
   struct task_struct* task = bpf_get_current_task_btf();
   struct ps_lookup* l;
   struct ps_lkbuf* b;
   __u32 zero = 0;
 
   b = bpf_map_lookup_elem(&lkbuf, &zero);
-  if (!b) return NULL;
+  if (!b) return -1;
   l = &b->lk;
   __builtin_memset(l, 0, sizeof(*l));
   if (len == 0 || len > PS_LK_PATH - 1) {
     l->flags = PS_LK_UNRESOLVED | PS_LK_DONE;
-    return l;
+    return 0;
   }
-  l->root = (__u64)task->fs->root.dentry;
-  l->root_mnt = (__u64)task->fs->root.mnt;
+  l->root = (__u64)BPF_CORE_READ(task, fs, root.dentry);
+  l->root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt);
   if (b->path[0] == '/') {
     l->dir = l->root;
     l->mnt = l->root_mnt;
   } else {
-    l->dir = (__u64)BPF_CORE_READ(base, dentry);
-    l->mnt = (__u64)BPF_CORE_READ(base, mnt);
+    l->dir = base_dentry;
+    l->mnt = base_mnt;
   }
   l->len = len;
   l->follow_last = follow_last;
@@ -407,11 +406,33 @@ static __always_inline struct ps_lookup* ps_lookup(const struct path* base, __u3
   if (l->dsize > PS_LK_WIN - 8 || l->off_sib > PS_LK_WIN - 8 || l->off_name + 16 > l->dsize ||
       l->off_iname > PS_LK_WIN / 2 - 1 || l->off_inode > PS_LK_WIN - 8) {
     l->flags = PS_LK_UNRESOLVED | PS_LK_DONE;
-    return l;
+    return 0;
   }
   bpf_loop(PS_LOOKUP_BUDGET, ps_lookup_step, NULL, 0);
   if (!(l->flags & PS_LK_DONE)) l->flags |= PS_LK_BUDGET | PS_LK_UNRESOLVED;
-  return l;
+  return 0;
+}
+
+/*
+ * Look up lkbuf.path[0, len) from `base` (a directory: the caller's cwd, a
+ * dirfd's directory; ignored for absolute paths). Returns the per-CPU lookup
+ * state (NULL only if the map is missing): found is the object's dentry (0 when
+ * not found), parent the directory holding its last component, flags how it
+ * went (PS_LK_*). Valid until the next lookup on this CPU.
+ */
+static __always_inline struct ps_lookup* ps_lookup(const struct path* base, __u32 len,
+                                                   int follow_last) {
+  struct ps_lkbuf* b;
+  __u32 zero = 0;
+  __u64 d = 0, m = 0;
+
+  if (base) {
+    d = (__u64)BPF_CORE_READ(base, dentry);
+    m = (__u64)BPF_CORE_READ(base, mnt);
+  }
+  if (ps_lookup_run(d, m, len, follow_last) != 0) return NULL;
+  b = bpf_map_lookup_elem(&lkbuf, &zero);
+  return b ? &b->lk : NULL;
 }
 
 /* Copy a path (user or kernel memory) into lkbuf.path for ps_lookup; returns

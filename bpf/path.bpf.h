@@ -139,43 +139,58 @@ static long ps_walk_step(__u32 i, void* arg) {
   return 0;
 }
 
+/* The walk proper, a global function (verified once, not at every call site;
+ * __weak: the linker keeps one copy). Leaves the path in walkbuf and returns
+ * (PS_RES_* flags << 32) | the offset where the path starts. */
+__weak __noinline __u64 ps_walk_run(__u64 dentry, __u64 vfsmnt) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  struct ps_walkbuf* b;
+  struct ps_walk w = {};
+  struct dentry* d = (struct dentry*)dentry;
+  struct vfsmount* vm = (struct vfsmount*)vfsmnt;
+  __u32 zero = 0, flags = 0;
+
+  w.dentry = dentry;
+  w.vfsmnt = vfsmnt;
+  w.mnt_root = (__u64)BPF_CORE_READ(vm, mnt_root);
+  w.root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
+  w.root_vfsmnt = (__u64)BPF_CORE_READ(task, fs, root.mnt);
+  w.off = PS_PATH_MAX;
+  /* d_unlinked(): hashed dentries are reachable by name; an unhashed non-root
+   * one was deleted. */
+  if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d) flags |= PS_RES_DELETED;
+
+  bpf_loop(PS_WALK_MAX_COMPONENTS + PS_WALK_MAX_MOUNT_HOPS, ps_walk_step, &w, 0);
+  if (!w.done) w.flags |= PS_RES_TRUNCATED;
+  flags |= w.flags;
+
+  b = bpf_map_lookup_elem(&walkbuf, &zero);
+  if (!b) return (__u64)flags << 32 | PS_PATH_MAX;
+  if (w.off == PS_PATH_MAX) { /* the root itself */
+    w.off -= 1;
+    b->buf[PS_PATH_MAX - 1] = '/';
+  }
+  return (__u64)flags << 32 | w.off;
+}
+
 /*
  * Resolve a dentry on a vfsmount to an absolute path and append it to
  * dst[0, len): returns the length written; PS_RES_* flags are or-ed into *flags.
  * `dst` is the event's tail at a bounded offset with room for PS_PATH_MAX bytes.
  */
 static __always_inline __u32 ps_resolve_dm(__u64 dentry, __u64 vfsmnt, __u8* dst, __u16* flags) {
-  struct task_struct* task = bpf_get_current_task_btf();
   struct ps_walkbuf* b;
-  struct ps_walk w = {};
-  struct dentry* d = (struct dentry*)dentry;
-  __u32 zero = 0, len;
+  __u32 zero = 0, off, len;
+  __u64 r = ps_walk_run(dentry, vfsmnt);
 
-  w.dentry = dentry;
-  w.vfsmnt = vfsmnt;
-  w.mnt_root = (__u64)BPF_CORE_READ((struct vfsmount*)vfsmnt, mnt_root);
-  w.root_dentry = (__u64)task->fs->root.dentry;
-  w.root_vfsmnt = (__u64)task->fs->root.mnt;
-  w.off = PS_PATH_MAX;
-  /* d_unlinked(): hashed dentries are reachable by name; an unhashed non-root
-   * one was deleted. */
-  if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d) *flags |= PS_RES_DELETED;
-
-  bpf_loop(PS_WALK_MAX_COMPONENTS + PS_WALK_MAX_MOUNT_HOPS, ps_walk_step, &w, 0);
-  if (!w.done) w.flags |= PS_RES_TRUNCATED;
-  *flags |= w.flags;
-
+  *flags |= (__u16)(r >> 32);
+  off = (__u32)r;
   b = bpf_map_lookup_elem(&walkbuf, &zero);
-  if (!b) return 0;
-  if (w.off == PS_PATH_MAX) { /* the root itself */
-    w.off -= 1;
-    b->buf[PS_PATH_MAX - 1] = '/';
-  }
   /* The walk always leaves off >= 1, so the path is at most 4095 bytes and the
    * masks below change nothing; they prove the bounds to the verifier. */
-  if (w.off > PS_PATH_MAX - 1) return 0;
-  len = (PS_PATH_MAX - w.off) & (PS_PATH_MAX - 1);
-  if (bpf_probe_read_kernel(dst, len, b->buf + (w.off & (PS_PATH_MAX - 1)))) return 0;
+  if (!b || off > PS_PATH_MAX - 1 || off == 0) return 0;
+  len = (PS_PATH_MAX - off) & (PS_PATH_MAX - 1);
+  if (bpf_probe_read_kernel(dst, len, b->buf + (off & (PS_PATH_MAX - 1)))) return 0;
   return len;
 }
 
@@ -192,6 +207,21 @@ static __always_inline int ps_object(long fd, struct path** path, struct inode**
   *path = (struct path*)((void*)f + bpf_core_field_offset(struct file, f_path));
   *inode = BPF_CORE_READ(f, f_inode);
   return 0;
+}
+
+/* The absolute path of a dentry on a vfsmount at the event's data + off; the
+ * PS_RES_* flags it finds are or-ed into the event's resolve_flags. Returns the
+ * length appended. */
+__weak __noinline __u32 ps_tail_resolve(__u32 off, __u64 dentry, __u64 vfsmnt) {
+  __u32 zero = 0, len;
+  struct ps_scratch* sb = bpf_map_lookup_elem(&scratch, &zero);
+  if (!sb) return 0;
+  struct ps_syscall_event* ev = (struct ps_syscall_event*)sb->buf;
+  __u16 flags = 0;
+  off &= PS_TAIL_OFF_MASK;
+  len = ps_resolve_dm(dentry, vfsmnt, ev->data + off, &flags);
+  ev->resolve_flags |= flags;
+  return len > PS_PATH_MAX ? 0 : len;
 }
 
 #endif /* PERMSENTRY_BPF_PATH_H_ */

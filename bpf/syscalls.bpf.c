@@ -194,17 +194,21 @@ static __always_inline int ps_follows(int slot, const __u64* args) {
   return !(at & PS_AT_SYMLINK_NOFOLLOW);
 }
 
-/* Look up a path-based call's object at sys_enter: its state before the call. */
-static __always_inline void ps_enter_lookup(int slot, struct ps_inflight* st) {
-  const __u8 path_arg = sc_desc[slot].path_arg;
-  const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
+/* Look up a path-based call's object (at sys_enter: its state before the call).
+ * A global function: verified once, not at each of its call sites. */
+__noinline int ps_enter_lookup(__u32 slot, struct ps_inflight* st) {
   struct ps_lookup* l;
 
-  if (path_arg >= 6) return;
+  if (!st || slot >= PS_DESC_SLOTS) return -1;
+  asm volatile("" : "+r"(slot)); /* keep the mask: the check above was on a copy */
+  slot &= PS_DESC_SLOTS - 1;
+  const __u8 path_arg = sc_desc[slot].path_arg;
+  const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
+  if (path_arg >= 6) return -1;
   l = ps_lookup_path(ps_arg(st->args, path_arg), 0,
                      dirfd_arg < 6 ? (int)ps_arg(st->args, dirfd_arg) : PS_AT_FDCWD,
                      ps_follows(slot, st->args));
-  if (!l) return;
+  if (!l) return -1;
   st->flags |= PS_SC_F_LOOKUP;
   st->lk_flags = l->flags;
   struct dentry* found = (struct dentry*)l->found;
@@ -217,6 +221,7 @@ static __always_inline void ps_enter_lookup(int slot, struct ps_inflight* st) {
       st->obj_mnt = l->found_mnt;
     }
   }
+  return 0;
 }
 
 static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
@@ -340,9 +345,12 @@ static __always_inline int ps_on_exit(long id, long ret) {
   struct ps_inflight* st;
   struct ps_syscall_event* ev;
   struct ps_scratch* sb;
-  struct dentry* objd = NULL; /* the object, when known by identity */
+  /* The object, when known by identity, and the path of an fd-named or opened
+   * object: kept as numbers, not pointers, so that the verifier can merge the
+   * many paths through this function (a NULL-or-pointer register cannot be). */
+  __u64 objd = 0, fdent = 0, fmnt = 0;
   __u64 objmnt = 0;
-  __u32 zero = 0, flags = 0, off = 0, size;
+  __u32 zero = 0, flags = 0, off = 0;
   int slot, urgent = 0;
   long n;
 
@@ -368,7 +376,6 @@ static __always_inline int ps_on_exit(long id, long ret) {
   const __u8 mode_arg = sc_desc[slot].mode_arg;
   const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
   long objfd = PS_OBJ_NONE;
-  struct path* fpath = NULL; /* the object's path, for fd-named objects */
 
   /* What the call acted on, by identity, and whether it is watched. */
   if (kind == PS_SCK_OPEN) {
@@ -376,24 +383,25 @@ static __always_inline int ps_on_exit(long id, long ret) {
     if (ret < 0) goto done; /* nothing was opened */
     f = ps_fd_file(ret);
     if (!f) goto done;
-    fpath = (struct path*)((void*)f + bpf_core_field_offset(struct file, f_path));
-    objd = BPF_CORE_READ(f, f_path.dentry);
-    if (!ps_watch_dentry(objd, &st->hit)) goto done;
+    fdent = objd = (__u64)BPF_CORE_READ(f, f_path.dentry);
+    fmnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
+    if (!ps_watch_dentry((struct dentry*)objd, &st->hit)) goto done;
     st->flags |= PS_SC_F_WATCHED;
   } else if (kind == PS_SCK_FILE || kind == PS_SCK_TRUNCATE) {
     objfd = ps_fd_object(slot, st->args);
     if (objfd != PS_OBJ_NONE) {
       struct inode* inode;
-      if (ps_object(objfd, &fpath, &inode) == 0 && inode)
-        objd = BPF_CORE_READ(fpath, dentry);
-      else
-        fpath = NULL;
+      struct path* fpath;
+      if (ps_object(objfd, &fpath, &inode) == 0 && inode) {
+        fdent = objd = (__u64)BPF_CORE_READ(fpath, dentry);
+        fmnt = (__u64)BPF_CORE_READ(fpath, mnt);
+      }
     } else {
       if (!st->obj && path_arg < 6) ps_exit_lookup(slot, st);
-      objd = (struct dentry*)st->obj;
+      objd = st->obj;
       objmnt = st->obj_mnt;
     }
-    if (objd && ps_watch_dentry(objd, &st->hit)) st->flags |= PS_SC_F_WATCHED;
+    if (objd && ps_watch_dentry((struct dentry*)objd, &st->hit)) st->flags |= PS_SC_F_WATCHED;
     if (kind == PS_SCK_TRUNCATE && !(st->flags & PS_SC_F_WATCHED)) goto done;
   } else if (kind == PS_SCK_NAME) {
     if (!(st->flags & PS_SC_F_WATCHED)) goto done;
@@ -412,7 +420,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
       struct dentry* now = l ? (struct dentry*)l->found : NULL;
       if (now) {
         ps_watch_mark(BPF_CORE_READ(now, d_inode), st->hit.cls);
-        objd = now; /* its state is reported as "after" */
+        objd = (__u64)now; /* its state is reported as "after" */
       }
     }
   }
@@ -457,7 +465,8 @@ static __always_inline int ps_on_exit(long id, long ret) {
    * before it (a different inode there now means it was replaced: no "after"),
    * or for a rename/link, what now holds the watched name. */
   if (objd) {
-    struct inode* inode = BPF_CORE_READ(objd, d_inode);
+    struct dentry* od = (struct dentry*)objd;
+    struct inode* inode = BPF_CORE_READ(od, d_inode);
     if (inode) {
       ps_read_inode(inode, &ev->after);
       if (kind == PS_SCK_NAME || !(flags & PS_SC_F_BEFORE) || ev->after.ino == ev->before.ino)
@@ -467,7 +476,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
 
   if (path_arg < 6) {
     flags |= PS_SC_F_PATH;
-    n = bpf_probe_read_user_str(ev->data, PS_PATH_MAX, (const void*)ps_arg(st->args, path_arg));
+    n = ps_tail_str(off, ps_arg(st->args, path_arg), PS_PATH_MAX, 0);
     /* n counts the NUL; some kernels (6.12) return 0 for "". */
     if (n >= 0)
       off = n > 0 ? n - 1 : 0;
@@ -478,14 +487,10 @@ static __always_inline int ps_on_exit(long id, long ret) {
 
   if (name_arg < 6) {
     flags |= PS_SC_F_NAME;
-    /* Offsets into ev->data are masked, not clamped: a mask bounds them for
-     * every verifier, and each is below its mask by construction. */
-    off &= PS_PATH_MAX - 1;
-    n = bpf_probe_read_user_str(ev->data + off, PS_XATTR_NAME_MAX,
-                                (const void*)ps_arg(st->args, name_arg));
+    n = ps_tail_str(off, ps_arg(st->args, name_arg), PS_XATTR_NAME_MAX, 0);
     if (n > 1) {
       ev->name_len = n - 1;
-      if (ps_caps_xattr(ev->data + off, n - 1)) urgent = 1;
+      if (ps_caps_xattr(ev->data + (off & (PS_PATH_MAX - 1)), n - 1)) urgent = 1;
       off += n - 1;
     } else if (n < 0) {
       flags |= PS_SC_F_NAME_FAULT;
@@ -514,10 +519,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
     ev->value_size = vsize > 0xffffffffULL ? 0xffffffffU : (__u32)vsize;
     if (vsize > 0 && vptr) {
       __u32 len = vsize > PS_XATTR_VALUE_MAX ? PS_XATTR_VALUE_MAX : (__u32)vsize;
-      off &= 0x1fff;
-      len &= 0x3ff;
-      if (len > 0 && len <= PS_XATTR_VALUE_MAX &&
-          bpf_probe_read_user(ev->data + off, len, (const void*)vptr) == 0) {
+      if (ps_tail_bytes(off, vptr, len, 0) == 0) {
         ev->value_len = len;
         off += len;
       } else {
@@ -528,9 +530,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
 
   if (path2_arg < 6) {
     flags |= PS_SC_F_PATH2;
-    off &= PS_PATH_MAX - 1; /* name ops carry no xattr name or value */
-    n = bpf_probe_read_user_str(ev->data + off, PS_PATH_MAX,
-                                (const void*)ps_arg(st->args, path2_arg));
+    n = ps_tail_str(off, ps_arg(st->args, path2_arg), PS_PATH_MAX, 0);
     if (n > 1) {
       ev->path2_len = n - 1;
       off += n - 1;
@@ -552,10 +552,10 @@ static __always_inline int ps_on_exit(long id, long ret) {
     int relative =
         path_arg < 6 && !(flags & PS_SC_F_PATH_FAULT) && ev->path_len > 0 && ev->data[0] != '/';
 
-    if (fpath) {
+    if (fdent) {
       kind_flag = PS_RES_OBJECT;
-      rdentry = (__u64)BPF_CORE_READ(fpath, dentry);
-      rmnt = (__u64)BPF_CORE_READ(fpath, mnt);
+      rdentry = fdent;
+      rmnt = fmnt;
     } else if (objfd != PS_OBJ_NONE) {
       kind_flag = PS_RES_OBJECT;
       bad = 1;
@@ -567,7 +567,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
       }
     } else if (objd && objmnt && (relative || (st->lk_flags & (PS_LK_SYMLINK | PS_LK_DOTDOT)))) {
       kind_flag = PS_RES_OBJECT;
-      rdentry = (__u64)objd;
+      rdentry = objd;
       rmnt = objmnt;
     } else if (kind != PS_SCK_CREDS && relative) {
       long dirfd = dirfd_arg < 6 ? (int)ps_arg(st->args, dirfd_arg) : PS_AT_FDCWD;
@@ -586,9 +586,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
       if (bad || !rdentry) {
         ev->resolve_flags |= PS_RES_BAD_FD;
       } else {
-        off &= 0x1fff;
-        __u32 len = ps_resolve_dm(rdentry, rmnt, ev->data + off, &ev->resolve_flags);
-        if (len > PS_PATH_MAX) len = 0;
+        __u32 len = ps_tail_resolve(off, rdentry, rmnt);
         ev->resolved_len = len;
         off += len;
       }
@@ -600,26 +598,8 @@ static __always_inline int ps_on_exit(long id, long ret) {
     urgent = 1;
   if (flags & PS_SC_F_WATCHED) urgent = 1; /* a credential file: alert candidate */
 
-  /* The mask proves the size in bounds to every verifier (a compare-and-clamp
-   * can reach the helper through an unclamped register copy, which 6.1
-   * rejects); the scratch buffer is a power of two above the largest event. */
-  size = (sizeof(*ev) + off) & (PS_SCRATCH_SIZE - 1);
-  ev->hdr.size = size;
-
-  if (urgent) {
-    ev->flags = flags | PS_SC_F_URGENT;
-    if (bpf_ringbuf_output(&events_urgent, ev, size, 0) == 0) {
-      ps_count(PS_STAT_EVENTS_URGENT);
-      goto done;
-    }
-    /* Wakeup ring full: counted, then the bulk ring still carries the event. */
-    ps_count(PS_STAT_LOST_URGENT);
-  }
   ev->flags = flags;
-  if (bpf_ringbuf_output(&events_bulk, ev, size, BPF_RB_NO_WAKEUP) == 0)
-    ps_count(PS_STAT_EVENTS_BULK);
-  else
-    ps_count(PS_STAT_LOST_BULK);
+  ps_emit(off, urgent);
 done:
   st->active = 0;
   return 0;

@@ -115,13 +115,25 @@ static __always_inline void ps_dentry_name_key(const struct dentry* d,
   bpf_probe_read_kernel_str(nk->name, sizeof(nk->name), BPF_CORE_READ(d, d_name.name));
 }
 
+/* Keys are built in per-CPU memory, not on the stack: these checks run deep in
+ * call chains whose combined stack the verifier limits to 512 bytes. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct ps_watch_name_key);
+} watch_key SEC(".maps") __weak;
+
 /* Object watched by inode, or as an entry of its parent directory. */
 static __always_inline int ps_watch_dentry(const struct dentry* d, struct ps_watch_hit* h) {
-  struct ps_watch_name_key nk;
+  __u32 zero = 0;
+  struct ps_watch_name_key* nk;
   if (!d) return 0;
   if (ps_watch_object(BPF_CORE_READ(d, d_inode), h)) return 1;
-  ps_dentry_name_key(d, &nk);
-  return ps_watch_entry(BPF_CORE_READ(d, d_parent, d_inode), &nk, h);
+  nk = bpf_map_lookup_elem(&watch_key, &zero);
+  if (!nk) return 0;
+  ps_dentry_name_key(d, nk);
+  return ps_watch_entry(BPF_CORE_READ(d, d_parent, d_inode), nk, h);
 }
 
 /* The last two components of lkbuf.path, found by one pass over its bytes. */
@@ -130,6 +142,8 @@ struct ps_comps {
   __u32 cur, cur_len;
   __u32 last, last_len;
   __u32 prev, prev_len;
+  __u32 _pad0;
+  struct ps_watch_name_key nk; /* ps_check_name's key (off the stack) */
 };
 
 struct {
@@ -219,7 +233,7 @@ struct ps_name_check {
  */
 static __noinline int ps_check_name(__u64 ptr, int kernel, long dirfd, int follow, int gate,
                                     struct ps_name_check* out) {
-  struct ps_watch_name_key nk;
+  struct ps_watch_name_key* nk;
   struct ps_comps* c;
   struct ps_lookup* l;
   struct path* base = NULL;
@@ -238,8 +252,9 @@ static __noinline int ps_check_name(__u64 ptr, int kernel, long dirfd, int follo
   bpf_loop(len + 1, ps_comp_step, NULL, 0);
   if (b->path[0] != '/' && ps_object(dirfd, &base, &binode) != 0) return 0;
 
-  fl = ps_filter(c->last, c->last_len, &nk);
-  fp = c->prev_len ? ps_filter(c->prev, c->prev_len, &nk) : 0;
+  nk = &c->nk;
+  fl = ps_filter(c->last, c->last_len, nk);
+  fp = c->prev_len ? ps_filter(c->prev, c->prev_len, nk) : 0;
   if (!gate || (fl & PS_NF_LAST) || (fp & PS_NF_DIR)) {
     l = ps_lookup(base, len, follow);
     if (!l) return 0;
@@ -252,8 +267,8 @@ static __noinline int ps_check_name(__u64 ptr, int kernel, long dirfd, int follo
       out->have_before = 1;
     } else if (parent && !(l->flags & PS_LK_UNRESOLVED)) {
       /* The name does not exist (yet): is it a watched name there? */
-      ps_name_key(c->last, c->last_len, nk.name);
-      if (!ps_watch_entry(BPF_CORE_READ(parent, d_inode), &nk, &out->hit)) return 0;
+      ps_name_key(c->last, c->last_len, nk->name);
+      if (!ps_watch_entry(BPF_CORE_READ(parent, d_inode), nk, &out->hit)) return 0;
     } else if ((fl & PS_NF_LAST) || (fp & PS_NF_DIR)) {
       out->hit.cls = (__u32)-1;
       out->hit.how = PS_WM_UNVERIFIED;
@@ -267,8 +282,8 @@ static __noinline int ps_check_name(__u64 ptr, int kernel, long dirfd, int follo
   }
   if (c->prev_len == 0 && base && binode) {
     /* A bare name: its directory is the cwd or the dirfd, known by identity. */
-    ps_name_key(c->last, c->last_len, nk.name);
-    if (!ps_watch_entry(binode, &nk, &out->hit)) return 0;
+    ps_name_key(c->last, c->last_len, nk->name);
+    if (!ps_watch_entry(binode, nk, &out->hit)) return 0;
     out->wparent = (__u64)BPF_CORE_READ(base, dentry);
     out->wparent_mnt = (__u64)BPF_CORE_READ(base, mnt);
     /* Watched: worth one directory scan for the object's state. */

@@ -62,18 +62,22 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
   std::string tp_btf_error;
   // io_uring's hook is optional: kernels without io_uring (or with an older
   // layout of its requests) still get everything else, and say so.
+  // The tracepoint is io_uring_submit_req since 6.4, io_uring_submit_sqe before.
+  enum class Uring { kNone, kSubmitReq, kSubmitSqe };
   struct Attempt {
     bool use_btf;
-    bool io_uring;
+    Uring io_uring;
   };
   std::string io_uring_error;
-  for (const Attempt attempt : {Attempt{true, true}, Attempt{true, false}, Attempt{false, false}}) {
+  for (const Attempt attempt : {Attempt{true, Uring::kSubmitReq}, Attempt{true, Uring::kSubmitSqe},
+                                Attempt{true, Uring::kNone}, Attempt{false, Uring::kNone}}) {
     const bool use_btf = attempt.use_btf;
     if ((use_btf && options.backend == Backend::kRawTp) ||
         (!use_btf && options.backend == Backend::kTpBtf && !tp_btf_error.empty())) {
       continue;
     }
-    if (use_btf && !attempt.io_uring && io_uring_error.empty()) continue;  // loaded with it
+    // Later attempts only after the earlier ones failed for io_uring's sake.
+    if (use_btf && attempt.io_uring != Uring::kSubmitReq && io_uring_error.empty()) continue;
     if (!use_btf) io_uring_error = "the io_uring hook needs the tp_btf backend";
     std::unique_ptr<permsentry_bpf, SkelDeleter> skel(permsentry_bpf__open());
     if (!skel) {
@@ -91,7 +95,15 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
                               false);
     bpf_program__set_autoload(use_btf ? skel->progs.ps_sys_exit_raw : skel->progs.ps_sys_exit_btf,
                               false);
-    bpf_program__set_autoload(skel->progs.ps_io_uring_submit, attempt.io_uring);
+    bpf_program__set_autoload(skel->progs.ps_io_uring_submit,
+                              attempt.io_uring == Uring::kSubmitReq);
+    bpf_program__set_autoload(skel->progs.ps_io_uring_submit_sqe,
+                              attempt.io_uring == Uring::kSubmitSqe);
+    if (options.verbose) {
+      // Verifier statistics (instructions processed, states) in the log.
+      bpf_program* p;
+      bpf_object__for_each_program(p, skel->obj) bpf_program__set_log_level(p, 4);
+    }
 
     err = permsentry_bpf__load(skel.get());
     if (err != 0) {
@@ -103,8 +115,9 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
                          " (root with CAP_BPF/CAP_PERFMON is needed; lockdown or "
                          "kernel.unprivileged_bpf_disabled may also forbid it)"));
       }
-      if (attempt.io_uring) {
-        io_uring_error = absl::StrCat("the kernel refused the io_uring hook: ", ErrText(err));
+      if (attempt.io_uring != Uring::kNone) {
+        if (io_uring_error.empty())
+          io_uring_error = absl::StrCat("the kernel refused the io_uring hook: ", ErrText(err));
         continue;
       }
       if (use_btf && options.backend == Backend::kAuto) {
@@ -140,10 +153,13 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
           absl::StrCat("cannot attach to the sys_exit tracepoint: ", ErrText(errno)));
     }
     (use_btf ? skel->links.ps_sys_exit_btf : skel->links.ps_sys_exit_raw) = exit_link;
-    if (attempt.io_uring) {
-      skel->links.ps_io_uring_submit = bpf_program__attach(skel->progs.ps_io_uring_submit);
-      if (skel->links.ps_io_uring_submit == nullptr)
-        io_uring_error = absl::StrCat("cannot attach the io_uring hook: ", ErrText(errno));
+    if (attempt.io_uring != Uring::kNone) {
+      const bool req = attempt.io_uring == Uring::kSubmitReq;
+      bpf_program* p = req ? skel->progs.ps_io_uring_submit : skel->progs.ps_io_uring_submit_sqe;
+      bpf_link* l = bpf_program__attach(p);
+      (req ? skel->links.ps_io_uring_submit : skel->links.ps_io_uring_submit_sqe) = l;
+      io_uring_error =
+          l == nullptr ? absl::StrCat("cannot attach the io_uring hook: ", ErrText(errno)) : "";
     }
     sensor->io_uring_error_ = io_uring_error;
     sensor->backend_ = use_btf ? "tp_btf" : "raw_tp";

@@ -241,18 +241,6 @@ int RunCommand(int argc, char** argv) {
                  (*sensor)->io_uring_error().c_str());
   }
 
-  if (opts.ready_file) {
-    const int fd = open(opts.ready_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-      std::fprintf(stderr, "permsentry: cannot create ready file %s: %s\n",
-                   opts.ready_file->c_str(), strerror(errno));
-      return kExitFailure;
-    }
-    const std::string pid = absl::StrCat(getpid(), "\n");
-    (void)!write(fd, pid.data(), pid.size());
-    close(fd);
-  }
-
   // Load the watch list into the kernel. A failure (maps full) is an alert, not
   // a reason to stop capturing.
   absl::Time next_watch_refresh, last_watch_refresh = absl::InfinitePast();
@@ -274,6 +262,20 @@ int RunCommand(int argc, char** argv) {
     }
   };
   refresh_watch(/*announce=*/true);
+
+  // Ready only once the watch list is in the kernel: what is reported from here
+  // on is complete.
+  if (opts.ready_file) {
+    const int fd = open(opts.ready_file->c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      std::fprintf(stderr, "permsentry: cannot create ready file %s: %s\n",
+                   opts.ready_file->c_str(), strerror(errno));
+      return kExitFailure;
+    }
+    const std::string pid = absl::StrCat(getpid(), "\n");
+    (void)!write(fd, pid.data(), pid.size());
+    close(fd);
+  }
 
   SensorStats reported;  // counters already reported as lost
   absl::Time next_stats = absl::Now() + absl::Milliseconds(config.stats_interval_ms);
