@@ -11,6 +11,10 @@
 //               a user xattr and of a POSIX ACL, write-open of a file named like a
 //               credential file
 //   unrelated   getpid, stat, open+close /dev/null, a 4 KiB pwrite
+//   writes      unrelated file churn, the way editors and package managers write:
+//               create a temporary file, write 4 KiB, close, rename it over a
+//               name, unlink (each open, rename and unlink passes the sensor's
+//               credential-file filter and is not reported)
 // and prints ns/op (median of --reps), the ratio to no sensor, and how many of the
 // permission events the sensor delivered against how many were issued.
 //
@@ -48,12 +52,14 @@ struct Options {
   int reps = 7;
   int perm_cycles = 20000;
   int unrelated_cycles = 200000;
+  int write_cycles = 20000;
   bool auditd = true;
 };
 
 constexpr int kPermOpsPerCycle = 10;    // syscalls per permission cycle
 constexpr int kPermEventsPerCycle = 9;  // of which permsentry reports (open is not one)
 constexpr int kUnrelatedOpsPerCycle = 5;
+constexpr int kWriteOpsPerCycle = 5;
 
 int64_t NowNs() {
   timespec ts{};
@@ -125,6 +131,19 @@ class Workloads {
       syscall(SYS_setxattr, f, "system.posix_acl_access", acl_.data(), acl_.size(), 0);
       syscall(SYS_removexattr, f, "system.posix_acl_access");
       close(static_cast<int>(syscall(SYS_openat, AT_FDCWD, cred_.c_str(), O_WRONLY)));
+    }
+  }
+
+  void Writes(int cycles) {
+    static char block[4096];
+    const std::string tmp = dir_ + "/w.tmp", name = dir_ + "/w";
+    for (int i = 0; i < cycles; ++i) {
+      const int fd = static_cast<int>(
+          syscall(SYS_openat, AT_FDCWD, tmp.c_str(), O_CREAT | O_WRONLY | O_TRUNC, 0644));
+      (void)!write(fd, block, sizeof(block));
+      close(fd);
+      syscall(SYS_rename, tmp.c_str(), name.c_str());
+      syscall(SYS_unlink, name.c_str());
     }
   }
 
@@ -213,6 +232,15 @@ class Auditd {
         "-S setxattr -S lsetxattr -S fsetxattr -S removexattr -S lremovexattr -S fremovexattr";
     Run(std::string("/sbin/auditctl -a always,exit -F arch=b64 ") + b64 + " -k permsentry-bench");
     Run(std::string("/sbin/auditctl -a always,exit -F arch=b32 ") + b32 + " -k permsentry-bench");
+    // permsentry's built-in credential files, as audit file watches (writes and
+    // attribute changes).
+    for (const char* p :
+         {"/etc/passwd", "/etc/shadow", "/etc/group", "/etc/gshadow", "/etc/sudoers",
+          "/etc/sudoers.d", "/etc/pam.d", "/etc/security", "/etc/ssh/sshd_config",
+          "/etc/ssh/sshd_config.d", "/root/.ssh", "/etc/polkit-1/rules.d", "/etc/cron.d"}) {
+      if (access(p, F_OK) == 0)
+        Run(std::string("/sbin/auditctl -w ") + p + " -p wa -k permsentry-bench");
+    }
     std::system("/sbin/auditctl -e 1 >/dev/null");
   }
 
@@ -289,9 +317,9 @@ double Median(std::vector<double> v) {
 
 struct LegResult {
   std::string name;
-  double perm_ns = 0, unrelated_ns = 0;
+  double perm_ns = 0, unrelated_ns = 0, write_ns = 0;
   std::string delivery;
-  double perm_ratio = 1, unrelated_ratio = 1;
+  double perm_ratio = 1, unrelated_ratio = 1, write_ratio = 1;
 };
 
 double Measure(int reps, int cycles, int ops, const std::function<void(int)>& fn,
@@ -326,8 +354,9 @@ LegResult RunLeg(const std::string& name, const Options& o, int reps, bool drain
     const std::function<void()> pause = [] { usleep(300000); };
     // Unrelated first: measured with the sensor attached and idle, not while
     // it is still draining the permission storm.
-    double r[2];
+    double r[3];
     r[1] = Measure(reps, o.unrelated_cycles, kUnrelatedOpsPerCycle, [&](int n) { w.Unrelated(n); });
+    r[2] = Measure(reps, o.write_cycles, kWriteOpsPerCycle, [&](int n) { w.Writes(n); });
     r[0] = Measure(
         reps, o.perm_cycles, kPermOpsPerCycle, [&](int n) { w.Permission(n); },
         drain_between ? pause : std::function<void()>());
@@ -335,17 +364,17 @@ LegResult RunLeg(const std::string& name, const Options& o, int reps, bool drain
     _exit(0);
   }
   close(fds[1]);
-  double r[2] = {0, 0};
+  double r[3] = {0, 0, 0};
   if (read(fds[0], r, sizeof(r)) != sizeof(r)) Die("the " + name + " leg failed");
   close(fds[0]);
   waitpid(pid, nullptr, 0);
-  return LegResult{name, r[0], r[1], ""};
+  return LegResult{.name = name, .perm_ns = r[0], .unrelated_ns = r[1], .write_ns = r[2]};
 }
 
 void Usage() {
   std::puts(
       "usage: permsentry_bench [--sensor PATH] [--reps N] [--perm-cycles N]\n"
-      "                        [--unrelated-cycles N] [--no-auditd]\n"
+      "                        [--unrelated-cycles N] [--write-cycles N] [--no-auditd]\n"
       "Runs the permission and unrelated workloads with no sensor, with permsentry and\n"
       "with auditd, prints ns/op (median of N reps), ratios and delivered events.\n"
       "Needs root. auditd runs last; the kernel's audit state is restored after.");
@@ -359,6 +388,7 @@ int main(int argc, char** argv) {
                                  {"reps", required_argument, nullptr, 'r'},
                                  {"perm-cycles", required_argument, nullptr, 'p'},
                                  {"unrelated-cycles", required_argument, nullptr, 'u'},
+                                 {"write-cycles", required_argument, nullptr, 'w'},
                                  {"no-auditd", no_argument, nullptr, 'n'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
@@ -375,6 +405,9 @@ int main(int argc, char** argv) {
         break;
       case 'u':
         o.unrelated_cycles = std::max(100, std::atoi(optarg));
+        break;
+      case 'w':
+        o.write_cycles = std::max(100, std::atoi(optarg));
         break;
       case 'n':
         o.auditd = false;
@@ -394,8 +427,8 @@ int main(int argc, char** argv) {
   // No sensor, the floor and permsentry alternate, one round each, so the
   // host's drift (noisy neighbours on a VM) hits all alike; ratios are medians
   // of the per-round ratios, times are medians of the rounds.
-  std::vector<double> none_p, none_u, floor_p, floor_u, ps_p, ps_u;
-  std::vector<double> rf_p, rf_u, r_p, r_u;
+  std::vector<double> none_p, none_u, none_w, floor_p, floor_u, floor_w, ps_p, ps_u, ps_w;
+  std::vector<double> rf_p, rf_u, rf_w, r_p, r_u, r_w;
   uint64_t issued = 0, seen = 0, lost = 0;
   for (int round = 0; round < o.reps; ++round) {
     std::fprintf(stderr, "round %d/%d: no sensor, floor, permsentry\n", round + 1, o.reps);
@@ -428,13 +461,19 @@ int main(int argc, char** argv) {
     rf_u.push_back(f.unrelated_ns / n.unrelated_ns);
     r_p.push_back(p.perm_ns / n.perm_ns);
     r_u.push_back(p.unrelated_ns / n.unrelated_ns);
+    none_w.push_back(n.write_ns);
+    floor_w.push_back(f.write_ns);
+    ps_w.push_back(p.write_ns);
+    rf_w.push_back(f.write_ns / n.write_ns);
+    r_w.push_back(p.write_ns / n.write_ns);
   }
-  legs.push_back({"none", Median(none_p), Median(none_u), "-", 1, 1});
-  legs.push_back({"floor", Median(floor_p), Median(floor_u), "-", Median(rf_p), Median(rf_u)});
-  legs.push_back({"permsentry", Median(ps_p), Median(ps_u),
+  legs.push_back({"none", Median(none_p), Median(none_u), Median(none_w), "-", 1, 1, 1});
+  legs.push_back({"floor", Median(floor_p), Median(floor_u), Median(floor_w), "-", Median(rf_p),
+                  Median(rf_u), Median(rf_w)});
+  legs.push_back({"permsentry", Median(ps_p), Median(ps_u), Median(ps_w),
                   "issued " + std::to_string(issued) + " permission events; the sensor saw " +
                       std::to_string(seen) + " events (any process), lost " + std::to_string(lost),
-                  Median(r_p), Median(r_u)});
+                  Median(r_p), Median(r_u), Median(r_w)});
 
   if (o.auditd && Auditd::Available()) {
     std::fprintf(stderr, "auditd (last: audit leaves a cost on processes started after it)\n");
@@ -442,6 +481,7 @@ int main(int argc, char** argv) {
     legs.push_back(RunLeg("auditd", o, o.reps, false));
     legs.back().perm_ratio = legs.back().perm_ns / legs[0].perm_ns;
     legs.back().unrelated_ratio = legs.back().unrelated_ns / legs[0].unrelated_ns;
+    legs.back().write_ratio = legs.back().write_ns / legs[0].write_ns;
     // audit.log rotates (and drops old files) long before a storm ends, so its
     // records cannot be counted after the fact; the kernel's own loss counter can.
     legs.back().delivery = "kernel audit records lost: " + a.Lost();
@@ -456,12 +496,16 @@ int main(int argc, char** argv) {
       "rounds\n",
       u.release, sysconf(_SC_NPROCESSORS_ONLN), o.reps);
   std::printf(
-      "permission workload: %d syscalls x %d cycles; unrelated: %d syscalls x %d cycles\n\n",
-      kPermOpsPerCycle, o.perm_cycles, kUnrelatedOpsPerCycle, o.unrelated_cycles);
-  std::printf("%-12s %14s %8s %14s %8s\n", "sensor", "permission", "ratio", "unrelated", "ratio");
+      "permission workload: %d syscalls x %d cycles; unrelated: %d syscalls x %d cycles; "
+      "writes: %d syscalls x %d cycles\n\n",
+      kPermOpsPerCycle, o.perm_cycles, kUnrelatedOpsPerCycle, o.unrelated_cycles, kWriteOpsPerCycle,
+      o.write_cycles);
+  std::printf("%-12s %14s %8s %14s %8s %14s %8s\n", "sensor", "permission", "ratio", "unrelated",
+              "ratio", "writes", "ratio");
   for (const LegResult& l : legs) {
-    std::printf("%-12s %11.0f ns %7.2fx %11.0f ns %7.2fx\n", l.name.c_str(), l.perm_ns,
-                l.perm_ratio, l.unrelated_ns, l.unrelated_ratio);
+    std::printf("%-12s %11.0f ns %7.2fx %11.0f ns %7.2fx %11.0f ns %7.2fx\n", l.name.c_str(),
+                l.perm_ns, l.perm_ratio, l.unrelated_ns, l.unrelated_ratio, l.write_ns,
+                l.write_ratio);
   }
   std::printf("\n");
   for (const LegResult& l : legs)

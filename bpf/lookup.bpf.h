@@ -20,6 +20,13 @@
  * One flat state machine in a bpf_loop: each step consumes one path byte,
  * examines one cached child, or one child mount. PS_LOOKUP_BUDGET steps bound
  * the cost of a hostile path (a deep path through huge directories).
+ *
+ * Scanning is slow where it matters most: "/" and /tmp keep a thousand or more
+ * children (mostly negative dentries), and old names like "etc" sit at the end
+ * of the list (~85 ns per child). So a (directory, name) → dentry cache in an
+ * LRU map remembers what scans found, the way the kernel's own dcache hash
+ * does; every hit is checked against the dentry itself (still hashed, same
+ * parent, same name) before it is used, and a stale one is dropped.
  */
 #ifndef PERMSENTRY_BPF_LOOKUP_H_
 #define PERMSENTRY_BPF_LOOKUP_H_
@@ -52,9 +59,36 @@ struct dentry___short {
   } d_shortname;
 } __attribute__((preserve_access_index));
 
-/* DCACHE_MOUNTED moved from bit 16 to bit 15 when d_flags became an enum. */
-enum dentry_flags___new { DCACHE_MOUNTED___new = 0 };
+/* d_flags bits moved when they became an enum (DCACHE_MOUNTED from bit 16 to
+ * 15, the entry type down one bit): CO-RE reads the kernel's values, the
+ * defines are the older kernels' ones. The entry type spares a read of the
+ * inode for every component. */
+enum dentry_flags___new {
+  DCACHE_MOUNTED___new = 0,
+  DCACHE_ENTRY_TYPE___new = 0,
+  DCACHE_DIRECTORY_TYPE___new = 0,
+  DCACHE_AUTODIR_TYPE___new = 0,
+  DCACHE_SYMLINK_TYPE___new = 0,
+};
 #define PS_DCACHE_MOUNTED_OLD 0x10000
+#define PS_DCACHE_ENTRY_TYPE_OLD 0x700000
+#define PS_DCACHE_DIRECTORY_TYPE_OLD 0x200000
+#define PS_DCACHE_AUTODIR_TYPE_OLD 0x300000
+#define PS_DCACHE_SYMLINK_TYPE_OLD 0x600000
+
+struct ps_lkcache_key {
+  __u64 parent; /* struct dentry * */
+  __u64 hash;   /* FNV-1a of the name, xor its length */
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 16384);
+  __type(key, struct ps_lkcache_key);
+  __type(value, __u64); /* struct dentry * */
+} lkcache SEC(".maps") __weak;
+
+#define PS_FNV_OFFSET 0xcbf29ce484222325ULL
+#define PS_FNV_PRIME 0x100000001b3ULL
 
 enum {
   PS_LKS_PARSE = 0, /* consume path bytes up to the end of a component */
@@ -62,6 +96,7 @@ enum {
   PS_LKS_MOUNT,     /* examine one child mount of `mnt` for the matched dentry */
   PS_LKS_MATCHED,   /* `xdentry` (on `mnt`) is the component: descend, follow, or stop */
   PS_LKS_DOTDOT,    /* go up one level, hopping mounts */
+  PS_LKS_PROBE,     /* check the lkcache's answer for the current component */
 };
 
 struct ps_lookup {
@@ -72,13 +107,16 @@ struct ps_lookup {
   __u64 found, found_mnt; /* result: the object (0 when not found) */
   __u64 parent, parent_mnt;
   __u64 root, root_mnt;
+  __u64 hash;  /* of the current component, as it is parsed */
+  __u64 probe; /* PS_LKS_PROBE: the cached dentry to check */
   /* Dentry layout, resolved once per lookup by CO-RE. */
   __u32 off_sib;      /* the link in the parent's children list (d_sib / d_child) */
   __u32 off_children; /* the children list head (d_children / d_subdirs) */
   __u32 off_iname;    /* inline name storage (d_shortname / d_iname) */
-  __u32 off_inode, off_name, off_flags, dsize;
+  __u32 off_inode, off_name, off_flags, off_parent, off_hash, dsize;
   __u32 is_list; /* children on a list_head (before 6.8), else an hlist */
-  __u32 mounted_flag;
+  __u32 mounted_flag, type_mask, type_dir, type_autodir, type_symlink;
+  __u32 xflags;     /* d_flags of xdentry */
   __u32 pos, len;   /* parse position and length of lkbuf.path */
   __u32 comp, clen; /* current component: lkbuf.path[comp, comp + clen) */
   __u32 state, flags;
@@ -186,7 +224,11 @@ static long ps_lookup_step(__u32 i, void* arg) {
       return 0;
     }
     if (c != '/' && c != 0) {
-      if (l->clen == 0) l->comp = l->pos;
+      if (l->clen == 0) {
+        l->comp = l->pos;
+        l->hash = PS_FNV_OFFSET;
+      }
+      l->hash = (l->hash ^ (__u8)c) * PS_FNV_PRIME;
       l->clen++;
       l->pos++;
       if (l->clen > PS_NAME_MAX) {
@@ -213,40 +255,72 @@ static long ps_lookup_step(__u32 i, void* arg) {
       l->state = PS_LKS_DOTDOT;
       return 0;
     }
-    /* A name: scan `dir`'s cached children for it. */
+    /* A name: ask the lkcache, else scan `dir`'s cached children for it. */
     l->parent = l->dir;
     l->parent_mnt = l->mnt;
+    {
+      struct ps_lkcache_key k = {.parent = l->dir, .hash = l->hash ^ l->clen};
+      __u64* hit = bpf_map_lookup_elem(&lkcache, &k);
+      if (hit && *hit) {
+        l->probe = *hit;
+        l->state = PS_LKS_PROBE;
+        return 0;
+      }
+    }
     ps_lk_start_scan(l);
     return 0;
   }
 
-  if (l->state == PS_LKS_SCAN) {
+  if (l->state == PS_LKS_SCAN || l->state == PS_LKS_PROBE) {
     __u64 cand, name, ino;
     __u32 nlen, dflags;
     const __u8* nbytes;
+    const int probing = l->state == PS_LKS_PROBE;
 
-    if (l->node == l->end || l->node == 0) {
-      /* Not in the cache: the name may still exist on disk. */
-      ps_lk_done(l, l->last ? PS_LK_NOT_CACHED : PS_LK_NOT_CACHED | PS_LK_UNRESOLVED);
-      return 1;
+    if (probing) {
+      cand = l->probe;
+    } else {
+      if (l->node == l->end || l->node == 0) {
+        /* Not in the cache: the name may still exist on disk. */
+        ps_lk_done(l, l->last ? PS_LK_NOT_CACHED : PS_LK_NOT_CACHED | PS_LK_UNRESOLVED);
+        return 1;
+      }
+      cand = l->node - l->off_sib;
     }
-    cand = l->node - l->off_sib;
     if (bpf_probe_read_kernel(b->win, l->dsize & (PS_LK_WIN - 1), (void*)cand)) {
       ps_lk_done(l, PS_LK_UNRESOLVED);
       return 1;
     }
-    l->node = *(__u64*)(b->win + (l->off_sib & (PS_LK_WIN - 1)));
+    if (!probing) l->node = *(__u64*)(b->win + (l->off_sib & (PS_LK_WIN - 1)));
     /* qstr: hash (u32), len (u32), name pointer. */
     nlen = *(__u32*)(b->win + ((l->off_name + 4) & (PS_LK_WIN - 1)));
-    if (nlen != l->clen) return 0;
     name = *(__u64*)(b->win + ((l->off_name + 8) & (PS_LK_WIN - 1)));
-    if (name == cand + l->off_iname) {
-      nbytes = b->win + (l->off_iname & (PS_LK_WIN / 2 - 1));
-    } else {
-      if (bpf_probe_read_kernel(b->name, nlen & PS_NAME_MAX, (void*)name)) return 0;
-      nbytes = (const __u8*)b->name;
+    int same = nlen == l->clen;
+    if (same && probing) {
+      /* A cached answer counts only if the dentry is still that name in that
+       * directory and still reachable by name (hashed). */
+      same = *(__u64*)(b->win + (l->off_parent & (PS_LK_WIN - 1))) == l->dir &&
+             *(__u64*)(b->win + ((l->off_hash + 8) & (PS_LK_WIN - 1))) != 0;
     }
-    if (!ps_lk_name_eq(b, l->comp, nbytes, nlen)) return 0;
+    if (same) {
+      if (name == cand + l->off_iname) {
+        nbytes = b->win + (l->off_iname & (PS_LK_WIN / 2 - 1));
+      } else if (bpf_probe_read_kernel(b->name, nlen & PS_NAME_MAX, (void*)name) == 0) {
+        nbytes = (const __u8*)b->name;
+      } else {
+        nbytes = NULL;
+      }
+      same = nbytes && ps_lk_name_eq(b, l->comp, nbytes, nlen);
+    }
+    struct ps_lkcache_key k = {.parent = l->dir, .hash = l->hash ^ l->clen};
+    if (!same) {
+      if (probing) { /* stale: forget it and scan */
+        bpf_map_delete_elem(&lkcache, &k);
+        ps_lk_start_scan(l);
+      }
+      return 0;
+    }
+    if (!probing) bpf_map_update_elem(&lkcache, &k, &cand, BPF_ANY);
 
     ino = *(__u64*)(b->win + (l->off_inode & (PS_LK_WIN - 1)));
     if (!ino) { /* a negative dentry: the name does not exist */
@@ -256,6 +330,7 @@ static long ps_lookup_step(__u32 i, void* arg) {
     l->xdentry = cand;
     l->clen = 0;
     dflags = *(__u32*)(b->win + (l->off_flags & (PS_LK_WIN - 1)));
+    l->xflags = dflags;
     if (dflags & l->mounted_flag) {
       struct mount* m = ps_real_mount(l->mnt);
       l->mend = (__u64)&m->mnt_mounts;
@@ -279,7 +354,8 @@ static long ps_lookup_step(__u32 i, void* arg) {
       struct dentry* root = BPF_CORE_READ(cm, mnt.mnt_root);
       l->mnt = (__u64)((void*)cm + bpf_core_field_offset(struct mount, mnt));
       l->xdentry = (__u64)root;
-      if (BPF_CORE_READ(root, d_flags) & l->mounted_flag) { /* stacked mounts */
+      l->xflags = BPF_CORE_READ(root, d_flags);
+      if (l->xflags & l->mounted_flag) { /* stacked mounts */
         l->mend = (__u64)&cm->mnt_mounts;
         l->mnode = (__u64)BPF_CORE_READ(cm, mnt_mounts.next);
         return 0;
@@ -292,12 +368,11 @@ static long ps_lookup_step(__u32 i, void* arg) {
   }
 
   if (l->state == PS_LKS_MATCHED) {
-    struct dentry* d = (struct dentry*)l->xdentry;
-    struct inode* inode = BPF_CORE_READ(d, d_inode);
-    __u32 mode = BPF_CORE_READ(inode, i_mode);
+    const __u32 type = l->xflags & l->type_mask;
 
-    if ((mode & PS_S_IFMT) == PS_S_IFLNK && (!l->last || l->follow_last)) {
-      const char* target = BPF_CORE_READ(inode, i_link);
+    if (type == l->type_symlink && (!l->last || l->follow_last)) {
+      struct dentry* d = (struct dentry*)l->xdentry;
+      const char* target = BPF_CORE_READ(d, d_inode, i_link);
       l->flags |= PS_LK_SYMLINK;
       /* Targets kept only on disk (long ext4 targets, most network file
        * systems) cannot be read from here. */
@@ -315,7 +390,7 @@ static long ps_lookup_step(__u32 i, void* arg) {
       ps_lk_done(l, 0);
       return 1;
     }
-    if ((mode & PS_S_IFMT) != PS_S_IFDIR) { /* ENOTDIR */
+    if (type != l->type_dir && type != l->type_autodir) { /* ENOTDIR */
       ps_lk_done(l, PS_LK_ABSENT | PS_LK_UNRESOLVED);
       return 1;
     }
@@ -397,14 +472,26 @@ __weak __noinline int ps_lookup_run(__u64 base_dentry, __u64 base_mnt, __u32 len
   l->off_inode = bpf_core_field_offset(struct dentry, d_inode);
   l->off_name = bpf_core_field_offset(struct dentry, d_name);
   l->off_flags = bpf_core_field_offset(struct dentry, d_flags);
+  l->off_parent = bpf_core_field_offset(struct dentry, d_parent);
+  l->off_hash = bpf_core_field_offset(struct dentry, d_hash);
   l->dsize = bpf_core_type_size(struct dentry);
-  if (bpf_core_enum_value_exists(enum dentry_flags___new, DCACHE_MOUNTED___new))
+  if (bpf_core_enum_value_exists(enum dentry_flags___new, DCACHE_MOUNTED___new)) {
     l->mounted_flag = bpf_core_enum_value(enum dentry_flags___new, DCACHE_MOUNTED___new);
-  else
+    l->type_mask = bpf_core_enum_value(enum dentry_flags___new, DCACHE_ENTRY_TYPE___new);
+    l->type_dir = bpf_core_enum_value(enum dentry_flags___new, DCACHE_DIRECTORY_TYPE___new);
+    l->type_autodir = bpf_core_enum_value(enum dentry_flags___new, DCACHE_AUTODIR_TYPE___new);
+    l->type_symlink = bpf_core_enum_value(enum dentry_flags___new, DCACHE_SYMLINK_TYPE___new);
+  } else {
     l->mounted_flag = PS_DCACHE_MOUNTED_OLD;
+    l->type_mask = PS_DCACHE_ENTRY_TYPE_OLD;
+    l->type_dir = PS_DCACHE_DIRECTORY_TYPE_OLD;
+    l->type_autodir = PS_DCACHE_AUTODIR_TYPE_OLD;
+    l->type_symlink = PS_DCACHE_SYMLINK_TYPE_OLD;
+  }
   /* Every offset read from the window must lie inside it. */
   if (l->dsize > PS_LK_WIN - 8 || l->off_sib > PS_LK_WIN - 8 || l->off_name + 16 > l->dsize ||
-      l->off_iname > PS_LK_WIN / 2 - 1 || l->off_inode > PS_LK_WIN - 8) {
+      l->off_iname > PS_LK_WIN / 2 - 1 || l->off_inode > PS_LK_WIN - 8 ||
+      l->off_parent > PS_LK_WIN - 8 || l->off_hash + 16 > l->dsize) {
     l->flags = PS_LK_UNRESOLVED | PS_LK_DONE;
     return 0;
   }

@@ -130,10 +130,14 @@ static __always_inline int ps_watch_dentry(const struct dentry* d, struct ps_wat
   struct ps_watch_name_key* nk;
   if (!d) return 0;
   if (ps_watch_object(BPF_CORE_READ(d, d_inode), h)) return 1;
+  /* The common case, an unwatched directory, is decided before the name is
+   * read. */
+  const struct inode* dir = BPF_CORE_READ(d, d_parent, d_inode);
+  if (!ps_watch_inode_val(dir)) return 0;
   nk = bpf_map_lookup_elem(&watch_key, &zero);
   if (!nk) return 0;
   ps_dentry_name_key(d, nk);
-  return ps_watch_entry(BPF_CORE_READ(d, d_parent, d_inode), nk, h);
+  return ps_watch_entry(dir, nk, h);
 }
 
 /* The last two components of lkbuf.path, found by one pass over its bytes. */
