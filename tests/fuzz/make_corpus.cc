@@ -45,5 +45,19 @@ int main(int argc, char** argv) {
             .Path("../a/./b")
             .Resolved("/etc/sudoers.d", PS_RES_BASE | PS_RES_TRUNCATED)
             .Build());
+  Write(d, "rename_watched",
+        RecordBuilder(316)
+            .Path("/etc/.tmp")
+            .Path2("passwd")
+            .Resolved("/etc", PS_RES_PARENT)
+            .Before(0100644, 0, 0)
+            .After(0100600, 0, 0)
+            .Watched(0, PS_WM_NAME | PS_WM_PATH2)
+            .Lookup(PS_LK_DONE)
+            .Build());
+  Write(d, "open_watched",
+        RecordBuilder(257).Path("shadow").OpenFlags(01101).Watched(99, PS_WM_UNVERIFIED).Build());
+  Write(d, "io_uring_setxattr",
+        RecordBuilder(42).Flags(PS_SC_F_IO_URING).Path("/f").Name("security.capability").Build());
   return 0;
 }

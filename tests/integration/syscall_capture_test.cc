@@ -646,6 +646,30 @@ TEST_F(Capture, RelativePathAfterChdirAndDotDot) {
   EXPECT_EQ(f["file.path"], dir_ + "/up");
 }
 
+// The kernel lookup caches (directory, name) -> dentry. A name deleted and
+// created again, or replaced by a rename, must be looked up afresh: the state
+// before each chmod is the file that is there now.
+TEST_F(Capture, LookupFollowsReplacedNames) {
+  const std::string f = MakeFile("cached", 0600);
+  auto chmod_before = [&](mode_t mode) {
+    sensor_->StartWindow();
+    EXPECT_EQ(syscall(SYS_chmod, f.c_str(), mode), 0);
+    return Expect("chmod", f)["permsentry.file.mode_before"];
+  };
+  EXPECT_EQ(chmod_before(0640), "0600");
+  ASSERT_EQ(unlink(f.c_str()), 0);
+  const int fd = open(f.c_str(), O_CREAT | O_WRONLY, 0600);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(fchmod(fd, 0604), 0);
+  close(fd);
+  EXPECT_EQ(chmod_before(0644), "0604");  // the new inode, not the cached dentry
+  const std::string other = dir_ + "/replacement";
+  ASSERT_EQ(close(open(other.c_str(), O_CREAT | O_WRONLY, 0600)), 0);
+  ASSERT_EQ(chmod(other.c_str(), 0606), 0);
+  ASSERT_EQ(rename(other.c_str(), f.c_str()), 0);
+  EXPECT_EQ(chmod_before(0600), "0606");  // what the rename put there
+}
+
 TEST_F(Capture, AtEmptyPathIsTheFdItself) {
   const std::string f = MakeFile("empty", 0600);
   const int fd = open(f.c_str(), O_RDONLY);

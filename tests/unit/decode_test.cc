@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "decode_or_fail.h"
 #include "record_builder.h"
 
 namespace permsentry {
@@ -198,6 +199,53 @@ TEST(Decode, RejectsResolvedPathOverrun) {
   EXPECT_FALSE(ev.ok());
   reinterpret_cast<ps_syscall_event*>(rec.data())->resolved_len = PS_PATH_MAX + 1;
   EXPECT_FALSE(DecodeSyscallEvent(rec, DecodeOptions{}).ok());
+}
+
+}  // namespace
+}  // namespace permsentry
+
+namespace permsentry {
+namespace {
+
+TEST(Decode, SecondPathAndWatch) {
+  SyscallEvent ev = testing::DecodeOrFail(testing::RecordBuilder(316)  // renameat2
+                                              .Path("a")
+                                              .Path2("b")
+                                              .Resolved("/etc", PS_RES_PARENT)
+                                              .Watched(3, PS_WM_NAME | PS_WM_PATH2)
+                                              .Lookup(PS_LK_DONE | PS_LK_ABSENT)
+                                              .Build());
+  EXPECT_EQ(ev.sc->family, Family::kRename);
+  EXPECT_EQ(ev.path, "a");
+  EXPECT_EQ(ev.path2, "b");
+  EXPECT_EQ(ev.resolved, "/etc");
+  ASSERT_TRUE(ev.watch);
+  EXPECT_EQ(ev.watch->cls, 3u);
+  EXPECT_EQ(ev.watch->how, PS_WM_NAME | PS_WM_PATH2);
+  EXPECT_EQ(ev.lookup_flags, PS_LK_DONE | PS_LK_ABSENT);
+}
+
+TEST(Decode, Path2LengthIsChecked) {
+  std::vector<uint8_t> rec = testing::RecordBuilder(82).Path("a").Path2("b").Build();
+  ps_syscall_event raw;
+  std::memcpy(&raw, rec.data(), sizeof(raw));
+  raw.path2_len = PS_PATH_MAX;  // out of bounds
+  std::memcpy(rec.data(), &raw, sizeof(raw));
+  EXPECT_FALSE(DecodeSyscallEvent(rec, DecodeOptions{}).ok());
+  raw.path2_len = 100;  // overruns the record
+  std::memcpy(rec.data(), &raw, sizeof(raw));
+  EXPECT_FALSE(DecodeSyscallEvent(rec, DecodeOptions{}).ok());
+}
+
+TEST(Decode, IoUringOpcodes) {
+  SyscallEvent ev = testing::DecodeOrFail(
+      testing::RecordBuilder(42).Flags(PS_SC_F_IO_URING).Path("/f").Name("user.x").Build());
+  EXPECT_EQ(ev.sc->name, "io_uring_setxattr");
+  EXPECT_TRUE(ev.sc->io_uring);
+  absl::StatusOr<SyscallEvent> bad = DecodeSyscallEvent(
+      testing::RecordBuilder(7).Flags(PS_SC_F_IO_URING).Build(), DecodeOptions{});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(), "io_uring opcode 7 is not a watched operation");
 }
 
 }  // namespace

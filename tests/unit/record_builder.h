@@ -13,7 +13,7 @@
 namespace permsentry::testing {
 
 struct RecordBuilder {
-  std::string path, name, value, resolved;
+  std::string path, name, value, path2, resolved;
   ps_syscall_event ev{};  // last: it ends in a flexible array member
 
   RecordBuilder(uint32_t nr, bool compat = false) {
@@ -57,6 +57,26 @@ struct RecordBuilder {
     ev.flags |= PS_SC_F_VALUE;
     return *this;
   }
+  RecordBuilder& Path2(std::string p) {
+    path2 = std::move(p);
+    ev.flags |= PS_SC_F_PATH2;
+    return *this;
+  }
+  RecordBuilder& Watched(uint32_t cls, uint32_t how) {
+    ev.watch_class = cls;
+    ev.watch_how = how;
+    ev.flags |= PS_SC_F_WATCHED;
+    return *this;
+  }
+  RecordBuilder& Lookup(uint16_t flags) {
+    ev.lookup_flags = flags;
+    ev.flags |= PS_SC_F_LOOKUP;
+    return *this;
+  }
+  RecordBuilder& OpenFlags(uint32_t f) {
+    ev.open_flags = f;
+    return *this;
+  }
   RecordBuilder& Resolved(std::string r, uint16_t flags) {
     resolved = std::move(r);
     ev.resolve_flags = flags;
@@ -82,8 +102,9 @@ struct RecordBuilder {
     ev.path_len = static_cast<uint16_t>(path.size());
     ev.name_len = static_cast<uint16_t>(name.size());
     ev.value_len = static_cast<uint16_t>(value.size());
+    ev.path2_len = static_cast<uint16_t>(path2.size());
     ev.resolved_len = static_cast<uint16_t>(resolved.size());
-    const std::string tail = path + name + value + resolved;
+    const std::string tail = path + name + value + path2 + resolved;
     ev.hdr.size = static_cast<uint32_t>(sizeof(ev) + tail.size());
     std::vector<uint8_t> out(sizeof(ev) + tail.size());
     std::memcpy(out.data(), &ev, sizeof(ev));

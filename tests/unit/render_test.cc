@@ -1,5 +1,7 @@
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+
 #include <algorithm>
 
 #include "../common/acl_value.h"
@@ -222,6 +224,118 @@ TEST(TimestampFormatter, MicrosecondsAndSecondBoundaries) {
   EXPECT_EQ(f.Format(absl::FromUnixMicros(1795600358000000)), "2026-11-25T09:52:38.000000Z");
   EXPECT_EQ(f.Format(absl::FromUnixMicros(0)), "1970-01-01T00:00:00.000000Z");
   EXPECT_EQ(f.Format(absl::FromUnixMicros(-1)), "1969-12-31T23:59:59.999999Z");
+}
+
+}  // namespace
+}  // namespace permsentry
+
+namespace permsentry {
+namespace {
+
+// A sed -i style replacement: rename(tmp, /etc/passwd), matched on the new name.
+std::vector<uint8_t> RenameOntoPasswd() {
+  return RecordBuilder(82)  // rename
+      .Path("/etc/sedX1")
+      .Path2("/etc/passwd")
+      .Resolved("/etc", PS_RES_PARENT)
+      .Before(0100644, 0, 0, 100)
+      .After(0100666, 0, 0, 200)
+      .Watched(0, PS_WM_OBJECT | PS_WM_PATH2)
+      .Lookup(PS_LK_DONE)
+      .Flags(PS_SC_F_URGENT)
+      .Build();
+}
+
+TEST(RenderJson, CredentialFileRename) {
+  JsonRenderer r("testhost");
+  r.SetWatchList(std::make_shared<const std::vector<WatchEntry>>(DefaultWatchList()));
+  const std::string line = r.Render(Decode(RenameOntoPasswd()));
+  rapidjson::Document d;
+  d.Parse(line.data(), line.size() - 1);
+  ASSERT_FALSE(d.HasParseError()) << line;
+  EXPECT_EQ(Str(d, "/event/action"), "credfile_rename");
+  EXPECT_EQ(Str(d, "/file/path"), "/etc/passwd");
+  EXPECT_EQ(Str(d, "/permsentry/path_resolution"), "kernel_parent");
+  EXPECT_EQ(Str(d, "/permsentry/path_arg"), "/etc/sedX1");
+  EXPECT_EQ(Str(d, "/permsentry/path2_arg"), "/etc/passwd");
+  EXPECT_EQ(Str(d, "/permsentry/watch/class"), "passwd");
+  EXPECT_EQ(Str(d, "/permsentry/watch/entry"), "/etc/passwd");
+  EXPECT_EQ(Str(d, "/permsentry/watch/match"), "inode");
+  EXPECT_EQ(Str(d, "/permsentry/watch/side"), "destination");
+  EXPECT_EQ(Str(d, "/permsentry/file/mode_before"), "0644");
+  EXPECT_EQ(Str(d, "/file/mode"), "0666");
+  EXPECT_EQ(Str(d, "/permsentry/access_delta/0"),
+            "replaced by rename (a new inode holds the name)");
+  EXPECT_EQ(Str(d, "/permsentry/access_delta/1"), "group root (0): +w");
+  EXPECT_EQ(Str(d, "/permsentry/access_delta/2"), "others: +w");
+  EXPECT_NE(Str(d, "/message").find("[credential file: passwd]"), std::string::npos)
+      << Str(d, "/message");
+}
+
+TEST(RenderJson, WatchClassOutsideTheListIsUnnamed) {
+  // Events can outlive a reload that shortened the list: no class, no crash.
+  JsonRenderer r("testhost");
+  r.SetWatchList(std::make_shared<const std::vector<WatchEntry>>());
+  const std::string line = r.Render(Decode(RenameOntoPasswd()));
+  rapidjson::Document d;
+  d.Parse(line.data(), line.size() - 1);
+  EXPECT_EQ(Str(d, "/permsentry/watch/class"), "<missing>");
+  EXPECT_EQ(Str(d, "/permsentry/watch/match"), "inode");
+}
+
+TEST(RenderJson, OpenForWriteFlags) {
+  auto d = RenderJson(Decode(RecordBuilder(257)  // openat
+                                 .Arg(0, static_cast<uint64_t>(-100))
+                                 .Arg(3, 0600)
+                                 .Path("/etc/shadow")
+                                 .OpenFlags(O_WRONLY | O_CREAT | O_TRUNC)
+                                 .Resolved("/etc/shadow", PS_RES_OBJECT)
+                                 .Watched(1, PS_WM_OBJECT)
+                                 .Ret(3)
+                                 .Build()));
+  EXPECT_EQ(Str(d, "/event/action"), "credfile_write");
+  EXPECT_EQ(Str(d, "/permsentry/open_flags"), "O_WRONLY|O_CREAT|O_TRUNC");
+  EXPECT_EQ(Str(d, "/permsentry/create_mode"), "0600");
+  EXPECT_EQ(Str(d, "/permsentry/path_resolution"), "kernel_fd");
+  EXPECT_EQ(Str(d, "/permsentry/access_delta/0"), "contents replaced (opened with O_TRUNC)");
+}
+
+TEST(RenderJson, IoUringSubmissionOutcomeUnknown) {
+  auto d = RenderJson(Decode(RecordBuilder(35)  // IORING_OP_RENAMEAT
+                                 .Flags(PS_SC_F_IO_URING)
+                                 .Arg(0, static_cast<uint64_t>(-100))
+                                 .Arg(2, static_cast<uint64_t>(-100))
+                                 .Path("/tmp/x")
+                                 .Path2("/etc/passwd")
+                                 .Resolved("/etc", PS_RES_PARENT)
+                                 .Watched(0, PS_WM_NAME | PS_WM_PATH2)
+                                 .Build()));
+  EXPECT_EQ(Str(d, "/event/action"), "credfile_rename");
+  EXPECT_EQ(Str(d, "/event/outcome"), "unknown");
+  EXPECT_EQ(Str(d, "/permsentry/syscall"), "io_uring_renameat");
+  EXPECT_EQ(Str(d, "/permsentry/io_uring/opcode"), "35");
+  EXPECT_EQ(Str(d, "/permsentry/return_value"), "<missing>");
+  EXPECT_EQ(Str(d, "/file/path"), "/etc/passwd");
+  EXPECT_NE(Str(d, "/message").find("submitted via io_uring"), std::string::npos);
+}
+
+TEST(RenderJson, BeforeUnknownSaysWhy) {
+  auto d = RenderJson(Decode(
+      RecordBuilder(90).Arg(1, 0644).Path("/gone").Lookup(PS_LK_DONE | PS_LK_ABSENT).Build()));
+  EXPECT_EQ(Str(d, "/permsentry/file/before_unknown"), "true");
+  EXPECT_EQ(Str(d, "/permsentry/file/before_unknown_reason"), "absent");
+  auto found = RenderJson(Decode(RecordBuilder(90)
+                                     .Arg(1, 0644)
+                                     .Path("/x/../y")
+                                     .Before(0100600, 0, 0)
+                                     .After(0100644, 0, 0)
+                                     .Lookup(PS_LK_DONE | PS_LK_DOTDOT | PS_LK_SYMLINK)
+                                     .Resolved("/real/y", PS_RES_OBJECT)
+                                     .Build()));
+  EXPECT_EQ(Str(found, "/file/path"), "/real/y");
+  EXPECT_EQ(Str(found, "/permsentry/path_resolution"), "kernel_lookup");
+  EXPECT_EQ(Str(found, "/permsentry/path_caveats/0"), "via_symlink");
+  EXPECT_EQ(Str(found, "/permsentry/file/state_source"), "kernel_lookup");
 }
 
 }  // namespace
