@@ -94,6 +94,18 @@ TEST(Cli, TextFormatIsReadable) {
   EXPECT_TRUE(absl::StrContains(sensor.Stderr(), "events seen")) << sensor.Stderr();
 }
 
+// The io_uring hook is a tp_btf program: on the raw_tp backend it is not
+// loaded, and the operator is told so.
+TEST(Cli, RawTpBackendSaysIoUringIsNotWatched) {
+  SensorProcess sensor({"--backend", "raw_tp"});
+  ASSERT_TRUE(sensor.ready());
+  EXPECT_EQ(sensor.Stop(), 0);
+  EXPECT_TRUE(absl::StrContains(sensor.Stderr(),
+                                "WARNING: io_uring submissions are not watched: the io_uring "
+                                "hook needs the tp_btf backend"))
+      << sensor.Stderr();
+}
+
 TEST(Cli, ReloadWithBadConfigKeepsRunning) {
   const std::string p = WriteTemp("reload", "output:\n  format: json\n");
   SensorProcess sensor({"--config", p});
