@@ -446,8 +446,9 @@ __weak __noinline int ps_lookup_run(__u64 base_dentry, __u64 base_mnt, __u32 len
     l->flags = PS_LK_UNRESOLVED | PS_LK_DONE;
     return 0;
   }
-  l->root = (__u64)BPF_CORE_READ(task, fs, root.dentry);
-  l->root_mnt = (__u64)BPF_CORE_READ(task, fs, root.mnt);
+  /* Trusted BTF pointers: plain loads, no helper call. */
+  l->root = (__u64)task->fs->root.dentry;
+  l->root_mnt = (__u64)task->fs->root.mnt;
   if (b->path[0] == '/') {
     l->dir = l->root;
     l->mnt = l->root_mnt;

@@ -153,8 +153,8 @@ __weak __noinline __u64 ps_walk_run(__u64 dentry, __u64 vfsmnt) {
   w.dentry = dentry;
   w.vfsmnt = vfsmnt;
   w.mnt_root = (__u64)BPF_CORE_READ(vm, mnt_root);
-  w.root_dentry = (__u64)BPF_CORE_READ(task, fs, root.dentry);
-  w.root_vfsmnt = (__u64)BPF_CORE_READ(task, fs, root.mnt);
+  w.root_dentry = (__u64)task->fs->root.dentry;
+  w.root_vfsmnt = (__u64)task->fs->root.mnt;
   w.off = PS_PATH_MAX;
   /* d_unlinked(): hashed dentries are reachable by name; an unhashed non-root
    * one was deleted. */

@@ -349,6 +349,10 @@ static __always_inline int ps_on_exit(long id, long ret) {
    * object: kept as numbers, not pointers, so that the verifier can merge the
    * many paths through this function (a NULL-or-pointer register cannot be). */
   __u64 objd = 0, fdent = 0, fmnt = 0;
+  /* The object's inode as it is now, read once for the watch check and the
+   * event's "after". */
+  struct ps_inode_state cur = {};
+  int have_cur = 0;
   __u64 objmnt = 0;
   __u32 zero = 0, flags = 0, off = 0;
   int slot, urgent = 0;
@@ -385,7 +389,9 @@ static __always_inline int ps_on_exit(long id, long ret) {
     if (!f) goto done;
     fdent = objd = (__u64)BPF_CORE_READ(f, f_path.dentry);
     fmnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
-    if (!ps_watch_dentry((struct dentry*)objd, &st->hit)) goto done;
+    ps_read_inode(BPF_CORE_READ(f, f_inode), &cur);
+    have_cur = 1;
+    if (!ps_watch_known((struct dentry*)objd, &cur, &st->hit)) goto done;
     st->flags |= PS_SC_F_WATCHED;
   } else if (kind == PS_SCK_FILE || kind == PS_SCK_TRUNCATE) {
     objfd = ps_fd_object(slot, st->args);
@@ -395,13 +401,24 @@ static __always_inline int ps_on_exit(long id, long ret) {
       if (ps_object(objfd, &fpath, &inode) == 0 && inode) {
         fdent = objd = (__u64)BPF_CORE_READ(fpath, dentry);
         fmnt = (__u64)BPF_CORE_READ(fpath, mnt);
+        ps_read_inode(inode, &cur);
+        have_cur = 1;
       }
     } else {
       if (!st->obj && path_arg < 6) ps_exit_lookup(slot, st);
       objd = st->obj;
       objmnt = st->obj_mnt;
+      if (objd) {
+        struct dentry* od = (struct dentry*)objd;
+        struct inode* inode = BPF_CORE_READ(od, d_inode);
+        if (inode) {
+          ps_read_inode(inode, &cur);
+          have_cur = 1;
+        }
+      }
     }
-    if (objd && ps_watch_dentry((struct dentry*)objd, &st->hit)) st->flags |= PS_SC_F_WATCHED;
+    if (have_cur && ps_watch_known((struct dentry*)objd, &cur, &st->hit))
+      st->flags |= PS_SC_F_WATCHED;
     if (kind == PS_SCK_TRUNCATE && !(st->flags & PS_SC_F_WATCHED)) goto done;
   } else if (kind == PS_SCK_NAME) {
     if (!(st->flags & PS_SC_F_WATCHED)) goto done;
@@ -418,9 +435,11 @@ static __always_inline int ps_on_exit(long id, long ret) {
       struct ps_lookup* l = ps_lookup_path(ps_arg(st->args, sc_desc[slot].path2_arg), 0,
                                            d2 < 6 ? (int)ps_arg(st->args, d2) : PS_AT_FDCWD, 0);
       struct dentry* now = l ? (struct dentry*)l->found : NULL;
-      if (now) {
-        ps_watch_mark(BPF_CORE_READ(now, d_inode), st->hit.cls);
-        objd = (__u64)now; /* its state is reported as "after" */
+      struct inode* inode = now ? BPF_CORE_READ(now, d_inode) : NULL;
+      if (inode) {
+        ps_watch_mark(inode, st->hit.cls);
+        ps_read_inode(inode, &cur); /* reported as "after" */
+        have_cur = 1;
       }
     }
   }
@@ -464,14 +483,10 @@ static __always_inline int ps_on_exit(long id, long ret) {
   /* The object's state after the call: re-read through the identity found
    * before it (a different inode there now means it was replaced: no "after"),
    * or for a rename/link, what now holds the watched name. */
-  if (objd) {
-    struct dentry* od = (struct dentry*)objd;
-    struct inode* inode = BPF_CORE_READ(od, d_inode);
-    if (inode) {
-      ps_read_inode(inode, &ev->after);
-      if (kind == PS_SCK_NAME || !(flags & PS_SC_F_BEFORE) || ev->after.ino == ev->before.ino)
-        flags |= PS_SC_F_AFTER;
-    }
+  if (have_cur) {
+    ev->after = cur;
+    if (kind == PS_SCK_NAME || !(flags & PS_SC_F_BEFORE) || cur.ino == ev->before.ino)
+      flags |= PS_SC_F_AFTER;
   }
 
   if (path_arg < 6) {

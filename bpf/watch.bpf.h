@@ -140,6 +140,45 @@ static __always_inline int ps_watch_dentry(const struct dentry* d, struct ps_wat
   return ps_watch_entry(dir, nk, h);
 }
 
+/* ps_watch_dentry for an object whose inode state was just read: its identity
+ * and its device are known, so only the parent's inode number is read. */
+static __always_inline int ps_watch_known(const struct dentry* d, const struct ps_inode_state* s,
+                                          struct ps_watch_hit* h) {
+  struct ps_watch_key k = {.ino = s->ino, .dev = s->dev};
+  struct ps_watch_name_key* nk;
+  struct ps_watch_val* v;
+  __u32 zero = 0;
+
+  v = bpf_map_lookup_elem(&watch_inodes, &k);
+  if (v && (v->flags & PS_WF_OBJECT)) {
+    h->cls = v->cls;
+    h->how = PS_WM_OBJECT;
+    return 1;
+  }
+  /* The directory is on the same file system (a mount root is its own parent). */
+  k.ino = BPF_CORE_READ(d, d_parent, d_inode, i_ino);
+  v = bpf_map_lookup_elem(&watch_inodes, &k);
+  if (!v) return 0;
+  if (v->flags & PS_WF_ALL_ENTRIES) {
+    h->cls = v->cls;
+    h->how = PS_WM_DIR_ENTRY;
+    return 1;
+  }
+  if (!(v->flags & PS_WF_NAMES)) return 0;
+  nk = bpf_map_lookup_elem(&watch_key, &zero);
+  if (!nk) return 0;
+  __builtin_memset(nk->name, 0, sizeof(nk->name));
+  bpf_probe_read_kernel_str(nk->name, sizeof(nk->name), BPF_CORE_READ(d, d_name.name));
+  nk->dir_ino = k.ino;
+  nk->dir_dev = k.dev;
+  nk->_pad0 = 0;
+  v = bpf_map_lookup_elem(&watch_names, nk);
+  if (!v) return 0;
+  h->cls = v->cls;
+  h->how = PS_WM_NAME;
+  return 1;
+}
+
 /* The last two components of lkbuf.path, found by one pass over its bytes. */
 struct ps_comps {
   __u32 len;
