@@ -94,6 +94,45 @@ TEST(Cli, TextFormatIsReadable) {
   EXPECT_TRUE(absl::StrContains(sensor.Stderr(), "events seen")) << sensor.Stderr();
 }
 
+// SIGHUP applies a changed watch list: a file added to it is watched from then
+// on, by identity, without a restart.
+TEST(Cli, ReloadAppliesANewWatchList) {
+  const std::string target = absl::StrCat("/var/tmp/permsentry-cli-", getpid(), "-secret");
+  std::ofstream(target) << "token\n";
+  const std::string p = WriteTemp("watch", "watch:\n  defaults: false\n");
+  SensorProcess sensor({"--config", p});
+  ASSERT_TRUE(sensor.ready());
+  auto write_open = [&] { close(open(target.c_str(), O_WRONLY | O_APPEND)); };
+  auto watched_write = [&](absl::Duration timeout) {
+    return sensor.WaitFor(
+        [&](const Event& e) {
+          auto a = e.find("event.action");
+          auto f = e.find("file.path");
+          return a != e.end() && a->second == "credfile_write" && f != e.end() &&
+                 f->second == target;
+        },
+        timeout);
+  };
+  write_open();
+  EXPECT_FALSE(watched_write(absl::Milliseconds(500))) << "not on the list yet";
+
+  std::ofstream(p) << "watch:\n  defaults: false\n  paths:\n    - {path: " << target
+                   << ", class: app_secret}\n";
+  sensor.Signal(SIGHUP);
+  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  while (!absl::StrContains(sensor.Stderr(), "reloaded") && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(20));
+  ASSERT_TRUE(absl::StrContains(sensor.Stderr(), "reloaded")) << sensor.Stderr();
+  sensor.StartWindow();
+  write_open();
+  std::optional<Event> e = watched_write(absl::Seconds(5));
+  ASSERT_TRUE(e) << sensor.Stderr();
+  EXPECT_EQ((*e)["permsentry.watch.class"], "app_secret");
+  EXPECT_EQ(sensor.Stop(), 0);
+  unlink(target.c_str());
+  unlink(p.c_str());
+}
+
 // The io_uring hook is a tp_btf program: on the raw_tp backend it is not
 // loaded, and the operator is told so.
 TEST(Cli, RawTpBackendSaysIoUringIsNotWatched) {
