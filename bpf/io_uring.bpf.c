@@ -174,11 +174,8 @@ struct {
 } uring_state SEC(".maps");
 
 /* Append a kernel string to the event tail at *off; returns its length. */
-static __always_inline __u32 ps_put_kstr(struct ps_syscall_event* ev, __u32* off, const char* s) {
-  long n;
-  if (!s) return 0;
-  *off &= PS_PATH_MAX - 1;
-  n = bpf_probe_read_kernel_str(ev->data + *off, PS_PATH_MAX, s);
+static __always_inline __u32 ps_put_kstr(__u32* off, const char* s, __u32 max) {
+  long n = s ? ps_tail_str(*off, (__u64)s, max, 1) : 0;
   if (n <= 1) return 0;
   *off += n - 1;
   return n - 1;
@@ -285,29 +282,19 @@ static __always_inline int ps_on_submit(struct io_kiocb* req) {
   /* Tail: path, xattr name, value, second path, resolved path. */
   if (op != PS_IORING_OP_FSETXATTR && op != PS_IORING_OP_FTRUNCATE) {
     flags |= PS_SC_F_PATH;
-    ev->path_len =
-        ps_put_kstr(ev, &off, ps_filename(op == PS_IORING_OP_SYMLINKAT ? r->target : r->p1));
+    ev->path_len = ps_put_kstr(&off, ps_filename(op == PS_IORING_OP_SYMLINKAT ? r->target : r->p1),
+                               PS_PATH_MAX);
   }
   if (op == PS_IORING_OP_SETXATTR || op == PS_IORING_OP_FSETXATTR) {
     flags |= PS_SC_F_NAME | PS_SC_F_VALUE;
-    if (r->name) {
-      long n;
-      off &= PS_PATH_MAX - 1;
-      n = bpf_probe_read_kernel_str(ev->data + off, PS_XATTR_NAME_MAX, (const void*)r->name);
-      if (n > 1) {
-        ev->name_len = n - 1;
-        off += n - 1;
-      }
-    } else {
+    if (r->name)
+      ev->name_len = ps_put_kstr(&off, (const char*)r->name, PS_XATTR_NAME_MAX);
+    else
       flags |= PS_SC_F_NAME_FAULT;
-    }
     ev->value_size = r->size > 0xffffffffULL ? 0xffffffffU : (__u32)r->size;
     if (r->value && r->size) {
       __u32 len = r->size > PS_XATTR_VALUE_MAX ? PS_XATTR_VALUE_MAX : (__u32)r->size;
-      off &= 0x1fff;
-      len &= 0x3ff;
-      if (len > 0 && len <= PS_XATTR_VALUE_MAX &&
-          bpf_probe_read_kernel(ev->data + off, len, (const void*)r->value) == 0) {
+      if (ps_tail_bytes(off, r->value, len, 1) == 0) {
         ev->value_len = len;
         off += len;
       } else {
@@ -317,7 +304,7 @@ static __always_inline int ps_on_submit(struct io_kiocb* req) {
   }
   if (op == PS_IORING_OP_RENAMEAT || op == PS_IORING_OP_LINKAT || op == PS_IORING_OP_SYMLINKAT) {
     flags |= PS_SC_F_PATH2;
-    ev->path2_len = ps_put_kstr(ev, &off, ps_filename(r->p2));
+    ev->path2_len = ps_put_kstr(&off, ps_filename(r->p2), PS_PATH_MAX);
   }
   {
     __u64 rd = 0, rm = 0;
@@ -333,11 +320,8 @@ static __always_inline int ps_on_submit(struct io_kiocb* req) {
     }
     if (kind) {
       ev->resolve_flags = kind;
-      off &= 0x1fff;
-      __u32 len = ps_resolve_dm(rd, rm, ev->data + off, &ev->resolve_flags);
-      if (len > PS_PATH_MAX) len = 0;
-      ev->resolved_len = len;
-      off += len;
+      ev->resolved_len = ps_tail_resolve(off, rd, rm);
+      off += ev->resolved_len;
     }
   }
 

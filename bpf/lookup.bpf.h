@@ -35,9 +35,6 @@
 
 #define PS_LOOKUP_BUDGET 8192
 #define PS_LOOKUP_MAX_LINKS 8 /* symlinks followed in one lookup */
-#define PS_S_IFMT 0170000
-#define PS_S_IFLNK 0120000
-#define PS_S_IFDIR 0040000
 
 /* Kernel layouts this code supports besides the vmlinux.h it is built with:
  * children on an hlist (6.8+) or a list_head (older); the inline name in

@@ -44,45 +44,65 @@ struct ps_watch_hit {
   __u32 how; /* PS_WM_* */
 };
 
-static __always_inline struct ps_watch_val* ps_watch_inode_val(const struct inode* inode) {
-  struct ps_watch_key k = {};
-  if (!inode) return NULL;
-  k.ino = BPF_CORE_READ(inode, i_ino);
-  k.dev = BPF_CORE_READ(inode, i_sb, s_dev);
-  return bpf_map_lookup_elem(&watch_inodes, &k);
-}
+/* Keys are built in per-CPU memory, not on the stack: these checks run deep in
+ * call chains whose combined stack the verifier limits to 512 bytes. */
+struct {
+  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+  __uint(max_entries, 1);
+  __type(key, __u32);
+  __type(value, struct ps_watch_name_key);
+} watch_key SEC(".maps") __weak;
 
-/* Is the inode itself watched? */
-static __always_inline int ps_watch_object(const struct inode* inode, struct ps_watch_hit* h) {
-  struct ps_watch_val* v = ps_watch_inode_val(inode);
-  if (!v || !(v->flags & PS_WF_OBJECT)) return 0;
+static __always_inline int ps_watch_hit_set(struct ps_watch_hit* h, const struct ps_watch_val* v,
+                                            __u32 how) {
   h->cls = v->cls;
-  h->how = PS_WM_OBJECT;
+  h->how = how;
   return 1;
 }
 
-/* Is the entry called `nk->name` in directory `dir` watched? nk->name must be
- * filled and NUL-padded; the directory fields are filled here. */
+/* Is the inode (ino, dev) itself watched? */
+static __always_inline int ps_watch_id(__u64 ino, __u32 dev, struct ps_watch_hit* h) {
+  struct ps_watch_key k = {.ino = ino, .dev = dev};
+  struct ps_watch_val* v = bpf_map_lookup_elem(&watch_inodes, &k);
+  return v && (v->flags & PS_WF_OBJECT) ? ps_watch_hit_set(h, v, PS_WM_OBJECT) : 0;
+}
+
+/*
+ * Is an entry of directory (dir_ino, dir_dev) watched: any entry of a watched
+ * directory, or a watched name there? The name is needed only in the second
+ * case, so it is read only then: from dentry `d` when given (into watch_key),
+ * else it is already in nk->name, NUL-padded.
+ */
+static __always_inline int ps_watch_dir_entry(__u64 dir_ino, __u32 dir_dev, const struct dentry* d,
+                                              struct ps_watch_name_key* nk,
+                                              struct ps_watch_hit* h) {
+  struct ps_watch_key k = {.ino = dir_ino, .dev = dir_dev};
+  struct ps_watch_val* v = bpf_map_lookup_elem(&watch_inodes, &k);
+  __u32 zero = 0;
+
+  if (!v) return 0; /* the common case: an unwatched directory */
+  if (v->flags & PS_WF_ALL_ENTRIES) return ps_watch_hit_set(h, v, PS_WM_DIR_ENTRY);
+  if (!(v->flags & PS_WF_NAMES)) return 0;
+  if (d) {
+    nk = bpf_map_lookup_elem(&watch_key, &zero);
+    if (!nk) return 0;
+    __builtin_memset(nk->name, 0, sizeof(nk->name));
+    bpf_probe_read_kernel_str(nk->name, sizeof(nk->name), BPF_CORE_READ(d, d_name.name));
+  }
+  if (!nk) return 0;
+  nk->dir_ino = dir_ino;
+  nk->dir_dev = dir_dev;
+  nk->_pad0 = 0;
+  v = bpf_map_lookup_elem(&watch_names, nk);
+  return v ? ps_watch_hit_set(h, v, PS_WM_NAME) : 0;
+}
+
+/* Is the entry called nk->name (filled, NUL-padded) in directory `dir` watched? */
 static __always_inline int ps_watch_entry(const struct inode* dir, struct ps_watch_name_key* nk,
                                           struct ps_watch_hit* h) {
-  struct ps_watch_val* v;
   if (!dir) return 0;
-  nk->dir_ino = BPF_CORE_READ(dir, i_ino);
-  nk->dir_dev = BPF_CORE_READ(dir, i_sb, s_dev);
-  nk->_pad0 = 0;
-  v = bpf_map_lookup_elem(&watch_inodes, nk); /* ps_watch_key is nk's prefix */
-  if (!v) return 0;
-  if (v->flags & PS_WF_ALL_ENTRIES) {
-    h->cls = v->cls;
-    h->how = PS_WM_DIR_ENTRY;
-    return 1;
-  }
-  if (!(v->flags & PS_WF_NAMES)) return 0;
-  v = bpf_map_lookup_elem(&watch_names, nk);
-  if (!v) return 0;
-  h->cls = v->cls;
-  h->how = PS_WM_NAME;
-  return 1;
+  return ps_watch_dir_entry(BPF_CORE_READ(dir, i_ino), BPF_CORE_READ(dir, i_sb, s_dev), NULL, nk,
+                            h);
 }
 
 /* The inode now at a watched name (after a rename or link onto it) is watched
@@ -108,75 +128,26 @@ static __always_inline void ps_watch_forget(const struct ps_inode_state* s) {
   bpf_map_delete_elem(&watch_inodes, &k);
 }
 
-/* A dentry's name, NUL-padded into a watch key. */
-static __always_inline void ps_dentry_name_key(const struct dentry* d,
-                                               struct ps_watch_name_key* nk) {
-  __builtin_memset(nk->name, 0, sizeof(nk->name));
-  bpf_probe_read_kernel_str(nk->name, sizeof(nk->name), BPF_CORE_READ(d, d_name.name));
-}
-
-/* Keys are built in per-CPU memory, not on the stack: these checks run deep in
- * call chains whose combined stack the verifier limits to 512 bytes. */
-struct {
-  __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-  __uint(max_entries, 1);
-  __type(key, __u32);
-  __type(value, struct ps_watch_name_key);
-} watch_key SEC(".maps") __weak;
-
 /* Object watched by inode, or as an entry of its parent directory. */
 static __always_inline int ps_watch_dentry(const struct dentry* d, struct ps_watch_hit* h) {
-  __u32 zero = 0;
-  struct ps_watch_name_key* nk;
+  const struct inode* inode;
+  const struct inode* dir;
   if (!d) return 0;
-  if (ps_watch_object(BPF_CORE_READ(d, d_inode), h)) return 1;
-  /* The common case, an unwatched directory, is decided before the name is
-   * read. */
-  const struct inode* dir = BPF_CORE_READ(d, d_parent, d_inode);
-  if (!ps_watch_inode_val(dir)) return 0;
-  nk = bpf_map_lookup_elem(&watch_key, &zero);
-  if (!nk) return 0;
-  ps_dentry_name_key(d, nk);
-  return ps_watch_entry(dir, nk, h);
+  inode = BPF_CORE_READ(d, d_inode);
+  if (inode && ps_watch_id(BPF_CORE_READ(inode, i_ino), BPF_CORE_READ(inode, i_sb, s_dev), h))
+    return 1;
+  dir = BPF_CORE_READ(d, d_parent, d_inode);
+  if (!dir) return 0;
+  return ps_watch_dir_entry(BPF_CORE_READ(dir, i_ino), BPF_CORE_READ(dir, i_sb, s_dev), d, NULL, h);
 }
 
 /* ps_watch_dentry for an object whose inode state was just read: its identity
- * and its device are known, so only the parent's inode number is read. */
+ * and its device are known, so only the parent's inode number is read (the
+ * directory is on the same file system; a mount root is its own parent). */
 static __always_inline int ps_watch_known(const struct dentry* d, const struct ps_inode_state* s,
                                           struct ps_watch_hit* h) {
-  struct ps_watch_key k = {.ino = s->ino, .dev = s->dev};
-  struct ps_watch_name_key* nk;
-  struct ps_watch_val* v;
-  __u32 zero = 0;
-
-  v = bpf_map_lookup_elem(&watch_inodes, &k);
-  if (v && (v->flags & PS_WF_OBJECT)) {
-    h->cls = v->cls;
-    h->how = PS_WM_OBJECT;
-    return 1;
-  }
-  /* The directory is on the same file system (a mount root is its own parent). */
-  k.ino = BPF_CORE_READ(d, d_parent, d_inode, i_ino);
-  v = bpf_map_lookup_elem(&watch_inodes, &k);
-  if (!v) return 0;
-  if (v->flags & PS_WF_ALL_ENTRIES) {
-    h->cls = v->cls;
-    h->how = PS_WM_DIR_ENTRY;
-    return 1;
-  }
-  if (!(v->flags & PS_WF_NAMES)) return 0;
-  nk = bpf_map_lookup_elem(&watch_key, &zero);
-  if (!nk) return 0;
-  __builtin_memset(nk->name, 0, sizeof(nk->name));
-  bpf_probe_read_kernel_str(nk->name, sizeof(nk->name), BPF_CORE_READ(d, d_name.name));
-  nk->dir_ino = k.ino;
-  nk->dir_dev = k.dev;
-  nk->_pad0 = 0;
-  v = bpf_map_lookup_elem(&watch_names, nk);
-  if (!v) return 0;
-  h->cls = v->cls;
-  h->how = PS_WM_NAME;
-  return 1;
+  if (ps_watch_id(s->ino, s->dev, h)) return 1;
+  return ps_watch_dir_entry(BPF_CORE_READ(d, d_parent, d_inode, i_ino), s->dev, d, NULL, h);
 }
 
 /* The last two components of lkbuf.path, found by one pass over its bytes. */
