@@ -18,11 +18,6 @@
 namespace permsentry::testing {
 namespace {
 
-std::string Get(const Event& e, const std::string& k) {
-  auto it = e.find(k);
-  return it == e.end() ? "" : it->second;
-}
-
 std::string WriteTemp(const std::string& tag, const std::string& text) {
   const std::string p = absl::StrCat("/var/tmp/permsentry-cli-", getpid(), "-", tag, ".yaml");
   std::ofstream(p) << text;
@@ -106,10 +101,7 @@ TEST(Cli, ReloadAppliesANewWatchList) {
   auto watched_write = [&](absl::Duration timeout) {
     return sensor.WaitFor(
         [&](const Event& e) {
-          auto a = e.find("event.action");
-          auto f = e.find("file.path");
-          return a != e.end() && a->second == "credfile_write" && f != e.end() &&
-                 f->second == target;
+          return Get(e, "event.action") == "credfile_write" && Get(e, "file.path") == target;
         },
         timeout);
   };

@@ -26,19 +26,6 @@
 namespace permsentry::testing {
 namespace {
 
-std::string Get(const Event& e, const std::string& k) {
-  auto it = e.find(k);
-  return it == e.end() ? "<missing>" : it->second;
-}
-
-bool HasDelta(const Event& e, const std::string& text) {
-  for (int i = 0;; ++i) {
-    auto it = e.find("permsentry.access_delta." + std::to_string(i));
-    if (it == e.end()) return false;
-    if (it->second == text) return true;
-  }
-}
-
 void WriteFile(const std::string& path, const std::string& text, mode_t mode) {
   std::ofstream(path) << text;
   ASSERT_EQ(chmod(path.c_str(), mode), 0) << path;

@@ -284,4 +284,17 @@ CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid) 
   return r;
 }
 
+std::string Get(const Event& e, const std::string& k) {
+  auto it = e.find(k);
+  return it == e.end() ? "<missing>" : it->second;
+}
+
+bool HasDelta(const Event& e, const std::string& text) {
+  for (int i = 0;; ++i) {
+    auto it = e.find("permsentry.access_delta." + std::to_string(i));
+    if (it == e.end()) return false;
+    if (it->second == text) return true;
+  }
+}
+
 }  // namespace permsentry::testing

@@ -81,6 +81,12 @@ class SensorProcess {
   int exit_status_ = -1;
 };
 
+// Field `k` of an event, or "<missing>".
+std::string Get(const Event& e, const std::string& k);
+
+// Whether permsentry.access_delta holds `text` (in any position).
+bool HasDelta(const Event& e, const std::string& text);
+
 // Path of the permsentry binary under test.
 std::string PermsentryBinary();
 

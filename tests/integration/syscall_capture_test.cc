@@ -34,8 +34,6 @@ namespace {
 
 constexpr uint32_t kNobody = 65534;
 
-std::string Get(const Event& e, const std::string& k);
-
 class Capture : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -146,20 +144,6 @@ void ExpectSuccess(const Event& e) {
 void ExpectFailure(const Event& e, const char* err) {
   EXPECT_EQ(e.at("event.outcome"), "failure");
   EXPECT_EQ(e.at("permsentry.errno"), err);
-}
-
-std::string Get(const Event& e, const std::string& k) {
-  auto it = e.find(k);
-  return it == e.end() ? "<missing>" : it->second;
-}
-
-// Whether permsentry.access_delta holds `text` (in any position).
-bool HasDelta(const Event& e, const std::string& text) {
-  for (int i = 0;; ++i) {
-    auto it = e.find("permsentry.access_delta." + std::to_string(i));
-    if (it == e.end()) return false;
-    if (it->second == text) return true;
-  }
 }
 
 // ------------------------------------------------------------------ chmod family
