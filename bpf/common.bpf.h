@@ -47,6 +47,20 @@ struct {
   __type(value, __u64);
 } stats SEC(".maps") __weak;
 
+/*
+ * The process table (struct ps_proc_info by struct ps_proc_key): written by
+ * process.bpf.c at fork, exec and exit (and by the startup seed), read at
+ * every reported call to tag it with its AI session. Sized by userspace
+ * before load; not preallocated, so it costs what the live processes use.
+ */
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(map_flags, BPF_F_NO_PREALLOC);
+  __uint(max_entries, 65536);
+  __type(key, struct ps_proc_key);
+  __type(value, struct ps_proc_info);
+} procs SEC(".maps") __weak;
+
 /* Per-CPU scratch for building one event (too big for the 512-byte stack). */
 #define PS_SCRATCH_SIZE 16384
 _Static_assert(PS_SCRATCH_SIZE >= PS_SYSCALL_EVENT_MAX, "scratch smaller than an event");
@@ -137,6 +151,39 @@ __weak __noinline int ps_emit(__u32 tail, __u32 urgent) {
   return -1;
 }
 
+/* The controlling terminal as a dev_t (major << 20 | minor), 0 for none. */
+static __always_inline __u32 ps_tty(struct task_struct* task) {
+  struct tty_struct* tty = task->signal->tty;
+  if (!tty) return 0;
+  struct tty_driver* drv = tty->driver;
+  if (!drv) return 0;
+  return ((__u32)drv->major << 20) | (__u32)(drv->minor_start + tty->index);
+}
+
+/* The calling process's identity, as the process table keys it. */
+static __always_inline void ps_current_key(struct ps_proc_key* k) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  k->tgid = task->tgid;
+  k->_pad0 = 0;
+  k->start = task->group_leader->start_boottime;
+}
+
+/* Tag an event with the caller's process-table entry: its flags and the root
+ * of its AI session. Returns 1 when the caller is in an AI session (the event
+ * then goes through the wakeup ring: it may become an alert). */
+static __always_inline int ps_fill_ai(struct ps_syscall_event* ev) {
+  struct ps_proc_key k = {.tgid = ev->proc.pid, ._pad0 = 0, .start = ev->proc.start_time};
+  struct ps_proc_info* info = bpf_map_lookup_elem(&procs, &k);
+  if (!info) {
+    ev->proc_flags = 0;
+    __builtin_memset(&ev->ai_session, 0, sizeof(ev->ai_session));
+    return 0;
+  }
+  ev->proc_flags = info->flags;
+  ev->ai_session = info->session;
+  return info->session.tgid != 0;
+}
+
 /*
  * Fill the process block from the current task. bpf_get_current_task_btf() gives
  * a BTF-typed pointer, so fields are plain (fault-safe) loads relocated by CO-RE:
@@ -164,7 +211,7 @@ static __always_inline void ps_fill_process(struct ps_process* p) {
     p->loginuid = (__u32)-1;
     p->sessionid = (__u32)-1;
   }
-  p->_pad0 = 0;
+  p->tty = ps_tty(task);
   /* Two plain loads; bpf_get_current_comm is a helper call (measurably slower). */
   __builtin_memcpy(p->comm, (const void*)task->comm, PS_COMM_LEN);
 }

@@ -233,6 +233,7 @@ static __always_inline int ps_on_submit(struct io_kiocb* req) {
   ev->hdr.type = PS_EV_SYSCALL;
   ev->hdr.ktime = bpf_ktime_get_boot_ns();
   ps_fill_process(&ev->proc);
+  ps_fill_ai(ev);
   ev->nr = op;
   ev->ret = 0;
   ev->open_flags = (__u32)r->oflags;

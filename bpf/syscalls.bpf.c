@@ -468,7 +468,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
   ev->path2_len = 0;
   ev->_pad0 = 0;
   ev->_pad1 = 0;
-  ev->_pad3 = 0;
+  if (ps_fill_ai(ev)) urgent = 1; /* an AI session's change: alert candidate */
   ev->resolved_len = 0;
   ev->resolve_flags = 0;
   ev->lookup_flags = st->lk_flags;

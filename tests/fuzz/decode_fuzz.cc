@@ -6,14 +6,23 @@
 #include <cstdlib>
 #include <string>
 
+#include "absl/time/clock.h"
+#include "attribute/process_table.h"
 #include "decode/decode.h"
 #include "render/render.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static permsentry::JsonRenderer json("fuzzhost");
   static permsentry::TextRenderer text;
-  absl::StatusOr<permsentry::SyscallEvent> ev =
-      permsentry::DecodeSyscallEvent(absl::Span<const uint8_t>(data, size), {});
+  const absl::Span<const uint8_t> rec(data, size);
+  if (permsentry::RecordType(rec) == PS_EV_PROC) {
+    // Process records feed the process table: decode, apply, attribute.
+    static permsentry::ProcessTable table;
+    absl::StatusOr<permsentry::ProcEvent> pe = permsentry::DecodeProcEvent(rec, {});
+    if (pe.ok()) table.Apply(*pe, absl::Now());
+    return 0;
+  }
+  absl::StatusOr<permsentry::SyscallEvent> ev = permsentry::DecodeSyscallEvent(rec, {});
   if (!ev.ok()) return 0;
   for (const std::string& line : {json.Render(*ev), text.Render(*ev)}) {
     if (line.empty() || line.back() != '\n' || line.find('\n') != line.size() - 1) std::abort();

@@ -59,5 +59,10 @@ int main(int argc, char** argv) {
         RecordBuilder(257).Path("shadow").OpenFlags(01101).Watched(99, PS_WM_UNVERIFIED).Build());
   Write(d, "io_uring_setxattr",
         RecordBuilder(42).Flags(PS_SC_F_IO_URING).Path("/f").Name("security.capability").Build());
+  Write(d, "proc_fork", permsentry::testing::ProcRecord(PS_PROC_FORK, 10));
+  Write(d, "proc_exec_root",
+        permsentry::testing::ProcRecord(PS_PROC_EXEC, 10, "/usr/bin/bash", "CLAUDECODE=1", 10,
+                                        PS_PF_SESSION_ROOT, PS_SIGNAL_ENV));
+  Write(d, "proc_exit", permsentry::testing::ProcRecord(PS_PROC_EXIT, 10));
   return 0;
 }

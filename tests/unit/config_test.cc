@@ -37,7 +37,7 @@ TEST(Config, Values) {
 
 TEST(Config, Errors) {
   EXPECT_EQ(Error("outptu:\n  format: json\n"),
-            "test.yaml:1: unknown key \"outptu\" (known: output, capture, watch)");
+            "test.yaml:1: unknown key \"outptu\" (known: output, capture, watch, ai)");
   EXPECT_EQ(Error("output:\n  format: xml\n"),
             "test.yaml:2: output.format: \"xml\" is not one of json, text");
   EXPECT_EQ(Error("capture:\n  bulk_ring_mb: 3\n"),
@@ -48,7 +48,7 @@ TEST(Config, Errors) {
             "test.yaml:2: capture.drain_interval_ms: \"fast\" is not a whole number");
   EXPECT_EQ(Error("capture:\n  nope: 1\n"),
             "test.yaml:2: unknown key \"capture.nope\" (known: bulk_ring_mb, urgent_ring_kb, "
-            "drain_interval_ms, stats_interval_ms)");
+            "drain_interval_ms, stats_interval_ms, process_table_entries)");
   EXPECT_EQ(Error("- a\n- b\n"), "test.yaml:1: top level: expected a mapping");
   const std::string bad = Error("output: [\n");
   EXPECT_EQ(bad.rfind("test.yaml:", 0), 0u) << bad;
@@ -98,6 +98,65 @@ TEST(Config, WatchErrors) {
                          "cannot hold"));
   EXPECT_EQ(Error("watch:\n  nope: 1\n"),
             "test.yaml:2: unknown key \"watch.nope\" (known: defaults, paths, refresh_interval_s)");
+}
+
+TEST(Config, AiAgentsAdded) {
+  const size_t builtin = DefaultSignatures().agents.size();
+  absl::StatusOr<Config> c = ParseConfig(
+      "ai:\n  agents:\n    - name: mybot\n      executables: [mybot, opt/mybot/bin/*]\n"
+      "      scripts: [\"mybot/cli.js\"]\n      env: [MYBOT=1, MYBOT_RUN, MYBOT_MODE=auto*]\n"
+      "  launchers: [ruby]\n  ide_env: [MY_IDE=1]\n  status_file: /tmp/s.json\n",
+      "x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  ASSERT_EQ(c->signatures.agents.size(), builtin + 1);
+  const AgentSignature& a = c->signatures.agents.back();
+  EXPECT_EQ(a.agent, "mybot");
+  ASSERT_EQ(a.env.size(), 3u);
+  EXPECT_EQ(a.env[0].mode, PS_AIV_EXACT);
+  EXPECT_EQ(a.env[1].mode, PS_AIV_ANY);
+  EXPECT_EQ(a.env[2].mode, PS_AIV_PREFIX);
+  EXPECT_EQ(a.env[2].value, "auto");
+  EXPECT_EQ(c->signatures.launchers.back(), "ruby");
+  EXPECT_EQ(c->status_file, "/tmp/s.json");
+
+  c = ParseConfig("ai:\n  defaults: false\n  agents: [{name: x, env: [X=1]}]\n", "x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->signatures.agents.size(), 1u);
+  EXPECT_TRUE(c->signatures.launchers.empty());
+}
+
+TEST(Config, AiErrors) {
+  EXPECT_EQ(Error("ai:\n  agents:\n    - name: x\n      executables: [\"a//b\"]\n"),
+            "test.yaml:4: ai.agents.executables: \"a//b\": empty, \".\" or \"..\" path "
+            "component");
+  EXPECT_EQ(Error("ai:\n  agents:\n    - name: x\n      executables: [\"*\"]\n"),
+            "test.yaml:4: ai.agents.executables: \"*\": \"*\" may only be the whole last "
+            "component, after at least one other");
+  EXPECT_EQ(Error("ai:\n  agents:\n    - name: x\n      env: [\"BAD-NAME=1\"]\n"),
+            "test.yaml:4: ai.agents.env: \"BAD-NAME=1\": an environment marker is NAME, "
+            "NAME=VALUE or NAME=PREFIX* with a variable name of letters, digits and _ (at most "
+            "63)");
+  EXPECT_EQ(Error("ai:\n  agents:\n    - name: x\n"),
+            "test.yaml:3: ai.agents: \"x\" has no executables, scripts or env");
+  EXPECT_EQ(Error("ai:\n  agents:\n    - executables: [x]\n"),
+            "test.yaml:3: ai.agents: an entry has no name");
+  EXPECT_EQ(Error("ai:\n  agents:\n    - {name: x, exe: [x]}\n"),
+            "test.yaml:3: unknown key \"ai.agents.exe\" (known: name, executables, scripts, env)");
+  // Two agents claiming one executable, or one variable both with any value
+  // and with a fixed one, cannot be told apart.
+  EXPECT_EQ(Error("ai:\n  agents:\n    - {name: x, executables: [claude]}\n"),
+            "test.yaml:2: ai: path \"claude\" is claimed by both claude and x");
+  EXPECT_EQ(Error("ai:\n  agents:\n    - {name: x, env: [CLAUDECODE]}\n"),
+            "test.yaml:2: ai: environment marker \"CLAUDECODE\" (x): its variable is already a "
+            "marker; only several NAME=VALUE markers may share a name");
+  EXPECT_EQ(Error("ai:\n  launchers: [/usr/bin/node]\n"),
+            "test.yaml:2: ai: launcher \"/usr/bin/node\": give the executable's name, not a "
+            "path");
+  EXPECT_EQ(Error("ai:\n  status_file: relative.json\n"),
+            "test.yaml:2: ai.status_file: expected an absolute path");
+  EXPECT_EQ(Error("ai:\n  nope: 1\n"),
+            "test.yaml:2: unknown key \"ai.nope\" (known: defaults, agents, launchers, ide_env, "
+            "status_file)");
 }
 
 }  // namespace

@@ -248,5 +248,38 @@ TEST(Decode, IoUringOpcodes) {
   EXPECT_EQ(bad.status().message(), "io_uring opcode 7 is not a watched operation");
 }
 
+TEST(Decode, ProcRecords) {
+  absl::StatusOr<ProcEvent> e = DecodeProcEvent(
+      testing::ProcRecord(PS_PROC_EXEC, 10, "/usr/bin/bash", "CLAUDECODE=1", 10,
+                          PS_PF_SESSION_ROOT, PS_SIGNAL_ENV),
+      {});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->kind, ProcEvent::Kind::kExec);
+  EXPECT_EQ(e->key.pid, 10u);
+  EXPECT_EQ(e->key.start_ns, 1010u);
+  EXPECT_EQ(e->session, e->key);
+  EXPECT_EQ(e->exe, "/usr/bin/bash");
+  EXPECT_EQ(e->text, "CLAUDECODE=1");
+  EXPECT_EQ(e->signal, static_cast<uint32_t>(PS_SIGNAL_ENV));
+  EXPECT_EQ(e->tty, (136u << 20) | 1);
+
+  e = DecodeProcEvent(testing::ProcRecord(PS_PROC_FORK, 11), {});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_TRUE(e->session.empty());
+  EXPECT_EQ(e->parent.pid, 1u);
+}
+
+TEST(Decode, BadProcRecordsAreErrors) {
+  std::vector<uint8_t> r = testing::ProcRecord(PS_PROC_EXEC, 10, "/bin/sh", "X=1");
+  std::vector<uint8_t> cut(r.begin(), r.end() - 1);
+  reinterpret_cast<ps_proc_event*>(cut.data())->hdr.size = static_cast<uint32_t>(cut.size());
+  EXPECT_FALSE(DecodeProcEvent(cut, {}).ok());  // text overruns the record
+  std::vector<uint8_t> bad = testing::ProcRecord(PS_PROC_FORK, 10);
+  reinterpret_cast<ps_proc_event*>(bad.data())->kind = 9;
+  EXPECT_FALSE(DecodeProcEvent(bad, {}).ok());
+  EXPECT_EQ(RecordType(bad), PS_EV_PROC);
+  EXPECT_FALSE(DecodeSyscallEvent(bad, {}).ok());  // a process record is not a syscall
+}
+
 }  // namespace
 }  // namespace permsentry

@@ -113,6 +113,38 @@ struct RecordBuilder {
   }
 };
 
+// A process lifecycle record (PS_EV_PROC), laid out as process.bpf.c does.
+inline std::vector<uint8_t> ProcRecord(uint32_t kind, uint32_t pid, const std::string& exe = "",
+                                       const std::string& text = "", uint32_t session_pid = 0,
+                                       uint32_t flags = 0, uint32_t signal = 0) {
+  ps_proc_event ev{};
+  ev.hdr.abi_version = PS_ABI_VERSION;
+  ev.hdr.type = PS_EV_PROC;
+  ev.hdr.ktime = 2'000'000'000;
+  ev.key.tgid = pid;
+  ev.key.start = 1000 + pid;
+  ev.info.parent.tgid = 1;
+  ev.info.parent.start = 1001;
+  ev.info.session.tgid = session_pid;
+  ev.info.session.start = session_pid ? 1000 + session_pid : 0;
+  ev.info.flags = flags;
+  ev.info.signal = signal;
+  ev.kind = kind;
+  ev.uid = 1000;
+  ev.loginuid = 1000;
+  ev.sessionid = 7;
+  ev.tty = (136u << 20) | 1;
+  ev.exe_len = static_cast<uint16_t>(exe.size());
+  ev.text_len = static_cast<uint16_t>(text.size());
+  std::memcpy(ev.comm, "proc", 5);
+  std::vector<uint8_t> out(sizeof(ev) + (text.empty() ? exe.size() : PS_EXE_MAX + text.size()));
+  ev.hdr.size = static_cast<uint32_t>(out.size());
+  std::memcpy(out.data(), &ev, sizeof(ev));
+  std::memcpy(out.data() + sizeof(ev), exe.data(), exe.size());
+  if (!text.empty()) std::memcpy(out.data() + sizeof(ev) + PS_EXE_MAX, text.data(), text.size());
+  return out;
+}
+
 }  // namespace permsentry::testing
 
 #endif  // PERMSENTRY_TESTS_UNIT_RECORD_BUILDER_H_

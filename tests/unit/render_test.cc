@@ -338,5 +338,34 @@ TEST(RenderJson, BeforeUnknownSaysWhy) {
   EXPECT_EQ(Str(found, "/permsentry/file/state_source"), "kernel_lookup");
 }
 
+TEST(RenderJson, AiAttribution) {
+  SyscallEvent ev = Decode(RecordBuilder(90).Arg(1, 04755).Path("/tmp/x").Build());
+  ev.proc.tty = (136u << 20) | 2;
+  ev.ai.kind = Attribution::Kind::kAgent;
+  ev.ai.agent = "claude";
+  ev.ai.session_id = "claude-812-5000";
+  ev.ai.root_pid = 812;
+  ev.ai.evidence = {"pid 812 claude: env CLAUDECODE=1", "inherited through sudo (pid 905)"};
+  ev.ai.ancestry = {{.pid = 4242, .name = "tester", .executable = "/usr/bin/\xff\n"},
+                    {.pid = 812, .name = "claude", .executable = ""}};
+  const rapidjson::Document d = RenderJson(ev);
+  EXPECT_EQ(Str(d, "/permsentry/ai/attribution"), "agent");
+  EXPECT_EQ(Str(d, "/permsentry/ai/agent"), "claude");
+  EXPECT_EQ(Str(d, "/permsentry/ai/session_id"), "claude-812-5000");
+  EXPECT_EQ(Str(d, "/permsentry/ai/root_pid"), "812");
+  EXPECT_EQ(Str(d, "/permsentry/ai/evidence/0"), "pid 812 claude: env CLAUDECODE=1");
+  EXPECT_EQ(Str(d, "/permsentry/ancestry/1/pid"), "812");
+  EXPECT_EQ(Str(d, "/permsentry/ancestry/1/executable"), "<missing>");
+  EXPECT_EQ(Str(d, "/permsentry/tty"), "pts/2");
+  EXPECT_NE(Str(d, "/message").find("[AI agent claude, session claude-812-5000]"),
+            std::string::npos)
+      << Str(d, "/message");
+
+  ev.ai = Attribution{};
+  const rapidjson::Document n = RenderJson(ev);
+  EXPECT_EQ(Str(n, "/permsentry/ai/attribution"), "none");
+  EXPECT_EQ(Str(n, "/permsentry/ai/agent"), "<missing>");
+}
+
 }  // namespace
 }  // namespace permsentry

@@ -2,6 +2,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -86,6 +88,7 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
     int err = bpf_map__set_max_entries(skel->maps.events_bulk, options.bulk_ring_bytes);
     if (err == 0)
       err = bpf_map__set_max_entries(skel->maps.events_urgent, options.urgent_ring_bytes);
+    if (err == 0) err = bpf_map__set_max_entries(skel->maps.procs, options.process_table_entries);
     if (err != 0) return absl::InvalidArgumentError(absl::StrCat("ring size: ", ErrText(err)));
     FillBpfTables(skel->rodata->sc_desc, skel->rodata->sc_any);
 
@@ -161,29 +164,52 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
       io_uring_error =
           l == nullptr ? absl::StrCat("cannot attach the io_uring hook: ", ErrText(errno)) : "";
     }
+    // Process lifecycle: fork, exec, exit.
+    for (bpf_program* p : {skel->progs.ps_fork, skel->progs.ps_exec, skel->progs.ps_exit}) {
+      bpf_link* l = bpf_program__attach(p);
+      if (l == nullptr) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("cannot attach ", bpf_program__name(p), ": ", ErrText(errno)));
+      }
+      if (p == skel->progs.ps_fork) skel->links.ps_fork = l;
+      if (p == skel->progs.ps_exec) skel->links.ps_exec = l;
+      if (p == skel->progs.ps_exit) skel->links.ps_exit = l;
+    }
     sensor->io_uring_error_ = io_uring_error;
     sensor->backend_ = use_btf ? "tp_btf" : "raw_tp";
     sensor->skel_ = std::move(skel);
     break;
   }
 
+  // Two ring readers, so the bulk ring can be drained on its own (lifecycle
+  // records an alert candidate needs) while a wakeup-ring record is handled.
   ring_buffer* rb = ring_buffer__new(bpf_map__fd(sensor->skel_->maps.events_urgent),
                                      &Sensor::OnRecord, sensor.get(), nullptr);
   if (rb == nullptr) {
     return absl::InternalError(absl::StrCat("cannot map the wakeup ring: ", ErrText(errno)));
   }
-  sensor->rings_.reset(rb);
-  if (int err = ring_buffer__add(rb, bpf_map__fd(sensor->skel_->maps.events_bulk),
-                                 &Sensor::OnRecord, sensor.get());
-      err != 0) {
-    return absl::InternalError(absl::StrCat("cannot map the bulk ring: ", ErrText(err)));
+  sensor->urgent_ring_.reset(rb);
+  rb = ring_buffer__new(bpf_map__fd(sensor->skel_->maps.events_bulk), &Sensor::OnBulkRecord,
+                        sensor.get(), nullptr);
+  if (rb == nullptr) {
+    return absl::InternalError(absl::StrCat("cannot map the bulk ring: ", ErrText(errno)));
   }
+  sensor->bulk_ring_.reset(rb);
   return sensor;
+}
+
+int Sensor::OnBulkRecord(void* ctx, void* data, size_t size) {
+  auto* self = static_cast<Sensor*>(ctx);
+  self->in_bulk_ = true;
+  self->handler_(absl::Span<const uint8_t>(static_cast<const uint8_t*>(data), size));
+  self->in_bulk_ = false;
+  return 0;
 }
 
 Sensor::~Sensor() {
   // Rings first: they hold mappings of the skeleton's maps.
-  rings_.reset();
+  urgent_ring_.reset();
+  bulk_ring_.reset();
   skel_.reset();
 }
 
@@ -191,15 +217,29 @@ absl::StatusOr<int> Sensor::Poll(int timeout_ms) {
   // Wait on the wakeup ring only (the bulk ring never signals), then consume both:
   // ring_buffer__poll does not touch a ring that did not signal, so without the
   // consume the bulk ring would fill and drop everything.
-  int n = ring_buffer__poll(rings_.get(), timeout_ms);
-  if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("ring poll: ", ErrText(n)));
-  absl::StatusOr<int> more = Drain();
-  if (!more.ok()) return more;
-  return (n > 0 ? n : 0) + *more;
+  // The bulk ring goes first each round: it holds the fork and exec records
+  // of the processes whose alert candidates the wakeup ring brings.
+  // So wait on the wakeup ring's epoll without consuming it, then drain.
+  epoll_event ev;
+  const int n = epoll_wait(ring_buffer__epoll_fd(urgent_ring_.get()), &ev, 1, timeout_ms);
+  if (n < 0 && errno != EINTR)
+    return absl::InternalError(absl::StrCat("ring poll: ", ErrText(errno)));
+  return Drain();
 }
 
 absl::StatusOr<int> Sensor::Drain() {
-  int n = ring_buffer__consume(rings_.get());
+  absl::StatusOr<int> bulk = DrainBulk();
+  if (!bulk.ok()) return bulk;
+  int n = ring_buffer__consume(urgent_ring_.get());
+  if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("ring consume: ", ErrText(n)));
+  absl::StatusOr<int> again = DrainBulk();
+  if (!again.ok()) return again;
+  return *bulk + (n > 0 ? n : 0) + *again;
+}
+
+absl::StatusOr<int> Sensor::DrainBulk() {
+  if (in_bulk_) return 0;
+  int n = ring_buffer__consume(bulk_ring_.get());
   if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("ring consume: ", ErrText(n)));
   return n > 0 ? n : 0;
 }
@@ -297,7 +337,90 @@ absl::StatusOr<SensorStats> Sensor::ReadStats() const {
                      .events_urgent = sums[PS_STAT_EVENTS_URGENT],
                      .lost_bulk = sums[PS_STAT_LOST_BULK],
                      .lost_urgent = sums[PS_STAT_LOST_URGENT],
-                     .no_entry = sums[PS_STAT_NO_ENTRY]};
+                     .no_entry = sums[PS_STAT_NO_ENTRY],
+                     .proc_full = sums[PS_STAT_PROC_FULL],
+                     .proc_missing = sums[PS_STAT_PROC_MISSING]};
+}
+
+absl::Status Sensor::SetSignatures(const KernelSignatures& next) {
+  struct Sync {
+    int fd;
+    const char* what;
+  };
+  const int paths_fd = bpf_map__fd(skel_->maps.ai_paths);
+  const int env_fd = bpf_map__fd(skel_->maps.ai_env);
+  // Removals first, so a changed table never holds two claims at once.
+  for (const auto& [k, v] : signatures_.paths)
+    if (!next.paths.contains(k)) bpf_map_delete_elem(paths_fd, &k);
+  for (const auto& [k, v] : signatures_.env)
+    if (!next.env.contains(k)) bpf_map_delete_elem(env_fd, &k);
+  for (const auto& [k, v] : next.paths) {
+    if (bpf_map_update_elem(paths_fd, &k, &v, BPF_ANY) != 0) {
+      signatures_ = KernelSignatures{};
+      return absl::ResourceExhaustedError(absl::StrCat("agent signature paths: ", ErrText(errno),
+                                                       " (", next.paths.size(), " entries)"));
+    }
+  }
+  for (const auto& [k, v] : next.env) {
+    if (bpf_map_update_elem(env_fd, &k, &v, BPF_ANY) != 0) {
+      signatures_ = KernelSignatures{};
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "agent environment markers: ", ErrText(errno), " (", next.env.size(), " entries)"));
+    }
+  }
+  signatures_ = next;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<KernelProc>> Sensor::SeedProcesses() {
+  bpf_link* link = bpf_program__attach_iter(skel_->progs.ps_seed, nullptr);
+  if (link == nullptr)
+    return absl::InternalError(absl::StrCat("cannot attach the task iterator: ", ErrText(errno)));
+  const int fd = bpf_iter_create(bpf_link__fd(link));
+  if (fd < 0) {
+    const int err = errno;
+    bpf_link__destroy(link);
+    return absl::InternalError(absl::StrCat("cannot run the task iterator: ", ErrText(err)));
+  }
+  char buf[256];
+  while (read(fd, buf, sizeof(buf)) > 0) {
+  }
+  close(fd);
+  bpf_link__destroy(link);
+
+  std::vector<KernelProc> out;
+  const int map_fd = bpf_map__fd(skel_->maps.procs);
+  ps_proc_key k{}, next{};
+  const ps_proc_key* prev = nullptr;
+  while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+    KernelProc p{.key = next, .info = {}};
+    if (bpf_map_lookup_elem(map_fd, &next, &p.info) == 0) out.push_back(p);
+    k = next;
+    prev = &k;
+  }
+  return out;
+}
+
+absl::Status Sensor::WriteProc(const KernelProc& p) {
+  // BPF_EXIST: a process that exited meanwhile stays gone.
+  if (bpf_map_update_elem(bpf_map__fd(skel_->maps.procs), &p.key, &p.info, BPF_EXIST) != 0 &&
+      errno != ENOENT) {
+    return absl::InternalError(absl::StrCat("process table: ", ErrText(errno)));
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<size_t> Sensor::CountProcs() const {
+  const int map_fd = bpf_map__fd(skel_->maps.procs);
+  size_t n = 0;
+  ps_proc_key k{}, next{};
+  const ps_proc_key* prev = nullptr;
+  while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
+    ++n;
+    k = next;
+    prev = &k;
+  }
+  return n;
 }
 
 }  // namespace permsentry

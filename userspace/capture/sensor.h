@@ -11,6 +11,8 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "attribute/seed.h"
+#include "attribute/signatures.h"
 #include "watch/watch_list.h"
 
 struct permsentry_bpf;
@@ -24,7 +26,8 @@ enum class Backend { kAuto, kTpBtf, kRawTp };
 struct SensorOptions {
   uint32_t bulk_ring_bytes = 32u << 20;
   uint32_t urgent_ring_bytes = 1u << 20;
-  bool verbose = false;  // pass libbpf's log to stderr
+  uint32_t process_table_entries = 65536;  // live processes the kernel table holds
+  bool verbose = false;                    // pass libbpf's log to stderr
   Backend backend = Backend::kAuto;
 };
 
@@ -35,6 +38,8 @@ struct SensorStats {
   uint64_t lost_bulk = 0;
   uint64_t lost_urgent = 0;
   uint64_t no_entry = 0;
+  uint64_t proc_full = 0;     // processes not tracked: process table full
+  uint64_t proc_missing = 0;  // exec/exit of a process the table did not hold
 };
 
 class Sensor {
@@ -54,6 +59,19 @@ class Sensor {
   absl::StatusOr<int> Poll(int timeout_ms);
   // Drain both rings without waiting.
   absl::StatusOr<int> Drain();
+  // Drain the bulk ring only. Safe from a handler running for a wakeup-ring
+  // record (an alert candidate whose process's fork and exec records are still
+  // in the bulk ring); not from a bulk-ring handler.
+  absl::StatusOr<int> DrainBulk();
+
+  // Agent signatures into the kernel's maps (only what changed is written).
+  absl::Status SetSignatures(const KernelSignatures& next);
+  // Run the task iterator (every running process into the table), then read
+  // the table back.
+  absl::StatusOr<std::vector<KernelProc>> SeedProcesses();
+  absl::Status WriteProc(const KernelProc& p);
+  // Entries in the kernel's process table now.
+  absl::StatusOr<size_t> CountProcs() const;
 
   absl::StatusOr<SensorStats> ReadStats() const;
 
@@ -77,13 +95,19 @@ class Sensor {
 
   Sensor() = default;
   static int OnRecord(void* ctx, void* data, size_t size);
+  // Bulk-ring records: marks the handler as running, so a nested DrainBulk
+  // (which would deliver the record being handled again) is refused.
+  static int OnBulkRecord(void* ctx, void* data, size_t size);
 
   std::unique_ptr<permsentry_bpf, SkelDeleter> skel_;
-  std::unique_ptr<ring_buffer, RingDeleter> rings_;
+  std::unique_ptr<ring_buffer, RingDeleter> urgent_ring_;
+  std::unique_ptr<ring_buffer, RingDeleter> bulk_ring_;
+  bool in_bulk_ = false;  // a bulk-ring handler is running
   RecordHandler handler_;
   std::string backend_;
   std::string io_uring_error_;
   KernelWatch watch_;  // what the kernel maps hold
+  KernelSignatures signatures_;
 };
 
 }  // namespace permsentry

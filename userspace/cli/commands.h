@@ -11,6 +11,8 @@ inline constexpr int kExitUsage = 2;
 
 int RunCommand(int argc, char** argv);
 int ProbeCommand(int argc, char** argv);
+int ExecCommand(int argc, char** argv);
+int StatusCommand(int argc, char** argv);
 
 }  // namespace permsentry
 

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "yaml-cpp/yaml.h"
 
 namespace permsentry {
@@ -84,10 +85,14 @@ absl::Status ParseCapture(absl::string_view origin, const YAML::Node& node, Conf
     } else if (key == "stats_interval_ms") {
       v = ReadUint(origin, kv.second, "capture.stats_interval_ms", 100, 60000);
       if (v.ok()) c.stats_interval_ms = *v;
+    } else if (key == "process_table_entries") {
+      v = ReadUint(origin, kv.second, "capture.process_table_entries", 1024, 4194304);
+      if (v.ok()) c.process_table_entries = *v;
     } else {
       return ErrorAt(origin, kv.first.Mark(),
                      absl::StrFormat("unknown key \"capture.%s\" (known: bulk_ring_mb, "
-                                     "urgent_ring_kb, drain_interval_ms, stats_interval_ms)",
+                                     "urgent_ring_kb, drain_interval_ms, stats_interval_ms, "
+                                     "process_table_entries)",
                                      key));
     }
     if (!v.ok()) return v.status();
@@ -150,6 +155,115 @@ absl::Status ParseWatch(absl::string_view origin, const YAML::Node& node, Config
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::vector<std::string>> ReadStrings(absl::string_view origin,
+                                                     const YAML::Node& node,
+                                                     absl::string_view what) {
+  if (!node.IsSequence())
+    return ErrorAt(origin, node.Mark(), absl::StrCat(what, ": expected a list"));
+  std::vector<std::string> out;
+  for (const YAML::Node& item : node) {
+    if (!item.IsScalar() || item.Scalar().empty())
+      return ErrorAt(origin, item.Mark(), absl::StrCat(what, ": expected non-empty text"));
+    out.push_back(item.Scalar());
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<EnvMarker>> ReadMarkers(absl::string_view origin, const YAML::Node& node,
+                                                   absl::string_view what) {
+  absl::StatusOr<std::vector<std::string>> list = ReadStrings(origin, node, what);
+  if (!list.ok()) return list.status();
+  std::vector<EnvMarker> out;
+  for (size_t i = 0; i < list->size(); ++i) {
+    absl::StatusOr<EnvMarker> m = ParseEnvMarker((*list)[i]);
+    if (!m.ok())
+      return ErrorAt(origin, node[i].Mark(), absl::StrCat(what, ": ", m.status().message()));
+    out.push_back(*std::move(m));
+  }
+  return out;
+}
+
+absl::Status ParseAi(absl::string_view origin, const YAML::Node& node, Config& c) {
+  if (absl::Status s = RequireMap(origin, node, "ai"); !s.ok()) return s;
+  bool defaults = true;
+  SignatureSet added;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    if (key == "defaults") {
+      const std::string v = kv.second.IsScalar() ? kv.second.Scalar() : "";
+      if (v != "true" && v != "false")
+        return ErrorAt(origin, kv.second.Mark(), "ai.defaults: expected true or false");
+      defaults = v == "true";
+    } else if (key == "launchers") {
+      absl::StatusOr<std::vector<std::string>> l = ReadStrings(origin, kv.second, "ai.launchers");
+      if (!l.ok()) return l.status();
+      added.launchers = *l;
+    } else if (key == "ide_env") {
+      absl::StatusOr<std::vector<EnvMarker>> m = ReadMarkers(origin, kv.second, "ai.ide_env");
+      if (!m.ok()) return m.status();
+      added.ide_env = *m;
+    } else if (key == "status_file") {
+      if (!kv.second.IsScalar() || kv.second.Scalar().empty() || kv.second.Scalar()[0] != '/')
+        return ErrorAt(origin, kv.second.Mark(), "ai.status_file: expected an absolute path");
+      c.status_file = kv.second.Scalar();
+    } else if (key == "agents") {
+      if (!kv.second.IsSequence())
+        return ErrorAt(origin, kv.second.Mark(), "ai.agents: expected a list");
+      for (const YAML::Node& item : kv.second) {
+        if (!item.IsMap())
+          return ErrorAt(origin, item.Mark(),
+                         "ai.agents: each entry is {name, executables, scripts, env}");
+        AgentSignature a;
+        for (const auto& f : item) {
+          const std::string fk = f.first.as<std::string>();
+          const std::string what = absl::StrCat("ai.agents.", fk);
+          if (fk == "name") {
+            if (!f.second.IsScalar() || f.second.Scalar().empty())
+              return ErrorAt(origin, f.second.Mark(), "ai.agents.name: expected text");
+            a.agent = f.second.Scalar();
+          } else if (fk == "executables" || fk == "scripts") {
+            absl::StatusOr<std::vector<std::string>> l = ReadStrings(origin, f.second, what);
+            if (!l.ok()) return l.status();
+            for (size_t i = 0; i < l->size(); ++i) {
+              if (absl::Status st = CheckPathPattern((*l)[i]); !st.ok())
+                return ErrorAt(origin, f.second[i].Mark(), absl::StrCat(what, ": ", st.message()));
+            }
+            (fk == "executables" ? a.executables : a.scripts) = *l;
+          } else if (fk == "env") {
+            absl::StatusOr<std::vector<EnvMarker>> m = ReadMarkers(origin, f.second, what);
+            if (!m.ok()) return m.status();
+            a.env = *m;
+          } else {
+            return ErrorAt(origin, f.first.Mark(),
+                           absl::StrFormat("unknown key \"ai.agents.%s\" (known: name, "
+                                           "executables, scripts, env)",
+                                           fk));
+          }
+        }
+        if (a.agent.empty()) return ErrorAt(origin, item.Mark(), "ai.agents: an entry has no name");
+        if (a.executables.empty() && a.scripts.empty() && a.env.empty())
+          return ErrorAt(
+              origin, item.Mark(),
+              absl::StrFormat("ai.agents: \"%s\" has no executables, scripts or env", a.agent));
+        added.agents.push_back(std::move(a));
+      }
+    } else {
+      return ErrorAt(origin, kv.first.Mark(),
+                     absl::StrFormat("unknown key \"ai.%s\" (known: defaults, agents, launchers, "
+                                     "ide_env, status_file)",
+                                     key));
+    }
+  }
+  SignatureSet set = defaults ? DefaultSignatures() : SignatureSet{};
+  set.agents.insert(set.agents.end(), added.agents.begin(), added.agents.end());
+  set.launchers.insert(set.launchers.end(), added.launchers.begin(), added.launchers.end());
+  set.ide_env.insert(set.ide_env.end(), added.ide_env.begin(), added.ide_env.end());
+  if (absl::StatusOr<KernelSignatures> k = BuildKernelSignatures(set); !k.ok())
+    return ErrorAt(origin, node.Mark(), absl::StrCat("ai: ", k.status().message()));
+  c.signatures = std::move(set);
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view origin) {
@@ -172,9 +286,11 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view ori
         s = ParseCapture(origin, kv.second, c);
       } else if (key == "watch") {
         s = ParseWatch(origin, kv.second, c);
+      } else if (key == "ai") {
+        s = ParseAi(origin, kv.second, c);
       } else {
         s = ErrorAt(origin, kv.first.Mark(),
-                    absl::StrFormat("unknown key \"%s\" (known: output, capture, watch)", key));
+                    absl::StrFormat("unknown key \"%s\" (known: output, capture, watch, ai)", key));
       }
       if (!s.ok()) return s;
     }
@@ -191,6 +307,44 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
   ss << in.rdbuf();
   return ParseConfig(ss.str(), path);
 }
+
+namespace {
+
+std::string Quote(const std::string& s) { return absl::StrCat("\"", s, "\""); }
+
+std::string List(const std::vector<std::string>& v) {
+  std::vector<std::string> q;
+  for (const std::string& s : v) q.push_back(Quote(s));
+  return absl::StrCat("[", absl::StrJoin(q, ", "), "]");
+}
+
+std::string AiDefaultYaml(const Config& d) {
+  std::string agents;
+  for (const AgentSignature& a : d.signatures.agents) {
+    std::vector<std::string> env;
+    for (const EnvMarker& m : a.env) env.push_back(m.text());
+    absl::StrAppend(&agents, "  #   - name: ", a.agent,
+                    "\n  #     executables: ", List(a.executables),
+                    "\n  #     scripts: ", List(a.scripts), "\n  #     env: ", List(env), "\n");
+  }
+  std::vector<std::string> ide;
+  for (const EnvMarker& m : d.signatures.ide_env) ide.push_back(m.text());
+  return absl::StrCat(
+      "ai:                        # AI agent sessions, recognised at exec in the kernel\n"
+      "  defaults: true           # the built-in signatures:\n",
+      agents,
+      "  agents: []               # more: {name, executables, scripts, env}; paths match\n"
+      "                           # trailing components (\"claude\", \"claude/versions/*\"),\n"
+      "                           # env is NAME, NAME=VALUE or NAME=PREFIX*\n"
+      "  # launchers: interpreters whose argv[1] is matched against scripts (built in):\n"
+      "  #   ",
+      List(d.signatures.launchers),
+      "\n  # ide_env: markers of an IDE terminal (assisted when an agent runs in that IDE):\n"
+      "  #   ",
+      List(ide), "\n  status_file: ", d.status_file, "   # read by `permsentry status`\n");
+}
+
+}  // namespace
 
 std::string DefaultConfigYaml() {
   const Config d;
@@ -214,7 +368,8 @@ std::string DefaultConfigYaml() {
           "  paths: []               # more: \"/dir/\" = a directory and its entries,\n"
           "                           # \"~/x\" = x in every home, {path: P, class: C}\n"
           "  refresh_interval_s: %d   # re-read even without a rename or link\n",
-          d.watch_refresh_s));
+          d.watch_refresh_s),
+      AiDefaultYaml(d));
 }
 
 }  // namespace permsentry

@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "attribute/signatures.h"
 #include "watch/watch_list.h"
 
 namespace permsentry {
@@ -32,6 +33,13 @@ struct Config {
   // How often the watch list is looked up again even when no event asked for it
   // (new home directories, a .ssh directory created since).
   uint32_t watch_refresh_s = 30;
+  // Processes the kernel's process table holds at most (live ones).
+  uint32_t process_table_entries = 65536;
+  // AI agents: the built-in signatures (unless ai.defaults is false) plus
+  // ai.agents, ai.launchers and ai.ide_env.
+  SignatureSet signatures = DefaultSignatures();
+  // Where the running sensor publishes its state for `permsentry status`.
+  std::string status_file = "/run/permsentry/status.json";
 };
 
 // Parse YAML text; `origin` names the source in error messages.

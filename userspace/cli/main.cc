@@ -16,6 +16,8 @@ constexpr char kUsage[] =
     "commands:\n"
     "  run      attach to the kernel and stream events to stdout (needs root)\n"
     "  probe    show which BPF program types, hooks and helpers this kernel allows\n"
+    "  exec     run a command as a declared AI agent session\n"
+    "  status   the running sensor's live AI sessions and process table\n"
     "\n"
     "Run `permsentry <command> --help` for a command's options.\n";
 
@@ -37,6 +39,8 @@ int main(int argc, char** argv) {
   }
   if (cmd == "run") return permsentry::RunCommand(argc - 1, argv + 1);
   if (cmd == "probe") return permsentry::ProbeCommand(argc - 1, argv + 1);
+  if (cmd == "exec") return permsentry::ExecCommand(argc - 1, argv + 1);
+  if (cmd == "status") return permsentry::StatusCommand(argc - 1, argv + 1);
   std::fprintf(stderr, "permsentry: unknown command \"%s\"\n\n%s", argv[1], kUsage);
   return permsentry::kExitUsage;
 }

@@ -15,10 +15,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "attribute/attribution.h"
+#include "attribute/process_table.h"
+#include "attribute/seed.h"
 #include "capture/probe.h"
 #include "capture/sensor.h"
 #include "cli/commands.h"
 #include "cli/config.h"
+#include "cli/status.h"
 #include "common/names.h"
 #include "decode/decode.h"
 #include "render/render.h"
@@ -204,17 +208,52 @@ int RunCommand(int argc, char** argv) {
   // after. Until then the watched name itself still matches in the kernel.
   bool watch_refresh_due = false;
 
+  // AI sessions: the signatures (the kernel's maps are built from them) and
+  // userspace's copy of the process table.
+  auto signatures = std::make_shared<const SignatureSet>(config.signatures);
+  ProcessTable table;
+  table.SetSignatures(signatures.get());
+  Sensor* sensor_ptr = nullptr;
+  bool status_dirty = true;
+
+  auto report_undecodable = [&](const absl::Status& s) {
+    // Never silent: counted, reported in the summary, the first few shown.
+    if (++undecodable <= 5) {
+      std::fprintf(stderr, "permsentry: undecodable record: %s\n",
+                   std::string(s.message()).c_str());
+    }
+  };
   auto on_record = [&](absl::Span<const uint8_t> record) {
-    absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(record, decode_options);
-    if (!ev.ok()) {
-      // Never silent: counted, reported in the summary, the first few shown.
-      if (++undecodable <= 5) {
-        std::fprintf(stderr, "permsentry: undecodable record: %s\n",
-                     std::string(ev.status().message()).c_str());
+    if (RecordType(record) == PS_EV_PROC) {
+      absl::StatusOr<ProcEvent> pe = DecodeProcEvent(record, decode_options);
+      if (!pe.ok()) {
+        report_undecodable(pe.status());
+        return;
+      }
+      table.Apply(*pe, absl::Now());
+      if (pe->kind == ProcEvent::Kind::kExec && (pe->flags & PS_PF_SESSION_ROOT)) {
+        status_dirty = true;
       }
       return;
     }
+    absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(record, decode_options);
+    if (!ev.ok()) {
+      report_undecodable(ev.status());
+      return;
+    }
     ++delivered;
+    // An alert candidate can overtake the fork and exec records of its own
+    // process (they travel in the bulk ring): fetch them before attributing.
+    if (ev->urgent && sensor_ptr != nullptr &&
+        (table.Find(ev->proc.key()) == nullptr ||
+         (!ev->ai_session.empty() && table.Session(ev->ai_session) == nullptr))) {
+      (void)sensor_ptr->DrainBulk();
+    }
+    ev->ai = Attribute(SubjectOf(*ev), table);
+    if (AiSession* m = table.MutableSession(ev->ai.session_root); m != nullptr) {
+      ++(ev->ai.kind == Attribution::Kind::kAgent ? m->agent_changes : m->assisted_changes);
+      status_dirty = true;
+    }
     if (ev->watch && ev->success()) {
       const Family f = ev->sc->family;
       if (f == Family::kRename || f == Family::kLink || f == Family::kSymlink ||
@@ -226,6 +265,7 @@ int RunCommand(int argc, char** argv) {
 
   SensorOptions sensor_options{.bulk_ring_bytes = config.bulk_ring_mb << 20,
                                .urgent_ring_bytes = config.urgent_ring_kb << 10,
+                               .process_table_entries = config.process_table_entries,
                                .verbose = opts.verbose,
                                .backend = opts.backend};
   absl::StatusOr<std::unique_ptr<Sensor>> sensor = Sensor::Start(sensor_options, on_record);
@@ -239,6 +279,31 @@ int RunCommand(int argc, char** argv) {
   if (!(*sensor)->io_uring_error().empty()) {
     std::fprintf(stderr, "permsentry: WARNING: io_uring submissions are not watched: %s\n",
                  (*sensor)->io_uring_error().c_str());
+  }
+
+  sensor_ptr = sensor->get();
+
+  // Agent signatures into the kernel, then the processes already running.
+  {
+    absl::StatusOr<KernelSignatures> ks = BuildKernelSignatures(*signatures);
+    absl::Status s = ks.ok() ? (*sensor)->SetSignatures(*ks) : ks.status();
+    if (!s.ok()) {
+      std::fprintf(stderr, "permsentry: ALERT: AI agent signatures not loaded: %s\n",
+                   std::string(s.message()).c_str());
+    }
+    absl::StatusOr<std::vector<KernelProc>> procs = (*sensor)->SeedProcesses();
+    if (!procs.ok()) {
+      std::fprintf(stderr, "permsentry: ALERT: running processes not seeded: %s\n",
+                   std::string(procs.status().message()).c_str());
+    } else {
+      const std::vector<size_t> changed = SeedSessions(
+          *procs, *signatures, table, absl::Now(), [](uint32_t pid) { return ReadProcFs(pid); });
+      for (size_t i : changed) (void)(*sensor)->WriteProc((*procs)[i]);
+      std::fprintf(stderr,
+                   "permsentry: process table seeded with %zu running processes, %zu live AI "
+                   "sessions\n",
+                   procs->size(), table.LiveSessions().size());
+    }
   }
 
   // Load the watch list into the kernel. A failure (maps full) is an alert, not
@@ -280,9 +345,41 @@ int RunCommand(int argc, char** argv) {
   SensorStats reported;  // counters already reported as lost
   absl::Time next_stats = absl::Now() + absl::Milliseconds(config.stats_interval_ms);
   int exit_code = kExitOk;
+  StatusWriter status_writer(config.status_file);
+  absl::Time last_status = absl::InfinitePast();
+  const absl::Time started = absl::Now();
+  auto write_status = [&](const SensorStats& st) {
+    StatusSnapshot snap{.pid = static_cast<uint32_t>(getpid()),
+                        .started = started,
+                        .now = absl::Now(),
+                        .backend = (*sensor)->backend(),
+                        .events = delivered,
+                        .lost = st.lost_bulk,
+                        .kernel_processes = (*sensor)->CountProcs().value_or(0),
+                        .live_processes = table.live_count(),
+                        .exited_processes = table.exited_count(),
+                        .untracked_processes = st.proc_full,
+                        .sessions = {}};
+    for (const AiSession* s : table.AllSessions()) snap.sessions.push_back(*s);
+    if (absl::Status ws = status_writer.Write(snap); !ws.ok()) {
+      std::fprintf(stderr, "permsentry: %s\n", std::string(ws.message()).c_str());
+    }
+    status_dirty = false;
+    last_status = absl::Now();
+  };
+  uint64_t reported_proc_full = 0;
   auto check_losses = [&]() {
     absl::StatusOr<SensorStats> st = (*sensor)->ReadStats();
     if (!st.ok()) return;
+    write_status(*st);
+    if (st->proc_full != reported_proc_full) {
+      std::fprintf(stderr,
+                   "permsentry: ALERT: process table full: %llu new processes not tracked "
+                   "(capture.process_table_entries = %u)\n",
+                   static_cast<unsigned long long>(st->proc_full - reported_proc_full),
+                   config.process_table_entries);
+      reported_proc_full = st->proc_full;
+    }
     if (st->lost_bulk != reported.lost_bulk || st->lost_urgent != reported.lost_urgent) {
       LossReport loss{.time = absl::Now(),
                       .lost_bulk = st->lost_bulk - reported.lost_bulk,
@@ -306,7 +403,9 @@ int RunCommand(int argc, char** argv) {
       exit_code = kExitFailure;
       break;
     }
-    if (absl::Now() >= next_stats) {
+    // The status file follows session starts and changes within 100 ms.
+    if (absl::Now() >= next_stats ||
+        (status_dirty && absl::Now() - last_status >= absl::Milliseconds(100))) {
       check_losses();
       next_stats = absl::Now() + absl::Milliseconds(config.stats_interval_ms);
     }
@@ -334,6 +433,15 @@ int RunCommand(int argc, char** argv) {
           if (!opts.format) config.format = loaded->format;
           config.watch = loaded->watch;
           config.watch_refresh_s = loaded->watch_refresh_s;
+          // New signatures apply to execs from now on; running sessions stay.
+          if (absl::StatusOr<KernelSignatures> ks = BuildKernelSignatures(loaded->signatures);
+              ks.ok() && (*sensor)->SetSignatures(*ks).ok()) {
+            config.signatures = loaded->signatures;
+            signatures = std::make_shared<const SignatureSet>(config.signatures);
+            table.SetSignatures(signatures.get());
+          } else {
+            std::fprintf(stderr, "permsentry: ALERT: new AI agent signatures not loaded\n");
+          }
           watch_list = std::make_shared<const std::vector<WatchEntry>>(config.watch);
           renderer = MakeRenderer(config.format);
           renderer->SetWatchList(watch_list);
@@ -352,6 +460,7 @@ int RunCommand(int argc, char** argv) {
   absl::StatusOr<SensorStats> final_stats = (*sensor)->ReadStats();
   sensor->reset();  // detach every program
   if (opts.ready_file) unlink(opts.ready_file->c_str());
+  status_writer.Remove();
 
   const SensorStats st = final_stats.value_or(SensorStats{});
   std::fprintf(

@@ -26,7 +26,7 @@ static_assert(offsetof(ps_creds, cap_effective) == 48);
 
 static_assert(sizeof(ps_inode_state) == 32);
 static_assert(offsetof(ps_inode_state, mode) == 12);
-static_assert(sizeof(ps_syscall_event) == 368);
+static_assert(sizeof(ps_syscall_event) == 384);
 static_assert(offsetof(ps_syscall_event, proc) == 16);
 static_assert(offsetof(ps_syscall_event, creds_before) == 88);
 static_assert(offsetof(ps_syscall_event, creds_after) == 144);
@@ -44,13 +44,26 @@ static_assert(offsetof(ps_syscall_event, path2_len) == 348);
 static_assert(offsetof(ps_syscall_event, lookup_flags) == 350);
 static_assert(offsetof(ps_syscall_event, watch_class) == 352);
 static_assert(offsetof(ps_syscall_event, open_flags) == 360);
-static_assert(offsetof(ps_syscall_event, data) == 368);
+static_assert(offsetof(ps_syscall_event, proc_flags) == 364);
+static_assert(offsetof(ps_syscall_event, ai_session) == 368);
+static_assert(offsetof(ps_syscall_event, data) == 384);
+static_assert(sizeof(ps_proc_key) == 16);
+static_assert(sizeof(ps_proc_info) == 48);
+static_assert(sizeof(ps_proc_event) == 128);
+static_assert(offsetof(ps_proc_event, key) == 16);
+static_assert(offsetof(ps_proc_event, info) == 32);
+static_assert(offsetof(ps_proc_event, kind) == 80);
+static_assert(offsetof(ps_proc_event, exe_len) == 104);
+static_assert(offsetof(ps_proc_event, comm) == 112);
+static_assert(offsetof(ps_proc_event, data) == 128);
+static_assert(sizeof(ps_ai_path_val) == 8);
+static_assert(sizeof(ps_ai_env_val) == 16);
 static_assert(sizeof(ps_watch_key) == 16);
 static_assert(sizeof(ps_watch_val) == 8);
 static_assert(sizeof(ps_watch_name_key) == 16 + PS_WATCH_NAME_LEN);
 static_assert(sizeof(ps_watch_filter_key) == PS_WATCH_NAME_LEN);
 
 static_assert(sizeof(ps_sc_desc) == 16);
-static_assert(PS_SYSCALL_EVENT_MAX == 368 + 4096 + 256 + 512 + 4096 + 4096);
+static_assert(PS_SYSCALL_EVENT_MAX == 384 + 4096 + 256 + 512 + 4096 + 4096);
 
 #endif  // PERMSENTRY_DECODE_ABI_CHECK_H_

@@ -50,6 +50,70 @@ std::string CommString(const char (&comm)[PS_COMM_LEN]) {
 
 int64_t BootToRealtimeOffsetNs() { return ClockNs(CLOCK_REALTIME) - ClockNs(CLOCK_BOOTTIME); }
 
+uint16_t RecordType(absl::Span<const uint8_t> record) {
+  ps_event_header h;
+  if (record.size() < sizeof(h)) return 0;
+  std::memcpy(&h, record.data(), sizeof(h));
+  return h.type;
+}
+
+absl::StatusOr<ProcEvent> DecodeProcEvent(absl::Span<const uint8_t> record,
+                                          const DecodeOptions& options) {
+  ps_proc_event raw;
+  if (record.size() < sizeof(raw)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("process record too short: %d bytes, need %d", record.size(), sizeof(raw)));
+  }
+  std::memcpy(&raw, record.data(), sizeof(raw));
+  if (raw.hdr.abi_version != PS_ABI_VERSION) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "record ABI version %d, this agent speaks %d", raw.hdr.abi_version, PS_ABI_VERSION));
+  }
+  if (raw.hdr.type != PS_EV_PROC) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("record type %d is not a process event", raw.hdr.type));
+  }
+  if (raw.hdr.size < sizeof(raw) || raw.hdr.size > record.size()) {
+    return absl::InvalidArgumentError(absl::StrFormat("record size field %d out of range [%d, %d]",
+                                                      raw.hdr.size, sizeof(raw), record.size()));
+  }
+  if (raw.kind < PS_PROC_FORK || raw.kind > PS_PROC_EXIT) {
+    return absl::InvalidArgumentError(absl::StrFormat("process record kind %d unknown", raw.kind));
+  }
+  if (raw.exe_len >= PS_EXE_MAX || raw.text_len >= PS_AI_TEXT_MAX) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "process record lengths out of bounds: exe %d, text %d", raw.exe_len, raw.text_len));
+  }
+  // The text, when there is one, starts PS_EXE_MAX bytes into the tail.
+  const size_t need =
+      sizeof(raw) + (raw.text_len > 0 ? PS_EXE_MAX + size_t{raw.text_len} : raw.exe_len);
+  if (need > raw.hdr.size) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "process record tail of %d bytes overruns record of %d", need - sizeof(raw), raw.hdr.size));
+  }
+  ProcEvent ev;
+  ev.ktime_ns = raw.hdr.ktime;
+  ev.time = absl::FromUnixNanos(static_cast<int64_t>(raw.hdr.ktime) + options.boot_to_realtime_ns);
+  ev.kind = static_cast<ProcEvent::Kind>(raw.kind);
+  const auto key = [](const ps_proc_key& k) { return ProcKey{.pid = k.tgid, .start_ns = k.start}; };
+  ev.key = key(raw.key);
+  ev.parent = key(raw.info.parent);
+  ev.session = key(raw.info.session);
+  ev.flags = raw.info.flags;
+  ev.sig = raw.info.sig;
+  ev.signal = raw.info.signal;
+  ev.uid = raw.uid;
+  ev.euid = raw.euid;
+  ev.loginuid = raw.loginuid;
+  ev.sessionid = raw.sessionid;
+  ev.tty = raw.tty;
+  ev.comm = CommString(raw.comm);
+  const char* tail = reinterpret_cast<const char*>(record.data()) + sizeof(raw);
+  ev.exe.assign(tail, raw.exe_len);
+  if (raw.text_len > 0) ev.text.assign(tail + PS_EXE_MAX, raw.text_len);
+  return ev;
+}
+
 absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record,
                                                 const DecodeOptions& options) {
   ps_syscall_event raw;
@@ -110,7 +174,10 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
                     .sessionid = raw.proc.sessionid,
                     .start_time_ns = raw.proc.start_time,
                     .cgroup_id = raw.proc.cgroup_id,
+                    .tty = raw.proc.tty,
                     .comm = CommString(raw.proc.comm)};
+  ev.proc_flags = raw.proc_flags;
+  ev.ai_session = ProcKey{.pid = raw.ai_session.tgid, .start_ns = raw.ai_session.start};
   ev.sc = sc;
   ev.compat = compat;
   ev.urgent = raw.flags & PS_SC_F_URGENT;

@@ -20,6 +20,13 @@ struct DecodeOptions {
 // Offset between CLOCK_REALTIME and CLOCK_BOOTTIME now.
 int64_t BootToRealtimeOffsetNs();
 
+// The record type (PS_EV_*) of a raw record, or 0 when it is too short to say.
+uint16_t RecordType(absl::Span<const uint8_t> record);
+
+// Decode one PS_EV_PROC record.
+absl::StatusOr<ProcEvent> DecodeProcEvent(absl::Span<const uint8_t> record,
+                                          const DecodeOptions& options);
+
 // Decode one PS_EV_SYSCALL record.
 absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record,
                                                 const DecodeOptions& options);

@@ -17,6 +17,18 @@ namespace permsentry {
 inline constexpr uint32_t kUnsetId = 4294967295u;  // (uid_t)-1: unset audit id, "unchanged"
 inline constexpr int kAtFdCwd = -100;
 
+// Process identity: (tgid, start time since boot). A bare pid is reused.
+struct ProcKey {
+  uint32_t pid = 0;
+  uint64_t start_ns = 0;
+  bool empty() const { return pid == 0; }
+  bool operator==(const ProcKey&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const ProcKey& k) {
+    return H::combine(std::move(h), k.pid, k.start_ns);
+  }
+};
+
 struct Process {
   uint32_t pid = 0;
   uint32_t tid = 0;
@@ -29,7 +41,28 @@ struct Process {
   uint32_t sessionid = kUnsetId;
   uint64_t start_time_ns = 0;  // since boot
   uint64_t cgroup_id = 0;
+  uint32_t tty = 0;  // controlling terminal dev_t (major << 20 | minor), 0 = none
   std::string comm;
+  ProcKey key() const { return ProcKey{.pid = pid, .start_ns = start_time_ns}; }
+};
+
+// A process lifecycle record (PS_EV_PROC).
+struct ProcEvent {
+  enum class Kind { kFork = 1, kExec = 2, kExit = 3 };
+  uint64_t ktime_ns = 0;
+  absl::Time time;
+  Kind kind = Kind::kFork;
+  bool urgent = false;
+  ProcKey key;
+  ProcKey parent;       // who forked it
+  ProcKey session;      // root of its AI session; empty: none
+  uint32_t flags = 0;   // PS_PF_*
+  uint32_t sig = 0;     // session roots: signature index
+  uint32_t signal = 0;  // session roots: enum ps_ai_signal
+  uint32_t uid = 0, euid = 0, loginuid = kUnsetId, sessionid = kUnsetId, tty = 0;
+  std::string comm;
+  std::string exe;   // exec: the path it was executed as
+  std::string text;  // exec of a session root: what matched (env var, script)
 };
 
 struct Creds {
@@ -54,6 +87,24 @@ struct WatchMatch {
   uint32_t cls = 0;  // index into the watch list; kUnsetId when unverified
   uint32_t how = 0;  // PS_WM_*
 };
+
+// Who an event is attributed to (filled by the attribute stage, not decoded).
+struct AncestryEntry {
+  uint32_t pid = 0;
+  std::string name;        // comm
+  std::string executable;  // the path it was executed as; empty when unknown
+};
+struct Attribution {
+  enum class Kind { kNone, kAgent, kAssisted };
+  Kind kind = Kind::kNone;
+  std::string agent;
+  std::string session_id;
+  uint32_t root_pid = 0;
+  ProcKey session_root;  // the session's root (agent) or the one it sat beside (assisted)
+  std::vector<std::string> evidence;
+  std::vector<AncestryEntry> ancestry;  // the process first, up to the session root
+};
+const char* AttributionName(Attribution::Kind k);
 
 struct SyscallEvent {
   uint64_t ktime_ns = 0;  // CLOCK_BOOTTIME
@@ -113,6 +164,13 @@ struct SyscallEvent {
   std::vector<uint32_t> requested_ids;
   std::optional<Creds> creds_before;
   std::optional<Creds> creds_after;
+
+  // From the kernel's process table at the time of the call.
+  uint32_t proc_flags = 0;  // PS_PF_*
+  ProcKey ai_session;       // root of the caller's AI session; empty: none
+
+  // Filled by the attribute stage before rendering.
+  Attribution ai;
 };
 
 }  // namespace permsentry

@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "attribute/process_table.h"
 #include "enrich/xattr_decode.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -49,6 +50,37 @@ void IdValue(Writer& w, uint32_t id) {
   } else {
     w.Uint(id);
   }
+}
+
+// Text that may hold any byte (environment values, executable paths): escaped
+// so the line stays one line of valid UTF-8.
+void KText(Writer& w, absl::string_view k, absl::string_view v) { KStr(w, k, EscapeBytes(v).text); }
+
+// permsentry.ai and permsentry.ancestry.
+void WriteAi(Writer& w, const Attribution& ai) {
+  Key(w, "ai");
+  w.StartObject();
+  KStr(w, "attribution", AttributionName(ai.kind));
+  if (ai.kind != Attribution::Kind::kNone) {
+    KText(w, "agent", ai.agent);
+    KText(w, "session_id", ai.session_id);
+    KU64(w, "root_pid", ai.root_pid);
+    Key(w, "evidence");
+    w.StartArray();
+    for (const std::string& e : ai.evidence) Str(w, EscapeBytes(e).text);
+    w.EndArray();
+  }
+  w.EndObject();
+  Key(w, "ancestry");
+  w.StartArray();
+  for (const AncestryEntry& a : ai.ancestry) {
+    w.StartObject();
+    KU64(w, "pid", a.pid);
+    KText(w, "name", a.name);
+    if (!a.executable.empty()) KText(w, "executable", a.executable);
+    w.EndObject();
+  }
+  w.EndArray();
 }
 
 std::string CapHex(uint64_t caps) { return absl::StrFormat("0x%016x", caps); }
@@ -393,9 +425,11 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   Key(w, "session_id");
   IdValue(w, ev.proc.sessionid);
   w.EndObject();
+  if (ev.proc.tty != 0) KStr(w, "tty", TtyName(ev.proc.tty));
   KU64(w, "cgroup_id", ev.proc.cgroup_id);
   KU64(w, "process_start_ns", ev.proc.start_time_ns);
   if (ev.urgent) KBool(w, "urgent", true);
+  WriteAi(w, ev.ai);
   w.EndObject();
 
   w.EndObject();

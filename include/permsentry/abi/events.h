@@ -19,11 +19,12 @@
 #include <linux/types.h>
 #endif
 
-#define PS_ABI_VERSION 3
+#define PS_ABI_VERSION 4
 
 /* Record types (ps_event_header.type). Never reuse a value. */
 enum ps_event_type {
   PS_EV_SYSCALL = 1, /* struct ps_syscall_event */
+  PS_EV_PROC = 2,    /* struct ps_proc_event: fork, exec, exit */
 };
 
 /* Bounds on the variable tail of a syscall event. */
@@ -52,8 +53,18 @@ struct ps_process {
   __u32 egid;
   __u32 loginuid;  /* audit login uid; 4294967295 when unset */
   __u32 sessionid; /* audit session id; 4294967295 when unset */
-  __u32 _pad0;
+  __u32 tty;       /* controlling terminal: major << 20 | minor; 0 when none */
   char comm[PS_COMM_LEN];
+};
+
+/*
+ * Process identity: the thread-group id and the group leader's start time
+ * (CLOCK_BOOTTIME ns). A bare pid is reused; this pair is not.
+ */
+struct ps_proc_key {
+  __u32 tgid;
+  __u32 _pad0;
+  __u64 start;
 };
 
 /* A task's credentials (struct cred), for set*id/capset before and after. */
@@ -148,13 +159,14 @@ struct ps_syscall_event {
   struct ps_inode_state before; /* PS_SC_F_BEFORE: fd-based calls, at sys_enter */
   struct ps_inode_state after;  /* PS_SC_F_AFTER: fd-based calls, at sys_exit */
   __u16 resolved_len;
-  __u16 resolve_flags; /* PS_RES_* */
-  __u16 path2_len;     /* PS_SC_F_PATH2: bytes of the second path */
-  __u16 lookup_flags;  /* PS_SC_F_LOOKUP: PS_LK_* */
-  __u32 watch_class;   /* PS_SC_F_WATCHED: index of the watch-list entry that matched */
-  __u32 watch_how;     /* PS_SC_F_WATCHED: PS_WM_* */
-  __u32 open_flags;    /* open family: the O_* flags asked for */
-  __u32 _pad3;
+  __u16 resolve_flags;           /* PS_RES_* */
+  __u16 path2_len;               /* PS_SC_F_PATH2: bytes of the second path */
+  __u16 lookup_flags;            /* PS_SC_F_LOOKUP: PS_LK_* */
+  __u32 watch_class;             /* PS_SC_F_WATCHED: index of the watch-list entry that matched */
+  __u32 watch_how;               /* PS_SC_F_WATCHED: PS_WM_* */
+  __u32 open_flags;              /* open family: the O_* flags asked for */
+  __u32 proc_flags;              /* PS_PF_* of the calling process (process table) */
+  struct ps_proc_key ai_session; /* root of the caller's AI session; tgid 0: none */
   __u8 data[];
 };
 
@@ -244,6 +256,117 @@ struct ps_watch_filter_key {
   char name[PS_WATCH_NAME_LEN];
 };
 
+/*
+ * The process table (bpf/process.bpf.c): one entry per live process, keyed by
+ * struct ps_proc_key, created at fork (or by the startup seed), deleted when
+ * the whole thread group has exited. The AI session a process belongs to is
+ * copied from parent to child at fork, in the kernel, so no later change of
+ * environment, uid, session or parent can shed it.
+ */
+#define PS_PF_SESSION_ROOT (1u << 0) /* this process started its AI session */
+#define PS_PF_IDE (1u << 1)          /* runs in an IDE terminal (an IDE marker was seen) */
+#define PS_PF_SEEDED (1u << 2)       /* entry made by the startup seed, not at fork */
+#define PS_PF_NO_PARENT (1u << 3)    /* forked by a process the table did not hold */
+#define PS_PF_INHERIT (PS_PF_IDE)    /* flags a child copies from its parent */
+struct ps_proc_info {
+  struct ps_proc_key parent;  /* the process that forked it (not the reparented one) */
+  struct ps_proc_key session; /* root of its AI session; tgid 0: none */
+  __u32 flags;                /* PS_PF_* */
+  __u32 sig;                  /* session roots: index of the signature that matched */
+  __u32 signal;               /* session roots: enum ps_ai_signal */
+  __u32 _pad0;
+};
+
+/* How a session root was recognised at exec. */
+enum ps_ai_signal {
+  PS_SIGNAL_NONE = 0,
+  PS_SIGNAL_EXE = 1,      /* the executable's path ends in a signature path */
+  PS_SIGNAL_SCRIPT = 2,   /* a launcher (node, python, bun) ran a signature script (argv[1]) */
+  PS_SIGNAL_ENV = 3,      /* an environment marker the agent sets */
+  PS_SIGNAL_DECLARED = 4, /* PERMSENTRY_AGENT=NAME[/SESSION] (`permsentry exec`) */
+  PS_SIGNAL_SEEDED = 5,   /* recognised by userspace when the sensor started */
+};
+
+/*
+ * Agent signatures, as userspace puts them in the kernel (ai_paths, ai_env).
+ * Paths are matched by whole trailing components: the hash of a suffix of
+ * components, read right to left (ps_sfx_step), so "claude" matches
+ * /usr/bin/claude and "@openai/codex/bin/codex.js" matches the npm script. A
+ * last component "*" matches any name ("claude/versions/ *").
+ * Environment markers are matched by the FNV-1a hash of the variable's name
+ * and, unless any value will do, of its value or a prefix of it.
+ */
+#define PS_AIP_AGENT (1u << 0)    /* an agent's executable or script */
+#define PS_AIP_LAUNCHER (1u << 1) /* an interpreter whose argv[1] is checked */
+struct ps_ai_path_val {
+  __u32 sig;
+  __u32 flags; /* PS_AIP_* */
+};
+enum ps_ai_env_kind {
+  PS_AIE_AGENT = 1,    /* the agent sets it for what it spawns: starts a session */
+  PS_AIE_IDE = 2,      /* an IDE terminal: PS_PF_IDE, never a session by itself */
+  PS_AIE_DECLARED = 3, /* PERMSENTRY_AGENT: the value names the agent */
+};
+enum ps_ai_value_mode {
+  PS_AIV_ANY = 0,    /* any value, empty included */
+  PS_AIV_EXACT = 1,  /* look up ps_env_pair(name hash, value hash) for the signature */
+  PS_AIV_PREFIX = 2, /* value_hash is the hash of the first value_len bytes */
+};
+struct ps_ai_env_val {
+  __u64 value_hash;
+  __u32 sig;
+  __u16 kind;      /* enum ps_ai_env_kind */
+  __u8 value_mode; /* enum ps_ai_value_mode */
+  __u8 value_len;  /* PS_AIV_PREFIX */
+};
+
+/* Bounds of what exec looks at. */
+#define PS_AI_TEXT_MAX 256 /* matched text (env var, script path) carried in the record */
+#define PS_EXE_MAX 256     /* the executable path carried in exec records */
+
+/* FNV-1a (names, values) and the right-to-left suffix hash (paths): the same
+ * inline code in the kernel and in userspace, so both compute the same keys. */
+#define PS_FNV_OFFSET 0xcbf29ce484222325ULL
+#define PS_FNV_PRIME 0x100000001b3ULL
+static inline __u64 ps_fnv_step(__u64 h, __u8 c) { return (h ^ c) * PS_FNV_PRIME; }
+static inline __u64 ps_sfx_step(__u64 h, __u8 c) { return (h ^ c) * PS_FNV_PRIME; }
+/* Key of an exact NAME=VALUE marker in ai_env (the name's own key then has
+ * value_mode PS_AIV_EXACT and says only "compare the value"). */
+static inline __u64 ps_env_pair(__u64 name_hash, __u64 value_hash) {
+  return (name_hash ^ (value_hash >> 1)) * PS_FNV_PRIME;
+}
+
+/* ps_proc_event.kind */
+enum ps_proc_kind {
+  PS_PROC_FORK = 1, /* a new process (not a thread) */
+  PS_PROC_EXEC = 2, /* a successful execve; data: the executable path, then matched text */
+  PS_PROC_EXIT = 3, /* the last thread of the group exited */
+};
+
+/*
+ * A process lifecycle record. Fork and exit go to the bulk ring; an exec that
+ * starts an AI session goes to the wakeup ring, ahead of anything the new
+ * session does. data[]: exe_len bytes of the executable path, then text_len
+ * bytes of what matched (an environment variable "NAME=value", or argv[1]).
+ */
+struct ps_proc_event {
+  struct ps_event_header hdr;
+  struct ps_proc_key key;
+  struct ps_proc_info info; /* after the fork / exec */
+  __u32 kind;               /* enum ps_proc_kind */
+  __u32 uid;
+  __u32 euid;
+  __u32 loginuid;
+  __u32 sessionid;
+  __u32 tty;
+  __u16 exe_len;
+  __u16 text_len;
+  __u32 _pad0;
+  char comm[PS_COMM_LEN];
+  __u8 data[];
+};
+#define PS_PROC_EVENT_MAX (sizeof(struct ps_proc_event) + PS_EXE_MAX + PS_AI_TEXT_MAX)
+
 /* Syscall descriptor table: [0, 512) native numbers, [512, 1024) ia32 numbers. */
 #define PS_NR_SLOTS 512
 #define PS_DESC_SLOTS (2 * PS_NR_SLOTS)
@@ -256,6 +379,8 @@ enum ps_stat {
   PS_STAT_LOST_URGENT,     /* wakeup ring full: record dropped */
   PS_STAT_NO_ENTRY,        /* exit seen without the entry args stash */
   PS_STAT_IO_URING,        /* io_uring submissions of watched opcodes reported */
+  PS_STAT_PROC_FULL,       /* process table full: a new process is not tracked */
+  PS_STAT_PROC_MISSING,    /* exec or exit of a process the table did not hold */
   PS_STAT_MAX,
 };
 

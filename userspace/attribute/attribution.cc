@@ -1,0 +1,129 @@
+#include "attribute/attribution.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/time.h"
+
+namespace permsentry {
+namespace {
+
+std::string Who(const AncestryEntry& a) { return absl::StrCat(a.name, " (pid ", a.pid, ")"); }
+
+// The subject and its fork ancestors, nearest first, up to `stop` (included)
+// or kMaxAncestry entries. `complete` says whether `stop` was reached.
+std::vector<AncestryEntry> Ancestry(const Subject& s, const ProcessTable& t, const ProcKey& stop,
+                                    bool* complete) {
+  std::vector<AncestryEntry> out;
+  *complete = false;
+  const ProcEntry* e = t.Find(s.key);
+  out.push_back(AncestryEntry{
+      .pid = s.key.pid, .name = s.comm, .executable = e != nullptr ? e->exe : std::string()});
+  if (!stop.empty() && s.key == stop) {
+    *complete = true;
+    return out;
+  }
+  ProcKey next = e != nullptr ? e->parent : ProcKey{};
+  while (!next.empty() && out.size() < kMaxAncestry) {
+    const ProcEntry* p = t.Find(next);
+    if (p == nullptr) {
+      out.push_back(AncestryEntry{.pid = next.pid, .name = "?", .executable = ""});
+      break;
+    }
+    out.push_back(AncestryEntry{.pid = p->key.pid, .name = p->comm, .executable = p->exe});
+    if (!stop.empty() && p->key == stop) {
+      *complete = true;
+      break;
+    }
+    next = p->parent;
+  }
+  return out;
+}
+
+std::string SessionBegan(const AiSession& s) {
+  return absl::StrCat(s.seeded ? "session running when the sensor started, " : "session began ",
+                      absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", s.start, absl::UTCTimeZone()));
+}
+
+bool SameUser(const Subject& s, const AiSession& a) {
+  if (s.loginuid != kUnsetId && a.loginuid != kUnsetId) return s.loginuid == a.loginuid;
+  return s.uid == a.uid;
+}
+
+}  // namespace
+
+Subject SubjectOf(const SyscallEvent& ev) {
+  return Subject{.key = ev.proc.key(),
+                 .uid = ev.proc.uid,
+                 .loginuid = ev.proc.loginuid,
+                 .sessionid = ev.proc.sessionid,
+                 .tty = ev.proc.tty,
+                 .comm = ev.proc.comm,
+                 .flags = ev.proc_flags,
+                 .session = ev.ai_session};
+}
+
+Attribution Attribute(const Subject& s, const ProcessTable& t) {
+  Attribution a;
+  bool complete = false;
+  if (!s.session.empty()) {
+    a.kind = Attribution::Kind::kAgent;
+    a.root_pid = s.session.pid;
+    a.session_root = s.session;
+    a.ancestry = Ancestry(s, t, s.session, &complete);
+    const AiSession* session = t.Session(s.session);
+    if (session == nullptr) {
+      // The kernel tagged it; the record that started the session is gone
+      // (lost, or expired long ago). The tag itself is the evidence.
+      a.agent = "unknown";
+      a.session_id = absl::StrCat("unknown-", s.session.pid, "-", s.session.start_ns / 1000000);
+      a.evidence.push_back(absl::StrCat("kernel process table: in the AI session rooted at pid ",
+                                        s.session.pid, " (its start was not seen)"));
+    } else {
+      a.agent = session->agent;
+      a.session_id = session->id;
+      a.evidence.push_back(
+          absl::StrCat("pid ", session->root.pid, " ", session->root_comm, ": ", session->matched));
+      a.evidence.push_back(SessionBegan(*session));
+    }
+    if (s.key == s.session) {
+      a.evidence.push_back("the session's root process itself");
+    } else {
+      // Root-most first: "inherited through sudo (pid 905) → bash (pid 906)".
+      std::vector<std::string> chain;
+      const size_t end = complete ? a.ancestry.size() - 1 : a.ancestry.size();
+      for (size_t i = end; i-- > 1;) chain.push_back(Who(a.ancestry[i]));
+      chain.push_back(Who(a.ancestry[0]));
+      a.evidence.push_back(absl::StrCat(
+          complete ? "inherited through " : "inherited (lineage partly unknown) through ",
+          absl::StrJoin(chain, " → ")));
+    }
+    return a;
+  }
+
+  a.ancestry = Ancestry(s, t, ProcKey{}, &complete);
+  for (const AiSession* live : t.LiveSessions()) {
+    if (!SameUser(s, *live)) continue;
+    std::string why;
+    if (s.sessionid != kUnsetId && s.sessionid == live->sessionid) {
+      why = absl::StrCat("same login session (audit session ", s.sessionid, ")");
+    } else if (s.tty != 0 && s.tty == live->tty) {
+      why = absl::StrCat("same terminal ", TtyName(s.tty));
+    } else if ((s.flags & PS_PF_IDE) && live->ide) {
+      why = "an IDE terminal, in the IDE where the agent runs";
+    } else {
+      continue;
+    }
+    a.kind = Attribution::Kind::kAssisted;
+    a.agent = live->agent;
+    a.session_id = live->id;
+    a.root_pid = live->root.pid;
+    a.session_root = live->root;
+    a.evidence.push_back(absl::StrCat(why, " as agent session ", live->id, " (pid ", live->root.pid,
+                                      " ", live->root_comm, ": ", live->matched, ")"));
+    a.evidence.push_back("not a descendant of the agent: a human beside it");
+    return a;
+  }
+  return a;
+}
+
+}  // namespace permsentry

@@ -1,0 +1,38 @@
+// AI-session attribution: a pure function of the event's process (as the
+// kernel tagged it) and a snapshot of the process table.
+//
+//   agent:    the kernel says the process belongs to an AI session (inherited
+//             at fork from a recognised root, whatever happened since).
+//   assisted: not in any session, but beside a live one of the same user: the
+//             same audit login session, the same controlling terminal, or an
+//             IDE terminal while an agent runs in that IDE.
+//   none:     everything else. An unset audit session id or no terminal never
+//             makes two processes neighbours.
+#ifndef PERMSENTRY_ATTRIBUTE_ATTRIBUTION_H_
+#define PERMSENTRY_ATTRIBUTE_ATTRIBUTION_H_
+
+#include "attribute/process_table.h"
+#include "decode/event.h"
+
+namespace permsentry {
+
+// The process an event came from, as attribution needs it.
+struct Subject {
+  ProcKey key;
+  uint32_t uid = 0;
+  uint32_t loginuid = kUnsetId;
+  uint32_t sessionid = kUnsetId;
+  uint32_t tty = 0;
+  std::string comm;
+  uint32_t flags = 0;  // PS_PF_* from the kernel's table
+  ProcKey session;     // the kernel's session tag; empty: none
+};
+Subject SubjectOf(const SyscallEvent& ev);
+
+inline constexpr size_t kMaxAncestry = 16;
+
+Attribution Attribute(const Subject& s, const ProcessTable& table);
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_ATTRIBUTE_ATTRIBUTION_H_

@@ -1,0 +1,92 @@
+// How AI agents are recognised at exec: the signature table (built in, plus the
+// config's `ai:` section), its form in the kernel's maps, and the same matching
+// in userspace for processes that already run when the sensor starts.
+#ifndef PERMSENTRY_ATTRIBUTE_SIGNATURES_H_
+#define PERMSENTRY_ATTRIBUTE_SIGNATURES_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "permsentry/abi/events.h"
+
+namespace permsentry {
+
+// An environment marker: NAME (any value), NAME=VALUE, or NAME=PREFIX*.
+struct EnvMarker {
+  std::string name;
+  std::string value;
+  uint8_t mode = PS_AIV_ANY;  // enum ps_ai_value_mode
+  std::string text() const;   // as written in the config
+};
+absl::StatusOr<EnvMarker> ParseEnvMarker(absl::string_view text);
+
+struct AgentSignature {
+  std::string agent;                     // the name events carry (claude, codex, ...)
+  std::vector<std::string> executables;  // trailing path components: "claude", "claude/versions/*"
+  std::vector<std::string> scripts;      // argv[1] of a launcher, same matching
+  std::vector<EnvMarker> env;            // markers the agent sets for what it spawns
+};
+
+struct SignatureSet {
+  std::vector<AgentSignature> agents;
+  std::vector<std::string> launchers;  // interpreters whose argv[1] is checked
+  std::vector<EnvMarker> ide_env;      // an IDE terminal (assisted, never agent alone)
+};
+
+// The built-in table (see ../shared/agents.md for where each signal comes from).
+SignatureSet DefaultSignatures();
+
+// The marker `permsentry exec` sets: PERMSENTRY_AGENT=NAME[/SESSION].
+inline constexpr char kDeclaredEnv[] = "PERMSENTRY_AGENT";
+// Signature index the kernel reports for a declared session.
+inline constexpr uint32_t kDeclaredSig = 0xfffffffe;
+
+// Validates a path pattern (no empty component, "*" only as the last of at
+// least two components, no "." or "..").
+absl::Status CheckPathPattern(absl::string_view pattern);
+
+// The kernel's maps. Fails when two signatures claim the same key differently.
+struct KernelSignatures {
+  absl::flat_hash_map<uint64_t, ps_ai_path_val> paths;
+  absl::flat_hash_map<uint64_t, ps_ai_env_val> env;
+};
+absl::StatusOr<KernelSignatures> BuildKernelSignatures(const SignatureSet& set);
+
+// The keys, as the kernel computes them.
+uint64_t PathPatternHash(absl::string_view pattern);
+uint64_t FnvHash(absl::string_view s);
+uint64_t EnvPairKey(uint64_t name_hash, uint64_t value_hash);
+
+// Userspace matching of a running process (startup seed), with the kernel's
+// semantics.
+struct SignatureMatch {
+  uint32_t sig = 0;                  // index into agents, or kDeclaredSig
+  uint32_t signal = PS_SIGNAL_NONE;  // enum ps_ai_signal
+  std::string text;                  // what matched (the env var, the script path)
+};
+struct ProcessImage {
+  std::string exe;                // the path it was executed as
+  std::vector<std::string> argv;  // argv[0], argv[1], ...
+  std::vector<std::string> env;   // NAME=value
+};
+std::optional<SignatureMatch> MatchProcess(const SignatureSet& set, const ProcessImage& image,
+                                           bool* ide);
+
+// Whether `path` ends with the components of `pattern`.
+bool PathMatches(absl::string_view path, absl::string_view pattern);
+
+// The agent name and declared session of a PERMSENTRY_AGENT value.
+struct Declared {
+  std::string agent;
+  std::string session;  // empty: none given
+};
+Declared ParseDeclared(absl::string_view env_var);  // "PERMSENTRY_AGENT=NAME/SESSION"
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_ATTRIBUTE_SIGNATURES_H_

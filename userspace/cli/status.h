@@ -1,0 +1,49 @@
+// The running sensor's state for `permsentry status`: live AI sessions with
+// their counts of changes, and the process table's size. Published as a JSON
+// file (replaced atomically) so reading it needs no connection to the sensor.
+#ifndef PERMSENTRY_CLI_STATUS_H_
+#define PERMSENTRY_CLI_STATUS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "attribute/process_table.h"
+
+namespace permsentry {
+
+struct StatusSnapshot {
+  uint32_t pid = 0;
+  absl::Time started;
+  absl::Time now;
+  std::string backend;
+  uint64_t events = 0;
+  uint64_t lost = 0;
+  size_t kernel_processes = 0;       // entries in the kernel's process table
+  size_t live_processes = 0;         // userspace's copy: live
+  size_t exited_processes = 0;       // userspace's copy: exited, kept for late events
+  uint64_t untracked_processes = 0;  // not entered: table full
+  std::vector<AiSession> sessions;
+};
+
+std::string StatusJson(const StatusSnapshot& s);
+
+class StatusWriter {
+ public:
+  explicit StatusWriter(std::string path) : path_(std::move(path)) {}
+  // Write to a temporary file and rename it over the path (mode 0640).
+  absl::Status Write(const StatusSnapshot& s);
+  void Remove();
+
+ private:
+  std::string path_;
+  bool warned_ = false;
+};
+
+int StatusCommand(int argc, char** argv);
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_CLI_STATUS_H_
