@@ -67,7 +67,8 @@ TEST(Signatures, KernelSuffixHashAgreesWithPathMatches) {
       {"/usr/bin/claude", "claude"},
       {"/usr/bin/notclaude", "claude"},
       {"claude", "claude"},
-      {"/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js", "@anthropic-ai/claude-code/cli.js"},
+      {"/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js",
+       "@anthropic-ai/claude-code/cli.js"},
       {"/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js", "claude-code/cli.js"},
       {"/x/notclaude-code/cli.js", "claude-code/cli.js"},
       {"/home/u/.local/share/claude/versions/2.0.14", "claude/versions/*"},
@@ -161,8 +162,8 @@ TEST(Signatures, MatchProcessInKernelOrder) {
 
   // An IDE terminal is flagged, never an agent by itself.
   ide = false;
-  EXPECT_FALSE(MatchProcess(d, {.exe = "/bin/bash", .argv = {}, .env = {"TERM_PROGRAM=vscode"}},
-                            &ide));
+  EXPECT_FALSE(
+      MatchProcess(d, {.exe = "/bin/bash", .argv = {}, .env = {"TERM_PROGRAM=vscode"}}, &ide));
   EXPECT_TRUE(ide);
 
   m = MatchProcess(d, {.exe = "/bin/sh", .argv = {}, .env = {"PERMSENTRY_AGENT=ci-bot/run-7"}},

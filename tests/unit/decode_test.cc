@@ -249,10 +249,10 @@ TEST(Decode, IoUringOpcodes) {
 }
 
 TEST(Decode, ProcRecords) {
-  absl::StatusOr<ProcEvent> e = DecodeProcEvent(
-      testing::ProcRecord(PS_PROC_EXEC, 10, "/usr/bin/bash", "CLAUDECODE=1", 10,
-                          PS_PF_SESSION_ROOT, PS_SIGNAL_ENV),
-      {});
+  absl::StatusOr<ProcEvent> e =
+      DecodeProcEvent(testing::ProcRecord(PS_PROC_EXEC, 10, "/usr/bin/bash", "CLAUDECODE=1", 10,
+                                          PS_PF_SESSION_ROOT, PS_SIGNAL_ENV),
+                      {});
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->kind, ProcEvent::Kind::kExec);
   EXPECT_EQ(e->key.pid, 10u);
