@@ -101,6 +101,19 @@ static __always_inline void ps_task_key(struct task_struct* t, struct ps_proc_ke
   k->start = t->group_leader->start_boottime;
 }
 
+/* The identity fields of a table entry, from task t now. */
+static __always_inline void ps_identity(struct ps_proc_info* info, struct task_struct* t) {
+  if (bpf_core_field_exists(t->loginuid)) {
+    info->loginuid = t->loginuid.val;
+    info->sessionid = t->sessionid;
+  } else {
+    info->loginuid = (__u32)-1;
+    info->sessionid = (__u32)-1;
+  }
+  info->tty = ps_tty(t);
+  __builtin_memcpy(info->comm, (const void*)t->comm, PS_COMM_LEN);
+}
+
 /* Fill a lifecycle record's fixed part for task t. */
 static __always_inline void ps_proc_record(struct ps_proc_event* ev, struct task_struct* t,
                                            const struct ps_proc_key* k,
@@ -114,18 +127,8 @@ static __always_inline void ps_proc_record(struct ps_proc_event* ev, struct task
   ev->kind = kind;
   ev->uid = cred->uid.val;
   ev->euid = cred->euid.val;
-  if (bpf_core_field_exists(t->loginuid)) {
-    ev->loginuid = t->loginuid.val;
-    ev->sessionid = t->sessionid;
-  } else {
-    ev->loginuid = (__u32)-1;
-    ev->sessionid = (__u32)-1;
-  }
-  ev->tty = ps_tty(t);
   ev->exe_len = 0;
   ev->text_len = 0;
-  ev->_pad0 = 0;
-  __builtin_memcpy(ev->comm, (const void*)t->comm, PS_COMM_LEN);
 }
 
 static __always_inline void ps_proc_output(struct ps_proc_event* ev, __u32 size, int urgent) {
@@ -168,6 +171,7 @@ int BPF_PROG(ps_fork, struct task_struct* parent, struct task_struct* child) {
   } else {
     info.flags = PS_PF_NO_PARENT;
   }
+  ps_identity(&info, child);
   if (bpf_map_update_elem(&procs, &ck, &info, BPF_ANY) != 0) ps_count(PS_STAT_PROC_FULL);
 
   struct ps_proc_scratch* sb = bpf_map_lookup_elem(&proc_scratch, &zero);
@@ -394,6 +398,7 @@ int BPF_PROG(ps_exec, struct task_struct* t, pid_t old_pid, struct linux_binprm*
       fresh.flags = p->flags & PS_PF_INHERIT;
     }
     fresh.flags |= PS_PF_SEEDED;
+    ps_identity(&fresh, t);
     ps_count(PS_STAT_PROC_MISSING);
     if (bpf_map_update_elem(&procs, &k, &fresh, BPF_NOEXIST) != 0) ps_count(PS_STAT_PROC_FULL);
     info = bpf_map_lookup_elem(&procs, &k);
@@ -454,6 +459,7 @@ int BPF_PROG(ps_exec, struct task_struct* t, pid_t old_pid, struct linux_binprm*
     }
   }
 
+  ps_identity(info, t); /* the new program's name; ids as they are now */
   ps_proc_record(ev, t, &k, info, PS_PROC_EXEC);
   exe_len &= PS_EXE_MAX - 1;
   text_len &= PS_AI_TEXT_MAX - 1;
@@ -484,6 +490,7 @@ int ps_seed(struct bpf_iter__task* ctx) {
     info.flags = p->flags & PS_PF_INHERIT;
   }
   info.flags |= PS_PF_SEEDED;
+  ps_identity(&info, t);
   if (bpf_map_update_elem(&procs, &k, &info, BPF_NOEXIST) != 0) ps_count(PS_STAT_PROC_FULL);
   return 0;
 }

@@ -29,8 +29,11 @@ int CountLines(const std::string& s) {
 }
 
 TEST(Cli, HelpEverywhere) {
-  for (const auto& args :
-       std::vector<std::vector<std::string>>{{"--help"}, {"run", "--help"}, {"probe", "--help"}}) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{"--help"},
+                                                                {"run", "--help"},
+                                                                {"probe", "--help"},
+                                                                {"exec", "--help"},
+                                                                {"status", "--help"}}) {
     CommandResult r = RunPermsentry(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
     EXPECT_TRUE(absl::StrContains(r.out, "usage: permsentry")) << r.out;
@@ -205,6 +208,42 @@ TEST(Cli, BadBackendIsUsageError) {
   CommandResult r = RunPermsentry({"run", "--backend", "kprobe"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(r.err, "permsentry run: --backend must be auto, tp_btf or raw_tp, not \"kprobe\"\n");
+}
+
+TEST(Cli, ExecUsageErrors) {
+  CommandResult r = RunPermsentry({"exec", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(absl::StartsWith(r.err, "permsentry exec: --agent NAME is required\n")) << r.err;
+  r = RunPermsentry({"exec", "--agent", "bad name", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  r = RunPermsentry({"exec", "--agent", "bot", "--session", "a/b", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(absl::StrContains(r.err, "session id \"a/b\"")) << r.err;
+  r = RunPermsentry({"exec", "--agent", "bot"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(absl::StartsWith(r.err, "permsentry exec: no command given")) << r.err;
+  r = RunPermsentry({"exec", "--agent", "bot", "--", "/nonexistent/cmd"});
+  EXPECT_EQ(r.exit_code, 127);
+  EXPECT_EQ(r.err, "permsentry exec: cannot run /nonexistent/cmd: No such file or directory\n");
+  // The command's exit status and its own options pass through.
+  r = RunPermsentry({"exec", "--agent", "bot", "/bin/sh", "-c", "echo $PERMSENTRY_AGENT; exit 3"});
+  EXPECT_EQ(r.exit_code, 3);
+  EXPECT_EQ(r.out, "bot\n");
+}
+
+TEST(Cli, StatusWithoutSensor) {
+  const std::string missing = absl::StrCat("/var/tmp/permsentry-cli-", getpid(), "-none.json");
+  CommandResult r = RunPermsentry({"status", "--file", missing});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "the sensor is not running")) << r.err;
+  // A status file left by a sensor that died is recognised as stale.
+  const std::string stale = WriteTemp("stale", "{\"pid\":999999999,\"sessions\":[]}\n");
+  r = RunPermsentry({"status", "--file", stale});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "is stale")) << r.err;
+  unlink(stale.c_str());
 }
 
 }  // namespace

@@ -131,12 +131,12 @@ inline std::vector<uint8_t> ProcRecord(uint32_t kind, uint32_t pid, const std::s
   ev.info.signal = signal;
   ev.kind = kind;
   ev.uid = 1000;
-  ev.loginuid = 1000;
-  ev.sessionid = 7;
-  ev.tty = (136u << 20) | 1;
+  ev.info.loginuid = 1000;
+  ev.info.sessionid = 7;
+  ev.info.tty = (136u << 20) | 1;
   ev.exe_len = static_cast<uint16_t>(exe.size());
   ev.text_len = static_cast<uint16_t>(text.size());
-  std::memcpy(ev.comm, "proc", 5);
+  std::memcpy(ev.info.comm, "proc", 5);
   std::vector<uint8_t> out(sizeof(ev) + (text.empty() ? exe.size() : PS_EXE_MAX + text.size()));
   ev.hdr.size = static_cast<uint32_t>(out.size());
   std::memcpy(out.data(), &ev, sizeof(ev));

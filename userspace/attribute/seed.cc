@@ -1,5 +1,7 @@
 #include "attribute/seed.h"
 
+#include <cstring>
+
 #include "absl/container/flat_hash_map.h"
 
 namespace permsentry {
@@ -57,6 +59,11 @@ std::vector<size_t> SeedSessions(std::vector<KernelProc>& procs, const Signature
     e.parent = key(p.info.parent);
     e.session = key(p.info.session);
     e.flags = p.info.flags;
+    // The kernel's entry, completed from /proc where it says more.
+    e.loginuid = p.info.loginuid;
+    e.sessionid = p.info.sessionid;
+    e.tty = p.info.tty;
+    e.comm = std::string(p.info.comm, strnlen(p.info.comm, sizeof(p.info.comm)));
     if (fs[i]) {
       e.uid = fs[i]->uid;
       e.euid = fs[i]->euid;

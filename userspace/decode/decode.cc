@@ -104,10 +104,10 @@ absl::StatusOr<ProcEvent> DecodeProcEvent(absl::Span<const uint8_t> record,
   ev.signal = raw.info.signal;
   ev.uid = raw.uid;
   ev.euid = raw.euid;
-  ev.loginuid = raw.loginuid;
-  ev.sessionid = raw.sessionid;
-  ev.tty = raw.tty;
-  ev.comm = CommString(raw.comm);
+  ev.loginuid = raw.info.loginuid;
+  ev.sessionid = raw.info.sessionid;
+  ev.tty = raw.info.tty;
+  ev.comm = CommString(raw.info.comm);
   const char* tail = reinterpret_cast<const char*>(record.data()) + sizeof(raw);
   ev.exe.assign(tail, raw.exe_len);
   if (raw.text_len > 0) ev.text.assign(tail + PS_EXE_MAX, raw.text_len);

@@ -274,7 +274,10 @@ struct ps_proc_info {
   __u32 flags;                /* PS_PF_* */
   __u32 sig;                  /* session roots: index of the signature that matched */
   __u32 signal;               /* session roots: enum ps_ai_signal */
-  __u32 _pad0;
+  __u32 loginuid;             /* audit login uid (4294967295: unset), at fork / exec */
+  __u32 sessionid;            /* audit session id (4294967295: unset) */
+  __u32 tty;                  /* controlling terminal: major << 20 | minor; 0: none */
+  char comm[PS_COMM_LEN];     /* the program it runs (comm after its last exec) */
 };
 
 /* How a session root was recognised at exec. */
@@ -356,13 +359,8 @@ struct ps_proc_event {
   __u32 kind;               /* enum ps_proc_kind */
   __u32 uid;
   __u32 euid;
-  __u32 loginuid;
-  __u32 sessionid;
-  __u32 tty;
   __u16 exe_len;
   __u16 text_len;
-  __u32 _pad0;
-  char comm[PS_COMM_LEN];
   __u8 data[];
 };
 #define PS_PROC_EVENT_MAX (sizeof(struct ps_proc_event) + PS_EXE_MAX + PS_AI_TEXT_MAX)
