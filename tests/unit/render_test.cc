@@ -341,13 +341,15 @@ TEST(RenderJson, BeforeUnknownSaysWhy) {
 TEST(RenderJson, AiAttribution) {
   SyscallEvent ev = Decode(RecordBuilder(90).Arg(1, 04755).Path("/tmp/x").Build());
   ev.proc.tty = (136u << 20) | 2;
-  ev.ai.kind = Attribution::Kind::kAgent;
-  ev.ai.agent = "claude";
-  ev.ai.session_id = "claude-812-5000";
-  ev.ai.root_pid = 812;
-  ev.ai.evidence = {"pid 812 claude: env CLAUDECODE=1", "inherited through sudo (pid 905)"};
-  ev.ai.ancestry = {{.pid = 4242, .name = "tester", .executable = "/usr/bin/\xff\n"},
-                    {.pid = 812, .name = "claude", .executable = ""}};
+  auto ai = std::make_shared<Attribution>();
+  ai->kind = Attribution::Kind::kAgent;
+  ai->agent = "claude";
+  ai->session_id = "claude-812-5000";
+  ai->root_pid = 812;
+  ai->evidence = {"pid 812 claude: env CLAUDECODE=1", "inherited through sudo (pid 905)"};
+  ai->ancestry = {{.pid = 4242, .name = "tester", .executable = "/usr/bin/\xff\n"},
+                  {.pid = 812, .name = "claude", .executable = ""}};
+  ev.ai = ai;
   const rapidjson::Document d = RenderJson(ev);
   EXPECT_EQ(Str(d, "/permsentry/ai/attribution"), "agent");
   EXPECT_EQ(Str(d, "/permsentry/ai/agent"), "claude");
@@ -361,7 +363,7 @@ TEST(RenderJson, AiAttribution) {
             std::string::npos)
       << Str(d, "/message");
 
-  ev.ai = Attribution{};
+  ev.ai = nullptr;
   const rapidjson::Document n = RenderJson(ev);
   EXPECT_EQ(Str(n, "/permsentry/ai/attribution"), "none");
   EXPECT_EQ(Str(n, "/permsentry/ai/agent"), "<missing>");

@@ -12,7 +12,7 @@ std::string Who(const AncestryEntry& a) { return absl::StrCat(a.name, " (pid ", 
 // The subject and its fork ancestors, nearest first, up to `stop` (included)
 // or kMaxAncestry entries. `complete` says whether `stop` was reached.
 std::vector<AncestryEntry> Ancestry(const Subject& s, const ProcessTable& t, const ProcKey& stop,
-                                    bool* complete) {
+                                    size_t max, bool* complete) {
   std::vector<AncestryEntry> out;
   *complete = false;
   const ProcEntry* e = t.Find(s.key);
@@ -23,7 +23,7 @@ std::vector<AncestryEntry> Ancestry(const Subject& s, const ProcessTable& t, con
     return out;
   }
   ProcKey next = e != nullptr ? e->parent : ProcKey{};
-  while (!next.empty() && out.size() < kMaxAncestry) {
+  while (!next.empty() && out.size() < max) {
     const ProcEntry* p = t.Find(next);
     if (p == nullptr) {
       out.push_back(AncestryEntry{.pid = next.pid, .name = "?", .executable = ""});
@@ -69,7 +69,7 @@ Attribution Attribute(const Subject& s, const ProcessTable& t) {
     a.kind = Attribution::Kind::kAgent;
     a.root_pid = s.session.pid;
     a.session_root = s.session;
-    a.ancestry = Ancestry(s, t, s.session, &complete);
+    a.ancestry = Ancestry(s, t, s.session, kMaxAncestry, &complete);
     const AiSession* session = t.Session(s.session);
     if (session == nullptr) {
       // The kernel tagged it; the record that started the session is gone
@@ -100,7 +100,7 @@ Attribution Attribute(const Subject& s, const ProcessTable& t) {
     return a;
   }
 
-  a.ancestry = Ancestry(s, t, ProcKey{}, &complete);
+  a.ancestry = Ancestry(s, t, ProcKey{}, kMaxAncestryOutsideSessions, &complete);
   for (const AiSession* live : t.LiveSessions()) {
     if (!SameUser(s, *live)) continue;
     std::string why;
@@ -124,6 +124,25 @@ Attribution Attribute(const Subject& s, const ProcessTable& t) {
     return a;
   }
   return a;
+}
+
+bool SameSubject(const Subject& a, const Subject& b) {
+  return a.key == b.key && a.uid == b.uid && a.loginuid == b.loginuid &&
+         a.sessionid == b.sessionid && a.tty == b.tty && a.comm == b.comm && a.flags == b.flags &&
+         a.session == b.session;
+}
+
+std::shared_ptr<const Attribution> AttributionCache::Get(const Subject& s,
+                                                         const ProcessTable& table) {
+  auto it = entries_.find(s.key);
+  if (it != entries_.end() && it->second.version == table.version() &&
+      SameSubject(it->second.subject, s)) {
+    return it->second.ai;
+  }
+  if (entries_.size() >= 4096) entries_.clear();  // bounded; refilled by what is busy
+  auto ai = std::make_shared<const Attribution>(Attribute(s, table));
+  entries_[s.key] = Entry{.subject = s, .version = table.version(), .ai = ai};
+  return ai;
 }
 
 }  // namespace permsentry

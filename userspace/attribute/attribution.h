@@ -29,9 +29,28 @@ struct Subject {
 };
 Subject SubjectOf(const SyscallEvent& ev);
 
+// Ancestry lengths: up to the session root for an agent's process, a few
+// generations otherwise (enough to see the shell and what started it; every
+// entry is rendered into every event).
 inline constexpr size_t kMaxAncestry = 16;
+inline constexpr size_t kMaxAncestryOutsideSessions = 6;
 
 Attribution Attribute(const Subject& s, const ProcessTable& table);
+
+// Attribute() memoised per process: a storm of events from one process costs
+// one attribution until the process table or the process's ids change.
+class AttributionCache {
+ public:
+  std::shared_ptr<const Attribution> Get(const Subject& s, const ProcessTable& table);
+
+ private:
+  struct Entry {
+    Subject subject;
+    uint64_t version = 0;
+    std::shared_ptr<const Attribution> ai;
+  };
+  absl::flat_hash_map<ProcKey, Entry> entries_;
+};
 
 }  // namespace permsentry
 

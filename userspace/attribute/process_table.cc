@@ -132,6 +132,7 @@ void ProcessTable::Expire(absl::Time now) {
 }
 
 void ProcessTable::Apply(const ProcEvent& ev, absl::Time now) {
+  ++version_;
   switch (ev.kind) {
     case ProcEvent::Kind::kFork: {
       if (const ProcEntry* known = Find(ev.key); known != nullptr) break;  // newer news already
@@ -200,6 +201,7 @@ void ProcessTable::Seed(const ProcEntry& e, uint32_t sig, uint32_t signal,
                         const std::string& matched_text, absl::Time now) {
   auto [it, fresh] = entries_.try_emplace(e.key, e);
   if (!fresh) return;  // a record already told us about it
+  ++version_;
   // A root the kernel recognised at its exec (after the sensor attached) gets
   // its session from that exec's record, which says what matched.
   if ((e.flags & PS_PF_SESSION_ROOT) && e.session == e.key && !matched_text.empty())

@@ -74,6 +74,7 @@ class ProcessTable {
 
   const ProcEntry* Find(const ProcKey& k) const;
   const AiSession* Session(const ProcKey& root) const;
+  // For the change counters (which attribution does not read).
   AiSession* MutableSession(const ProcKey& root);
   // Live sessions, most recent first.
   std::vector<const AiSession*> LiveSessions() const;
@@ -81,6 +82,8 @@ class ProcessTable {
   std::vector<const AiSession*> AllSessions() const;
 
   size_t live_count() const { return entries_.size() - exited_.size(); }
+  // Changes whenever anything attribution depends on may have changed.
+  uint64_t version() const { return version_; }
   size_t exited_count() const { return exited_.size(); }
 
   // The agent name a signature index stands for.
@@ -94,6 +97,7 @@ class ProcessTable {
   void Expire(absl::Time now);
 
   Options options_;
+  uint64_t version_ = 0;
   const SignatureSet* sigs_ = nullptr;
   absl::flat_hash_map<ProcKey, ProcEntry> entries_;
   std::deque<std::pair<absl::Time, ProcKey>> exited_;  // in exit order

@@ -66,14 +66,20 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
   // layout of its requests) still get everything else, and say so.
   // The tracepoint is io_uring_submit_req since 6.4, io_uring_submit_sqe before.
   enum class Uring { kNone, kSubmitReq, kSubmitSqe };
+  // The process-lifecycle hooks (AI attribution) are tp_btf programs: a kernel
+  // that refuses tp_btf altogether still gets capture without them, and says so.
   struct Attempt {
     bool use_btf;
     Uring io_uring;
+    bool process = true;
   };
-  std::string io_uring_error;
+  std::string io_uring_error, process_error;
   for (const Attempt attempt : {Attempt{true, Uring::kSubmitReq}, Attempt{true, Uring::kSubmitSqe},
-                                Attempt{true, Uring::kNone}, Attempt{false, Uring::kNone}}) {
+                                Attempt{true, Uring::kNone}, Attempt{false, Uring::kNone},
+                                Attempt{false, Uring::kNone, /*process=*/false}}) {
     const bool use_btf = attempt.use_btf;
+    // The last attempt only after the one before failed for the process hooks.
+    if (!attempt.process && process_error.empty()) continue;
     if ((use_btf && options.backend == Backend::kRawTp) ||
         (!use_btf && options.backend == Backend::kTpBtf && !tp_btf_error.empty())) {
       continue;
@@ -102,6 +108,10 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
                               attempt.io_uring == Uring::kSubmitReq);
     bpf_program__set_autoload(skel->progs.ps_io_uring_submit_sqe,
                               attempt.io_uring == Uring::kSubmitSqe);
+    for (bpf_program* p :
+         {skel->progs.ps_fork, skel->progs.ps_exec, skel->progs.ps_exit, skel->progs.ps_seed}) {
+      bpf_program__set_autoload(p, attempt.process);
+    }
     if (options.verbose) {
       // Verifier statistics (instructions processed, states) in the log.
       bpf_program* p;
@@ -121,6 +131,11 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
       if (attempt.io_uring != Uring::kNone) {
         if (io_uring_error.empty())
           io_uring_error = absl::StrCat("the kernel refused the io_uring hook: ", ErrText(err));
+        continue;
+      }
+      if (!use_btf && attempt.process) {
+        process_error = absl::StrCat("the kernel refused the process hooks: ", ErrText(err));
+        if (tp_btf_error.empty()) tp_btf_error = ErrText(err);
         continue;
       }
       if (use_btf && options.backend == Backend::kAuto) {
@@ -165,16 +180,17 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
           l == nullptr ? absl::StrCat("cannot attach the io_uring hook: ", ErrText(errno)) : "";
     }
     // Process lifecycle: fork, exec, exit.
-    for (bpf_program* p : {skel->progs.ps_fork, skel->progs.ps_exec, skel->progs.ps_exit}) {
-      bpf_link* l = bpf_program__attach(p);
-      if (l == nullptr) {
-        return absl::FailedPreconditionError(
-            absl::StrCat("cannot attach ", bpf_program__name(p), ": ", ErrText(errno)));
-      }
-      if (p == skel->progs.ps_fork) skel->links.ps_fork = l;
-      if (p == skel->progs.ps_exec) skel->links.ps_exec = l;
-      if (p == skel->progs.ps_exit) skel->links.ps_exit = l;
+    for (bpf_link** link : {&skel->links.ps_fork, &skel->links.ps_exec, &skel->links.ps_exit}) {
+      if (!attempt.process || !process_error.empty()) break;
+      bpf_program* p = link == &skel->links.ps_fork   ? skel->progs.ps_fork
+                       : link == &skel->links.ps_exec ? skel->progs.ps_exec
+                                                      : skel->progs.ps_exit;
+      *link = bpf_program__attach(p);
+      if (*link == nullptr)
+        process_error = absl::StrCat("cannot attach ", bpf_program__name(p), ": ", ErrText(errno));
     }
+    if (!attempt.process && process_error.empty()) process_error = "not loaded";
+    sensor->process_error_ = process_error;
     sensor->io_uring_error_ = io_uring_error;
     sensor->backend_ = use_btf ? "tp_btf" : "raw_tp";
     sensor->skel_ = std::move(skel);

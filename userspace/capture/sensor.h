@@ -84,6 +84,8 @@ class Sensor {
   const std::string& backend() const { return backend_; }
   // Why io_uring submissions are not watched, or empty when they are.
   const std::string& io_uring_error() const { return io_uring_error_; }
+  // Why processes are not tracked (no AI attribution), or empty when they are.
+  const std::string& process_error() const { return process_error_; }
 
  private:
   struct SkelDeleter {
@@ -106,6 +108,7 @@ class Sensor {
   RecordHandler handler_;
   std::string backend_;
   std::string io_uring_error_;
+  std::string process_error_;
   KernelWatch watch_;  // what the kernel maps hold
   KernelSignatures signatures_;
 };

@@ -359,8 +359,10 @@ std::string DefaultConfigYaml() {
                       "  bulk_ring_mb: %d         # all events; drained every drain_interval_ms\n"
                       "  urgent_ring_kb: %d     # alert candidates; read at once\n"
                       "  drain_interval_ms: %d\n"
-                      "  stats_interval_ms: %d  # how often lost-event counters are checked\n",
-                      d.bulk_ring_mb, d.urgent_ring_kb, d.drain_interval_ms, d.stats_interval_ms),
+                      "  stats_interval_ms: %d  # how often lost-event counters are checked\n"
+                      "  process_table_entries: %d  # live processes the kernel's table holds\n",
+                      d.bulk_ring_mb, d.urgent_ring_kb, d.drain_interval_ms, d.stats_interval_ms,
+                      d.process_table_entries),
       "watch:                     # credential files, recognised by inode identity\n"
       "  defaults: true           # the built-in list:\n",
       watch,

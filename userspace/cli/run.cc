@@ -30,6 +30,8 @@
 namespace permsentry {
 namespace {
 
+constexpr size_t kFlushBytes = 256 << 10;
+
 constexpr char kRunUsage[] =
     "usage: permsentry run [--config FILE] [--format json|text] [--ready-file PATH]\n"
     "                      [--backend auto|tp_btf|raw_tp] [--verbose]\n"
@@ -80,8 +82,13 @@ std::unique_ptr<Renderer> MakeRenderer(OutputFormat f) {
 class StdoutWriter {
  public:
   void Append(absl::string_view line) { buf_.append(line.data(), line.size()); }
+  size_t size() const { return buf_.size(); }
   // False when stdout is gone (EPIPE or another hard error).
   bool Flush() {
+    if (error_ != 0) {  // stdout already failed: keep saying so
+      buf_.clear();
+      return false;
+    }
     size_t off = 0;
     while (off < buf_.size()) {
       const ssize_t n = write(STDOUT_FILENO, buf_.data() + off, buf_.size() - off);
@@ -213,6 +220,7 @@ int RunCommand(int argc, char** argv) {
   auto signatures = std::make_shared<const SignatureSet>(config.signatures);
   ProcessTable table;
   table.SetSignatures(signatures.get());
+  AttributionCache attribution_cache;
   Sensor* sensor_ptr = nullptr;
   bool status_dirty = true;
 
@@ -249,10 +257,12 @@ int RunCommand(int argc, char** argv) {
          (!ev->ai_session.empty() && table.Session(ev->ai_session) == nullptr))) {
       (void)sensor_ptr->DrainBulk();
     }
-    ev->ai = Attribute(SubjectOf(*ev), table);
-    if (AiSession* m = table.MutableSession(ev->ai.session_root); m != nullptr) {
-      ++(ev->ai.kind == Attribution::Kind::kAgent ? m->agent_changes : m->assisted_changes);
-      status_dirty = true;
+    ev->ai = attribution_cache.Get(SubjectOf(*ev), table);
+    if (ev->ai->kind != Attribution::Kind::kNone) {
+      if (AiSession* m = table.MutableSession(ev->ai->session_root); m != nullptr) {
+        ++(ev->ai->kind == Attribution::Kind::kAgent ? m->agent_changes : m->assisted_changes);
+        status_dirty = true;
+      }
     }
     if (ev->watch && ev->success()) {
       const Family f = ev->sc->family;
@@ -261,6 +271,9 @@ int RunCommand(int argc, char** argv) {
         watch_refresh_due = true;
     }
     out.Append(renderer->Render(*ev));
+    // A drained backlog is written in pieces: one buffer for all of it would
+    // grow to the ring's size and fault in fresh pages every time.
+    if (out.size() >= kFlushBytes) (void)out.Flush();
   };
 
   SensorOptions sensor_options{.bulk_ring_bytes = config.bulk_ring_mb << 20,
@@ -276,6 +289,12 @@ int RunCommand(int argc, char** argv) {
   std::fprintf(stderr, "permsentry: attached (%s backend), streaming %s events\n",
                (*sensor)->backend().c_str(),
                config.format == OutputFormat::kJson ? "json" : "text");
+  if (!(*sensor)->process_error().empty()) {
+    std::fprintf(stderr,
+                 "permsentry: WARNING: processes are not tracked, events carry no AI "
+                 "attribution: %s\n",
+                 (*sensor)->process_error().c_str());
+  }
   if (!(*sensor)->io_uring_error().empty()) {
     std::fprintf(stderr, "permsentry: WARNING: io_uring submissions are not watched: %s\n",
                  (*sensor)->io_uring_error().c_str());
@@ -291,7 +310,10 @@ int RunCommand(int argc, char** argv) {
       std::fprintf(stderr, "permsentry: ALERT: AI agent signatures not loaded: %s\n",
                    std::string(s.message()).c_str());
     }
-    absl::StatusOr<std::vector<KernelProc>> procs = (*sensor)->SeedProcesses();
+    absl::StatusOr<std::vector<KernelProc>> procs =
+        (*sensor)->process_error().empty()
+            ? (*sensor)->SeedProcesses()
+            : absl::StatusOr<std::vector<KernelProc>>(std::vector<KernelProc>{});
     if (!procs.ok()) {
       std::fprintf(stderr, "permsentry: ALERT: running processes not seeded: %s\n",
                    std::string(procs.status().message()).c_str());

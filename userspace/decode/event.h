@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -169,8 +170,10 @@ struct SyscallEvent {
   uint32_t proc_flags = 0;  // PS_PF_*
   ProcKey ai_session;       // root of the caller's AI session; empty: none
 
-  // Filled by the attribute stage before rendering.
-  Attribution ai;
+  // Filled by the attribute stage before rendering (shared: every event of a
+  // process between two changes of the process table has the same one).
+  // Null renders as "none".
+  std::shared_ptr<const Attribution> ai;
 };
 
 }  // namespace permsentry

@@ -56,9 +56,11 @@ void IdValue(Writer& w, uint32_t id) {
 // so the line stays one line of valid UTF-8.
 void KText(Writer& w, absl::string_view k, absl::string_view v) { KStr(w, k, EscapeBytes(v).text); }
 
-// permsentry.ai and permsentry.ancestry.
-void WriteAi(Writer& w, const Attribution& ai) {
-  Key(w, "ai");
+// permsentry.ai and permsentry.ancestry, each rendered on its own (and reused
+// for every event sharing the attribution).
+std::string AiJson(const Attribution& ai) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
   w.StartObject();
   KStr(w, "attribution", AttributionName(ai.kind));
   if (ai.kind != Attribution::Kind::kNone) {
@@ -71,7 +73,12 @@ void WriteAi(Writer& w, const Attribution& ai) {
     w.EndArray();
   }
   w.EndObject();
-  Key(w, "ancestry");
+  return std::string(buf.GetString(), buf.GetSize());
+}
+
+std::string AncestryJson(const Attribution& ai) {
+  rapidjson::StringBuffer buf;
+  Writer w(buf);
   w.StartArray();
   for (const AncestryEntry& a : ai.ancestry) {
     w.StartObject();
@@ -81,6 +88,7 @@ void WriteAi(Writer& w, const Attribution& ai) {
     w.EndObject();
   }
   w.EndArray();
+  return std::string(buf.GetString(), buf.GetSize());
 }
 
 std::string CapHex(uint64_t caps) { return absl::StrFormat("0x%016x", caps); }
@@ -429,7 +437,16 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   KU64(w, "cgroup_id", ev.proc.cgroup_id);
   KU64(w, "process_start_ns", ev.proc.start_time_ns);
   if (ev.urgent) KBool(w, "urgent", true);
-  WriteAi(w, ev.ai);
+  if (last_ai_json_.empty() || ev.ai != last_ai_) {
+    const Attribution none;
+    last_ai_json_ = AiJson(ev.ai ? *ev.ai : none);
+    last_ai_ancestry_json_ = AncestryJson(ev.ai ? *ev.ai : none);
+    last_ai_ = ev.ai;
+  }
+  Key(w, "ai");
+  w.RawValue(last_ai_json_.data(), last_ai_json_.size(), rapidjson::kObjectType);
+  Key(w, "ancestry");
+  w.RawValue(last_ai_ancestry_json_.data(), last_ai_ancestry_json_.size(), rapidjson::kArrayType);
   w.EndObject();
 
   w.EndObject();

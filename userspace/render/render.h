@@ -86,6 +86,11 @@ class JsonRenderer : public Renderer {
   SymlinkChecker symlinks_;
   TimestampFormatter timestamps_;
   rapidjson::StringBuffer buf_;  // reused: no regrowth per event
+  // The "ai" and "ancestry" members of the last attribution rendered: a storm
+  // of events from one process shares one attribution, rendered once.
+  std::shared_ptr<const Attribution> last_ai_;
+  std::string last_ai_json_;
+  std::string last_ai_ancestry_json_;
 };
 
 class TextRenderer : public Renderer {

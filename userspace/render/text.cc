@@ -142,12 +142,12 @@ std::string Summary(const SyscallEvent& ev, const Enriched& en) {
   }
   if (sc.io_uring) outcome = absl::StrCat("submitted via io_uring, result unknown: ", outcome);
   std::string ai;
-  if (ev.ai.kind == Attribution::Kind::kAgent) {
-    ai = absl::StrCat(" [AI agent ", EscapeForText(ev.ai.agent), ", session ",
-                      EscapeForText(ev.ai.session_id), "]");
-  } else if (ev.ai.kind == Attribution::Kind::kAssisted) {
-    ai = absl::StrCat(" [assisted: beside AI agent ", EscapeForText(ev.ai.agent), ", session ",
-                      EscapeForText(ev.ai.session_id), "]");
+  if (ev.ai && ev.ai->kind == Attribution::Kind::kAgent) {
+    ai = absl::StrCat(" [AI agent ", EscapeForText(ev.ai->agent), ", session ",
+                      EscapeForText(ev.ai->session_id), "]");
+  } else if (ev.ai && ev.ai->kind == Attribution::Kind::kAssisted) {
+    ai = absl::StrCat(" [assisted: beside AI agent ", EscapeForText(ev.ai->agent), ", session ",
+                      EscapeForText(ev.ai->session_id), "]");
   }
   return absl::StrCat(what, " by ", EscapeForText(ev.proc.comm), " (pid ", ev.proc.pid, ", uid ",
                       ev.proc.uid, ")", ai, ": ", outcome);
