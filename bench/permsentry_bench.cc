@@ -15,6 +15,8 @@
 //               create a temporary file, write 4 KiB, close, rename it over a
 //               name, unlink (each open, rename and unlink passes the sensor's
 //               credential-file filter and is not reported)
+//   spawn       fork + exec /bin/true + wait: what the process table (fork, exec
+//               and exit hooks, agent signatures checked at every exec) costs
 // and prints ns/op (median of --reps), the ratio to no sensor, and how many of the
 // permission events the sensor delivered against how many were issued.
 //
@@ -53,6 +55,7 @@ struct Options {
   int perm_cycles = 20000;
   int unrelated_cycles = 200000;
   int write_cycles = 20000;
+  int spawn_cycles = 2000;
   bool auditd = true;
 };
 
@@ -144,6 +147,17 @@ class Workloads {
       close(fd);
       syscall(SYS_rename, tmp.c_str(), name.c_str());
       syscall(SYS_unlink, name.c_str());
+    }
+  }
+
+  void Spawn(int cycles) {
+    for (int i = 0; i < cycles; ++i) {
+      const pid_t pid = fork();
+      if (pid == 0) {
+        execl("/bin/true", "true", nullptr);
+        _exit(127);
+      }
+      waitpid(pid, nullptr, 0);
     }
   }
 
@@ -317,9 +331,9 @@ double Median(std::vector<double> v) {
 
 struct LegResult {
   std::string name;
-  double perm_ns = 0, unrelated_ns = 0, write_ns = 0;
+  double perm_ns = 0, unrelated_ns = 0, write_ns = 0, spawn_ns = 0;
   std::string delivery;
-  double perm_ratio = 1, unrelated_ratio = 1, write_ratio = 1;
+  double perm_ratio = 1, unrelated_ratio = 1, write_ratio = 1, spawn_ratio = 1;
 };
 
 double Measure(int reps, int cycles, int ops, const std::function<void(int)>& fn,
@@ -354,9 +368,10 @@ LegResult RunLeg(const std::string& name, const Options& o, int reps, bool drain
     const std::function<void()> pause = [] { usleep(300000); };
     // Unrelated first: measured with the sensor attached and idle, not while
     // it is still draining the permission storm.
-    double r[3];
+    double r[4];
     r[1] = Measure(reps, o.unrelated_cycles, kUnrelatedOpsPerCycle, [&](int n) { w.Unrelated(n); });
     r[2] = Measure(reps, o.write_cycles, kWriteOpsPerCycle, [&](int n) { w.Writes(n); });
+    r[3] = Measure(reps, o.spawn_cycles, 1, [&](int n) { w.Spawn(n); });
     r[0] = Measure(
         reps, o.perm_cycles, kPermOpsPerCycle, [&](int n) { w.Permission(n); },
         drain_between ? pause : std::function<void()>());
@@ -364,17 +379,19 @@ LegResult RunLeg(const std::string& name, const Options& o, int reps, bool drain
     _exit(0);
   }
   close(fds[1]);
-  double r[3] = {0, 0, 0};
+  double r[4] = {0, 0, 0, 0};
   if (read(fds[0], r, sizeof(r)) != sizeof(r)) Die("the " + name + " leg failed");
   close(fds[0]);
   waitpid(pid, nullptr, 0);
-  return LegResult{.name = name, .perm_ns = r[0], .unrelated_ns = r[1], .write_ns = r[2]};
+  return LegResult{
+      .name = name, .perm_ns = r[0], .unrelated_ns = r[1], .write_ns = r[2], .spawn_ns = r[3]};
 }
 
 void Usage() {
   std::puts(
       "usage: permsentry_bench [--sensor PATH] [--reps N] [--perm-cycles N]\n"
-      "                        [--unrelated-cycles N] [--write-cycles N] [--no-auditd]\n"
+      "                        [--unrelated-cycles N] [--write-cycles N] [--spawn-cycles N]\n"
+      "                        [--no-auditd]\n"
       "Runs the permission and unrelated workloads with no sensor, with permsentry and\n"
       "with auditd, prints ns/op (median of N reps), ratios and delivered events.\n"
       "Needs root. auditd runs last; the kernel's audit state is restored after.");
@@ -389,6 +406,7 @@ int main(int argc, char** argv) {
                                  {"perm-cycles", required_argument, nullptr, 'p'},
                                  {"unrelated-cycles", required_argument, nullptr, 'u'},
                                  {"write-cycles", required_argument, nullptr, 'w'},
+                                 {"spawn-cycles", required_argument, nullptr, 'S'},
                                  {"no-auditd", no_argument, nullptr, 'n'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
@@ -408,6 +426,9 @@ int main(int argc, char** argv) {
         break;
       case 'w':
         o.write_cycles = std::max(100, std::atoi(optarg));
+        break;
+      case 'S':
+        o.spawn_cycles = std::max(10, std::atoi(optarg));
         break;
       case 'n':
         o.auditd = false;
@@ -429,6 +450,7 @@ int main(int argc, char** argv) {
   // of the per-round ratios, times are medians of the rounds.
   std::vector<double> none_p, none_u, none_w, floor_p, floor_u, floor_w, ps_p, ps_u, ps_w;
   std::vector<double> rf_p, rf_u, rf_w, r_p, r_u, r_w;
+  std::vector<double> none_s, floor_s, ps_s, rf_s, r_s;
   uint64_t issued = 0, seen = 0, lost = 0;
   for (int round = 0; round < o.reps; ++round) {
     std::fprintf(stderr, "round %d/%d: no sensor, floor, permsentry\n", round + 1, o.reps);
@@ -466,14 +488,20 @@ int main(int argc, char** argv) {
     ps_w.push_back(p.write_ns);
     rf_w.push_back(f.write_ns / n.write_ns);
     r_w.push_back(p.write_ns / n.write_ns);
+    none_s.push_back(n.spawn_ns);
+    floor_s.push_back(f.spawn_ns);
+    ps_s.push_back(p.spawn_ns);
+    rf_s.push_back(f.spawn_ns / n.spawn_ns);
+    r_s.push_back(p.spawn_ns / n.spawn_ns);
   }
-  legs.push_back({"none", Median(none_p), Median(none_u), Median(none_w), "-", 1, 1, 1});
-  legs.push_back({"floor", Median(floor_p), Median(floor_u), Median(floor_w), "-", Median(rf_p),
-                  Median(rf_u), Median(rf_w)});
-  legs.push_back({"permsentry", Median(ps_p), Median(ps_u), Median(ps_w),
+  legs.push_back(
+      {"none", Median(none_p), Median(none_u), Median(none_w), Median(none_s), "-", 1, 1, 1, 1});
+  legs.push_back({"floor", Median(floor_p), Median(floor_u), Median(floor_w), Median(floor_s), "-",
+                  Median(rf_p), Median(rf_u), Median(rf_w), Median(rf_s)});
+  legs.push_back({"permsentry", Median(ps_p), Median(ps_u), Median(ps_w), Median(ps_s),
                   "issued " + std::to_string(issued) + " permission events; the sensor saw " +
                       std::to_string(seen) + " events (any process), lost " + std::to_string(lost),
-                  Median(r_p), Median(r_u), Median(r_w)});
+                  Median(r_p), Median(r_u), Median(r_w), Median(r_s)});
 
   if (o.auditd && Auditd::Available()) {
     std::fprintf(stderr, "auditd (last: audit leaves a cost on processes started after it)\n");
@@ -482,6 +510,7 @@ int main(int argc, char** argv) {
     legs.back().perm_ratio = legs.back().perm_ns / legs[0].perm_ns;
     legs.back().unrelated_ratio = legs.back().unrelated_ns / legs[0].unrelated_ns;
     legs.back().write_ratio = legs.back().write_ns / legs[0].write_ns;
+    legs.back().spawn_ratio = legs.back().spawn_ns / legs[0].spawn_ns;
     // audit.log rotates (and drops old files) long before a storm ends, so its
     // records cannot be counted after the fact; the kernel's own loss counter can.
     legs.back().delivery = "kernel audit records lost: " + a.Lost();
@@ -497,15 +526,15 @@ int main(int argc, char** argv) {
       u.release, sysconf(_SC_NPROCESSORS_ONLN), o.reps);
   std::printf(
       "permission workload: %d syscalls x %d cycles; unrelated: %d syscalls x %d cycles; "
-      "writes: %d syscalls x %d cycles\n\n",
+      "writes: %d syscalls x %d cycles; spawn: %d fork+exec+wait\n\n",
       kPermOpsPerCycle, o.perm_cycles, kUnrelatedOpsPerCycle, o.unrelated_cycles, kWriteOpsPerCycle,
-      o.write_cycles);
-  std::printf("%-12s %14s %8s %14s %8s %14s %8s\n", "sensor", "permission", "ratio", "unrelated",
-              "ratio", "writes", "ratio");
+      o.write_cycles, o.spawn_cycles);
+  std::printf("%-12s %14s %8s %14s %8s %14s %8s %14s %8s\n", "sensor", "permission", "ratio",
+              "unrelated", "ratio", "writes", "ratio", "spawn", "ratio");
   for (const LegResult& l : legs) {
-    std::printf("%-12s %11.0f ns %7.2fx %11.0f ns %7.2fx %11.0f ns %7.2fx\n", l.name.c_str(),
-                l.perm_ns, l.perm_ratio, l.unrelated_ns, l.unrelated_ratio, l.write_ns,
-                l.write_ratio);
+    std::printf("%-12s %11.0f ns %7.2fx %11.0f ns %7.2fx %11.0f ns %7.2fx %11.0f ns %7.2fx\n",
+                l.name.c_str(), l.perm_ns, l.perm_ratio, l.unrelated_ns, l.unrelated_ratio,
+                l.write_ns, l.write_ratio, l.spawn_ns, l.spawn_ratio);
   }
   std::printf("\n");
   for (const LegResult& l : legs)
