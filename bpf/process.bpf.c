@@ -89,7 +89,7 @@ struct {
   __type(value, struct ps_proc_scratch);
 } proc_scratch SEC(".maps");
 
-#define PS_ENV_MAX_STEPS 8192 /* bytes of names examined per exec */
+#define PS_ENV_MAX_STEPS 8192 /* variables, and bytes of values compared, per exec */
 #define PS_ENV_MAX_VARS 256
 #define PS_ENV_NAME_MAX 64 /* longer names are no marker */
 
@@ -312,20 +312,28 @@ static long ps_env_step_cb(__u32 i, void* unused) {
   }
   const __u32 len = s->n - 1; /* without the NUL */
   if (s->phase == 1) {
-    if (s->j >= len || s->j >= PS_ENV_NAME_MAX) goto next;
-    const __u8 c = sb->env[s->j & (PS_ENV_BUF - 1)];
-    if (c != '=') {
-      s->h = ps_fnv_step(s->h, c);
-      s->j++;
-      return 0;
+    /* The whole name in one step (a bounded loop: the index stays below the
+     * name limit, so every read is in bounds): one callback per variable, not
+     * one per byte, is what keeps exec cheap. */
+    __u64 h = PS_FNV_OFFSET;
+    __u32 j, eq = PS_ENV_NAME_MAX;
+    for (j = 0; j < PS_ENV_NAME_MAX; j++) {
+      if (j >= len) break;
+      const __u8 c = sb->env[j];
+      if (c == '=') {
+        eq = j;
+        break;
+      }
+      h = ps_fnv_step(h, c);
     }
-    struct ps_ai_env_val* v = bpf_map_lookup_elem(&ai_env, &s->h);
+    if (eq >= PS_ENV_NAME_MAX) goto next;
+    struct ps_ai_env_val* v = bpf_map_lookup_elem(&ai_env, &h);
     if (!v) goto next;
     s->want = *v;
-    s->name_len = s->j;
-    s->nh = s->h;
+    s->name_len = eq;
+    s->nh = h;
     if (v->value_mode == PS_AIV_ANY) return ps_env_matched(s, sb);
-    s->j++;
+    s->j = eq + 1;
     s->h = PS_FNV_OFFSET;
     s->phase = 2;
     return 0;
