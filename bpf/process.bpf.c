@@ -444,11 +444,13 @@ int BPF_PROG(ps_exec, struct task_struct* t, pid_t old_pid, struct linux_binprm*
         }
       }
     }
-    /* 3. The environment. */
-    if (signal == PS_SIGNAL_NONE && mm) {
+    /* 3. The environment: markers, and whether it runs in an IDE terminal
+     * (asked of a recognised agent too: an agent in an IDE makes the IDE's
+     * other terminals "assisted"). */
+    if (mm) {
       int r = ps_scan_env(mm->env_start, mm->env_end);
       if (r & PS_SCAN_IDE) info->flags |= PS_PF_IDE;
-      if (r & (PS_SCAN_AGENT | PS_SCAN_DECLARED)) {
+      if (signal == PS_SIGNAL_NONE && (r & (PS_SCAN_AGENT | PS_SCAN_DECLARED))) {
         sb = bpf_map_lookup_elem(&proc_scratch, &zero);
         if (!sb) return 0;
         ev = (struct ps_proc_event*)sb->rec;

@@ -72,7 +72,8 @@ class Attribution : public ::testing::Test {
     root_ = new std::string(tmpl);
     ASSERT_EQ(chmod(root_->c_str(), 0755), 0);
     ASSERT_EQ(mkdir((*root_ + "/bin").c_str(), 0755), 0);
-    for (const char* name : {"claude", "codex", "gemini", "opencode", "kiro-cli", "goose"}) {
+    for (const char* name :
+         {"claude", "codex", "gemini", "opencode", "kiro-cli", "goose", "cline"}) {
       const std::string dst = *root_ + "/bin/" + name;
       std::filesystem::copy_file(FAKE_AGENT_BIN, dst);
       ASSERT_EQ(chmod(dst.c_str(), 0755), 0);
@@ -292,6 +293,27 @@ TEST_F(Attribution, HumanVsCodeTerminalWithoutAgentIsNone) {
   EXPECT_EQ(Get(*e, "permsentry.ancestry.0.pid"), Get(*e, "process.pid"));
 }
 
+TEST_F(Attribution, IdeTerminalBesideAnAgentInTheIdeIsAssisted) {
+  const std::string f = File("ide");
+  const std::string fifo = Fifo("ide.fifo");
+  // An agent running in a VS Code terminal, and a human typing in another one.
+  const pid_t agent = Spawn(
+      {Bin("cline"), "--setenv", "CLINE_ACTIVE=true", "--", "/bin/sh", "-c", "read x < " + fifo},
+      {kPath, "TERM_PROGRAM=vscode"});
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_EQ(RunClean({"/bin/bash", "-c", "chmod 0656 " + f + "; true"}, {"TERM_PROGRAM=vscode"}),
+            0);
+  auto e = WaitChmod(f, "0656");
+  Release(fifo);
+  EXPECT_EQ(Wait(agent), 0);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(Get(*e, "permsentry.ai.attribution"), "assisted") << e->at("message");
+  EXPECT_EQ(Get(*e, "permsentry.ai.agent"), "cline");
+  EXPECT_TRUE(absl::StartsWith(Get(*e, "permsentry.ai.evidence.0"),
+                               "an IDE terminal, in the IDE where the agent runs"))
+      << Get(*e, "permsentry.ai.evidence.0");
+}
+
 // In a child with its own audit login session (or terminal): an agent runs in
 // the background, and the "human" changes a file beside it, then again after
 // the agent is gone. Returns the child's exit code (0 when every step ran).
@@ -418,6 +440,29 @@ TEST_F(Attribution, StatusListsLiveSessionsWithTheirChanges) {
   EXPECT_TRUE(gone) << r.out;
   EXPECT_TRUE(absl::StrContains(
       RunPermsentry({"status", "--all", "--file", *root_ + "/status.json"}).out, sid));
+}
+
+TEST_F(Attribution, HostileDeclaredNamesStayOnOneLine) {
+  // PERMSENTRY_AGENT can be set by anyone, with any bytes: a newline and
+  // invalid UTF-8 in the agent name and session id.
+  const std::string f = File("hostile");
+  const std::string fifo = Fifo("hostile.fifo");
+  const pid_t agent = Spawn({"/bin/sh", "-c", "/bin/chmod 0655 " + f + "; read x < " + fifo},
+                            {kPath, "PERMSENTRY_AGENT=evil\nagent/id\xff\n2"});
+  auto e = WaitChmod(f, "0655");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(Get(*e, "permsentry.ai.attribution"), "agent");
+  EXPECT_EQ(sensor_->bad_lines(), 0u);
+  const std::string status_file = *root_ + "/status.json";
+  CommandResult r;
+  for (const absl::Time end = absl::Now() + absl::Seconds(5); absl::Now() < end;) {
+    r = RunPermsentry({"status", "--file", status_file});
+    if (absl::StrContains(r.out, "evil")) break;
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_TRUE(absl::StrContains(r.out, "agent evil\\nagent")) << r.out;
+  Release(fifo);
+  EXPECT_EQ(Wait(agent), 0);
 }
 
 // Runs last among the suite's tests that share the sensor: it restarts it.

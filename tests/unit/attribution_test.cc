@@ -166,6 +166,13 @@ TEST(Signatures, MatchProcessInKernelOrder) {
       MatchProcess(d, {.exe = "/bin/bash", .argv = {}, .env = {"TERM_PROGRAM=vscode"}}, &ide));
   EXPECT_TRUE(ide);
 
+  // An agent recognised by its executable, running in an IDE terminal.
+  ide = false;
+  m = MatchProcess(d, {.exe = "/usr/bin/cline", .argv = {}, .env = {"TERM_PROGRAM=vscode"}}, &ide);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->signal, PS_SIGNAL_EXE);
+  EXPECT_TRUE(ide);
+
   m = MatchProcess(d, {.exe = "/bin/sh", .argv = {}, .env = {"PERMSENTRY_AGENT=ci-bot/run-7"}},
                    &ide);
   ASSERT_TRUE(m);

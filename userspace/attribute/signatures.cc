@@ -228,6 +228,16 @@ bool EnvMatches(const EnvMarker& m, absl::string_view name, absl::string_view va
 
 std::optional<SignatureMatch> MatchProcess(const SignatureSet& set, const ProcessImage& image,
                                            bool* ide) {
+  // IDE markers count whatever else matches (the kernel scans the environment
+  // of a recognised agent too).
+  for (const std::string& var : image.env) {
+    const size_t eq = var.find('=');
+    if (eq == std::string::npos || eq > kEnvNameMax || ide == nullptr) continue;
+    for (const EnvMarker& m : set.ide_env)
+      if (EnvMatches(m, absl::string_view(var).substr(0, eq),
+                     absl::string_view(var).substr(eq + 1)))
+        *ide = true;
+  }
   // Same order as the kernel: executable, a launcher's script, environment.
   // Both paths are checked against executables and scripts alike, as the
   // kernel's one path map does (a shebang script's path is argv[1] of its
@@ -256,8 +266,6 @@ std::optional<SignatureMatch> MatchProcess(const SignatureSet& set, const Proces
     if (eq == std::string::npos || eq > kEnvNameMax) continue;
     const absl::string_view name = absl::string_view(var).substr(0, eq);
     const absl::string_view value = absl::string_view(var).substr(eq + 1);
-    for (const EnvMarker& m : set.ide_env)
-      if (EnvMatches(m, name, value) && ide != nullptr) *ide = true;
     if (name == kDeclaredEnv)
       return SignatureMatch{.sig = kDeclaredSig, .signal = PS_SIGNAL_DECLARED, .text = var};
     for (uint32_t i = 0; i < set.agents.size(); ++i) {

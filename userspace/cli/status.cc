@@ -210,8 +210,12 @@ int StatusCommand(int argc, char** argv) {
     std::fputs(text.c_str(), stdout);
     return kExitOk;
   }
+  // Values can hold what a process chose (a declared session id, an
+  // environment variable): escaped, so each stays on its line.
   const auto str = [](const rapidjson::Value& v, const char* k) -> std::string {
-    return v.HasMember(k) && v[k].IsString() ? v[k].GetString() : "";
+    return v.HasMember(k) && v[k].IsString()
+               ? EscapeForText(absl::string_view(v[k].GetString(), v[k].GetStringLength()))
+               : "";
   };
   const auto num = [](const rapidjson::Value& v, const char* k) -> uint64_t {
     return v.HasMember(k) && v[k].IsUint64() ? v[k].GetUint64() : 0;
