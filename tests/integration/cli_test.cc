@@ -33,7 +33,8 @@ TEST(Cli, HelpEverywhere) {
                                                                 {"run", "--help"},
                                                                 {"probe", "--help"},
                                                                 {"exec", "--help"},
-                                                                {"status", "--help"}}) {
+                                                                {"status", "--help"},
+                                                                {"check-config", "--help"}}) {
     CommandResult r = RunPermsentry(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
     EXPECT_TRUE(absl::StrContains(r.out, "usage: permsentry")) << r.out;
@@ -230,6 +231,27 @@ TEST(Cli, ExecUsageErrors) {
   r = RunPermsentry({"exec", "--agent", "bot", "/bin/sh", "-c", "echo $PERMSENTRY_AGENT; exit 3"});
   EXPECT_EQ(r.exit_code, 3);
   EXPECT_EQ(r.out, "bot\n");
+}
+
+TEST(Cli, CheckConfig) {
+  const std::string good = WriteTemp("good",
+                                     "output:\n  format: text\nai:\n  agents:\n"
+                                     "    - {name: bot, env: [BOT=1]}\n");
+  const std::string bad = WriteTemp("badai", "ai:\n  agents:\n    - {name: bot}\n");
+  CommandResult r = RunPermsentry({"check-config", good}, /*as_uid=*/65534);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(absl::StartsWith(r.out, good + ": ok (")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "text output")) << r.out;
+  r = RunPermsentry({"check-config", good, bad});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, bad + ":3: ai.agents: \"bot\" has no executables, scripts or env\n");
+  EXPECT_EQ(CountLines(r.out), 1) << r.out;  // the good one is still reported
+  r = RunPermsentry({"check-config", "/nonexistent.yaml"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err, "/nonexistent.yaml: cannot read config file\n");
+  EXPECT_EQ(RunPermsentry({"check-config"}).exit_code, 2);
+  unlink(good.c_str());
+  unlink(bad.c_str());
 }
 
 TEST(Cli, StatusWithoutSensor) {

@@ -13,6 +13,7 @@ int RunCommand(int argc, char** argv);
 int ProbeCommand(int argc, char** argv);
 int ExecCommand(int argc, char** argv);
 int StatusCommand(int argc, char** argv);
+int CheckConfigCommand(int argc, char** argv);
 
 }  // namespace permsentry
 

@@ -18,6 +18,7 @@ constexpr char kUsage[] =
     "  probe    show which BPF program types, hooks and helpers this kernel allows\n"
     "  exec     run a command as a declared AI agent session\n"
     "  status   the running sensor's live AI sessions and process table\n"
+    "  check-config  validate configuration files without running anything\n"
     "\n"
     "Run `permsentry <command> --help` for a command's options.\n";
 
@@ -41,6 +42,7 @@ int main(int argc, char** argv) {
   if (cmd == "probe") return permsentry::ProbeCommand(argc - 1, argv + 1);
   if (cmd == "exec") return permsentry::ExecCommand(argc - 1, argv + 1);
   if (cmd == "status") return permsentry::StatusCommand(argc - 1, argv + 1);
+  if (cmd == "check-config") return permsentry::CheckConfigCommand(argc - 1, argv + 1);
   std::fprintf(stderr, "permsentry: unknown command \"%s\"\n\n%s", argv[1], kUsage);
   return permsentry::kExitUsage;
 }
