@@ -434,9 +434,17 @@ TEST(ProcessTable, OlderRecordsDoNotUndoNewerOnes) {
   older.exe = "/usr/bin/env";
   newer.comm = "bash";
   newer.exe = "/usr/bin/bash";
+  newer.session = newer.key;
+  newer.flags = PS_PF_SESSION_ROOT;
+  newer.signal = PS_SIGNAL_ENV;
+  newer.text = "CLAUDECODE=1";
   r.table.Apply(newer, absl::Now());
   r.table.Apply(older, absl::Now());
   EXPECT_EQ(r.table.Find(K(10))->comm, "bash");
+  // Nor its session membership: the root still counts as a live member.
+  ASSERT_NE(r.table.Session(K(10)), nullptr);
+  EXPECT_EQ(r.table.Session(K(10))->live_members, 1);
+  EXPECT_EQ(r.table.Find(K(10))->session, K(10));
 }
 
 TEST(ProcessTable, TtyNames) {

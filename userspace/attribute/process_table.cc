@@ -162,12 +162,13 @@ void ProcessTable::Apply(const ProcEvent& ev, absl::Time now) {
         e.parent = ev.parent;
         it = entries_.emplace(ev.key, std::move(e)).first;
         Join(ev.session);
+      } else if (it->second.updated_ns > ev.ktime_ns) {
+        break;  // a later exec was applied already (membership included)
       } else if (!(it->second.session == ev.session)) {
         Leave(it->second.session, now);
         Join(ev.session);
       }
       ProcEntry& e = it->second;
-      if (e.updated_ns > ev.ktime_ns) break;  // a later exec was applied already
       e.updated_ns = ev.ktime_ns;
       e.session = ev.session;
       e.flags = ev.flags;
