@@ -160,6 +160,19 @@ static __always_inline __u32 ps_tty(struct task_struct* task) {
   return ((__u32)drv->major << 20) | (__u32)(drv->minor_start + tty->index);
 }
 
+/* A task's audit login uid and session id; both exist only with CONFIG_AUDIT
+ * (4294967295, "unset", without it). */
+static __always_inline void ps_audit_ids(struct task_struct* task, __u32* loginuid,
+                                         __u32* sessionid) {
+  if (bpf_core_field_exists(task->loginuid)) {
+    *loginuid = task->loginuid.val;
+    *sessionid = task->sessionid;
+  } else {
+    *loginuid = (__u32)-1;
+    *sessionid = (__u32)-1;
+  }
+}
+
 /* The calling process's identity, as the process table keys it. */
 static __always_inline void ps_current_key(struct ps_proc_key* k) {
   struct task_struct* task = bpf_get_current_task_btf();
@@ -203,14 +216,7 @@ static __always_inline void ps_fill_process(struct ps_process* p) {
   p->ppid = task->real_parent->tgid;
   p->start_time = task->group_leader->start_boottime;
   p->cgroup_id = bpf_get_current_cgroup_id();
-  /* loginuid/sessionid exist only with CONFIG_AUDIT. */
-  if (bpf_core_field_exists(task->loginuid)) {
-    p->loginuid = task->loginuid.val;
-    p->sessionid = task->sessionid;
-  } else {
-    p->loginuid = (__u32)-1;
-    p->sessionid = (__u32)-1;
-  }
+  ps_audit_ids(task, &p->loginuid, &p->sessionid);
   p->tty = ps_tty(task);
   /* Two plain loads; bpf_get_current_comm is a helper call (measurably slower). */
   __builtin_memcpy(p->comm, (const void*)task->comm, PS_COMM_LEN);

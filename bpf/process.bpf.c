@@ -103,13 +103,7 @@ static __always_inline void ps_task_key(struct task_struct* t, struct ps_proc_ke
 
 /* The identity fields of a table entry, from task t now. */
 static __always_inline void ps_identity(struct ps_proc_info* info, struct task_struct* t) {
-  if (bpf_core_field_exists(t->loginuid)) {
-    info->loginuid = t->loginuid.val;
-    info->sessionid = t->sessionid;
-  } else {
-    info->loginuid = (__u32)-1;
-    info->sessionid = (__u32)-1;
-  }
+  ps_audit_ids(t, &info->loginuid, &info->sessionid);
   info->tty = ps_tty(t);
   __builtin_memcpy(info->comm, (const void*)t->comm, PS_COMM_LEN);
 }

@@ -131,6 +131,23 @@ void ProcessTable::Expire(absl::Time now) {
   }
 }
 
+namespace {
+
+// What a fork or exec record says about the process now.
+void CopyIdentity(const ProcEvent& ev, ProcEntry& e) {
+  e.session = ev.session;
+  e.flags = ev.flags;
+  e.uid = ev.uid;
+  e.euid = ev.euid;
+  e.loginuid = ev.loginuid;
+  e.sessionid = ev.sessionid;
+  e.tty = ev.tty;
+  e.comm = ev.comm;
+  e.updated_ns = ev.ktime_ns;
+}
+
+}  // namespace
+
 void ProcessTable::Apply(const ProcEvent& ev, absl::Time now) {
   ++version_;
   switch (ev.kind) {
@@ -139,15 +156,7 @@ void ProcessTable::Apply(const ProcEvent& ev, absl::Time now) {
       ProcEntry e;
       e.key = ev.key;
       e.parent = ev.parent;
-      e.session = ev.session;
-      e.flags = ev.flags;
-      e.uid = ev.uid;
-      e.euid = ev.euid;
-      e.loginuid = ev.loginuid;
-      e.sessionid = ev.sessionid;
-      e.tty = ev.tty;
-      e.comm = ev.comm;
-      e.updated_ns = ev.ktime_ns;
+      CopyIdentity(ev, e);
       // A child runs its parent's program until it execs.
       if (const ProcEntry* p = Find(ev.parent)) e.exe = p->exe;
       entries_.emplace(ev.key, std::move(e));
@@ -169,15 +178,7 @@ void ProcessTable::Apply(const ProcEvent& ev, absl::Time now) {
         Join(ev.session);
       }
       ProcEntry& e = it->second;
-      e.updated_ns = ev.ktime_ns;
-      e.session = ev.session;
-      e.flags = ev.flags;
-      e.uid = ev.uid;
-      e.euid = ev.euid;
-      e.loginuid = ev.loginuid;
-      e.sessionid = ev.sessionid;
-      e.tty = ev.tty;
-      e.comm = ev.comm;
+      CopyIdentity(ev, e);
       e.exe = ev.exe;
       if ((ev.flags & PS_PF_SESSION_ROOT) && ev.session == ev.key) {
         const bool fresh = !sessions_.contains(ev.key);

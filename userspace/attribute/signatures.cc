@@ -228,15 +228,30 @@ bool EnvMatches(const EnvMarker& m, absl::string_view name, absl::string_view va
 
 std::optional<SignatureMatch> MatchProcess(const SignatureSet& set, const ProcessImage& image,
                                            bool* ide) {
-  // IDE markers count whatever else matches (the kernel scans the environment
-  // of a recognised agent too).
+  // One pass over the environment: IDE markers count whatever else matches
+  // (the kernel scans a recognised agent's environment too), and the first
+  // agent marker is kept for after the paths.
+  std::optional<SignatureMatch> env_match;
   for (const std::string& var : image.env) {
     const size_t eq = var.find('=');
-    if (eq == std::string::npos || eq > kEnvNameMax || ide == nullptr) continue;
+    if (eq == std::string::npos || eq > kEnvNameMax) continue;
+    const absl::string_view name = absl::string_view(var).substr(0, eq);
+    const absl::string_view value = absl::string_view(var).substr(eq + 1);
     for (const EnvMarker& m : set.ide_env)
-      if (EnvMatches(m, absl::string_view(var).substr(0, eq),
-                     absl::string_view(var).substr(eq + 1)))
-        *ide = true;
+      if (ide != nullptr && EnvMatches(m, name, value)) *ide = true;
+    if (env_match) continue;
+    if (name == kDeclaredEnv) {
+      env_match = SignatureMatch{.sig = kDeclaredSig, .signal = PS_SIGNAL_DECLARED, .text = var};
+      continue;
+    }
+    for (uint32_t i = 0; i < set.agents.size() && !env_match; ++i) {
+      for (const EnvMarker& m : set.agents[i].env) {
+        if (EnvMatches(m, name, value)) {
+          env_match = SignatureMatch{.sig = i, .signal = PS_SIGNAL_ENV, .text = var};
+          break;
+        }
+      }
+    }
   }
   // Same order as the kernel: executable, a launcher's script, environment.
   // Both paths are checked against executables and scripts alike, as the
@@ -261,21 +276,7 @@ std::optional<SignatureMatch> MatchProcess(const SignatureSet& set, const Proces
   if (launcher && image.argv.size() > 1) {
     if (auto m = match_path(image.argv[1], PS_SIGNAL_SCRIPT)) return m;
   }
-  for (const std::string& var : image.env) {
-    const size_t eq = var.find('=');
-    if (eq == std::string::npos || eq > kEnvNameMax) continue;
-    const absl::string_view name = absl::string_view(var).substr(0, eq);
-    const absl::string_view value = absl::string_view(var).substr(eq + 1);
-    if (name == kDeclaredEnv)
-      return SignatureMatch{.sig = kDeclaredSig, .signal = PS_SIGNAL_DECLARED, .text = var};
-    for (uint32_t i = 0; i < set.agents.size(); ++i) {
-      for (const EnvMarker& m : set.agents[i].env) {
-        if (EnvMatches(m, name, value))
-          return SignatureMatch{.sig = i, .signal = PS_SIGNAL_ENV, .text = var};
-      }
-    }
-  }
-  return std::nullopt;
+  return env_match;
 }
 
 Declared ParseDeclared(absl::string_view env_var) {

@@ -262,6 +262,19 @@ absl::StatusOr<int> Sensor::DrainBulk() {
 
 namespace {
 
+// Every key of a kernel map (get_next_key from the start; a key deleted while
+// walking restarts nothing, the walk just goes on from the next one).
+template <typename Key, typename Fn>
+void ForEachKey(int fd, Fn&& fn) {
+  Key k{}, next{};
+  const Key* prev = nullptr;
+  while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+    fn(next);
+    k = next;
+    prev = &k;
+  }
+}
+
 ps_watch_key ToKey(const InodeId& id) {
   return ps_watch_key{.ino = id.ino, .dev = id.dev, ._pad0 = 0};
 }
@@ -296,14 +309,9 @@ absl::Status SyncMap(int fd, const Map& cur, const Map& next, absl::string_view 
     // The kernel adds inodes itself (what a rename or link put behind a watched
     // name): whatever the file system no longer shows at a watched place goes.
     std::vector<ps_watch_key> stale;
-    ps_watch_key k{}, next_key{};
-    const ps_watch_key* prev = nullptr;
-    while (bpf_map_get_next_key(fd, prev, &next_key) == 0) {
-      if (!next.contains(InodeId{.ino = next_key.ino, .dev = next_key.dev}))
-        stale.push_back(next_key);
-      k = next_key;
-      prev = &k;
-    }
+    ForEachKey<ps_watch_key>(fd, [&](const ps_watch_key& key) {
+      if (!next.contains(InodeId{.ino = key.ino, .dev = key.dev})) stale.push_back(key);
+    });
     for (const ps_watch_key& s : stale) bpf_map_delete_elem(fd, &s);
   }
   for (const auto& [k, v] : next) {
@@ -406,14 +414,10 @@ absl::StatusOr<std::vector<KernelProc>> Sensor::SeedProcesses() {
 
   std::vector<KernelProc> out;
   const int map_fd = bpf_map__fd(skel_->maps.procs);
-  ps_proc_key k{}, next{};
-  const ps_proc_key* prev = nullptr;
-  while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
-    KernelProc p{.key = next, .info = {}};
-    if (bpf_map_lookup_elem(map_fd, &next, &p.info) == 0) out.push_back(p);
-    k = next;
-    prev = &k;
-  }
+  ForEachKey<ps_proc_key>(map_fd, [&](const ps_proc_key& key) {
+    KernelProc p{.key = key, .info = {}};
+    if (bpf_map_lookup_elem(map_fd, &key, &p.info) == 0) out.push_back(p);
+  });
   return out;
 }
 
@@ -429,13 +433,7 @@ absl::Status Sensor::WriteProc(const KernelProc& p) {
 absl::StatusOr<size_t> Sensor::CountProcs() const {
   const int map_fd = bpf_map__fd(skel_->maps.procs);
   size_t n = 0;
-  ps_proc_key k{}, next{};
-  const ps_proc_key* prev = nullptr;
-  while (bpf_map_get_next_key(map_fd, prev, &next) == 0) {
-    ++n;
-    k = next;
-    prev = &k;
-  }
+  ForEachKey<ps_proc_key>(map_fd, [&](const ps_proc_key&) { ++n; });
   return n;
 }
 
