@@ -320,7 +320,12 @@ int RunCommand(int argc, char** argv) {
     } else {
       const std::vector<size_t> changed = SeedSessions(
           *procs, *signatures, table, absl::Now(), [](uint32_t pid) { return ReadProcFs(pid); });
-      for (size_t i : changed) (void)(*sensor)->WriteProc((*procs)[i]);
+      for (size_t i : changed) {
+        if (absl::Status ws = (*sensor)->WriteProc((*procs)[i]); !ws.ok()) {
+          std::fprintf(stderr, "permsentry: ALERT: AI session of running pid %u not set: %s\n",
+                       (*procs)[i].key.tgid, std::string(ws.message()).c_str());
+        }
+      }
       std::fprintf(stderr,
                    "permsentry: process table seeded with %zu running processes, %zu live AI "
                    "sessions\n",
@@ -489,10 +494,12 @@ int RunCommand(int argc, char** argv) {
       stderr,
       "permsentry: detached; %llu events seen, %llu lost (ring buffer full), %llu alert "
       "candidates rerouted from the full wakeup ring, %llu undecodable, %llu calls "
-      "seen at exit without their entry\n",
+      "seen at exit without their entry, %llu processes not tracked (process table full), "
+      "%llu execs or exits of processes the table did not hold\n",
       static_cast<unsigned long long>(delivered), static_cast<unsigned long long>(st.lost_bulk),
       static_cast<unsigned long long>(st.lost_urgent), static_cast<unsigned long long>(undecodable),
-      static_cast<unsigned long long>(st.no_entry));
+      static_cast<unsigned long long>(st.no_entry), static_cast<unsigned long long>(st.proc_full),
+      static_cast<unsigned long long>(st.proc_missing));
   return exit_code;
 }
 
