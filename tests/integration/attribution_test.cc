@@ -450,17 +450,21 @@ TEST_F(Attribution, HostileDeclaredNamesStayOnOneLine) {
   const pid_t agent = Spawn({"/bin/sh", "-c", "/bin/chmod 0655 " + f + "; read x < " + fifo},
                             {kPath, "PERMSENTRY_AGENT=evil\nagent/id\xff\n2"});
   auto e = WaitChmod(f, "0655");
-  ASSERT_TRUE(e);
-  EXPECT_EQ(Get(*e, "permsentry.ai.attribution"), "agent");
+  ASSERT_TRUE(e) << sensor_->Stderr();
+  EXPECT_EQ(Get(*e, "permsentry.ai.attribution"), "agent") << e->at("message");
   EXPECT_EQ(sensor_->bad_lines(), 0u);
   const std::string status_file = *root_ + "/status.json";
   CommandResult r;
-  for (const absl::Time end = absl::Now() + absl::Seconds(5); absl::Now() < end;) {
+  // The sensor rewrites the file within 100 ms of a session start; a sanitizer
+  // build on a loaded machine can take much longer.
+  for (const absl::Time end = absl::Now() + absl::Seconds(20); absl::Now() < end;) {
     r = RunPermsentry({"status", "--file", status_file});
     if (absl::StrContains(r.out, "evil")) break;
     absl::SleepFor(absl::Milliseconds(100));
   }
-  EXPECT_TRUE(absl::StrContains(r.out, "agent evil\\nagent")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "agent evil\\nagent"))
+      << "status exit " << r.exit_code << ": " << r.out << r.err
+      << "\nsensor: " << sensor_->Stderr();
   Release(fifo);
   EXPECT_EQ(Wait(agent), 0);
 }
