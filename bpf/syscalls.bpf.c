@@ -608,7 +608,19 @@ static __always_inline int ps_on_exit(long id, long ret) {
     }
   }
 
-  if (mode_arg < 6 && (ps_arg(st->args, mode_arg) & 06000)) urgent = 1; /* S_ISUID | S_ISGID */
+  /* Alert candidates the default rules look for, decided here so that they
+   * skip the bulk ring's batching: a setuid/setgid bit, a world-writable bit
+   * the file did not have (or may not have had: no "before"), a file given to
+   * root by a chown that changed its owner. */
+  if (mode_arg < 6) {
+    const __u64 m = ps_arg(st->args, mode_arg);
+    if (m & 06000) urgent = 1; /* S_ISUID | S_ISGID */
+    if ((m & 02) && (!(flags & PS_SC_F_BEFORE) || !(ev->before.mode & 02))) urgent = 1;
+  }
+  const __u8 owner_arg = sc_desc[slot].owner_arg;
+  if (owner_arg < 6 && (__u32)ps_arg(st->args, owner_arg) == 0 &&
+      (!(flags & PS_SC_F_BEFORE) || ev->before.uid != 0))
+    urgent = 1;
   if (kind == PS_SCK_CREDS && ret == 0 && ps_creds_gain(&ev->creds_before, &ev->creds_after))
     urgent = 1;
   if (flags & PS_SC_F_WATCHED) urgent = 1; /* a credential file: alert candidate */

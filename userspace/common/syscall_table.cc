@@ -404,6 +404,7 @@ void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS], __u64 (&any)[PS_NR_
     d.size_arg = s.value_is_xattr_args ? PS_ARG_NONE : ArgOrNone(s.size_arg);
     d.value_mode = s.value_is_xattr_args ? PS_VAL_XATTR_ARGS : PS_VAL_DIRECT;
     d.mode_arg = ArgOrNone(s.mode_arg);
+    d.owner_arg = ArgOrNone(s.uid_arg);
     d.fd_arg = ArgOrNone(s.fd_arg);
     d.dirfd_arg = ArgOrNone(s.dirfd_arg);
     // AT_* flags: the *at calls' flags argument; setxattr's flags are XATTR_*.

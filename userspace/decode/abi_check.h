@@ -64,7 +64,8 @@ static_assert(sizeof(ps_watch_val) == 8);
 static_assert(sizeof(ps_watch_name_key) == 16 + PS_WATCH_NAME_LEN);
 static_assert(sizeof(ps_watch_filter_key) == PS_WATCH_NAME_LEN);
 
-static_assert(sizeof(ps_sc_desc) == 16);
+static_assert(sizeof(ps_sc_desc) == 24);
+static_assert(offsetof(ps_sc_desc, owner_arg) == 16);
 static_assert(PS_SYSCALL_EVENT_MAX == 384 + 4096 + 256 + 512 + 4096 + 4096);
 
 #endif  // PERMSENTRY_DECODE_ABI_CHECK_H_

@@ -222,6 +222,8 @@ struct ps_sc_desc {
   __u8 oflags_mode; /* enum ps_oflags_mode */
   __u8 nofollow;    /* acts on a symlink itself unless AT_SYMLINK_FOLLOW (lchown, link) */
   __u8 name_sides;  /* PS_SCK_NAME: which paths are names to check (1: path, 2: path2) */
+  __u8 owner_arg;   /* index of the new owner (chown family), or PS_ARG_NONE */
+  __u8 _pad[7];
 };
 
 /*
