@@ -8,8 +8,14 @@ PERMSENTRY_BUILD_PACKAGES=(
   cmake make g++ pkg-config clang llvm libclang-rt-14-dev
   libbpf-dev bpftool libelf-dev zlib1g-dev
   libabsl-dev rapidjson-dev libyaml-cpp-dev libgtest-dev libgmock-dev liburing-dev
+  libsystemd-dev libcurl4-openssl-dev
   qemu-system-x86 busybox-static cpio
 )
+
+# Real peers for the sink tests: rsyslogd (syslog collector), python3 (an HTTP
+# server for the webhook), systemd-journald. The tests start their own on
+# loopback and stop them after; none is started as a service.
+PERMSENTRY_TEST_PACKAGES=(rsyslog python3 systemd)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
@@ -42,4 +48,36 @@ build() {
     cat "$dir/build.log" >&2
     die "build failed ($dir)"
   }
+}
+
+# ensure_packages, with every service the packages bring kept from starting
+# (auditd, rsyslog: the benchmark and the tests start their own). An existing
+# policy-rc.d is put back afterwards, also when the install fails.
+ensure_packages_nostart() {
+  local missing=() p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  ((${#missing[@]} == 0)) && return 0
+  PERMSENTRY_SAVED_POLICY=""
+  if [[ -e /usr/sbin/policy-rc.d ]]; then
+    PERMSENTRY_SAVED_POLICY=$(mktemp)
+    cp -p /usr/sbin/policy-rc.d "$PERMSENTRY_SAVED_POLICY"
+  fi
+  trap restore_policy_rc EXIT
+  # exit 101: "action forbidden", to every maintainer script.
+  printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d
+  chmod +x /usr/sbin/policy-rc.d
+  ensure_packages "${missing[@]}"
+  restore_policy_rc
+  trap - EXIT
+}
+
+restore_policy_rc() {
+  if [[ -n "${PERMSENTRY_SAVED_POLICY:-}" ]]; then
+    mv "$PERMSENTRY_SAVED_POLICY" /usr/sbin/policy-rc.d
+  else
+    rm -f /usr/sbin/policy-rc.d
+  fi
+  PERMSENTRY_SAVED_POLICY=""
 }

@@ -6,6 +6,7 @@ set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
 ensure_packages "${PERMSENTRY_BUILD_PACKAGES[@]}"
+ensure_packages_nostart "${PERMSENTRY_TEST_PACKAGES[@]}"
 
 build "$PERMSENTRY_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 build "$PERMSENTRY_ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=clang \

@@ -82,12 +82,20 @@ TEST(Cli, TextFormatIsReadable) {
   const std::string f = absl::StrCat("/var/tmp/permsentry-text-", getpid(), "\nnext");
   close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
   ASSERT_EQ(syscall(SYS_chmod, f.c_str(), 04711), 0);
+  // An alert: its severity and rule, then the rule's message.
   std::optional<std::string> line = sensor.WaitForLine(
-      {"chmod \"/var/tmp/permsentry-text-" + std::to_string(getpid()) + "\\nnext\" 0600 -> 04711",
+      {" HIGH     setid-bit-added: setuid or setgid bit added: /var/tmp/permsentry-text-" +
+           std::to_string(getpid()) + "\\nnext 0600 → 04711",
        absl::StrCat("(pid ", getpid(), ", uid 0): "), "setuid bit added: runs as root"});
   ASSERT_TRUE(line) << sensor.Stderr();
   EXPECT_EQ(line->find('\n'), std::string::npos);
   EXPECT_EQ(line->rfind("20", 0), 0u) << *line;  // starts with the timestamp
+  // A plain event: ok/FAIL, the user, the summary. Not coloured: not a terminal.
+  ASSERT_EQ(syscall(SYS_chmod, f.c_str(), 0640), 0);
+  line = sensor.WaitForLine({" ok   root chmod \"/var/tmp/permsentry-text-" +
+                             std::to_string(getpid()) + "\\nnext\" 04711 -> 0640"});
+  ASSERT_TRUE(line) << sensor.Stderr();
+  EXPECT_EQ(line->find('\033'), std::string::npos) << *line;
   unlink(f.c_str());
   EXPECT_EQ(sensor.Stop(), 0);
   EXPECT_TRUE(absl::StrContains(sensor.Stderr(), "events seen")) << sensor.Stderr();

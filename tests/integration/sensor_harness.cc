@@ -289,6 +289,12 @@ std::string Get(const Event& e, const std::string& k) {
   return it == e.end() ? "<missing>" : it->second;
 }
 
+std::string SummaryOf(const Event& e) {
+  auto it = e.find("permsentry.summary");
+  if (it != e.end()) return it->second;
+  return Get(e, "message");
+}
+
 bool HasDelta(const Event& e, const std::string& text) {
   for (int i = 0;; ++i) {
     auto it = e.find("permsentry.access_delta." + std::to_string(i));

@@ -84,6 +84,10 @@ class SensorProcess {
 // Field `k` of an event, or "<missing>".
 std::string Get(const Event& e, const std::string& k);
 
+// The event's one-line summary: its message, or for an alert (whose message is
+// the rule's) permsentry.summary.
+std::string SummaryOf(const Event& e);
+
 // Whether permsentry.access_delta holds `text` (in any position).
 bool HasDelta(const Event& e, const std::string& text);
 

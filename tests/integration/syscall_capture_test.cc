@@ -127,7 +127,8 @@ SensorProcess* Capture::sensor_ = nullptr;
 void ExpectProcess(const Event& e, pid_t pid) {
   EXPECT_EQ(e.at("process.pid"), std::to_string(pid));
   EXPECT_EQ(e.at("event.module"), "permsentry");
-  EXPECT_EQ(e.at("event.kind"), "event");
+  // A rule's match is an alert; every other event is an event.
+  EXPECT_EQ(e.at("event.kind"), e.count("rule.id") ? "alert" : "event");
   EXPECT_EQ(e.at("user.id"), "0");
   EXPECT_EQ(e.at("user.name"), "root");
   EXPECT_TRUE(e.count("@timestamp"));
@@ -165,7 +166,13 @@ TEST_F(Capture, ChmodSuccessAndFailure) {
   EXPECT_EQ(Get(e, "permsentry.file.before_unknown"), "<missing>");
   EXPECT_TRUE(HasDelta(e, "owner root (0): +x"));  // 0644 -> 0755
   EXPECT_TRUE(HasDelta(e, "setuid bit added: runs as root (owner uid 0)"));
-  EXPECT_NE(e["message"].find("0644 -> 04755"), std::string::npos) << e["message"];
+  EXPECT_NE(SummaryOf(e).find("0644 -> 04755"), std::string::npos) << SummaryOf(e);
+  // The built-in rules make it an alert, whose message says it in a line.
+  EXPECT_EQ(e["rule.id"], "setid-bit-added");
+  EXPECT_EQ(e["permsentry.alert.severity"], "high");
+  EXPECT_EQ(e["message"], absl::StrCat("setuid or setgid bit added: ", f, " 0644 → 04755 by ",
+                                       SummaryOf(e).substr(SummaryOf(e).find(" by ") + 4)))
+      << e["message"];
   EXPECT_EQ(e["process.thread.id"], std::to_string(gettid()));
   char comm[32] = {};
   prctl(PR_GET_NAME, comm);
@@ -577,8 +584,9 @@ TEST_F(Capture, FdBasedCallsHaveExactBeforeAfterAndDelta) {
   EXPECT_EQ((*e)["file.type"], "file");
   EXPECT_EQ((*e)["permsentry.access_delta.0"], "group adm (4): +w");
   EXPECT_EQ((*e)["permsentry.access_delta.1"], "others: +w");
-  EXPECT_NE((*e)["message"].find(" 0640 -> 0662 "), std::string::npos) << (*e)["message"];
-  EXPECT_NE((*e)["message"].find("others: +w"), std::string::npos) << (*e)["message"];
+  EXPECT_NE(SummaryOf(*e).find(" 0640 -> 0662 "), std::string::npos) << SummaryOf(*e);
+  EXPECT_NE(SummaryOf(*e).find("others: +w"), std::string::npos) << SummaryOf(*e);
+  EXPECT_EQ((*e)["rule.id"], "world-writable");
 
   // A failed fchmod (not permitted for nobody) still has exact, unchanged state.
   const pid_t child = InChild([&] {
@@ -606,7 +614,8 @@ TEST_F(Capture, SetuidOnRootOwnedFileByFd) {
   });
   ASSERT_TRUE(e);
   EXPECT_EQ((*e)["permsentry.access_delta.0"], "setuid bit added: runs as root (owner uid 0)");
-  EXPECT_NE((*e)["message"].find("0755 -> 04755"), std::string::npos) << (*e)["message"];
+  EXPECT_NE(SummaryOf(*e).find("0755 -> 04755"), std::string::npos) << SummaryOf(*e);
+  EXPECT_NE((*e)["message"].find("0755 → 04755"), std::string::npos) << (*e)["message"];
   close(fd);
 }
 

@@ -197,16 +197,15 @@ TEST(RenderJson, InvalidUtf8IsMarkedEscaped) {
 
 TEST(RenderJson, LossReportIsAnAlert) {
   JsonRenderer r("h");
-  const std::string line = r.Render(LossReport{.time = absl::UnixEpoch(),
-                                               .lost_bulk = 5,
-                                               .lost_urgent = 1,
-                                               .lost_bulk_total = 9,
-                                               .lost_urgent_total = 1});
+  const std::string line = r.Render(EventsLostAlert(absl::UnixEpoch(), 5, 1, 9, 1));
   rapidjson::Document d;
   d.Parse(line.c_str());
   ASSERT_FALSE(d.HasParseError());
   EXPECT_EQ(Str(d, "/event/kind"), "alert");
   EXPECT_EQ(Str(d, "/event/action"), "events_lost");
+  EXPECT_EQ(Str(d, "/event/severity"), "73");
+  EXPECT_EQ(Str(d, "/rule/id"), "sensor-events-lost");
+  EXPECT_EQ(Str(d, "/permsentry/alert/severity"), "high");
   EXPECT_EQ(Str(d, "/permsentry/lost/bulk"), "5");
   EXPECT_EQ(Str(d, "/permsentry/lost/bulk_total"), "9");
 }

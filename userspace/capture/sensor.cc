@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/epoll.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -44,9 +45,21 @@ std::string ErrText(int err) {
 void Sensor::SkelDeleter::operator()(permsentry_bpf* s) const { permsentry_bpf__destroy(s); }
 void Sensor::RingDeleter::operator()(ring_buffer* r) const { ring_buffer__free(r); }
 
+// A negative return stops libbpf's consume loop; the record it was given is
+// consumed all the same (its consumer position is stored before it returns).
+constexpr int kStopDrain = -EAGAIN;
+
 int Sensor::OnRecord(void* ctx, void* data, size_t size) {
   auto* self = static_cast<Sensor*>(ctx);
-  self->handler_(absl::Span<const uint8_t>(static_cast<const uint8_t*>(data), size));
+  self->in_urgent_ = true;
+  const bool stop =
+      self->handler_(absl::Span<const uint8_t>(static_cast<const uint8_t*>(data), size));
+  self->in_urgent_ = false;
+  ++self->urgent_done_;
+  if (stop && !self->ignore_stops_) {
+    self->urgent_stop_ = true;
+    return kStopDrain;
+  }
   return 0;
 }
 
@@ -211,53 +224,97 @@ absl::StatusOr<std::unique_ptr<Sensor>> Sensor::Start(const SensorOptions& optio
     return absl::InternalError(absl::StrCat("cannot map the bulk ring: ", ErrText(errno)));
   }
   sensor->bulk_ring_.reset(rb);
+  // The wakeup ring's positions, read-only, for UrgentPending: page 0 holds
+  // the consumer position, page 1 the producer's.
+  const long page = sysconf(_SC_PAGESIZE);
+  const int ufd = bpf_map__fd(sensor->skel_->maps.events_urgent);
+  void* cons = mmap(nullptr, page, PROT_READ, MAP_SHARED, ufd, 0);
+  void* prod = mmap(nullptr, page, PROT_READ, MAP_SHARED, ufd, page);
+  if (cons != MAP_FAILED) sensor->urgent_cons_page_ = cons;
+  if (prod != MAP_FAILED) sensor->urgent_prod_page_ = prod;
   return sensor;
 }
 
 int Sensor::OnBulkRecord(void* ctx, void* data, size_t size) {
   auto* self = static_cast<Sensor*>(ctx);
   self->in_bulk_ = true;
-  self->handler_(absl::Span<const uint8_t>(static_cast<const uint8_t*>(data), size));
+  const bool stop =
+      self->handler_(absl::Span<const uint8_t>(static_cast<const uint8_t*>(data), size));
   self->in_bulk_ = false;
+  ++self->bulk_done_;
+  if (self->ignore_stops_) return 0;
+  // Alert candidates do not wait behind a backlog of ordinary events. (A drain
+  // from a wakeup-ring handler is looking for that record's lineage: the
+  // record itself still counts as pending then.)
+  if (stop || (!self->in_urgent_ && self->UrgentPending()) ||
+      self->bulk_done_ >= self->bulk_budget_) {
+    self->bulk_stop_ = true;
+    return kStopDrain;
+  }
   return 0;
 }
 
 Sensor::~Sensor() {
+  const long page = sysconf(_SC_PAGESIZE);
+  if (urgent_cons_page_ != nullptr) munmap(urgent_cons_page_, page);
+  if (urgent_prod_page_ != nullptr) munmap(urgent_prod_page_, page);
   // Rings first: they hold mappings of the skeleton's maps.
   urgent_ring_.reset();
   bulk_ring_.reset();
   skel_.reset();
 }
 
-absl::StatusOr<int> Sensor::Poll(int timeout_ms) {
-  // Wait on the wakeup ring only (the bulk ring never signals), then consume both:
-  // ring_buffer__poll does not touch a ring that did not signal, so without the
-  // consume the bulk ring would fill and drop everything.
-  // The bulk ring goes first each round: it holds the fork and exec records
-  // of the processes whose alert candidates the wakeup ring brings.
-  // So wait on the wakeup ring's epoll without consuming it, then drain.
-  epoll_event ev;
-  const int n = epoll_wait(ring_buffer__epoll_fd(urgent_ring_.get()), &ev, 1, timeout_ms);
-  if (n < 0 && errno != EINTR)
-    return absl::InternalError(absl::StrCat("ring poll: ", ErrText(errno)));
-  return Drain();
+int Sensor::urgent_epoll_fd() const { return ring_buffer__epoll_fd(urgent_ring_.get()); }
+
+bool Sensor::UrgentPending() const {
+  if (urgent_cons_page_ == nullptr || urgent_prod_page_ == nullptr) return false;
+  const auto* cons = static_cast<const unsigned long*>(urgent_cons_page_);
+  const auto* prod = static_cast<const unsigned long*>(urgent_prod_page_);
+  return __atomic_load_n(prod, __ATOMIC_ACQUIRE) != __atomic_load_n(cons, __ATOMIC_ACQUIRE);
+}
+
+namespace {
+
+// ring_buffer__consume's count, with our own stop taken as "stopped early".
+absl::StatusOr<int> Consumed(int n, bool stopped, int done) {
+  if (stopped) return done;
+  if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("ring consume: ", ErrText(n)));
+  return n > 0 ? n : 0;
+}
+
+}  // namespace
+
+absl::StatusOr<int> Sensor::DrainUrgent() {
+  urgent_stop_ = false;
+  urgent_done_ = 0;
+  const int n = ring_buffer__consume(urgent_ring_.get());
+  return Consumed(n, urgent_stop_, urgent_done_);
+}
+
+absl::StatusOr<int> Sensor::DrainBulk(int budget) {
+  if (in_bulk_) return 0;
+  bulk_stop_ = false;
+  bulk_done_ = 0;
+  bulk_budget_ = budget;
+  const int n = ring_buffer__consume(bulk_ring_.get());
+  return Consumed(n, bulk_stop_, bulk_done_);
 }
 
 absl::StatusOr<int> Sensor::Drain() {
-  absl::StatusOr<int> bulk = DrainBulk();
-  if (!bulk.ok()) return bulk;
-  int n = ring_buffer__consume(urgent_ring_.get());
-  if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("ring consume: ", ErrText(n)));
-  absl::StatusOr<int> again = DrainBulk();
-  if (!again.ok()) return again;
-  return *bulk + (n > 0 ? n : 0) + *again;
-}
-
-absl::StatusOr<int> Sensor::DrainBulk() {
-  if (in_bulk_) return 0;
-  int n = ring_buffer__consume(bulk_ring_.get());
-  if (n < 0 && n != -EINTR) return absl::InternalError(absl::StrCat("ring consume: ", ErrText(n)));
-  return n > 0 ? n : 0;
+  ignore_stops_ = true;
+  int total = 0;
+  for (;;) {
+    absl::StatusOr<int> u = DrainUrgent();
+    absl::StatusOr<int> b = DrainBulk();
+    if (!u.ok() || !b.ok()) {
+      ignore_stops_ = false;
+      return !u.ok() ? u : b;
+    }
+    total += *u + *b;
+    if (*u == 0 && *b == 0) break;
+  }
+  ignore_stops_ = false;
+  return total;
 }
 
 namespace {

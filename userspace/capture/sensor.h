@@ -44,8 +44,10 @@ struct SensorStats {
 
 class Sensor {
  public:
-  // Called once per ring-buffer record, on the thread that calls Poll/Drain.
-  using RecordHandler = std::function<void(absl::Span<const uint8_t> record)>;
+  // Called once per ring-buffer record, on the thread that drains. Returns
+  // true to stop the drain after this record (the caller has an alert to
+  // write out before it reads on).
+  using RecordHandler = std::function<bool(absl::Span<const uint8_t> record)>;
 
   // Load and attach everything. Errors are one readable line.
   static absl::StatusOr<std::unique_ptr<Sensor>> Start(const SensorOptions& options,
@@ -54,15 +56,22 @@ class Sensor {
   Sensor(const Sensor&) = delete;
   Sensor& operator=(const Sensor&) = delete;
 
-  // Wait up to timeout_ms for the wakeup ring, then drain both rings.
-  // Returns the number of records handled; EINTR is not an error.
-  absl::StatusOr<int> Poll(int timeout_ms);
-  // Drain both rings without waiting.
+  // An fd that polls readable when the wakeup ring has records (the bulk ring
+  // never wakes anyone: it is drained on a timer).
+  int urgent_epoll_fd() const;
+  // Does the wakeup ring hold records? Two loads from its mapped positions, no
+  // syscall: asked after every bulk record.
+  bool UrgentPending() const;
+  // The wakeup ring, until it is empty or the handler asks to stop.
+  absl::StatusOr<int> DrainUrgent();
+  // The bulk ring, until it is empty, the handler asks to stop, the wakeup
+  // ring has a record (alert candidates go first), or `budget` records. Safe
+  // from a handler running for a wakeup-ring record (an alert candidate whose
+  // process's fork and exec records are still in the bulk ring); not from a
+  // bulk-ring handler.
+  absl::StatusOr<int> DrainBulk(int budget = 1 << 30);
+  // Both rings, until both are empty, whatever the handler says (at exit).
   absl::StatusOr<int> Drain();
-  // Drain the bulk ring only. Safe from a handler running for a wakeup-ring
-  // record (an alert candidate whose process's fork and exec records are still
-  // in the bulk ring); not from a bulk-ring handler.
-  absl::StatusOr<int> DrainBulk();
 
   // Agent signatures into the kernel's maps (only what changed is written).
   absl::Status SetSignatures(const KernelSignatures& next);
@@ -104,7 +113,17 @@ class Sensor {
   std::unique_ptr<permsentry_bpf, SkelDeleter> skel_;
   std::unique_ptr<ring_buffer, RingDeleter> urgent_ring_;
   std::unique_ptr<ring_buffer, RingDeleter> bulk_ring_;
-  bool in_bulk_ = false;  // a bulk-ring handler is running
+  bool in_bulk_ = false;    // a bulk-ring handler is running
+  bool in_urgent_ = false;  // a wakeup-ring handler is running
+  bool urgent_stop_ = false;
+  bool bulk_stop_ = false;
+  int urgent_done_ = 0;
+  int bulk_budget_ = 0;
+  int bulk_done_ = 0;
+  bool ignore_stops_ = false;
+  // The wakeup ring's consumer and producer positions, mapped read-only.
+  void* urgent_cons_page_ = nullptr;
+  void* urgent_prod_page_ = nullptr;
   RecordHandler handler_;
   std::string backend_;
   std::string io_uring_error_;

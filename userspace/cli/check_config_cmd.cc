@@ -13,9 +13,11 @@ namespace {
 constexpr char kUsage[] =
     "usage: permsentry check-config FILE [FILE...]\n"
     "\n"
-    "Parse each configuration file as `permsentry run --config FILE` would and\n"
-    "print one line per file: \"FILE: ok\" with what it configures, or the first\n"
-    "error as \"FILE:LINE: reason\". Needs no privileges and touches nothing.\n"
+    "Parse each configuration file as `permsentry run --config FILE` would (rule\n"
+    "files it names included), or each rule file (a file holding only `rules:`\n"
+    "with a list), and print one line per file: \"FILE: ok\" with what it holds,\n"
+    "or the first error as \"FILE:LINE: reason\". Needs no privileges and touches\n"
+    "nothing.\n"
     "\n"
     "Exit status: 0 when every file is valid, 2 when one is not (or bad usage).\n";
 
@@ -35,15 +37,13 @@ int CheckConfigCommand(int argc, char** argv) {
     }
   }
   for (int i = 1; i < argc; ++i) {
-    absl::StatusOr<Config> c = LoadConfigFile(argv[i]);
-    if (!c.ok()) {
-      std::fprintf(stderr, "%s\n", std::string(c.status().message()).c_str());
+    absl::StatusOr<std::string> r = CheckConfigFile(argv[i]);
+    if (!r.ok()) {
+      std::fprintf(stderr, "%s\n", std::string(r.status().message()).c_str());
       status = kExitUsage;
       continue;
     }
-    std::printf("%s: ok (%zu credential-file entries, %zu agent signatures, %s output)\n", argv[i],
-                c->watch.size(), c->signatures.agents.size(),
-                c->format == OutputFormat::kJson ? "json" : "text");
+    std::printf("%s\n", r->c_str());
   }
   return status;
 }

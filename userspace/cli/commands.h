@@ -14,6 +14,7 @@ int ProbeCommand(int argc, char** argv);
 int ExecCommand(int argc, char** argv);
 int StatusCommand(int argc, char** argv);
 int CheckConfigCommand(int argc, char** argv);
+int TailCommand(int argc, char** argv);
 
 }  // namespace permsentry
 

@@ -1,21 +1,24 @@
 #include "cli/config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "common/yaml_error.h"
 #include "yaml-cpp/yaml.h"
 
 namespace permsentry {
 namespace {
 
 absl::Status ErrorAt(absl::string_view origin, const YAML::Mark& mark, absl::string_view what) {
-  // yaml-cpp marks are 0-based; editors count from 1.
-  return absl::InvalidArgumentError(
-      absl::StrFormat("%s:%d: %s", origin, mark.is_null() ? 1 : mark.line + 1, what));
+  return YamlError(origin, mark, what);
 }
 
 absl::StatusOr<uint32_t> ReadUint(absl::string_view origin, const YAML::Node& node,
@@ -50,8 +53,8 @@ absl::Status ParseOutput(absl::string_view origin, const YAML::Node& node, Confi
   if (absl::Status s = RequireMap(origin, node, "output"); !s.ok()) return s;
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
+    const std::string v = kv.second.IsScalar() ? kv.second.Scalar() : "";
     if (key == "format") {
-      const std::string v = kv.second.IsScalar() ? kv.second.Scalar() : "";
       if (v == "json") {
         c.format = OutputFormat::kJson;
       } else if (v == "text") {
@@ -60,9 +63,34 @@ absl::Status ParseOutput(absl::string_view origin, const YAML::Node& node, Confi
         return ErrorAt(origin, kv.second.Mark(),
                        absl::StrFormat("output.format: \"%s\" is not one of json, text", v));
       }
+    } else if (key == "color") {
+      if (v == "auto") {
+        c.color = ColorMode::kAuto;
+      } else if (v == "always") {
+        c.color = ColorMode::kAlways;
+      } else if (v == "never") {
+        c.color = ColorMode::kNever;
+      } else {
+        return ErrorAt(
+            origin, kv.second.Mark(),
+            absl::StrFormat("output.color: \"%s\" is not one of auto, always, never", v));
+      }
+    } else if (key == "events") {
+      if (v != "all" && v != "alerts")
+        return ErrorAt(origin, kv.second.Mark(),
+                       absl::StrFormat("output.events: \"%s\" is not one of all, alerts", v));
+      c.stdout_alerts_only = v == "alerts";
+    } else if (key == "min_severity") {
+      std::optional<Severity> s = ParseSeverity(v);
+      if (!s)
+        return ErrorAt(origin, kv.second.Mark(),
+                       "output.min_severity: expected low, medium, high or critical");
+      c.stdout_min_severity = *s;
     } else {
       return ErrorAt(origin, kv.first.Mark(),
-                     absl::StrFormat("unknown key \"output.%s\" (known: format)", key));
+                     absl::StrFormat("unknown key \"output.%s\" (known: format, color, events, "
+                                     "min_severity)",
+                                     key));
     }
   }
   return absl::OkStatus();
@@ -264,6 +292,217 @@ absl::Status ParseAi(absl::string_view origin, const YAML::Node& node, Config& c
   return absl::OkStatus();
 }
 
+absl::StatusOr<std::string> ReadText(absl::string_view origin, const YAML::Node& node,
+                                     absl::string_view what) {
+  if (!node.IsScalar() || node.Scalar().empty())
+    return ErrorAt(origin, node.Mark(), absl::StrCat(what, ": expected text"));
+  return node.Scalar();
+}
+
+// `sinks:` — a list of {type: file|journald|syslog|webhook, ...}.
+absl::Status ParseSinks(absl::string_view origin, const YAML::Node& node, Config& c) {
+  if (!node.IsSequence()) return ErrorAt(origin, node.Mark(), "sinks: expected a list");
+  for (size_t i = 0; i < node.size(); ++i) {
+    const YAML::Node& item = node[i];
+    const std::string what = absl::StrCat("sinks[", i, "]");
+    if (!item.IsMap() || !item["type"])
+      return ErrorAt(origin, item.Mark(),
+                     absl::StrCat(what,
+                                  ": expected a mapping with a type (file, journald, "
+                                  "syslog, webhook)"));
+    SinkConfig s;
+    s.origin = absl::StrFormat("%s:%d", origin, item.Mark().line + 1);
+    const std::string type = item["type"].IsScalar() ? item["type"].Scalar() : "";
+    // Per type: its keys besides the common ones, and its defaults.
+    std::vector<absl::string_view> known = {"type", "min_severity", "queue", "attempts"};
+    if (type == "file") {
+      s.type = SinkConfig::Type::kFile;
+      known.insert(known.end(), {"path", "max_size_mb", "keep"});
+    } else if (type == "journald") {
+      s.type = SinkConfig::Type::kJournald;
+      s.max_attempts = 5;
+    } else if (type == "syslog") {
+      s.type = SinkConfig::Type::kSyslog;
+      s.min_severity = Severity::kMedium;
+      known.insert(known.end(),
+                   {"address", "facility", "app_name", "hostname", "sd_id", "message"});
+    } else if (type == "webhook") {
+      s.type = SinkConfig::Type::kWebhook;
+      s.min_severity = Severity::kHigh;
+      s.queue = 1000;
+      s.max_attempts = 4;
+      known.insert(known.end(), {"url", "format", "headers", "timeout_ms"});
+    } else {
+      return ErrorAt(origin, item["type"].Mark(),
+                     absl::StrFormat("%s.type: \"%s\" is not one of file, journald, syslog, "
+                                     "webhook",
+                                     what, type));
+    }
+    bool have_required = type == "journald";
+    for (const auto& kv : item) {
+      const std::string key = kv.first.as<std::string>();
+      const std::string w = absl::StrCat(what, ".", key);
+      const YAML::Node& v = kv.second;
+      if (std::find(known.begin(), known.end(), key) == known.end()) {
+        return ErrorAt(origin, kv.first.Mark(),
+                       absl::StrFormat("unknown key \"%s\" for a %s sink (known: %s)", w, type,
+                                       absl::StrJoin(known, ", ")));
+      }
+      if (key == "type") continue;
+      absl::StatusOr<std::string> text;
+      if (key == "min_severity") {
+        std::optional<Severity> sev = v.IsScalar() ? ParseSeverity(v.Scalar()) : std::nullopt;
+        if (!sev)
+          return ErrorAt(origin, v.Mark(),
+                         absl::StrCat(w, ": expected low, medium, high or critical"));
+        s.min_severity = *sev;
+      } else if (key == "queue") {
+        absl::StatusOr<uint32_t> n = ReadUint(origin, v, w, 1, 1000000);
+        if (!n.ok()) return n.status();
+        s.queue = *n;
+      } else if (key == "attempts") {
+        absl::StatusOr<uint32_t> n = ReadUint(origin, v, w, 0, 1000);
+        if (!n.ok()) return n.status();
+        s.max_attempts = static_cast<int>(*n);
+      } else if (key == "path") {
+        if (!(text = ReadText(origin, v, w)).ok()) return text.status();
+        if ((*text)[0] != '/')
+          return ErrorAt(origin, v.Mark(), absl::StrCat(w, ": expected an absolute path"));
+        s.file.path = *text;
+        have_required = true;
+      } else if (key == "max_size_mb") {
+        absl::StatusOr<uint32_t> n = ReadUint(origin, v, w, 1, 1 << 20);
+        if (!n.ok()) return n.status();
+        s.file.max_bytes = uint64_t{*n} << 20;
+      } else if (key == "keep") {
+        absl::StatusOr<uint32_t> n = ReadUint(origin, v, w, 0, 1000);
+        if (!n.ok()) return n.status();
+        s.file.keep = static_cast<int>(*n);
+      } else if (key == "address") {
+        if (!(text = ReadText(origin, v, w)).ok()) return text.status();
+        // host:port, [v6]:port
+        const size_t colon = text->rfind(':');
+        std::string host = colon == std::string::npos ? "" : text->substr(0, colon);
+        const std::string port = colon == std::string::npos ? "" : text->substr(colon + 1);
+        if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+          host = host.substr(1, host.size() - 2);
+        uint32_t p = 0;
+        if (host.empty() || !absl::SimpleAtoi(port, &p) || p == 0 || p > 65535)
+          return ErrorAt(origin, v.Mark(),
+                         absl::StrFormat("%s: \"%s\" is not HOST:PORT (syslog goes over TCP, "
+                                         "e.g. logs.example.com:514)",
+                                         w, *text));
+        s.syslog.host = host;
+        s.syslog.port = port;
+        have_required = true;
+      } else if (key == "facility") {
+        std::optional<int> f = v.IsScalar() ? SyslogFacility(v.Scalar()) : std::nullopt;
+        if (!f)
+          return ErrorAt(origin, v.Mark(),
+                         absl::StrCat(w,
+                                      ": expected a facility name (auth, authpriv, daemon, "
+                                      "local0 ... local7, ...)"));
+        s.syslog.facility = *f;
+      } else if (key == "app_name" || key == "hostname" || key == "sd_id") {
+        if (!(text = ReadText(origin, v, w)).ok()) return text.status();
+        for (const char ch : *text) {
+          if (ch < 33 || ch > 126 || (key == "sd_id" && (ch == '=' || ch == ']' || ch == '"')))
+            return ErrorAt(origin, v.Mark(), absl::StrCat(w, ": printable ASCII without spaces"));
+        }
+        (key == "app_name"   ? s.syslog.app_name
+         : key == "hostname" ? s.syslog.hostname
+                             : s.syslog.sd_id) = *text;
+      } else if (key == "message") {
+        const std::string m = v.IsScalar() ? v.Scalar() : "";
+        if (m != "json" && m != "text")
+          return ErrorAt(origin, v.Mark(), absl::StrCat(w, ": expected json or text"));
+        s.syslog.json_message = m == "json";
+      } else if (key == "url") {
+        if (!(text = ReadText(origin, v, w)).ok()) return text.status();
+        if (!absl::StartsWith(*text, "http://") && !absl::StartsWith(*text, "https://"))
+          return ErrorAt(origin, v.Mark(),
+                         absl::StrCat(w, ": expected an http:// or https:// URL"));
+        s.webhook.url = *text;
+        have_required = true;
+      } else if (key == "format") {
+        const std::string f = v.IsScalar() ? v.Scalar() : "";
+        if (f != "json" && f != "slack")
+          return ErrorAt(origin, v.Mark(), absl::StrCat(w, ": expected json or slack"));
+        s.webhook.slack = f == "slack";
+      } else if (key == "headers") {
+        if (!v.IsMap())
+          return ErrorAt(origin, v.Mark(),
+                         absl::StrCat(w, ": expected a mapping of header names to values"));
+        for (const auto& h : v) {
+          const std::string name = h.first.as<std::string>();
+          const std::string value = h.second.IsScalar() ? h.second.Scalar() : "";
+          if (name.empty() || name.find_first_of(": \r\n") != std::string::npos ||
+              value.find_first_of("\r\n") != std::string::npos)
+            return ErrorAt(origin, h.first.Mark(), absl::StrCat(w, ": bad header \"", name, "\""));
+          s.webhook.headers.push_back(absl::StrCat(name, ": ", value));
+        }
+      } else if (key == "timeout_ms") {
+        absl::StatusOr<uint32_t> n = ReadUint(origin, v, w, 100, 120000);
+        if (!n.ok()) return n.status();
+        s.webhook.timeout = absl::Milliseconds(*n);
+      }
+    }
+    if (!have_required) {
+      return ErrorAt(origin, item.Mark(),
+                     absl::StrFormat("%s: a %s sink needs %s", what, type,
+                                     type == "file"     ? "a path"
+                                     : type == "syslog" ? "an address"
+                                                        : "a url"));
+    }
+    // The identity of the sink for reloads: every setting, in a fixed order.
+    s.key = absl::StrCat(
+        type, "|", SeverityName(s.min_severity), "|", s.queue, "|", s.max_attempts, "|",
+        s.file.path, "|", s.file.max_bytes, "|", s.file.keep, "|", s.syslog.host, "|",
+        s.syslog.port, "|", s.syslog.facility, "|", s.syslog.app_name, "|", s.syslog.hostname, "|",
+        s.syslog.sd_id, "|", s.syslog.json_message, "|", s.webhook.url, "|", s.webhook.slack, "|",
+        absl::StrJoin(s.webhook.headers, "\n"), "|", absl::ToInt64Milliseconds(s.webhook.timeout));
+    c.sinks.push_back(std::move(s));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ParseTail(absl::string_view origin, const YAML::Node& node, Config& c) {
+  if (absl::Status s = RequireMap(origin, node, "tail"); !s.ok()) return s;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (key == "enabled") {
+      const std::string b = v.IsScalar() ? v.Scalar() : "";
+      if (b != "true" && b != "false")
+        return ErrorAt(origin, v.Mark(), "tail.enabled: expected true or false");
+      c.tail_enabled = b == "true";
+    } else if (key == "socket") {
+      if (!v.IsScalar() || v.Scalar().empty() || v.Scalar()[0] != '/' || v.Scalar().size() > 107)
+        return ErrorAt(origin, v.Mark(),
+                       "tail.socket: expected an absolute path of at most 107 bytes");
+      c.tail.socket_path = v.Scalar();
+    } else if (key == "group") {
+      if (!v.IsScalar() || v.Scalar().empty())
+        return ErrorAt(origin, v.Mark(), "tail.group: expected a group name");
+      c.tail.group = v.Scalar();
+    } else if (key == "backlog") {
+      absl::StatusOr<uint32_t> n = ReadUint(origin, v, "tail.backlog", 0, 1000000);
+      if (!n.ok()) return n.status();
+      c.tail.backlog_events = *n;
+    } else if (key == "client_buffer_kb") {
+      absl::StatusOr<uint32_t> n = ReadUint(origin, v, "tail.client_buffer_kb", 64, 1 << 20);
+      if (!n.ok()) return n.status();
+      c.tail.client_buffer_bytes = size_t{*n} << 10;
+    } else {
+      return ErrorAt(origin, kv.first.Mark(),
+                     absl::StrFormat("unknown key \"tail.%s\" (known: enabled, socket, group, "
+                                     "backlog, client_buffer_kb)",
+                                     key));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view origin) {
@@ -276,6 +515,10 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view ori
   }
   if (root.IsNull()) return c;  // empty file: all defaults
   if (absl::Status s = RequireMap(origin, root, "top level"); !s.ok()) return s;
+  if (IsRuleFile(root))
+    return ErrorAt(origin, root.Mark(),
+                   "this is a rule file (rules: a list), not a configuration: name it in the "
+                   "configuration's rules.files");
   try {
     for (const auto& kv : root) {
       const std::string key = kv.first.as<std::string>();
@@ -288,9 +531,22 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view ori
         s = ParseWatch(origin, kv.second, c);
       } else if (key == "ai") {
         s = ParseAi(origin, kv.second, c);
+      } else if (key == "rules") {
+        absl::StatusOr<RuleSet> rules = ParseRuleSet(kv.second, origin);
+        if (rules.ok()) {
+          c.rules = *std::move(rules);
+        } else {
+          s = rules.status();
+        }
+      } else if (key == "sinks") {
+        s = ParseSinks(origin, kv.second, c);
+      } else if (key == "tail") {
+        s = ParseTail(origin, kv.second, c);
       } else {
         s = ErrorAt(origin, kv.first.Mark(),
-                    absl::StrFormat("unknown key \"%s\" (known: output, capture, watch, ai)", key));
+                    absl::StrFormat("unknown key \"%s\" (known: output, capture, watch, ai, "
+                                    "rules, sinks, tail)",
+                                    key));
       }
       if (!s.ok()) return s;
     }
@@ -298,6 +554,35 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view ori
     return ErrorAt(origin, e.mark, e.msg);
   }
   return c;
+}
+
+absl::StatusOr<std::string> CheckConfigFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError(absl::StrFormat("%s: cannot read config file", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  YAML::Node root;
+  try {
+    root = YAML::Load(ss.str());
+  } catch (const YAML::ParserException& e) {
+    return ErrorAt(path, e.mark, absl::StrCat("invalid YAML: ", e.msg));
+  }
+  if (IsRuleFile(root)) {
+    absl::StatusOr<std::vector<Rule>> rules = LoadRuleFile(path);
+    if (!rules.ok()) return rules.status();
+    return absl::StrFormat("%s: ok (rule file: %d rules)", path, rules->size());
+  }
+  absl::StatusOr<Config> cfg = ParseConfig(ss.str(), path);
+  if (!cfg.ok()) return cfg.status();
+  std::vector<std::string> sinks;
+  for (const SinkConfig& s : cfg->sinks) sinks.push_back(s.Describe());
+  return absl::StrFormat(
+      "%s: ok (%d rules, %d credential-file entries, %d agent signatures, %s output, sinks: %s, "
+      "tail %s)",
+      path, cfg->rules.rules.size(), cfg->watch.size(), cfg->signatures.agents.size(),
+      cfg->format == OutputFormat::kJson ? "json" : "text",
+      sinks.empty() ? "none" : absl::StrJoin(sinks, ", "),
+      cfg->tail_enabled ? cfg->tail.socket_path : "off");
 }
 
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {
@@ -344,6 +629,48 @@ std::string AiDefaultYaml(const Config& d) {
       List(ide), "\n  status_file: ", d.status_file, "   # read by `permsentry status`\n");
 }
 
+// Lines of YAML as comments, indented.
+std::string Commented(absl::string_view yaml, absl::string_view indent) {
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(yaml, '\n')) {
+    if (line.empty()) continue;
+    absl::StrAppend(&out, indent, "# ", line, "\n");
+  }
+  return out;
+}
+
+std::string RulesDefaultYaml(const Config& d) {
+  return absl::StrCat(
+      "rules:\n"
+      "  defaults: true           # the built-in pack, listed at the end\n"
+      "  default_exclusions: true # package managers (below): never alerted on\n"
+      "  disable: []              # rule ids to turn off\n"
+      "  exclude: []              # more exclusions: conditions, as in a rule's except\n",
+      absl::StrFormat("  coalesce_window_s: %d    # repeats of an alert (rule, process, path) "
+                      "are counted into one summary\n",
+                      absl::ToInt64Seconds(d.rules.coalesce_window)),
+      "  files: []                # rule files (\"/etc/permsentry/rules.d/*.yaml\"): rules: [...]\n"
+      "  custom: []               # rules here (a rule with a built-in id replaces it)\n",
+      Commented(DefaultExclusionsYaml(), "  "),
+      "sinks: []                  # where alerts go besides stdout and the tail socket:\n"
+      "  # - {type: file, path: /var/log/permsentry/alerts.jsonl, max_size_mb: 100, keep: 5}\n"
+      "  # - {type: journald, min_severity: low}\n"
+      "  # - {type: syslog, address: \"logs.example.com:514\", facility: auth, min_severity: "
+      "medium}\n"
+      "  # - {type: webhook, url: \"https://hooks.slack.com/services/...\", format: slack,\n"
+      "  #    min_severity: high, headers: {Authorization: \"Bearer ...\"}}\n"
+      "  # every sink: min_severity, queue (alerts held while it is down), attempts\n",
+      absl::StrFormat("tail:                       # the live stream for `permsentry tail`\n"
+                      "  enabled: true\n"
+                      "  socket: %s\n"
+                      "  group: %s        # besides root, who may tail (mode 0660)\n"
+                      "  backlog: %d           # events kept for tail --since\n"
+                      "  client_buffer_kb: %d    # a tail further behind is cut loose\n",
+                      d.tail.socket_path, d.tail.group, d.tail.backlog_events,
+                      d.tail.client_buffer_bytes >> 10),
+      "# The built-in rules (rules.defaults):\n", Commented(DefaultRulesYaml(), ""));
+}
+
 }  // namespace
 
 std::string DefaultConfigYaml() {
@@ -353,8 +680,11 @@ std::string DefaultConfigYaml() {
     absl::StrAppend(&watch, absl::StrFormat("  #   %-30s %s\n", e.pattern, e.cls));
   return absl::StrCat(
       absl::StrFormat("# permsentry configuration (built-in defaults)\n"
-                      "output:\n"
+                      "output:                     # stdout\n"
                       "  format: json            # json (ECS, one object per line) | text\n"
+                      "  color: auto             # text: auto (on a terminal) | always | never\n"
+                      "  events: all             # all | alerts\n"
+                      "  min_severity: low       # with events: alerts\n"
                       "capture:\n"
                       "  bulk_ring_mb: %d         # all events; drained every drain_interval_ms\n"
                       "  urgent_ring_kb: %d     # alert candidates; read at once\n"
@@ -371,7 +701,7 @@ std::string DefaultConfigYaml() {
           "                           # \"~/x\" = x in every home, {path: P, class: C}\n"
           "  refresh_interval_s: %d   # re-read even without a rename or link\n",
           d.watch_refresh_s),
-      AiDefaultYaml(d));
+      AiDefaultYaml(d), RulesDefaultYaml(d));
 }
 
 }  // namespace permsentry

@@ -11,11 +11,16 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "attribute/signatures.h"
+#include "common/severity.h"
+#include "rules/rules.h"
+#include "sinks/sink_set.h"
+#include "sinks/tail_server.h"
 #include "watch/watch_list.h"
 
 namespace permsentry {
 
 enum class OutputFormat { kJson, kText };
+enum class ColorMode { kAuto, kAlways, kNever };
 
 struct Config {
   OutputFormat format = OutputFormat::kJson;
@@ -40,7 +45,24 @@ struct Config {
   SignatureSet signatures = DefaultSignatures();
   // Where the running sensor publishes its state for `permsentry status`.
   std::string status_file = "/run/permsentry/status.json";
+
+  // stdout: colour for the text format (auto: when stdout is a terminal), and
+  // whether plain events are printed or only alerts (of at least a severity).
+  ColorMode color = ColorMode::kAuto;
+  bool stdout_alerts_only = false;
+  Severity stdout_min_severity = Severity::kLow;
+  // Rules: the built-in pack (unless rules.defaults is false) plus rule files
+  // and rules.custom.
+  RuleSet rules = DefaultRuleSet();
+  std::vector<SinkConfig> sinks;
+  // The live stream for `permsentry tail`.
+  bool tail_enabled = true;
+  TailServerOptions tail;
 };
+
+// Validate a config file, or a rule file (a file holding only `rules:` with a
+// list), without running anything: one line saying what it holds.
+absl::StatusOr<std::string> CheckConfigFile(const std::string& path);
 
 // Parse YAML text; `origin` names the source in error messages.
 absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view origin);

@@ -11,10 +11,12 @@ constexpr char kUsage[] =
     "usage: permsentry <command> [options]\n"
     "\n"
     "Watches every permission, ownership, ACL/capability xattr and credential change\n"
-    "on this host from the kernel (eBPF) and prints one event per line.\n"
+    "on this host from the kernel (eBPF), prints one event per line, and raises\n"
+    "alerts on the changes that open access.\n"
     "\n"
     "commands:\n"
-    "  run      attach to the kernel and stream events to stdout (needs root)\n"
+    "  run      attach to the kernel, stream events, raise alerts (needs root)\n"
+    "  tail     print the running sensor's live events and alerts\n"
     "  probe    show which BPF program types, hooks and helpers this kernel allows\n"
     "  exec     run a command as a declared AI agent session\n"
     "  status   the running sensor's live AI sessions and process table\n"
@@ -43,6 +45,7 @@ int main(int argc, char** argv) {
   if (cmd == "exec") return permsentry::ExecCommand(argc - 1, argv + 1);
   if (cmd == "status") return permsentry::StatusCommand(argc - 1, argv + 1);
   if (cmd == "check-config") return permsentry::CheckConfigCommand(argc - 1, argv + 1);
+  if (cmd == "tail") return permsentry::TailCommand(argc - 1, argv + 1);
   std::fprintf(stderr, "permsentry: unknown command \"%s\"\n\n%s", argv[1], kUsage);
   return permsentry::kExitUsage;
 }

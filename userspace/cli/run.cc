@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/epoll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -11,11 +12,13 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
-#include "attribute/attribution.h"
 #include "attribute/process_table.h"
 #include "attribute/seed.h"
 #include "capture/probe.h"
@@ -25,30 +28,36 @@
 #include "cli/status.h"
 #include "common/names.h"
 #include "decode/decode.h"
+#include "pipeline/pipeline.h"
+#include "pipeline/stdout_writer.h"
 #include "render/render.h"
+#include "sinks/sink_set.h"
+#include "sinks/tail_server.h"
 
 namespace permsentry {
 namespace {
 
-constexpr size_t kFlushBytes = 256 << 10;
-
 constexpr char kRunUsage[] =
-    "usage: permsentry run [--config FILE] [--format json|text] [--ready-file PATH]\n"
-    "                      [--backend auto|tp_btf|raw_tp] [--verbose]\n"
+    "usage: permsentry run [--config FILE] [--format json|text] [--alerts-only]\n"
+    "                      [--ready-file PATH] [--backend auto|tp_btf|raw_tp] [--verbose]\n"
     "\n"
     "Attach to the kernel and print one event per line on stdout until SIGINT or\n"
     "SIGTERM; then detach and print on stderr how many events were seen and lost.\n"
+    "Events that match a rule are alerts (event.kind \"alert\", rule.id, severity)\n"
+    "and also go to the configured sinks and to `permsentry tail` clients.\n"
     "\n"
     "  -c, --config FILE       YAML configuration (default: built-in; see\n"
     "                          --print-default-config). SIGHUP re-reads it; a bad\n"
     "                          file is reported and the running config kept.\n"
     "  -f, --format FORMAT     json (ECS, one object per line; default) or text\n"
+    "      --alerts-only       print alerts only, not every event\n"
     "  -r, --ready-file PATH   create PATH (containing our pid) once every program is\n"
     "                          attached, remove it on exit; scripts can wait for it\n"
     "  -b, --backend NAME      syscall tracepoint flavour: auto (default: tp_btf,\n"
     "                          falling back to raw_tp), tp_btf or raw_tp\n"
     "  -v, --verbose           show libbpf's log (verifier output) on stderr\n"
-    "      --print-default-config  print the built-in configuration and exit\n"
+    "      --print-default-config  print the built-in configuration (rules included)\n"
+    "                          and exit\n"
     "  -h, --help              this help\n"
     "\n"
     "Exit status: 0 after a clean stop, 1 if the sensor cannot run, 2 for bad usage\n"
@@ -73,48 +82,12 @@ void InstallSignals() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-std::unique_ptr<Renderer> MakeRenderer(OutputFormat f) {
-  if (f == OutputFormat::kText) return std::make_unique<TextRenderer>();
-  return std::make_unique<JsonRenderer>(Hostname());
-}
-
-// Buffers rendered lines and writes them to stdout in one write() per batch.
-class StdoutWriter {
- public:
-  void Append(absl::string_view line) { buf_.append(line.data(), line.size()); }
-  size_t size() const { return buf_.size(); }
-  // False when stdout is gone (EPIPE or another hard error).
-  bool Flush() {
-    if (error_ != 0) {  // stdout already failed: keep saying so
-      buf_.clear();
-      return false;
-    }
-    size_t off = 0;
-    while (off < buf_.size()) {
-      const ssize_t n = write(STDOUT_FILENO, buf_.data() + off, buf_.size() - off);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        error_ = errno;
-        buf_.clear();
-        return false;
-      }
-      off += static_cast<size_t>(n);
-    }
-    buf_.clear();
-    return true;
-  }
-  int error() const { return error_; }
-
- private:
-  std::string buf_;
-  int error_ = 0;
-};
-
 struct RunOptions {
   std::optional<std::string> config_path;
   std::optional<OutputFormat> format;
   std::optional<std::string> ready_file;
   bool verbose = false;
+  bool alerts_only = false;
   Backend backend = Backend::kAuto;
 };
 
@@ -128,6 +101,7 @@ int RunCommand(int argc, char** argv) {
       {"verbose", no_argument, nullptr, 'v'},
       {"backend", required_argument, nullptr, 'b'},
       {"print-default-config", no_argument, nullptr, 'P'},
+      {"alerts-only", no_argument, nullptr, 'A'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
@@ -171,6 +145,9 @@ int RunCommand(int argc, char** argv) {
         }
         break;
       }
+      case 'A':
+        opts.alerts_only = true;
+        break;
       case 'P':
         std::fputs(DefaultConfigYaml().c_str(), stdout);
         return kExitOk;
@@ -205,114 +182,85 @@ int RunCommand(int argc, char** argv) {
 
   InstallSignals();
   auto watch_list = std::make_shared<const std::vector<WatchEntry>>(config.watch);
-  std::unique_ptr<Renderer> renderer = MakeRenderer(config.format);
-  renderer->SetWatchList(watch_list);
-  StdoutWriter out;
-  const DecodeOptions decode_options{.boot_to_realtime_ns = BootToRealtimeOffsetNs()};
-  uint64_t delivered = 0, undecodable = 0;
-  // A rename, link, unlink or create at a watched name may have put a new inode
-  // behind it (or removed one): the kernel's identity maps are refreshed soon
-  // after. Until then the watched name itself still matches in the kernel.
-  bool watch_refresh_due = false;
+  const auto stdout_options = [&](const Config& c) {
+    const bool color = c.color == ColorMode::kAlways ||
+                       (c.color == ColorMode::kAuto && isatty(STDOUT_FILENO) == 1);
+    return StdoutOptions{.json = c.format == OutputFormat::kJson,
+                         .color = color,
+                         .alerts_only = c.stdout_alerts_only || opts.alerts_only,
+                         .min_severity = c.stdout_min_severity};
+  };
 
+  // Outputs: stdout, the alert sinks (each on its own thread), the tail socket.
+  StdoutWriter out;
+  SinkSet sinks;
+  (void)sinks.Reconcile(config.sinks);
+  // Sinks a reload retired: stopped on their own threads (a down webhook's
+  // retries must not hold up capture), joined at exit.
+  std::vector<std::thread> retiring;
+  std::unique_ptr<TailServer> tail;
+  if (config.tail_enabled) {
+    std::string note;
+    absl::StatusOr<std::unique_ptr<TailServer>> t = TailServer::Listen(config.tail, &note);
+    if (t.ok()) {
+      tail = *std::move(t);
+    } else {
+      std::fprintf(stderr, "permsentry: WARNING: no live tail: %s\n",
+                   std::string(t.status().message()).c_str());
+    }
+    if (!note.empty()) std::fprintf(stderr, "permsentry: %s\n", note.c_str());
+  }
+
+  Pipeline pipeline(&out, tail.get(), &sinks, Hostname(), BootToRealtimeOffsetNs());
+  pipeline.SetWatchList(watch_list);
+  pipeline.SetStdout(stdout_options(config));
+  pipeline.SetRules(std::make_shared<const RuleSet>(config.rules));
   // AI sessions: the signatures (the kernel's maps are built from them) and
   // userspace's copy of the process table.
   auto signatures = std::make_shared<const SignatureSet>(config.signatures);
-  ProcessTable table;
+  ProcessTable& table = pipeline.table();
   table.SetSignatures(signatures.get());
-  AttributionCache attribution_cache;
-  Sensor* sensor_ptr = nullptr;
-  bool status_dirty = true;
-
-  auto report_undecodable = [&](const absl::Status& s) {
-    // Never silent: counted, reported in the summary, the first few shown.
-    if (++undecodable <= 5) {
-      std::fprintf(stderr, "permsentry: undecodable record: %s\n",
-                   std::string(s.message()).c_str());
-    }
-  };
-  auto on_record = [&](absl::Span<const uint8_t> record) {
-    if (RecordType(record) == PS_EV_PROC) {
-      absl::StatusOr<ProcEvent> pe = DecodeProcEvent(record, decode_options);
-      if (!pe.ok()) {
-        report_undecodable(pe.status());
-        return;
-      }
-      table.Apply(*pe, absl::Now());
-      if (pe->kind == ProcEvent::Kind::kExec && (pe->flags & PS_PF_SESSION_ROOT)) {
-        status_dirty = true;
-      }
-      return;
-    }
-    absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(record, decode_options);
-    if (!ev.ok()) {
-      report_undecodable(ev.status());
-      return;
-    }
-    ++delivered;
-    // An alert candidate can overtake the fork and exec records of its own
-    // process (they travel in the bulk ring): fetch them before attributing.
-    if (ev->urgent && sensor_ptr != nullptr &&
-        (table.Find(ev->proc.key()) == nullptr ||
-         (!ev->ai_session.empty() && table.Session(ev->ai_session) == nullptr))) {
-      (void)sensor_ptr->DrainBulk();
-    }
-    ev->ai = attribution_cache.Get(SubjectOf(*ev), table);
-    if (ev->ai->kind != Attribution::Kind::kNone) {
-      if (AiSession* m = table.MutableSession(ev->ai->session_root); m != nullptr) {
-        ++(ev->ai->kind == Attribution::Kind::kAgent ? m->agent_changes : m->assisted_changes);
-        status_dirty = true;
-      }
-    }
-    if (ev->watch && ev->success()) {
-      const Family f = ev->sc->family;
-      if (f == Family::kRename || f == Family::kLink || f == Family::kSymlink ||
-          f == Family::kUnlink || (f == Family::kOpen && (ev->open_flags.value_or(0) & O_CREAT)))
-        watch_refresh_due = true;
-    }
-    out.Append(renderer->Render(*ev));
-    // A drained backlog is written in pieces: one buffer for all of it would
-    // grow to the ring's size and fault in fresh pages every time.
-    if (out.size() >= kFlushBytes) (void)out.Flush();
-  };
 
   SensorOptions sensor_options{.bulk_ring_bytes = config.bulk_ring_mb << 20,
                                .urgent_ring_bytes = config.urgent_ring_kb << 10,
                                .process_table_entries = config.process_table_entries,
                                .verbose = opts.verbose,
                                .backend = opts.backend};
-  absl::StatusOr<std::unique_ptr<Sensor>> sensor = Sensor::Start(sensor_options, on_record);
+  absl::StatusOr<std::unique_ptr<Sensor>> sensor = Sensor::Start(
+      sensor_options, [&](absl::Span<const uint8_t> r) { return pipeline.OnRecord(r); });
   if (!sensor.ok()) {
     std::fprintf(stderr, "permsentry: %s\n", std::string(sensor.status().message()).c_str());
     return kExitFailure;
   }
-  std::fprintf(stderr, "permsentry: attached (%s backend), streaming %s events\n",
-               (*sensor)->backend().c_str(),
-               config.format == OutputFormat::kJson ? "json" : "text");
-  if (!(*sensor)->process_error().empty()) {
+  Sensor* const sensor_ptr = sensor->get();
+  pipeline.set_drain_bulk([sensor_ptr] { (void)sensor_ptr->DrainBulk(); });
+  std::fprintf(
+      stderr, "permsentry: attached (%s backend), streaming %s %s, %zu rules, %zu sinks%s\n",
+      sensor_ptr->backend().c_str(), config.format == OutputFormat::kJson ? "json" : "text",
+      stdout_options(config).alerts_only ? "alerts" : "events", config.rules.rules.size(),
+      config.sinks.size(), tail ? absl::StrCat(", tail on ", tail->path()).c_str() : "");
+  if (!sensor_ptr->process_error().empty()) {
     std::fprintf(stderr,
                  "permsentry: WARNING: processes are not tracked, events carry no AI "
                  "attribution: %s\n",
-                 (*sensor)->process_error().c_str());
+                 sensor_ptr->process_error().c_str());
   }
-  if (!(*sensor)->io_uring_error().empty()) {
+  if (!sensor_ptr->io_uring_error().empty()) {
     std::fprintf(stderr, "permsentry: WARNING: io_uring submissions are not watched: %s\n",
-                 (*sensor)->io_uring_error().c_str());
+                 sensor_ptr->io_uring_error().c_str());
   }
-
-  sensor_ptr = sensor->get();
 
   // Agent signatures into the kernel, then the processes already running.
   {
     absl::StatusOr<KernelSignatures> ks = BuildKernelSignatures(*signatures);
-    absl::Status s = ks.ok() ? (*sensor)->SetSignatures(*ks) : ks.status();
+    absl::Status s = ks.ok() ? sensor_ptr->SetSignatures(*ks) : ks.status();
     if (!s.ok()) {
       std::fprintf(stderr, "permsentry: ALERT: AI agent signatures not loaded: %s\n",
                    std::string(s.message()).c_str());
     }
     absl::StatusOr<std::vector<KernelProc>> procs =
-        (*sensor)->process_error().empty()
-            ? (*sensor)->SeedProcesses()
+        sensor_ptr->process_error().empty()
+            ? sensor_ptr->SeedProcesses()
             : absl::StatusOr<std::vector<KernelProc>>(std::vector<KernelProc>{});
     if (!procs.ok()) {
       std::fprintf(stderr, "permsentry: ALERT: running processes not seeded: %s\n",
@@ -321,7 +269,7 @@ int RunCommand(int argc, char** argv) {
       const std::vector<size_t> changed = SeedSessions(
           *procs, *signatures, table, absl::Now(), [](uint32_t pid) { return ReadProcFs(pid); });
       for (size_t i : changed) {
-        if (absl::Status ws = (*sensor)->WriteProc((*procs)[i]); !ws.ok()) {
+        if (absl::Status ws = sensor_ptr->WriteProc((*procs)[i]); !ws.ok()) {
           std::fprintf(stderr, "permsentry: ALERT: AI session of running pid %u not set: %s\n",
                        (*procs)[i].key.tgid, std::string(ws.message()).c_str());
         }
@@ -340,8 +288,8 @@ int RunCommand(int argc, char** argv) {
     const KernelWatch kw = BuildKernelWatch(*watch_list);
     last_watch_refresh = absl::Now();
     next_watch_refresh = last_watch_refresh + absl::Seconds(config.watch_refresh_s);
-    watch_refresh_due = false;
-    if (absl::Status s = (*sensor)->SetWatch(kw); !s.ok()) {
+    pipeline.watch_refresh_due = false;
+    if (absl::Status s = sensor_ptr->SetWatch(kw); !s.ok()) {
       std::fprintf(stderr, "permsentry: ALERT: credential-file watch incomplete: %s\n",
                    std::string(s.message()).c_str());
       return;
@@ -379,24 +327,74 @@ int RunCommand(int argc, char** argv) {
     StatusSnapshot snap{.pid = static_cast<uint32_t>(getpid()),
                         .started = started,
                         .now = absl::Now(),
-                        .backend = (*sensor)->backend(),
-                        .events = delivered,
+                        .backend = sensor_ptr->backend(),
+                        .events = pipeline.counters().events,
                         .lost = st.lost_bulk,
-                        .kernel_processes = (*sensor)->CountProcs().value_or(0),
+                        .kernel_processes = sensor_ptr->CountProcs().value_or(0),
                         .live_processes = table.live_count(),
                         .exited_processes = table.exited_count(),
                         .untracked_processes = st.proc_full,
-                        .sessions = {}};
+                        .sessions = {},
+                        .alerts = pipeline.counters().alerts,
+                        .sinks = sinks.Stats(),
+                        .tail_socket = tail ? tail->path() : "",
+                        .tail = tail ? tail->Stats() : TailServerStats{}};
     for (const AiSession* s : table.AllSessions()) snap.sessions.push_back(*s);
     if (absl::Status ws = status_writer.Write(snap); !ws.ok()) {
       std::fprintf(stderr, "permsentry: %s\n", std::string(ws.message()).c_str());
     }
-    status_dirty = false;
+    pipeline.status_dirty = false;
     last_status = absl::Now();
   };
+
+  // Sink drops and failures, reported as they happen: on stderr, and as an
+  // alert through everything else (the failing sink too: it counts that drop
+  // as well, so reports about one sink come at most once a minute).
+  struct SinkSeen {
+    uint64_t lost = 0;
+    absl::Time reported = absl::InfinitePast();
+  };
+  absl::flat_hash_map<std::string, SinkSeen> sink_seen;
+  auto check_sinks = [&](bool final_report) {
+    for (const SinkSet::Report& r : sinks.Stats()) {
+      SinkSeen& seen = sink_seen[r.name];
+      const uint64_t lost = r.stats.dropped + r.stats.failed;
+      if (lost == seen.lost) continue;
+      if (!final_report && absl::Now() - seen.reported < absl::Minutes(1)) continue;
+      const uint64_t fresh = lost - seen.lost;
+      std::fprintf(stderr,
+                   "permsentry: ALERT: sink %s: %llu alerts not delivered (%llu dropped with its "
+                   "queue full, %llu failed in all)%s%s\n",
+                   r.name.c_str(), static_cast<unsigned long long>(fresh),
+                   static_cast<unsigned long long>(r.stats.dropped),
+                   static_cast<unsigned long long>(r.stats.failed),
+                   r.stats.last_error.empty() ? "" : "; last error: ", r.stats.last_error.c_str());
+      seen.lost = lost;
+      seen.reported = absl::Now();
+      if (final_report) continue;
+      pipeline.OnHealth(HealthAlert{
+          .time = absl::Now(),
+          .action = "sink_dropped",
+          .rule_id = "sensor-sink-dropped",
+          .rule_name = "an alert sink is not delivering",
+          .severity = Severity::kHigh,
+          .message = absl::StrFormat("permsentry could not deliver %d alerts to %s (%d dropped "
+                                     "with its queue full, %d failed in all)%s%s",
+                                     fresh, r.name, r.stats.dropped, r.stats.failed,
+                                     r.stats.last_error.empty() ? "" : ": ", r.stats.last_error),
+          .detail = "sink",
+          .strings = {{"name", r.name}, {"last_error", r.stats.last_error}},
+          .counters = {{"undelivered", fresh},
+                       {"dropped_total", r.stats.dropped},
+                       {"failed_total", r.stats.failed},
+                       {"delivered_total", r.stats.delivered},
+                       {"queued", r.stats.queued}}});
+    }
+  };
+
   uint64_t reported_proc_full = 0;
   auto check_losses = [&]() {
-    absl::StatusOr<SensorStats> st = (*sensor)->ReadStats();
+    absl::StatusOr<SensorStats> st = sensor_ptr->ReadStats();
     if (!st.ok()) return;
     write_status(*st);
     if (st->proc_full != reported_proc_full) {
@@ -408,46 +406,97 @@ int RunCommand(int argc, char** argv) {
       reported_proc_full = st->proc_full;
     }
     if (st->lost_bulk != reported.lost_bulk || st->lost_urgent != reported.lost_urgent) {
-      LossReport loss{.time = absl::Now(),
-                      .lost_bulk = st->lost_bulk - reported.lost_bulk,
-                      .lost_urgent = st->lost_urgent - reported.lost_urgent,
-                      .lost_bulk_total = st->lost_bulk,
-                      .lost_urgent_total = st->lost_urgent};
-      out.Append(renderer->Render(loss));
+      const uint64_t lost_bulk = st->lost_bulk - reported.lost_bulk;
+      const uint64_t lost_urgent = st->lost_urgent - reported.lost_urgent;
+      pipeline.OnHealth(
+          EventsLostAlert(absl::Now(), lost_bulk, lost_urgent, st->lost_bulk, st->lost_urgent));
       std::fprintf(stderr,
                    "permsentry: ALERT: %llu events lost (ring buffer full), %llu alert "
                    "candidates overflowed the wakeup ring\n",
-                   static_cast<unsigned long long>(loss.lost_bulk),
-                   static_cast<unsigned long long>(loss.lost_urgent));
+                   static_cast<unsigned long long>(lost_bulk),
+                   static_cast<unsigned long long>(lost_urgent));
       reported = *st;
     }
+    check_sinks(/*final_report=*/false);
   };
 
-  while (!g_stop) {
-    absl::StatusOr<int> n = (*sensor)->Poll(static_cast<int>(config.drain_interval_ms));
-    if (!n.ok()) {
-      std::fprintf(stderr, "permsentry: %s\n", std::string(n.status().message()).c_str());
-      exit_code = kExitFailure;
-      break;
+  // What wakes the loop: the wakeup ring, and the tail socket. The bulk ring
+  // is drained every drain_interval_ms (at once again while it has a backlog).
+  const int epfd = epoll_create1(EPOLL_CLOEXEC);
+  {
+    epoll_event ev{.events = EPOLLIN, .data = {.u32 = 1}};
+    epoll_ctl(epfd, EPOLL_CTL_ADD, sensor_ptr->urgent_epoll_fd(), &ev);
+    if (tail) {
+      ev.data.u32 = 2;
+      epoll_ctl(epfd, EPOLL_CTL_ADD, tail->epoll_fd(), &ev);
     }
-    // The status file follows session starts and changes within 100 ms.
-    if (absl::Now() >= next_stats ||
-        (status_dirty && absl::Now() - last_status >= absl::Milliseconds(100))) {
-      check_losses();
-      next_stats = absl::Now() + absl::Milliseconds(config.stats_interval_ms);
-    }
-    // At most ten refreshes a second, however many renames a tool makes.
-    if ((watch_refresh_due && absl::Now() - last_watch_refresh >= absl::Milliseconds(100)) ||
-        absl::Now() >= next_watch_refresh) {
-      refresh_watch(/*announce=*/false);
-    }
+  }
+  bool stdout_gone = false;
+  auto flush_outputs = [&]() {
+    if (tail) tail->Flush();
+    if (stdout_gone) return;
     if (!out.Flush()) {
+      stdout_gone = true;
       if (out.error() != EPIPE) {
         std::fprintf(stderr, "permsentry: writing events to stdout failed: %s\n",
                      strerror(out.error()));
         exit_code = kExitFailure;
       }
+      g_stop = 1;
+    }
+  };
+  bool backlog = false;
+  absl::Time next_tick = absl::Now() + absl::Milliseconds(250);
+  while (!g_stop) {
+    epoll_event evs[4];
+    const int n =
+        epoll_wait(epfd, evs, 4, backlog ? 0 : static_cast<int>(config.drain_interval_ms));
+    if (n < 0 && errno != EINTR) {
+      std::fprintf(stderr, "permsentry: epoll: %s\n", strerror(errno));
+      exit_code = kExitFailure;
       break;
+    }
+    for (int i = 0; i < n; ++i)
+      if (evs[i].data.u32 == 2) tail->Service();
+    // Alert candidates first; then the bulk ring, in slices that stop as soon
+    // as an alert is ready or the wakeup ring has a record. An alert is
+    // written out before the next record is read.
+    const absl::Time slice_end = absl::Now() + absl::Milliseconds(20);
+    backlog = false;
+    for (;;) {
+      absl::StatusOr<int> u = sensor_ptr->DrainUrgent();
+      flush_outputs();
+      absl::StatusOr<int> b = sensor_ptr->DrainBulk(4096);
+      if (!u.ok() || !b.ok()) {
+        std::fprintf(stderr, "permsentry: %s\n",
+                     std::string((!u.ok() ? u.status() : b.status()).message()).c_str());
+        exit_code = kExitFailure;
+        g_stop = 1;
+        break;
+      }
+      if (*b > 0) flush_outputs();
+      if (*u == 0 && *b == 0) break;
+      if (absl::Now() >= slice_end) {
+        backlog = true;  // timers, signals and the tail get their turn
+        break;
+      }
+    }
+    flush_outputs();
+    const absl::Time now = absl::Now();
+    if (now >= next_tick) {
+      if (pipeline.Tick(now)) flush_outputs();
+      next_tick = now + absl::Milliseconds(250);
+    }
+    // The status file follows session starts and changes within 100 ms.
+    if (now >= next_stats ||
+        (pipeline.status_dirty && now - last_status >= absl::Milliseconds(100))) {
+      check_losses();
+      next_stats = absl::Now() + absl::Milliseconds(config.stats_interval_ms);
+    }
+    // At most ten refreshes a second, however many renames a tool makes.
+    if ((pipeline.watch_refresh_due && now - last_watch_refresh >= absl::Milliseconds(100)) ||
+        now >= next_watch_refresh) {
+      refresh_watch(/*announce=*/false);
     }
     if (g_reload) {
       g_reload = 0;
@@ -458,48 +507,83 @@ int RunCommand(int argc, char** argv) {
                        std::string(loaded.status().message()).c_str());
         } else {
           if (!opts.format) config.format = loaded->format;
+          config.color = loaded->color;
+          config.stdout_alerts_only = loaded->stdout_alerts_only;
+          config.stdout_min_severity = loaded->stdout_min_severity;
           config.watch = loaded->watch;
           config.watch_refresh_s = loaded->watch_refresh_s;
           // New signatures apply to execs from now on; running sessions stay.
           if (absl::StatusOr<KernelSignatures> ks = BuildKernelSignatures(loaded->signatures);
-              ks.ok() && (*sensor)->SetSignatures(*ks).ok()) {
+              ks.ok() && sensor_ptr->SetSignatures(*ks).ok()) {
             config.signatures = loaded->signatures;
             signatures = std::make_shared<const SignatureSet>(config.signatures);
             table.SetSignatures(signatures.get());
           } else {
             std::fprintf(stderr, "permsentry: ALERT: new AI agent signatures not loaded\n");
           }
+          // Repeats counted under the old rules are reported before they go.
+          if (pipeline.Tick(absl::Now(), /*flush=*/true)) flush_outputs();
+          config.rules = loaded->rules;
+          pipeline.SetRules(std::make_shared<const RuleSet>(config.rules));
+          config.sinks = loaded->sinks;
+          std::vector<std::unique_ptr<Sink>> old = sinks.Reconcile(config.sinks);
+          if (!old.empty()) {
+            retiring.emplace_back([old = std::move(old)]() mutable {
+              for (auto& s : old) s->Stop(absl::Seconds(5));
+            });
+          }
           watch_list = std::make_shared<const std::vector<WatchEntry>>(config.watch);
-          renderer = MakeRenderer(config.format);
-          renderer->SetWatchList(watch_list);
+          pipeline.SetWatchList(watch_list);
+          pipeline.SetStdout(stdout_options(config));
           refresh_watch(/*announce=*/true);
-          std::fprintf(stderr, "permsentry: reloaded %s (capture.* settings apply at restart)\n",
-                       opts.config_path->c_str());
+          std::fprintf(stderr,
+                       "permsentry: reloaded %s: %zu rules, %zu sinks (capture.* and tail.* "
+                       "settings apply at restart)\n",
+                       opts.config_path->c_str(), config.rules.rules.size(), config.sinks.size());
         }
       }
     }
   }
 
-  // Hand over what is still in the rings before detaching.
-  (void)(*sensor)->Drain();
+  // Hand over what is still in the rings before detaching, and the repeats
+  // still being counted.
+  (void)sensor_ptr->Drain();
+  (void)pipeline.Tick(absl::Now(), /*flush=*/true);
   check_losses();
-  (void)out.Flush();
-  absl::StatusOr<SensorStats> final_stats = (*sensor)->ReadStats();
+  flush_outputs();
+  absl::StatusOr<SensorStats> final_stats = sensor_ptr->ReadStats();
   sensor->reset();  // detach every program
+  close(epfd);
+  // The sinks get a few seconds to deliver what they hold.
+  sinks.StopAll(absl::Seconds(3));
+  for (std::thread& t : retiring) t.join();
+  check_sinks(/*final_report=*/true);
+  tail.reset();
   if (opts.ready_file) unlink(opts.ready_file->c_str());
   status_writer.Remove();
 
   const SensorStats st = final_stats.value_or(SensorStats{});
+  const PipelineCounters& pc = pipeline.counters();
   std::fprintf(
       stderr,
       "permsentry: detached; %llu events seen, %llu lost (ring buffer full), %llu alert "
       "candidates rerouted from the full wakeup ring, %llu undecodable, %llu calls "
       "seen at exit without their entry, %llu processes not tracked (process table full), "
-      "%llu execs or exits of processes the table did not hold\n",
-      static_cast<unsigned long long>(delivered), static_cast<unsigned long long>(st.lost_bulk),
-      static_cast<unsigned long long>(st.lost_urgent), static_cast<unsigned long long>(undecodable),
-      static_cast<unsigned long long>(st.no_entry), static_cast<unsigned long long>(st.proc_full),
-      static_cast<unsigned long long>(st.proc_missing));
+      "%llu execs or exits of processes the table did not hold; %llu alerts, %llu repeats "
+      "coalesced\n",
+      static_cast<unsigned long long>(pc.events), static_cast<unsigned long long>(st.lost_bulk),
+      static_cast<unsigned long long>(st.lost_urgent),
+      static_cast<unsigned long long>(pc.undecodable), static_cast<unsigned long long>(st.no_entry),
+      static_cast<unsigned long long>(st.proc_full),
+      static_cast<unsigned long long>(st.proc_missing), static_cast<unsigned long long>(pc.alerts),
+      static_cast<unsigned long long>(pc.coalesced));
+  for (const SinkSet::Report& r : sinks.Stats()) {
+    std::fprintf(stderr,
+                 "permsentry: sink %s: %llu delivered, %llu dropped (queue full), %llu failed\n",
+                 r.name.c_str(), static_cast<unsigned long long>(r.stats.delivered),
+                 static_cast<unsigned long long>(r.stats.dropped),
+                 static_cast<unsigned long long>(r.stats.failed));
+  }
   return exit_code;
 }
 

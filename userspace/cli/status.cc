@@ -83,6 +83,30 @@ std::string StatusJson(const StatusSnapshot& s) {
   KU64(w, "exited_kept", s.exited_processes);
   KU64(w, "untracked", s.untracked_processes);
   w.EndObject();
+  KU64(w, "alerts", s.alerts);
+  w.Key("sinks");
+  w.StartArray();
+  for (const SinkSet::Report& r : s.sinks) {
+    w.StartObject();
+    KStr(w, "name", r.name);
+    KU64(w, "delivered", r.stats.delivered);
+    KU64(w, "dropped", r.stats.dropped);
+    KU64(w, "failed", r.stats.failed);
+    KU64(w, "retries", r.stats.retries);
+    KU64(w, "queued", r.stats.queued);
+    if (!r.stats.last_error.empty()) KStr(w, "last_error", r.stats.last_error);
+    w.EndObject();
+  }
+  w.EndArray();
+  if (!s.tail_socket.empty()) {
+    w.Key("tail");
+    w.StartObject();
+    KStr(w, "socket", s.tail_socket);
+    KU64(w, "clients", s.tail.clients);
+    KU64(w, "refused", s.tail.refused);
+    KU64(w, "cut_loose", s.tail.cut_loose);
+    w.EndObject();
+  }
   w.Key("sessions");
   w.StartArray();
   for (const AiSession& a : s.sessions) {
@@ -232,6 +256,27 @@ int StatusCommand(int argc, char** argv) {
       static_cast<unsigned long long>(num(procs, "live")),
       static_cast<unsigned long long>(num(procs, "exited_kept")),
       static_cast<unsigned long long>(num(procs, "untracked")));
+  std::printf("alerts: %llu\n", static_cast<unsigned long long>(num(d, "alerts")));
+  if (d.HasMember("sinks") && d["sinks"].IsArray()) {
+    for (const rapidjson::Value& k : d["sinks"].GetArray()) {
+      std::printf(
+          "  sink %s: %llu delivered, %llu dropped (queue full), %llu failed, %llu "
+          "queued%s\n",
+          str(k, "name").c_str(), static_cast<unsigned long long>(num(k, "delivered")),
+          static_cast<unsigned long long>(num(k, "dropped")),
+          static_cast<unsigned long long>(num(k, "failed")),
+          static_cast<unsigned long long>(num(k, "queued")),
+          k.HasMember("last_error") ? absl::StrCat("; last error: ", str(k, "last_error")).c_str()
+                                    : "");
+    }
+  }
+  if (d.HasMember("tail") && d["tail"].IsObject()) {
+    const rapidjson::Value& t = d["tail"];
+    std::printf("  tail %s: %llu clients, %llu refused, %llu cut loose\n", str(t, "socket").c_str(),
+                static_cast<unsigned long long>(num(t, "clients")),
+                static_cast<unsigned long long>(num(t, "refused")),
+                static_cast<unsigned long long>(num(t, "cut_loose")));
+  }
   size_t shown = 0;
   for (const rapidjson::Value& s : d["sessions"].GetArray()) {
     const bool live = s.HasMember("live") && s["live"].IsBool() && s["live"].GetBool();

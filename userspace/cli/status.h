@@ -11,6 +11,8 @@
 #include "absl/status/status.h"
 #include "absl/time/time.h"
 #include "attribute/process_table.h"
+#include "sinks/sink_set.h"
+#include "sinks/tail_server.h"
 
 namespace permsentry {
 
@@ -26,6 +28,10 @@ struct StatusSnapshot {
   size_t exited_processes = 0;       // userspace's copy: exited, kept for late events
   uint64_t untracked_processes = 0;  // not entered: table full
   std::vector<AiSession> sessions;
+  uint64_t alerts = 0;
+  std::vector<SinkSet::Report> sinks;
+  std::string tail_socket;  // empty: no tail server
+  TailServerStats tail;
 };
 
 std::string StatusJson(const StatusSnapshot& s);

@@ -216,3 +216,13 @@ std::vector<std::string> CapabilityNames(uint64_t mask) {
 }
 
 }  // namespace permsentry
+
+namespace permsentry {
+
+std::optional<int> CapabilityBit(absl::string_view name) {
+  for (size_t bit = 0; bit < std::size(kCapNames); ++bit)
+    if (name == kCapNames[bit]) return static_cast<int>(bit);
+  return std::nullopt;
+}
+
+}  // namespace permsentry

@@ -64,6 +64,9 @@ absl::StatusOr<FileCaps> DecodeFileCaps(absl::string_view value);
 // "CAP_NET_RAW", ... for each bit set; unknown bits as "CAP_<n>".
 std::vector<std::string> CapabilityNames(uint64_t mask);
 
+// The bit of "CAP_SYS_ADMIN" and the other names CapabilityNames gives.
+std::optional<int> CapabilityBit(absl::string_view name);
+
 }  // namespace permsentry
 
 #endif  // PERMSENTRY_ENRICH_XATTR_DECODE_H_

@@ -227,20 +227,78 @@ void WriteWatch(Writer& w, const SyscallEvent& ev, const Enriched& en) {
   w.EndObject();
 }
 
+// permsentry.alert: the severity before and after escalation, every rule that
+// matched, and for a summary of repeats, how many and over what time.
+void WriteAlert(Writer& w, const AlertInfo& a, TimestampFormatter& ts) {
+  Key(w, "alert");
+  w.StartObject();
+  KStr(w, "severity", SeverityName(a.severity));
+  if (a.base_severity != a.severity) {
+    KStr(w, "base_severity", SeverityName(a.base_severity));
+    KBool(w, "escalated", true);
+  }
+  if (!a.matched.empty()) WriteNames(w, "rules", a.matched);
+  if (a.coalesced) KBool(w, "coalesced", true);
+  if (a.repeats > 0) {
+    KU64(w, "repeats", a.repeats);
+    KStr(w, "first_seen", ts.Format(a.first_seen));
+    KStr(w, "last_seen", ts.Format(a.last_seen));
+  }
+  w.EndObject();
+}
+
 }  // namespace
 
-std::string JsonRenderer::Render(const SyscallEvent& ev) {
+std::string AlertMessage(const AlertInfo& a) {
+  if (a.repeats == 0) return a.message;
+  return absl::StrCat(a.message, " (and ", a.repeats, a.repeats == 1 ? " more time" : " more times",
+                      " since ", absl::FormatTime("%H:%M:%SZ", a.first_seen, absl::UTCTimeZone()),
+                      ")");
+}
+
+HealthAlert EventsLostAlert(absl::Time time, uint64_t lost_bulk, uint64_t lost_urgent,
+                            uint64_t lost_bulk_total, uint64_t lost_urgent_total) {
+  return HealthAlert{
+      .time = time,
+      .action = "events_lost",
+      .rule_id = "sensor-events-lost",
+      .rule_name = "the sensor lost events",
+      .severity = Severity::kHigh,
+      .message = absl::StrFormat(
+          "permsentry lost %d events (ring buffer full); %d alert-candidate events overflowed "
+          "the wakeup ring and went to the bulk ring",
+          lost_bulk, lost_urgent),
+      .detail = "lost",
+      .strings = {},
+      .counters = {{"bulk", lost_bulk},
+                   {"urgent", lost_urgent},
+                   {"bulk_total", lost_bulk_total},
+                   {"urgent_total", lost_urgent_total}}};
+}
+
+std::string Renderer::Render(const SyscallEvent& ev) {
+  return Render(ev, Enrich(ev, names_, symlinks_, watch_list_.get()), nullptr);
+}
+
+std::string JsonRenderer::Render(const SyscallEvent& ev, const Enriched& en,
+                                 const AlertInfo* alert) {
   const SyscallInfo& sc = *ev.sc;
   buf_.Clear();
   Writer w(buf_);
   w.StartObject();
   KStr(w, "@timestamp", timestamps_.Format(ev.time));
-  const Enriched en = Enrich(ev, names_, symlinks_, watch_list_.get());
-  KStr(w, "message", Summary(ev, en));
+  // An alert's message is its rule's; the event's own summary stays beside it.
+  const bool is_alert = alert != nullptr && !alert->coalesced;
+  const std::string summary = Summary(ev, en);
+  KStr(w, "message", is_alert ? AlertMessage(*alert) : summary);
 
   Key(w, "event");
   w.StartObject();
-  KStr(w, "kind", "event");
+  KStr(w, "kind", is_alert ? "alert" : "event");
+  if (alert != nullptr) {
+    Key(w, "severity");
+    w.Int(EcsSeverity(alert->severity));
+  }
   Key(w, "category");
   w.StartArray();
   Str(w, IsCredsFamily(sc.family) ? "process" : "file");
@@ -259,6 +317,14 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   w.StartObject();
   KStr(w, "hostname", hostname_);
   w.EndObject();
+
+  if (alert != nullptr) {
+    Key(w, "rule");
+    w.StartObject();
+    KStr(w, "id", alert->rule_id);
+    KStr(w, "name", alert->rule_name);
+    w.EndObject();
+  }
 
   Key(w, "process");
   w.StartObject();
@@ -447,6 +513,10 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   w.RawValue(last_ai_json_.data(), last_ai_json_.size(), rapidjson::kObjectType);
   Key(w, "ancestry");
   w.RawValue(last_ai_ancestry_json_.data(), last_ai_ancestry_json_.size(), rapidjson::kArrayType);
+  if (alert != nullptr) {
+    KStr(w, "summary", summary);
+    WriteAlert(w, *alert, timestamps_);
+  }
   w.EndObject();
 
   w.EndObject();
@@ -455,34 +525,43 @@ std::string JsonRenderer::Render(const SyscallEvent& ev) {
   return line;
 }
 
-std::string JsonRenderer::Render(const LossReport& loss) {
+std::string JsonRenderer::Render(const HealthAlert& h) {
   buf_.Clear();
   Writer w(buf_);
   w.StartObject();
-  KStr(w, "@timestamp", timestamps_.Format(loss.time));
-  KStr(w, "message",
-       absl::StrFormat("permsentry lost %d events (ring buffer full); %d alert-candidate events "
-                       "overflowed the wakeup ring and went to the bulk ring",
-                       loss.lost_bulk, loss.lost_urgent));
+  KStr(w, "@timestamp", timestamps_.Format(h.time));
+  KStr(w, "message", h.message);
   Key(w, "event");
   w.StartObject();
   KStr(w, "kind", "alert");
-  KStr(w, "action", "events_lost");
+  Key(w, "severity");
+  w.Int(EcsSeverity(h.severity));
+  Key(w, "category");
+  w.StartArray();
+  Str(w, "host");
+  w.EndArray();
+  KStr(w, "action", h.action);
   KStr(w, "module", "permsentry");
-  KStr(w, "severity_name", "high");
   w.EndObject();
   Key(w, "host");
   w.StartObject();
   KStr(w, "hostname", hostname_);
   w.EndObject();
+  Key(w, "rule");
+  w.StartObject();
+  KStr(w, "id", h.rule_id);
+  KStr(w, "name", h.rule_name);
+  w.EndObject();
   Key(w, "permsentry");
   w.StartObject();
-  Key(w, "lost");
+  Key(w, "alert");
   w.StartObject();
-  KU64(w, "bulk", loss.lost_bulk);
-  KU64(w, "urgent", loss.lost_urgent);
-  KU64(w, "bulk_total", loss.lost_bulk_total);
-  KU64(w, "urgent_total", loss.lost_urgent_total);
+  KStr(w, "severity", SeverityName(h.severity));
+  w.EndObject();
+  Key(w, h.detail);
+  w.StartObject();
+  for (const auto& [k, v] : h.strings) KText(w, k, v);
+  for (const auto& [k, v] : h.counters) KU64(w, k, v);
   w.EndObject();
   w.EndObject();
   w.EndObject();

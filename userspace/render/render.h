@@ -6,20 +6,18 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/time/time.h"
 #include "common/names.h"
+#include "common/severity.h"
 #include "decode/event.h"
-#include "enrich/access_delta.h"
-#include "enrich/path.h"
+#include "enrich/enrich.h"
 #include "rapidjson/stringbuffer.h"
 #include "watch/watch_list.h"
 
 namespace permsentry {
-
-// "04755", "0644": octal with a leading zero, at least four digits.
-std::string FormatMode(uint32_t mode);
 
 // "2026-11-25T09:24:45.916199Z". The calendar part is formatted once per second
 // (events come in bursts, and time zone formatting is the slow part).
@@ -32,39 +30,55 @@ class TimestampFormatter {
   std::string prefix_;  // "2026-11-25T09:24:45"
 };
 
-// What the enrich stage adds to an event before it is rendered.
-struct Enriched {
-  std::optional<ResolvedPath> path;   // absolute path of the changed object
-  FileStateChange state;              // mode/owner before and after, as far as known
-  std::vector<std::string> delta;     // who gained or lost what
-  const WatchEntry* watch = nullptr;  // the watch-list entry that matched, if known
+// What the rules decided about an event. Self-contained (no pointers into the
+// rule set, which a reload replaces).
+struct AlertInfo {
+  std::string rule_id;
+  std::string rule_name;
+  std::string message;                 // the rule's message, rendered
+  Severity severity = Severity::kLow;  // after escalation
+  Severity base_severity = Severity::kLow;
+  std::vector<std::string> matched;  // every rule that matched, the primary first
+  // A repeat of an alert already sent (same rule, process and path) within the
+  // coalescing window: rendered as an event, counted into the next summary.
+  bool coalesced = false;
+  // A summary of repeats: how many since the alert that went out, and when.
+  uint64_t repeats = 0;
+  absl::Time first_seen, last_seen;
 };
-// `watch_list` is the list the kernel's watch maps were built from (may be null).
-Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlinks,
-                const std::vector<WatchEntry>* watch_list);
 
-// "O_WRONLY|O_CREAT|O_TRUNC"
-std::string OpenFlagsText(uint32_t flags);
+// The message an alert carries: the rule's, plus the count of a summary of
+// repeats ("... (and 41 more times since 10:02:13Z)").
+std::string AlertMessage(const AlertInfo& a);
 
-// One-line human summary (the JSON `message`), e.g.
-// "chmod /etc/sudoers.d/x 0440 -> 0442 by bash (pid 812, uid 0): others: +w".
-std::string Summary(const SyscallEvent& ev, const Enriched& en);
-
-// Sensor health: events the kernel could not hand over (ring buffer full).
-struct LossReport {
+// The sensor's own health, as alerts: events the kernel could not hand over
+// (ring buffer full), alerts a sink could not deliver.
+struct HealthAlert {
   absl::Time time;
-  uint64_t lost_bulk = 0;    // new since the previous report
-  uint64_t lost_urgent = 0;  // new since the previous report (those still went to the bulk ring)
-  uint64_t lost_bulk_total = 0;
-  uint64_t lost_urgent_total = 0;
+  std::string action;   // event.action: "events_lost", "sink_dropped"
+  std::string rule_id;  // rule.id: "sensor-events-lost", "sensor-sink-dropped"
+  std::string rule_name;
+  Severity severity = Severity::kHigh;
+  std::string message;
+  std::string detail;                                        // permsentry.<detail>
+  std::vector<std::pair<std::string, std::string>> strings;  // in the detail object
+  std::vector<std::pair<std::string, uint64_t>> counters;    // in the detail object
 };
+
+// The ring-buffer loss report: new losses since the previous one, and totals.
+HealthAlert EventsLostAlert(absl::Time time, uint64_t lost_bulk, uint64_t lost_urgent,
+                            uint64_t lost_bulk_total, uint64_t lost_urgent_total);
 
 class Renderer {
  public:
   virtual ~Renderer() = default;
-  // Both return one line ending in '\n'.
-  virtual std::string Render(const SyscallEvent& ev) = 0;
-  virtual std::string Render(const LossReport& loss) = 0;
+  // Each returns one line ending in '\n'. `alert` is null for an event no rule
+  // matched.
+  virtual std::string Render(const SyscallEvent& ev, const Enriched& en,
+                             const AlertInfo* alert) = 0;
+  virtual std::string Render(const HealthAlert& h) = 0;
+  // Enriches the event itself (tests, and callers that enrich nothing else).
+  std::string Render(const SyscallEvent& ev);
   // The watch list that names watch-list classes in events (kept by the caller).
   void SetWatchList(std::shared_ptr<const std::vector<WatchEntry>> list) {
     watch_list_ = std::move(list);
@@ -72,18 +86,19 @@ class Renderer {
 
  protected:
   std::shared_ptr<const std::vector<WatchEntry>> watch_list_;
+  NameCache names_;
+  SymlinkChecker symlinks_;
 };
 
 class JsonRenderer : public Renderer {
  public:
   explicit JsonRenderer(std::string hostname) : hostname_(std::move(hostname)) {}
-  std::string Render(const SyscallEvent& ev) override;
-  std::string Render(const LossReport& loss) override;
+  using Renderer::Render;
+  std::string Render(const SyscallEvent& ev, const Enriched& en, const AlertInfo* alert) override;
+  std::string Render(const HealthAlert& h) override;
 
  private:
   std::string hostname_;
-  NameCache names_;
-  SymlinkChecker symlinks_;
   TimestampFormatter timestamps_;
   rapidjson::StringBuffer buf_;  // reused: no regrowth per event
   // The "ai" and "ancestry" members of the last attribution rendered: a storm
@@ -93,14 +108,20 @@ class JsonRenderer : public Renderer {
   std::string last_ai_ancestry_json_;
 };
 
+// Terminal colours for the text form (ANSI SGR), by severity.
+absl::string_view SeverityColor(Severity s);
+inline constexpr char kColorReset[] = "\033[0m";
+inline constexpr char kColorDim[] = "\033[2m";
+
 class TextRenderer : public Renderer {
  public:
-  std::string Render(const SyscallEvent& ev) override;
-  std::string Render(const LossReport& loss) override;
+  explicit TextRenderer(bool color = false) : color_(color) {}
+  using Renderer::Render;
+  std::string Render(const SyscallEvent& ev, const Enriched& en, const AlertInfo* alert) override;
+  std::string Render(const HealthAlert& h) override;
 
  private:
-  NameCache names_;
-  SymlinkChecker symlinks_;
+  bool color_;
 };
 
 }  // namespace permsentry

@@ -1,0 +1,49 @@
+// What the enrich stage adds to a decoded event before rules and renderers see
+// it, computed once per event: the changed object's absolute path, its state
+// before and after, who gained or lost what, and the credential-file entry it
+// matched. Plus the one-line human summary built from all that.
+#ifndef PERMSENTRY_ENRICH_ENRICH_H_
+#define PERMSENTRY_ENRICH_ENRICH_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/names.h"
+#include "decode/event.h"
+#include "enrich/access_delta.h"
+#include "enrich/path.h"
+#include "watch/watch_list.h"
+
+namespace permsentry {
+
+struct Enriched {
+  std::optional<ResolvedPath> path;   // absolute path of the changed object
+  FileStateChange state;              // mode/owner before and after, as far as known
+  std::vector<std::string> delta;     // who gained or lost what
+  const WatchEntry* watch = nullptr;  // the watch-list entry that matched, if known
+};
+// `watch_list` is the list the kernel's watch maps were built from (may be null).
+Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlinks,
+                const std::vector<WatchEntry>* watch_list);
+
+// "04755", "0644": octal with a leading zero, at least four digits.
+std::string FormatMode(uint32_t mode);
+
+// "O_WRONLY|O_CREAT|O_TRUNC"
+std::string OpenFlagsText(uint32_t flags);
+
+// One-line human summary (the JSON `message` of an event), e.g.
+// "chmod /etc/sudoers.d/x 0440 -> 0442 by bash (pid 812, uid 0): others: +w".
+std::string Summary(const SyscallEvent& ev, const Enriched& en);
+
+// "chmod (pid 812, uid 0)": who made the call.
+std::string Actor(const SyscallEvent& ev);
+// " [AI agent claude, session S]", " [assisted: beside AI agent claude, session
+// S]", or "" outside AI sessions.
+std::string AiTag(const SyscallEvent& ev);
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_ENRICH_ENRICH_H_

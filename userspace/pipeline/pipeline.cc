@@ -1,0 +1,248 @@
+#include "pipeline/pipeline.h"
+
+#include <fcntl.h>
+
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "render/tail_text.h"
+
+namespace permsentry {
+namespace {
+
+constexpr size_t kFlushBytes = 256 << 10;
+
+TailMeta MetaOf(const SyscallEvent& ev, const Enriched& en, const AlertInfo* alert) {
+  TailMeta m;
+  m.alert = alert != nullptr && !alert->coalesced;
+  if (alert != nullptr) m.severity = alert->severity;
+  if (ev.ai) m.attribution = ev.ai->kind;
+  m.action = std::string(ev.sc->action);
+  if (en.path) {
+    m.path = en.path->path;
+  } else if (ev.path) {
+    m.path = *ev.path;
+  }
+  m.time = ev.time;
+  return m;
+}
+
+}  // namespace
+
+Pipeline::Pipeline(StdoutWriter* out, TailServer* tail, SinkSet* sinks, std::string hostname,
+                   int64_t boot_to_realtime_ns)
+    : out_(out),
+      tail_(tail),
+      sinks_(sinks),
+      hostname_(hostname),
+      decode_options_{.boot_to_realtime_ns = boot_to_realtime_ns},
+      rules_(std::make_shared<const RuleSet>()),
+      coalescer_(std::make_unique<Coalescer>(absl::ZeroDuration())),
+      json_(std::move(hostname)) {}
+
+void Pipeline::SetStdout(const StdoutOptions& o) {
+  stdout_ = o;
+  text_ = o.json ? nullptr : std::make_unique<TextRenderer>(o.color);
+  if (text_) text_->SetWatchList(watch_list_);
+}
+
+void Pipeline::SetRules(std::shared_ptr<const RuleSet> rules) {
+  rules_ = std::move(rules);
+  coalescer_->set_window(rules_->coalesce_window);
+}
+
+void Pipeline::SetWatchList(std::shared_ptr<const std::vector<WatchEntry>> list) {
+  watch_list_ = std::move(list);
+  json_.SetWatchList(watch_list_);
+  if (text_) text_->SetWatchList(watch_list_);
+}
+
+bool Pipeline::OnRecord(absl::Span<const uint8_t> record) {
+  alerted_ = false;
+  if (RecordType(record) == PS_EV_PROC) {
+    absl::StatusOr<ProcEvent> pe = DecodeProcEvent(record, decode_options_);
+    if (!pe.ok()) {
+      // Never silent: counted, reported in the summary, the first few shown.
+      if (++counters_.undecodable <= 5)
+        std::fprintf(stderr, "permsentry: undecodable record: %s\n",
+                     std::string(pe.status().message()).c_str());
+      return false;
+    }
+    table_.Apply(*pe, absl::Now());
+    if (pe->kind == ProcEvent::Kind::kExec && (pe->flags & PS_PF_SESSION_ROOT)) status_dirty = true;
+    return false;
+  }
+  absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(record, decode_options_);
+  if (!ev.ok()) {
+    if (++counters_.undecodable <= 5)
+      std::fprintf(stderr, "permsentry: undecodable record: %s\n",
+                   std::string(ev.status().message()).c_str());
+    return false;
+  }
+  ++counters_.events;
+  OnSyscall(*ev);
+  return alerted_;
+}
+
+void Pipeline::OnSyscall(SyscallEvent& ev) {
+  // An alert candidate can overtake the fork and exec records of its own
+  // process (they travel in the bulk ring): fetch them before attributing.
+  if (ev.urgent && drain_bulk_ &&
+      (table_.Find(ev.proc.key()) == nullptr ||
+       (!ev.ai_session.empty() && table_.Session(ev.ai_session) == nullptr))) {
+    drain_bulk_();
+  }
+  ev.ai = attribution_cache_.Get(SubjectOf(ev), table_);
+  if (ev.ai->kind != Attribution::Kind::kNone) {
+    if (AiSession* m = table_.MutableSession(ev.ai->session_root); m != nullptr) {
+      ++(ev.ai->kind == Attribution::Kind::kAgent ? m->agent_changes : m->assisted_changes);
+      status_dirty = true;
+    }
+  }
+  if (ev.watch && ev.success()) {
+    const Family f = ev.sc->family;
+    if (f == Family::kRename || f == Family::kLink || f == Family::kSymlink ||
+        f == Family::kUnlink || (f == Family::kOpen && (ev.open_flags.value_or(0) & O_CREAT)))
+      watch_refresh_due = true;
+  }
+
+  const Enriched en = Enrich(ev, names_, symlinks_, watch_list_.get());
+  const Facts facts = FactsOf(ev, en);
+  std::optional<Decision> d = rules_->Evaluate(facts, names_);
+  if (!d) {
+    Emit(ev, en, nullptr, false);
+    return;
+  }
+  AlertInfo a{.rule_id = d->rule->id,
+              .rule_name = d->rule->name,
+              .message = std::move(d->message),
+              .severity = d->severity,
+              .base_severity = d->base,
+              .matched = {},
+              .coalesced = false,
+              .repeats = 0,
+              .first_seen = ev.time,
+              .last_seen = ev.time};
+  for (const Rule* r : d->matched) a.matched.push_back(r->id);
+  const CoalesceKey key{.rule_id = a.rule_id,
+                        .process = ev.proc.key(),
+                        .path = facts.path ? *facts.path : std::string()};
+  if (!coalescer_->Admit(key, absl::Now(), ev, a)) {
+    // A repeat: still an event in the stream, marked, and counted into the
+    // summary that goes out when the window closes.
+    a.coalesced = true;
+    ++counters_.coalesced;
+    Emit(ev, en, &a, false);
+    return;
+  }
+  Emit(ev, en, &a, true);
+}
+
+void Pipeline::Emit(const SyscallEvent& ev, const Enriched& en, const AlertInfo* alert, bool send) {
+  const bool is_alert = alert != nullptr && !alert->coalesced;
+  const bool to_stdout =
+      !stdout_.alerts_only || (is_alert && alert->severity >= stdout_.min_severity);
+  const bool need_json = tail_ != nullptr || (to_stdout && stdout_.json) ||
+                         (send && sinks_ != nullptr && !sinks_->empty());
+  std::shared_ptr<std::string> json;
+  if (need_json) json = std::make_shared<std::string>(json_.Render(ev, en, alert));
+  if (to_stdout) {
+    if (stdout_.json) {
+      out_->Append(*json);
+    } else {
+      out_->Append(text_->Render(ev, en, alert));
+    }
+    // A drained backlog is written in pieces: one buffer for all of it would
+    // grow to the ring's size and fault in fresh pages every time.
+    if (out_->size() >= kFlushBytes) (void)out_->Flush();
+  }
+  if (tail_ != nullptr) tail_->Publish(json, MetaOf(ev, en, alert));
+  if (send) {
+    ++counters_.alerts;
+    alerted_ = true;
+    if (sinks_ != nullptr && !sinks_->empty()) sinks_->Dispatch(Record(ev, en, *alert, *json));
+  }
+}
+
+std::shared_ptr<const AlertRecord> Pipeline::Record(const SyscallEvent& ev, const Enriched& en,
+                                                    const AlertInfo& a, const std::string& json) {
+  auto r = std::make_shared<AlertRecord>();
+  r->time = ev.time;
+  r->severity = a.severity;
+  r->rule_id = a.rule_id;
+  r->rule_name = a.rule_name;
+  r->message = NoControls(AlertMessage(a));   // built of escaped parts already
+  r->json = json.substr(0, json.size() - 1);  // without its newline
+  auto add = [&](const char* k, std::string v) { r->fields.emplace_back(k, std::move(v)); };
+  add("RULE", a.rule_id);
+  add("SEVERITY", std::string(SeverityName(a.severity)));
+  add("ACTION", std::string(ev.sc->action));
+  add("SYSCALL", std::string(ev.sc->name));
+  if (en.path) {
+    add("PATH", EscapeBytes(en.path->path).text);
+  } else if (ev.path) {
+    add("PATH", EscapeBytes(*ev.path).text);
+  }
+  add("PID", absl::StrCat(ev.proc.pid));
+  add("PROCESS", EscapeBytes(ev.proc.comm).text);
+  add("UID", absl::StrCat(ev.proc.uid));
+  if (auto n = names_.UserName(ev.proc.uid)) add("USER", *n);
+  const Attribution::Kind kind = ev.ai ? ev.ai->kind : Attribution::Kind::kNone;
+  add("AI_ATTRIBUTION", AttributionName(kind));
+  if (kind != Attribution::Kind::kNone) {
+    add("AI_AGENT", EscapeBytes(ev.ai->agent).text);
+    add("AI_SESSION", EscapeBytes(ev.ai->session_id).text);
+    add("AI_ROOT_PID", absl::StrCat(ev.ai->root_pid));
+  }
+  if (a.repeats > 0) add("REPEATS", absl::StrCat(a.repeats));
+  return r;
+}
+
+bool Pipeline::Tick(absl::Time now, bool flush) {
+  bool any = false;
+  for (Coalescer::Summary& s : coalescer_->Collect(now, flush)) {
+    if (!s.repeat) continue;
+    RepeatedAlert& r = *s.repeat;
+    AlertInfo a = r.alert;
+    a.coalesced = false;
+    a.repeats = s.repeats;
+    a.first_seen = s.first;
+    a.last_seen = r.ev.time;
+    const Enriched en = Enrich(r.ev, names_, symlinks_, watch_list_.get());
+    Emit(r.ev, en, &a, true);
+    any = true;
+  }
+  return any;
+}
+
+void Pipeline::OnHealth(const HealthAlert& h) {
+  auto json = std::make_shared<std::string>(json_.Render(h));
+  if (!stdout_.alerts_only || h.severity >= stdout_.min_severity)
+    out_->Append(stdout_.json ? *json : text_->Render(h));
+  if (tail_ != nullptr) {
+    TailMeta m{.alert = true,
+               .severity = h.severity,
+               .attribution = Attribution::Kind::kNone,
+               .action = h.action,
+               .path = {},
+               .time = h.time};
+    tail_->Publish(json, m);
+  }
+  if (sinks_ != nullptr && !sinks_->empty()) {
+    auto r = std::make_shared<AlertRecord>();
+    r->time = h.time;
+    r->severity = h.severity;
+    r->rule_id = h.rule_id;
+    r->rule_name = h.rule_name;
+    r->message = h.message;
+    r->json = json->substr(0, json->size() - 1);
+    r->fields = {{"RULE", h.rule_id},
+                 {"SEVERITY", std::string(SeverityName(h.severity))},
+                 {"ACTION", h.action}};
+    sinks_->Dispatch(r);
+  }
+  ++counters_.alerts;
+}
+
+}  // namespace permsentry

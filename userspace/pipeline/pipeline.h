@@ -1,0 +1,105 @@
+// The event pipeline, from a ring record to every output:
+//
+//   decode → attribute (process table) → enrich (path, before/after, delta)
+//   → rules (alert or not, severity, message) → coalesce repeats
+//   → render once → stdout, the tail socket, the alert sinks
+//
+// Single-threaded: it runs on the thread that reads the rings. Alerts are
+// written to stdout and the tail clients before the next record is read; the
+// sinks take them on their own threads.
+#ifndef PERMSENTRY_PIPELINE_PIPELINE_H_
+#define PERMSENTRY_PIPELINE_PIPELINE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/time/time.h"
+#include "absl/types/span.h"
+#include "attribute/attribution.h"
+#include "attribute/process_table.h"
+#include "decode/decode.h"
+#include "pipeline/coalesce.h"
+#include "pipeline/stdout_writer.h"
+#include "render/render.h"
+#include "rules/facts.h"
+#include "rules/rules.h"
+#include "sinks/sink_set.h"
+#include "sinks/tail_server.h"
+
+namespace permsentry {
+
+struct StdoutOptions {
+  bool json = true;
+  bool color = false;  // text format only
+  bool alerts_only = false;
+  Severity min_severity = Severity::kLow;  // with alerts_only
+};
+
+struct PipelineCounters {
+  uint64_t events = 0;       // syscall records decoded
+  uint64_t undecodable = 0;  // records that failed to decode
+  uint64_t alerts = 0;       // alerts sent (summaries of repeats included)
+  uint64_t coalesced = 0;    // repeats counted into summaries
+};
+
+class Pipeline {
+ public:
+  Pipeline(StdoutWriter* out, TailServer* tail, SinkSet* sinks, std::string hostname,
+           int64_t boot_to_realtime_ns);
+
+  void SetStdout(const StdoutOptions& o);
+  void SetRules(std::shared_ptr<const RuleSet> rules);
+  void SetWatchList(std::shared_ptr<const std::vector<WatchEntry>> list);
+  ProcessTable& table() { return table_; }
+  // Drains the bulk ring (for an alert candidate whose process's fork and exec
+  // records are still in it).
+  void set_drain_bulk(std::function<void()> f) { drain_bulk_ = std::move(f); }
+
+  // One ring record. True when it made an alert: the caller flushes now.
+  bool OnRecord(absl::Span<const uint8_t> record);
+  // The sensor's own health: stdout, the tail, every sink.
+  void OnHealth(const HealthAlert& h);
+  // Summaries of repeats whose window closed (all of them with `flush`).
+  // True when any went out.
+  bool Tick(absl::Time now, bool flush = false);
+
+  const PipelineCounters& counters() const { return counters_; }
+  // Set by session starts and attributed changes; cleared by the caller.
+  bool status_dirty = true;
+  // A rename, link, unlink or create at a watched name: the watch list should
+  // be looked up again.
+  bool watch_refresh_due = false;
+
+ private:
+  void OnSyscall(SyscallEvent& ev);
+  // Render and send one event (and its alert, if any).
+  void Emit(const SyscallEvent& ev, const Enriched& en, const AlertInfo* alert, bool send);
+  std::shared_ptr<const AlertRecord> Record(const SyscallEvent& ev, const Enriched& en,
+                                            const AlertInfo& a, const std::string& json);
+
+  StdoutWriter* out_;
+  TailServer* tail_;
+  SinkSet* sinks_;
+  std::string hostname_;
+  DecodeOptions decode_options_;
+  StdoutOptions stdout_;
+  std::shared_ptr<const RuleSet> rules_;
+  std::shared_ptr<const std::vector<WatchEntry>> watch_list_;
+  ProcessTable table_;
+  AttributionCache attribution_cache_;
+  NameCache names_;
+  SymlinkChecker symlinks_;
+  std::unique_ptr<Coalescer> coalescer_;
+  JsonRenderer json_;
+  std::unique_ptr<TextRenderer> text_;
+  std::function<void()> drain_bulk_;
+  PipelineCounters counters_;
+  bool alerted_ = false;
+};
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_PIPELINE_PIPELINE_H_

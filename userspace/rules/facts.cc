@@ -1,0 +1,121 @@
+#include "rules/facts.h"
+
+#include <sys/stat.h>
+
+#include "enrich/xattr_decode.h"
+
+namespace permsentry {
+namespace {
+
+uint8_t TypeOf(uint32_t mode) {
+  if (S_ISREG(mode)) return kTypeFile;
+  if (S_ISDIR(mode)) return kTypeDir;
+  if (S_ISLNK(mode)) return kTypeSymlink;
+  return kTypeOther;
+}
+
+void AclFacts(const SyscallEvent& ev, const FileStateChange& st, Facts& f) {
+  if (ev.sc->family != Family::kSetXattr || !ev.xattr_value) return;
+  absl::StatusOr<PosixAcl> acl = DecodePosixAcl(*ev.xattr_value, ev.xattr_value_size);
+  if (!acl.ok()) return;
+  std::optional<uint16_t> mask;
+  for (const AclEntry& e : acl->entries)
+    if (e.tag == AclTag::kMask) mask = e.perm;
+  const std::optional<uint32_t> owner = st.uid_after ? st.uid_after : st.uid_before;
+  for (const AclEntry& e : acl->entries) {
+    // Named entries are limited by the mask, as the kernel applies it.
+    const uint16_t named = e.perm & mask.value_or(7) & 7;
+    switch (e.tag) {
+      case AclTag::kOther:
+        if (e.perm & 7) f.acl_grants |= kGrantOthers;
+        break;
+      case AclTag::kUser:
+        if (named == 0) break;
+        f.acl_grants |= kGrantNamedUser;
+        if (!owner || !e.id || *e.id != *owner) f.acl_grants |= kGrantNonOwnerUser;
+        break;
+      case AclTag::kGroup:
+        if (named != 0) f.acl_grants |= kGrantNamedGroup;
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+void CredsFacts(const SyscallEvent& ev, Facts& f) {
+  if (!ev.creds_before || !ev.creds_after || !ev.success()) return;
+  const Creds& b = *ev.creds_before;
+  const Creds& a = *ev.creds_after;
+  // A process turned root: its real uid became 0, or its effective or
+  // filesystem uid became 0 while it held no root id at all before. A
+  // privilege-dropping daemon taking root back from its saved uid is not one;
+  // sudo and su switching their real uid to 0 are.
+  const bool was_root = b.uid == 0 || b.euid == 0 || b.suid == 0;
+  f.creds_to_root = (a.uid == 0 && b.uid != 0) ||
+                    (!was_root && ((a.euid == 0 && b.euid != 0) || (a.fsuid == 0 && b.fsuid != 0)));
+  f.caps_gained = (a.cap_effective & ~b.cap_effective) | (a.cap_permitted & ~b.cap_permitted);
+}
+
+}  // namespace
+
+Facts FactsOf(const SyscallEvent& ev, const Enriched& en) {
+  Facts f;
+  f.ev = &ev;
+  f.en = &en;
+  f.action = ev.sc->action;
+  f.syscall = ev.sc->name;
+  f.outcome = ev.sc->io_uring ? Outcome::kUnknown
+              : ev.success()  ? Outcome::kSuccess
+                              : Outcome::kFailure;
+  if (en.path) {
+    f.path = &en.path->path;
+  } else if (ev.path && !ev.path->empty() && (*ev.path)[0] == '/') {
+    f.path = &*ev.path;
+  }
+  const std::optional<InodeState>& inode = ev.inode_after ? ev.inode_after : ev.inode_before;
+  if (inode) f.file_type = TypeOf(inode->mode);
+  f.watched = ev.watch.has_value();
+  if (en.watch != nullptr) f.watch_class = en.watch->cls;
+
+  const FileStateChange& st = en.state;
+  const Family fam = ev.sc->family;
+  if (fam == Family::kChmod) {
+    // What the call set; for a failed call, what it asked for (an attempt to
+    // add a setuid bit is worth a rule of its own).
+    f.mode_after = ev.success() ? st.mode_after : ev.mode;
+    if (f.mode_after) {
+      const uint32_t after = *f.mode_after & 07777;
+      f.mode_added = st.mode_before ? after & ~*st.mode_before : after;
+      f.mode_removed = st.mode_before ? *st.mode_before & ~after : 0;
+    }
+  } else if (fam == Family::kRename && st.mode_after) {
+    // A rename over a watched name: the new file against the one it replaced.
+    f.mode_after = st.mode_after;
+    f.mode_added = st.mode_before ? *st.mode_after & ~*st.mode_before : *st.mode_after;
+    f.mode_removed = st.mode_before ? *st.mode_before & ~*st.mode_after : 0;
+  } else {
+    f.mode_after = st.mode_after ? st.mode_after : st.mode_before;
+  }
+  if (fam == Family::kChown) {
+    if (ev.owner && (!st.uid_before || *st.uid_before != *ev.owner)) f.owner_to = ev.owner;
+    if (ev.group && (!st.gid_before || *st.gid_before != *ev.group)) f.group_to = ev.group;
+  }
+  if (ev.xattr_name && AclKindOf(*ev.xattr_name) != AclKind::kNone) AclFacts(ev, st, f);
+  if (fam == Family::kSetXattr && ev.xattr_name && *ev.xattr_name == "security.capability") {
+    f.file_caps_set = true;
+    if (ev.xattr_value) {
+      if (absl::StatusOr<FileCaps> caps = DecodeFileCaps(*ev.xattr_value); caps.ok())
+        f.file_caps = caps->permitted | caps->inheritable;
+    }
+  }
+  CredsFacts(ev, f);
+  if (ev.ai) {
+    f.ai = ev.ai.get();
+    f.attribution = ev.ai->kind;
+    if (!ev.ai->ancestry.empty()) f.executable = ev.ai->ancestry.front().executable;
+  }
+  return f;
+}
+
+}  // namespace permsentry
