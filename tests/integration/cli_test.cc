@@ -6,11 +6,16 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sys/wait.h>
+
 #include <fstream>
+#include <sstream>
 #include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "sensor_harness.h"
@@ -34,6 +39,7 @@ TEST(Cli, HelpEverywhere) {
                                                                 {"probe", "--help"},
                                                                 {"exec", "--help"},
                                                                 {"status", "--help"},
+                                                                {"tail", "--help"},
                                                                 {"check-config", "--help"}}) {
     CommandResult r = RunPermsentry(args);
     EXPECT_EQ(r.exit_code, 0) << args[0];
@@ -274,6 +280,136 @@ TEST(Cli, StatusWithoutSensor) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(r.err, "is stale")) << r.err;
   unlink(stale.c_str());
+}
+
+}  // namespace
+}  // namespace permsentry::testing
+
+namespace permsentry::testing {
+namespace {
+
+std::string Slurp(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// stdout is a sink like the others: a reader that stops reading must not stop
+// capture. Plain events past its buffer are dropped for it, counted and
+// reported; alerts are kept, and the tail gets everything meanwhile.
+TEST(Cli, AStdoutNobodyReadsNeverBlocksCapture) {
+  char tmpl[] = "/var/tmp/permsentry-stuck-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string cfg = dir + "/c.yaml", ready = dir + "/ready", err = dir + "/err";
+  std::ofstream(cfg) << "output:\n  buffer_mb: 1\ncapture:\n  stats_interval_ms: 200\n"
+                     << "tail:\n  socket: " << dir << "/tail.sock\n"
+                     << "ai:\n  status_file: " << dir << "/status.json\n";
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  ASSERT_GT(fcntl(out[1], F_SETPIPE_SZ, 4096), 0);
+  const pid_t sensor = fork();
+  if (sensor == 0) {
+    dup2(out[1], STDOUT_FILENO);
+    const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(e, STDERR_FILENO);
+    close(out[0]);
+    std::vector<std::string> args = {PermsentryBinary(), "run", "--config", cfg,
+                                     "--ready-file",     ready};
+    if (const char* b = std::getenv("PERMSENTRY_TEST_BACKEND")) {
+      args.push_back("--backend");
+      args.push_back(b);
+    }
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  for (int i = 0; i < 2000 && access(ready.c_str(), F_OK) != 0; ++i)
+    absl::SleepFor(absl::Milliseconds(10));
+  ASSERT_EQ(access(ready.c_str(), F_OK), 0) << Slurp(err);
+  // A tail for the alert, while stdout is stuck.
+  const std::string tail_out = dir + "/tail.out";
+  const pid_t tail = fork();
+  if (tail == 0) {
+    const int o = open(tail_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(o, STDOUT_FILENO);
+    execl(PermsentryBinary().c_str(), PermsentryBinary().c_str(), "tail", "--json", "--alerts-only",
+          "--socket", (dir + "/tail.sock").c_str(), nullptr);
+    _exit(127);
+  }
+  absl::SleepFor(absl::Milliseconds(300));
+  const std::string f = dir + "/f";
+  close(open(f.c_str(), O_CREAT | O_WRONLY, 0644));
+  // ~2 KB each: about 20 MB of events against a 1 MiB buffer and a 4 KB pipe.
+  constexpr int kCalls = 10000;
+  for (int i = 0; i < kCalls; ++i) ASSERT_EQ(chmod(f.c_str(), i % 2 ? 0600 : 0640), 0);
+  const std::string suid = dir + "/suid";
+  close(open(suid.c_str(), O_CREAT | O_WRONLY, 0755));
+  ASSERT_EQ(chmod(suid.c_str(), 04755), 0);
+  // The alert reaches the tail though nobody reads stdout.
+  bool alerted = false;
+  for (int i = 0; i < 200 && !alerted; ++i) {
+    alerted = absl::StrContains(Slurp(tail_out), suid);
+    if (!alerted) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(alerted) << Slurp(err);
+  // Said on stderr, with the count.
+  bool said = false;
+  for (int i = 0; i < 100 && !said; ++i) {
+    said = absl::StrContains(Slurp(err), "ALERT: stdout's reader fell 1 MiB behind");
+    if (!said) absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(said) << Slurp(err);
+  // Now read stdout: whole lines, the setuid alert and the drop report among
+  // them (alerts are kept past the buffer).
+  const int flags = fcntl(out[0], F_GETFL);
+  fcntl(out[0], F_SETFL, flags | O_NONBLOCK);
+  fcntl(out[0], F_SETPIPE_SZ, 1 << 20);  // a fast reader from here on
+  std::string got;
+  char buf[65536];
+  for (int idle = 0; idle < 20;) {
+    const ssize_t n = read(out[0], buf, sizeof(buf));
+    if (n > 0) {
+      got.append(buf, static_cast<size_t>(n));
+      idle = 0;
+    } else {
+      ++idle;
+      absl::SleepFor(absl::Milliseconds(25));
+    }
+  }
+  kill(tail, SIGINT);
+  waitpid(tail, nullptr, 0);
+  kill(sensor, SIGINT);
+  int status = 0;
+  waitpid(sensor, &status, 0);
+  size_t lines = 0, bad = 0;
+  bool suid_alert = false, drop_alert = false;
+  for (absl::string_view l : absl::StrSplit(got, '\n', absl::SkipEmpty())) {
+    ++lines;
+    std::optional<Event> e = FlattenJsonLine(std::string(l));
+    if (!e) {
+      ++bad;
+      continue;
+    }
+    suid_alert =
+        suid_alert || (Get(*e, "rule.id") == "setid-bit-added" && Get(*e, "file.path") == suid);
+    drop_alert = drop_alert || Get(*e, "rule.id") == "sensor-stdout-dropped";
+  }
+  EXPECT_EQ(bad, 0u);
+  EXPECT_LT(lines, static_cast<size_t>(kCalls));  // some were dropped for stdout
+  EXPECT_TRUE(suid_alert);
+  EXPECT_TRUE(drop_alert);
+  // Capture itself lost nothing: every call went through the kernel ring.
+  const std::string e = Slurp(err);
+  EXPECT_TRUE(absl::StrContains(e, " lost (ring buffer full)")) << e;
+  EXPECT_TRUE(absl::StrContains(e, "events seen, 0 lost (ring buffer full)")) << e;
+  EXPECT_TRUE(absl::StrContains(e, "permsentry: stdout: ")) << e;
+  close(out[0]);
+  (void)!system(("rm -rf '" + dir + "'").c_str());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // Sinks without root and without their real peers (those are in the
 // integration suite): wire formats, queue bounds, file rotation, the tail
 // filter and its text form.
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,8 +14,10 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
+#include "pipeline/stdout_writer.h"
 #include "render/tail_text.h"
 #include "sinks/file_sink.h"
 #include "sinks/journald_sink.h"
@@ -197,6 +201,64 @@ TEST(FileSink, UnwritableIsRetriedNotLost) {
   EXPECT_EQ(s.Stats().delivered, 1u);
   EXPECT_EQ(ReadAll(dir + "/a.jsonl"), Sample().json + "\n");
   (void)!system(absl::StrCat("rm -rf '", tmpl, "'").c_str());
+}
+
+// ------------------------------------------------------------------ stdout
+
+std::string Drain(int fd) {
+  std::string got;
+  char buf[4096];
+  for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) got.append(buf, static_cast<size_t>(n));
+  return got;
+}
+
+TEST(StdoutWriter, ASlowReaderNeverBlocksAndAlertsGoFirst) {
+  signal(SIGPIPE, SIG_IGN);  // as `permsentry run` does: EPIPE, not death
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK), 0);  // the read end: for draining here
+  fcntl(p[1], F_SETFL, 0);             // the write end blocks, as a real stdout would
+  ASSERT_GT(fcntl(p[1], F_SETPIPE_SZ, 4096), 0);
+  StdoutWriter w(p[1], /*limit=*/64 << 10);
+  const std::string event(99, 'e');
+  for (int i = 0; i < 400; ++i) w.Append(event + "\n");  // 40 KB: ten times the pipe
+  const absl::Time t0 = absl::Now();
+  ASSERT_TRUE(w.Flush());  // returns with the pipe full instead of waiting
+  EXPECT_LT(absl::Now() - t0, absl::Milliseconds(100));
+  EXPECT_TRUE(w.backlogged());
+  w.Append("ALERT\n", /*alert=*/true);
+  std::string got = Drain(p[0]);  // what fit first: whole events, and maybe a part of one
+  while (w.size() > 0) {
+    ASSERT_TRUE(w.Flush());
+    got += Drain(p[0]);
+  }
+  // Every line whole; the alert ahead of the events that were still waiting.
+  std::vector<std::string> lines = absl::StrSplit(got, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 401u);
+  size_t alert_at = 0;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (lines[i] == "ALERT")
+      alert_at = i;
+    else
+      EXPECT_EQ(lines[i], event) << i;
+  }
+  EXPECT_GT(alert_at, 0u);
+  EXPECT_LT(alert_at, 60u);  // not behind the 400
+  // Past the limit, events are dropped and counted; alerts are kept.
+  for (int i = 0; i < 2000; ++i) w.Append(event + "\n");  // 200 KB > 64 KB
+  w.Append("ALERT2\n", /*alert=*/true);
+  EXPECT_EQ(w.dropped(), 2000u - (64u << 10) / 100u);
+  EXPECT_EQ(w.dropped_alerts(), 0u);
+  got.clear();
+  while (w.size() > 0) {
+    ASSERT_TRUE(w.Flush());
+    got += Drain(p[0]);
+  }
+  EXPECT_NE(got.find("ALERT2\n"), std::string::npos);
+  close(p[0]);
+  w.Append("gone\n");
+  EXPECT_FALSE(w.Flush());
+  EXPECT_EQ(w.error(), EPIPE);
+  close(p[1]);
 }
 
 // ------------------------------------------------------------------ tail

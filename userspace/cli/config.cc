@@ -86,10 +86,14 @@ absl::Status ParseOutput(absl::string_view origin, const YAML::Node& node, Confi
         return ErrorAt(origin, kv.second.Mark(),
                        "output.min_severity: expected low, medium, high or critical");
       c.stdout_min_severity = *s;
+    } else if (key == "buffer_mb") {
+      absl::StatusOr<uint32_t> n = ReadUint(origin, kv.second, "output.buffer_mb", 1, 4096);
+      if (!n.ok()) return n.status();
+      c.stdout_buffer_mb = *n;
     } else {
       return ErrorAt(origin, kv.first.Mark(),
                      absl::StrFormat("unknown key \"output.%s\" (known: format, color, events, "
-                                     "min_severity)",
+                                     "min_severity, buffer_mb)",
                                      key));
     }
   }
@@ -679,20 +683,22 @@ std::string DefaultConfigYaml() {
   for (const WatchEntry& e : DefaultWatchList())
     absl::StrAppend(&watch, absl::StrFormat("  #   %-30s %s\n", e.pattern, e.cls));
   return absl::StrCat(
-      absl::StrFormat("# permsentry configuration (built-in defaults)\n"
-                      "output:                     # stdout\n"
-                      "  format: json            # json (ECS, one object per line) | text\n"
-                      "  color: auto             # text: auto (on a terminal) | always | never\n"
-                      "  events: all             # all | alerts\n"
-                      "  min_severity: low       # with events: alerts\n"
-                      "capture:\n"
-                      "  bulk_ring_mb: %d         # all events; drained every drain_interval_ms\n"
-                      "  urgent_ring_kb: %d     # alert candidates; read at once\n"
-                      "  drain_interval_ms: %d\n"
-                      "  stats_interval_ms: %d  # how often lost-event counters are checked\n"
-                      "  process_table_entries: %d  # live processes the kernel's table holds\n",
-                      d.bulk_ring_mb, d.urgent_ring_kb, d.drain_interval_ms, d.stats_interval_ms,
-                      d.process_table_entries),
+      absl::StrFormat(
+          "# permsentry configuration (built-in defaults)\n"
+          "output:                     # stdout\n"
+          "  format: json            # json (ECS, one object per line) | text\n"
+          "  color: auto             # text: auto (on a terminal) | always | never\n"
+          "  events: all             # all | alerts\n"
+          "  min_severity: low       # with events: alerts\n"
+          "  buffer_mb: %d           # a slow reader's backlog before events are dropped\n"
+          "capture:\n"
+          "  bulk_ring_mb: %d         # all events; drained every drain_interval_ms\n"
+          "  urgent_ring_kb: %d     # alert candidates; read at once\n"
+          "  drain_interval_ms: %d\n"
+          "  stats_interval_ms: %d  # how often lost-event counters are checked\n"
+          "  process_table_entries: %d  # live processes the kernel's table holds\n",
+          d.stdout_buffer_mb, d.bulk_ring_mb, d.urgent_ring_kb, d.drain_interval_ms,
+          d.stats_interval_ms, d.process_table_entries),
       "watch:                     # credential files, recognised by inode identity\n"
       "  defaults: true           # the built-in list:\n",
       watch,

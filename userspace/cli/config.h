@@ -50,6 +50,9 @@ struct Config {
   // whether plain events are printed or only alerts (of at least a severity).
   ColorMode color = ColorMode::kAuto;
   bool stdout_alerts_only = false;
+  // How far a slow reader of stdout (a pipe, a socket) may fall behind before
+  // plain events are dropped for it (counted, alerted; alerts are kept).
+  uint32_t stdout_buffer_mb = 64;
   Severity stdout_min_severity = Severity::kLow;
   // Rules: the built-in pack (unless rules.defaults is false) plus rule files
   // and rules.custom.

@@ -192,7 +192,7 @@ int RunCommand(int argc, char** argv) {
   };
 
   // Outputs: stdout, the alert sinks (each on its own thread), the tail socket.
-  StdoutWriter out;
+  StdoutWriter out(STDOUT_FILENO, size_t{config.stdout_buffer_mb} << 20);
   SinkSet sinks;
   (void)sinks.Reconcile(config.sinks);
   // Sinks a reload retired: stopped on their own threads (a down webhook's
@@ -336,6 +336,7 @@ int RunCommand(int argc, char** argv) {
                         .untracked_processes = st.proc_full,
                         .sessions = {},
                         .alerts = pipeline.counters().alerts,
+                        .stdout_dropped = out.dropped(),
                         .sinks = sinks.Stats(),
                         .tail_socket = tail ? tail->path() : "",
                         .tail = tail ? tail->Stats() : TailServerStats{}};
@@ -392,6 +393,36 @@ int RunCommand(int argc, char** argv) {
     }
   };
 
+  uint64_t reported_stdout_dropped = 0, reported_stdout_alerts = 0;
+  auto check_stdout = [&]() {
+    if (out.dropped() == reported_stdout_dropped && out.dropped_alerts() == reported_stdout_alerts)
+      return;
+    const uint64_t events = out.dropped() - reported_stdout_dropped;
+    const uint64_t alerts = out.dropped_alerts() - reported_stdout_alerts;
+    reported_stdout_dropped = out.dropped();
+    reported_stdout_alerts = out.dropped_alerts();
+    std::fprintf(stderr,
+                 "permsentry: ALERT: stdout's reader fell %u MiB behind: %llu events and %llu "
+                 "alerts not written to stdout (capture, the tail and the sinks have them)\n",
+                 config.stdout_buffer_mb, static_cast<unsigned long long>(events),
+                 static_cast<unsigned long long>(alerts));
+    pipeline.OnHealth(HealthAlert{
+        .time = absl::Now(),
+        .action = "stdout_dropped",
+        .rule_id = "sensor-stdout-dropped",
+        .rule_name = "stdout's reader is too slow",
+        .severity = Severity::kHigh,
+        .message = absl::StrFormat("stdout's reader fell %d MiB behind: %d events and %d alerts "
+                                   "were not written to stdout",
+                                   config.stdout_buffer_mb, events, alerts),
+        .detail = "stdout",
+        .strings = {},
+        .counters = {{"events", events},
+                     {"alerts", alerts},
+                     {"events_total", out.dropped()},
+                     {"alerts_total", out.dropped_alerts()}}});
+  };
+
   uint64_t reported_proc_full = 0;
   auto check_losses = [&]() {
     absl::StatusOr<SensorStats> st = sensor_ptr->ReadStats();
@@ -418,6 +449,7 @@ int RunCommand(int argc, char** argv) {
       reported = *st;
     }
     check_sinks(/*final_report=*/false);
+    check_stdout();
   };
 
   // What wakes the loop: the wakeup ring, and the tail socket. The bulk ring
@@ -432,6 +464,7 @@ int RunCommand(int argc, char** argv) {
     }
   }
   bool stdout_gone = false;
+  bool stdout_polled = false;  // stdout is in the epoll set, for room to write
   auto flush_outputs = [&]() {
     if (tail) tail->Flush();
     if (stdout_gone) return;
@@ -443,6 +476,14 @@ int RunCommand(int argc, char** argv) {
         exit_code = kExitFailure;
       }
       g_stop = 1;
+      return;
+    }
+    // A reader that is behind: woken as soon as it has taken some, rather
+    // than at the next drain.
+    if (out.backlogged() != stdout_polled) {
+      epoll_event ev{.events = EPOLLOUT, .data = {.u32 = 3}};
+      if (epoll_ctl(epfd, out.backlogged() ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, out.fd(), &ev) == 0)
+        stdout_polled = out.backlogged();
     }
   };
   bool backlog = false;
@@ -551,6 +592,11 @@ int RunCommand(int argc, char** argv) {
   (void)pipeline.Tick(absl::Now(), /*flush=*/true);
   check_losses();
   flush_outputs();
+  // What a slow reader has not taken yet: a last chance, then counted.
+  for (int i = 0; i < 100 && !stdout_gone && out.size() > 0; ++i) {
+    flush_outputs();
+    if (out.size() > 0) absl::SleepFor(absl::Milliseconds(10));
+  }
   absl::StatusOr<SensorStats> final_stats = sensor_ptr->ReadStats();
   sensor->reset();  // detach every program
   close(epfd);
@@ -577,6 +623,13 @@ int RunCommand(int argc, char** argv) {
       static_cast<unsigned long long>(st.proc_full),
       static_cast<unsigned long long>(st.proc_missing), static_cast<unsigned long long>(pc.alerts),
       static_cast<unsigned long long>(pc.coalesced));
+  if (out.dropped() + out.dropped_alerts() > 0 || out.size() > 0) {
+    std::fprintf(stderr,
+                 "permsentry: stdout: %llu events and %llu alerts not written (its reader fell "
+                 "behind), %zu bytes unwritten at exit\n",
+                 static_cast<unsigned long long>(out.dropped()),
+                 static_cast<unsigned long long>(out.dropped_alerts()), out.size());
+  }
   for (const SinkSet::Report& r : sinks.Stats()) {
     std::fprintf(stderr,
                  "permsentry: sink %s: %llu delivered, %llu dropped (queue full), %llu failed\n",

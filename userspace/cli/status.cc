@@ -84,6 +84,7 @@ std::string StatusJson(const StatusSnapshot& s) {
   KU64(w, "untracked", s.untracked_processes);
   w.EndObject();
   KU64(w, "alerts", s.alerts);
+  KU64(w, "stdout_dropped", s.stdout_dropped);
   w.Key("sinks");
   w.StartArray();
   for (const SinkSet::Report& r : s.sinks) {
@@ -256,7 +257,9 @@ int StatusCommand(int argc, char** argv) {
       static_cast<unsigned long long>(num(procs, "live")),
       static_cast<unsigned long long>(num(procs, "exited_kept")),
       static_cast<unsigned long long>(num(procs, "untracked")));
-  std::printf("alerts: %llu\n", static_cast<unsigned long long>(num(d, "alerts")));
+  std::printf("alerts: %llu; stdout: %llu events not written (its reader fell behind)\n",
+              static_cast<unsigned long long>(num(d, "alerts")),
+              static_cast<unsigned long long>(num(d, "stdout_dropped")));
   if (d.HasMember("sinks") && d["sinks"].IsArray()) {
     for (const rapidjson::Value& k : d["sinks"].GetArray()) {
       std::printf(

@@ -29,6 +29,7 @@ struct StatusSnapshot {
   uint64_t untracked_processes = 0;  // not entered: table full
   std::vector<AiSession> sessions;
   uint64_t alerts = 0;
+  uint64_t stdout_dropped = 0;  // events not written to a slow stdout reader
   std::vector<SinkSet::Report> sinks;
   std::string tail_socket;  // empty: no tail server
   TailServerStats tail;

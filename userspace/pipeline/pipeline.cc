@@ -149,9 +149,9 @@ void Pipeline::Emit(const SyscallEvent& ev, const Enriched& en, const AlertInfo*
   if (need_json) json = std::make_shared<std::string>(json_.Render(ev, en, alert));
   if (to_stdout) {
     if (stdout_.json) {
-      out_->Append(*json);
+      out_->Append(*json, is_alert);
     } else {
-      out_->Append(text_->Render(ev, en, alert));
+      out_->Append(text_->Render(ev, en, alert), is_alert);
     }
     // A drained backlog is written in pieces: one buffer for all of it would
     // grow to the ring's size and fault in fresh pages every time.
@@ -219,7 +219,7 @@ bool Pipeline::Tick(absl::Time now, bool flush) {
 void Pipeline::OnHealth(const HealthAlert& h) {
   auto json = std::make_shared<std::string>(json_.Render(h));
   if (!stdout_.alerts_only || h.severity >= stdout_.min_severity)
-    out_->Append(stdout_.json ? *json : text_->Render(h));
+    out_->Append(stdout_.json ? *json : text_->Render(h), /*alert=*/true);
   if (tail_ != nullptr) {
     TailMeta m{.alert = true,
                .severity = h.severity,

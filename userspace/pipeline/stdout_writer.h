@@ -1,11 +1,17 @@
-// Buffers rendered lines and writes them to stdout in one write() per batch
-// (a storm costs one syscall per 256 KiB, not one per event).
+// stdout as a sink that never blocks capture. Lines are buffered and written
+// in batches (one write per 256 KiB in a storm, not one per event). When
+// stdout is a pipe or a socket, writes never wait (RWF_NOWAIT): what the
+// reader cannot take yet stays buffered, up to a bound; past it, plain events
+// are dropped and counted (the caller reports them), while alerts are still
+// kept. Alerts also go ahead of plain events still waiting (at a line
+// boundary): a reader that is behind gets the alert first. A terminal or a
+// regular file is written with ordinary blocking writes.
 #ifndef PERMSENTRY_PIPELINE_STDOUT_WRITER_H_
 #define PERMSENTRY_PIPELINE_STDOUT_WRITER_H_
 
 #include <unistd.h>
 
-#include <cerrno>
+#include <cstdint>
 #include <string>
 
 #include "absl/strings/string_view.h"
@@ -14,35 +20,42 @@ namespace permsentry {
 
 class StdoutWriter {
  public:
-  explicit StdoutWriter(int fd = STDOUT_FILENO) : fd_(fd) {}
-  void Append(absl::string_view line) { buf_.append(line.data(), line.size()); }
-  size_t size() const { return buf_.size(); }
-  // False when stdout is gone (EPIPE or another hard error).
-  bool Flush() {
-    if (error_ != 0) {  // stdout already failed: keep saying so
-      buf_.clear();
-      return false;
-    }
-    size_t off = 0;
-    while (off < buf_.size()) {
-      const ssize_t n = write(fd_, buf_.data() + off, buf_.size() - off);
-      if (n < 0) {
-        if (errno == EINTR) continue;
-        error_ = errno;
-        buf_.clear();
-        return false;
-      }
-      off += static_cast<size_t>(n);
-    }
-    buf_.clear();
-    return true;
+  // `limit`: bytes a slow reader may be behind before events are dropped.
+  explicit StdoutWriter(int fd = STDOUT_FILENO, size_t limit = 64u << 20);
+  // `alert`: written ahead of waiting events, and kept past the limit (up to
+  // a second limit as large again).
+  void Append(absl::string_view line, bool alert = false);
+  // Bytes appended and not yet written.
+  size_t size() const {
+    return events_.data.size() - events_.off + alerts_.data.size() - alerts_.off;
   }
+  // Write what the reader takes now. False when stdout is gone (EPIPE, or
+  // another hard error: see error()).
+  bool Flush();
+  // Does the writer wait for stdout to take more (epoll EPOLLOUT on fd())?
+  bool backlogged() const { return nowait_ && size() > 0; }
+  int fd() const { return fd_; }
   int error() const { return error_; }
+  uint64_t dropped() const { return dropped_; }
+  uint64_t dropped_alerts() const { return dropped_alerts_; }
 
  private:
+  struct Buffer {
+    std::string data;
+    size_t off = 0;
+  };
+  // Writes buf from its offset up to `end`; false when stdout took less (or
+  // failed: error_ is set).
+  bool WriteOut(Buffer& buf, size_t end);
+
   int fd_;
-  std::string buf_;
+  size_t limit_;
+  bool nowait_ = false;  // RWF_NOWAIT writes (pipes, sockets)
+  Buffer events_, alerts_;
+  Buffer* partial_ = nullptr;  // holds a line written in part: it goes first
   int error_ = 0;
+  uint64_t dropped_ = 0;
+  uint64_t dropped_alerts_ = 0;
 };
 
 }  // namespace permsentry

@@ -1,0 +1,75 @@
+#include "pipeline/stdout_writer.h"
+
+#include <sys/stat.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+
+namespace permsentry {
+
+StdoutWriter::StdoutWriter(int fd, size_t limit) : fd_(fd), limit_(limit) {
+  struct stat st;
+  // Only pipes and sockets: a terminal has no non-waiting writes, and a
+  // regular file's writes do not wait for a reader.
+  nowait_ = fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode));
+}
+
+void StdoutWriter::Append(absl::string_view line, bool alert) {
+  if (nowait_ && size() + line.size() > (alert ? 2 * limit_ : limit_)) {
+    ++(alert ? dropped_alerts_ : dropped_);
+    return;
+  }
+  (alert ? alerts_ : events_).data.append(line.data(), line.size());
+}
+
+bool StdoutWriter::WriteOut(Buffer& buf, size_t end) {
+  while (buf.off < end) {
+    iovec iov{.iov_base = buf.data.data() + buf.off, .iov_len = end - buf.off};
+    const ssize_t n =
+        nowait_ ? pwritev2(fd_, &iov, 1, -1, RWF_NOWAIT) : write(fd_, iov.iov_base, iov.iov_len);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (nowait_ && (errno == EAGAIN || errno == EWOULDBLOCK)) return false;  // reader behind
+      if (nowait_ && errno == EOPNOTSUPP) {
+        nowait_ = false;  // a kernel without RWF_NOWAIT for pipes: wait as before
+        continue;
+      }
+      error_ = errno;
+      return false;
+    }
+    buf.off += static_cast<size_t>(n);
+    // Stopped inside a line: that line is finished before anything else.
+    partial_ = buf.data[buf.off - 1] == '\n' ? nullptr : &buf;
+  }
+  if (buf.off == buf.data.size()) {
+    buf.data.clear();
+    buf.off = 0;
+    if (partial_ == &buf) partial_ = nullptr;
+  } else if (buf.off > (4u << 20)) {
+    buf.data.erase(0, buf.off);  // now and then, not on every partial write
+    buf.off = 0;
+  }
+  return true;
+}
+
+bool StdoutWriter::Flush() {
+  if (error_ == 0) {
+    bool more = true;
+    if (partial_ != nullptr) {
+      Buffer& b = *partial_;
+      const size_t nl = b.data.find('\n', b.off);
+      more = WriteOut(b, nl == std::string::npos ? b.data.size() : nl + 1);
+    }
+    if (more) more = WriteOut(alerts_, alerts_.data.size());
+    if (more) (void)WriteOut(events_, events_.data.size());
+  }
+  if (error_ != 0) {  // stdout failed: keep saying so
+    events_ = Buffer{};
+    alerts_ = Buffer{};
+    partial_ = nullptr;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace permsentry
