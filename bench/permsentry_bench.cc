@@ -36,6 +36,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -45,7 +46,12 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <string_view>
+#include <thread>
 #include <vector>
+
+#include <sys/socket.h>
+#include <sys/un.h>
 
 namespace {
 
@@ -57,6 +63,9 @@ struct Options {
   int write_cycles = 20000;
   int spawn_cycles = 2000;
   bool auditd = true;
+  int latency_probes = 2000;
+  bool latency_only = false;
+  int latency_interval_us = 2000;
 };
 
 constexpr int kPermOpsPerCycle = 10;    // syscalls per permission cycle
@@ -184,17 +193,24 @@ class Workloads {
 // was delivered is read from the sensor's own closing summary and counters.
 class Permsentry {
  public:
-  explicit Permsentry(const std::string& binary) {
+  // `stdout_fd`: where its events go (default /dev/null); `config`: --config.
+  explicit Permsentry(const std::string& binary, int stdout_fd = -1,
+                      const std::string& config = "") {
     const std::string ready = "/tmp/permsentry-bench.ready";
     unlink(ready.c_str());
     pid_ = fork();
     if (pid_ == 0) {
-      const int out = open("/dev/null", O_WRONLY);
+      const int out = stdout_fd >= 0 ? stdout_fd : open("/dev/null", O_WRONLY);
       dup2(out, STDOUT_FILENO);
       const int err = open(kStderr, O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(err, STDERR_FILENO);
-      execl(binary.c_str(), binary.c_str(), "run", "--format", "json", "--ready-file",
-            ready.c_str(), nullptr);
+      if (config.empty()) {
+        execl(binary.c_str(), binary.c_str(), "run", "--format", "json", "--ready-file",
+              ready.c_str(), nullptr);
+      } else {
+        execl(binary.c_str(), binary.c_str(), "run", "--format", "json", "--ready-file",
+              ready.c_str(), "--config", config.c_str(), nullptr);
+      }
       _exit(127);
     }
     for (int i = 0; i < 2000 && access(ready.c_str(), F_OK) != 0; ++i) usleep(10000);
@@ -387,13 +403,216 @@ LegResult RunLeg(const std::string& name, const Options& o, int reps, bool drain
       .name = name, .perm_ns = r[0], .unrelated_ns = r[1], .write_ns = r[2], .spawn_ns = r[3]};
 }
 
+// ------------------------------------------------------------------ alert latency
+
+// syscall → alert line read by a consumer: a process makes a setuid chmod (an
+// alert of the built-in rule setid-bit-added, decided in the kernel to be an
+// alert candidate) on a file of its own, and two readers wait for the alert:
+// one on the sensor's stdout (every event, as `permsentry run` prints them),
+// one on the tail socket (alerts only). The latency is the time from just
+// before the call to the moment the reader has the line.
+
+struct Percentiles {
+  double p50 = 0, p99 = 0, max = 0;
+  size_t seen = 0, missing = 0;
+};
+
+Percentiles Summarize(const std::vector<int64_t>& sent, const std::vector<int64_t>& got) {
+  std::vector<double> us;
+  Percentiles p;
+  for (size_t i = 0; i < sent.size(); ++i) {
+    if (got[i] == 0) {
+      ++p.missing;
+      continue;
+    }
+    us.push_back(static_cast<double>(got[i] - sent[i]) / 1000.0);
+  }
+  std::sort(us.begin(), us.end());
+  p.seen = us.size();
+  if (!us.empty()) {
+    p.p50 = us[us.size() / 2];
+    p.p99 = us[std::min(us.size() - 1, static_cast<size_t>(static_cast<double>(us.size()) * 0.99))];
+    p.max = us.back();
+  }
+  return p;
+}
+
+// Reads lines from a fd on its own thread and notes when each probe's alert
+// arrived (probe files are DIR/d<k>/p<i>).
+class AlertReader {
+ public:
+  AlertReader(int fd, const std::string& dir, size_t probes)
+      : fd_(fd), needle_("\"file\":{\"path\":\"" + dir + "/d"), got_(probes, 0) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~AlertReader() {
+    if (thread_.joinable()) thread_.join();
+  }
+  // Stops after the fd reaches EOF (the caller closes the other end).
+  std::vector<int64_t> Join() {
+    if (thread_.joinable()) thread_.join();
+    return got_;
+  }
+
+ private:
+  void Run() {
+    std::string buf;
+    char chunk[1 << 16];
+    for (;;) {
+      const ssize_t n = read(fd_, chunk, sizeof(chunk));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      const int64_t now = NowNs();
+      buf.append(chunk, static_cast<size_t>(n));
+      size_t start = 0;
+      for (size_t nl; (nl = buf.find('\n', start)) != std::string::npos; start = nl + 1) {
+        const std::string_view line(buf.data() + start, nl - start);
+        if (line.find("\"kind\":\"alert\"") == std::string_view::npos ||
+            line.find("\"id\":\"setid-bit-added\"") == std::string_view::npos)
+          continue;
+        const size_t at = line.find(needle_);
+        if (at == std::string_view::npos) continue;
+        // DIR/d<k>/p<i>
+        const char* p = std::strchr(line.data() + at + needle_.size(), 'p');
+        if (p == nullptr) continue;
+        const size_t idx = std::strtoul(p + 1, nullptr, 10);
+        if (idx < got_.size() && got_[idx] == 0) got_[idx] = now;
+      }
+      buf.erase(0, start);
+    }
+  }
+  int fd_;
+  std::string needle_;
+  std::vector<int64_t> got_;
+  std::thread thread_;
+};
+
+struct LatencyResult {
+  Percentiles out, tail;
+  double storm_ns = 0;     // permission storm ns/op during the probes (0: no storm)
+  double call_p50_us = 0;  // the chmod itself
+  std::string summary;
+};
+
+volatile std::sig_atomic_t g_storm_stop = 0;
+
+// One run: a sensor, a stdout reader, a tail reader, `probes` setuid chmods
+// `interval_us` apart from a process pinned to CPU 1, with or without the
+// permission storm running on CPU 0.
+LatencyResult MeasureLatency(const Options& o, bool storm, bool stdout_alerts_only) {
+  char tmpl[] = "/var/tmp/permsentry-latency-XXXXXX";
+  if (mkdtemp(tmpl) == nullptr) Die("mkdtemp failed");
+  const std::string dir = tmpl;
+  const std::string sock = dir + "/tail.sock", config = dir + "/permsentry.yaml";
+  {
+    std::ofstream(config) << "tail:\n  socket: " << sock << "\nai:\n  status_file: " << dir
+                          << "/status.json\n"
+                          << (stdout_alerts_only ? "output:\n  events: alerts\n" : "");
+  }
+  // 50 files a directory: the kernel's dcache lookup scans a directory's
+  // children, and a thousand in one would make each chmod itself slow.
+  const auto probe_file = [&](int i) {
+    return dir + "/d" + std::to_string(i / 50) + "/p" + std::to_string(i);
+  };
+  for (int i = 0; i < o.latency_probes; ++i) {
+    if (i % 50 == 0) mkdir((dir + "/d" + std::to_string(i / 50)).c_str(), 0755);
+    close(open(probe_file(i).c_str(), O_CREAT | O_WRONLY, 0755));
+  }
+  int out[2];
+  if (pipe2(out, O_CLOEXEC) != 0) Die("pipe");
+  LatencyResult r;
+  {
+    Permsentry sensor(o.sensor, out[1], config);
+    close(out[1]);
+    AlertReader out_reader(out[0], dir, static_cast<size_t>(o.latency_probes));
+    const int tail = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock.c_str());
+    if (connect(tail, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0)
+      Die("cannot connect to the tail socket: " + std::string(strerror(errno)));
+    const std::string req = "{\"version\":1,\"alerts_only\":true}\n";
+    if (write(tail, req.data(), req.size()) != static_cast<ssize_t>(req.size()))
+      Die("tail request");
+    AlertReader tail_reader(tail, dir, static_cast<size_t>(o.latency_probes));
+    usleep(200000);  // the tail's hello, the startup events drained
+
+    int storm_pipe[2] = {-1, -1};
+    pid_t storm_pid = -1;
+    if (storm) {
+      if (pipe(storm_pipe) != 0) Die("pipe");
+      storm_pid = fork();
+      if (storm_pid == 0) {
+        cpu_set_t cpus;
+        CPU_ZERO(&cpus);
+        CPU_SET(0, &cpus);
+        sched_setaffinity(0, sizeof(cpus), &cpus);
+        signal(SIGTERM, [](int) { g_storm_stop = 1; });
+        Workloads w;
+        const int64_t t0 = NowNs();
+        int64_t ops = 0;
+        while (!g_storm_stop) {
+          w.Permission(100);
+          ops += 100 * kPermOpsPerCycle;
+        }
+        const double ns = static_cast<double>(NowNs() - t0) / static_cast<double>(ops);
+        (void)!write(storm_pipe[1], &ns, sizeof(ns));
+        _exit(0);
+      }
+      close(storm_pipe[1]);
+      usleep(300000);  // the storm under way
+    }
+
+    // The probes, from a thread pinned to the other CPU.
+    std::vector<int64_t> sent(static_cast<size_t>(o.latency_probes), 0);
+    std::vector<int64_t> call(static_cast<size_t>(o.latency_probes), 0);
+    std::thread probe([&] {
+      cpu_set_t cpus;
+      CPU_ZERO(&cpus);
+      CPU_SET(1 % std::max(1L, sysconf(_SC_NPROCESSORS_ONLN)), &cpus);
+      sched_setaffinity(0, sizeof(cpus), &cpus);
+      for (int i = 0; i < o.latency_probes; ++i) {
+        const std::string f = probe_file(i);
+        const int64_t before = NowNs();
+        syscall(SYS_chmod, f.c_str(), 04755);
+        // The event is emitted as the call returns: latency counts from there.
+        sent[static_cast<size_t>(i)] = NowNs();
+        call[static_cast<size_t>(i)] = sent[static_cast<size_t>(i)] - before;
+        usleep(static_cast<useconds_t>(o.latency_interval_us));
+      }
+    });
+    probe.join();
+    if (storm) {
+      kill(storm_pid, SIGTERM);
+      if (read(storm_pipe[0], &r.storm_ns, sizeof(r.storm_ns)) != sizeof(r.storm_ns))
+        Die("the storm failed");
+      close(storm_pipe[0]);
+      waitpid(storm_pid, nullptr, 0);
+    }
+    usleep(500000);             // stragglers
+    r.summary = sensor.Stop();  // closes its stdout: the readers see EOF
+    shutdown(tail, SHUT_RDWR);
+    r.out = Summarize(sent, out_reader.Join());
+    r.tail = Summarize(sent, tail_reader.Join());
+    std::sort(call.begin(), call.end());
+    r.call_p50_us = static_cast<double>(call[call.size() / 2]) / 1000.0;
+    close(tail);
+    close(out[0]);
+  }
+  std::system(("rm -rf '" + dir + "'").c_str());
+  return r;
+}
+
 void Usage() {
   std::puts(
       "usage: permsentry_bench [--sensor PATH] [--reps N] [--perm-cycles N]\n"
       "                        [--unrelated-cycles N] [--write-cycles N] [--spawn-cycles N]\n"
-      "                        [--no-auditd]\n"
+      "                        [--no-auditd] [--latency-probes N] [--latency-interval-us N]\n"
+      "                        [--latency-only]\n"
       "Runs the permission and unrelated workloads with no sensor, with permsentry and\n"
-      "with auditd, prints ns/op (median of N reps), ratios and delivered events.\n"
+      "with auditd, prints ns/op (median of N reps), ratios and delivered events; then\n"
+      "measures syscall -> alert latency on stdout and on a tail client, idle and under\n"
+      "the permission storm (--latency-probes 0 skips it).\n"
       "Needs root. auditd runs last; the kernel's audit state is restored after.");
 }
 
@@ -408,6 +627,9 @@ int main(int argc, char** argv) {
                                  {"write-cycles", required_argument, nullptr, 'w'},
                                  {"spawn-cycles", required_argument, nullptr, 'S'},
                                  {"no-auditd", no_argument, nullptr, 'n'},
+                                 {"latency-probes", required_argument, nullptr, 'L'},
+                                 {"latency-interval-us", required_argument, nullptr, 'I'},
+                                 {"latency-only", no_argument, nullptr, 'O'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
   for (int c; (c = getopt_long(argc, argv, "h", kLong, nullptr)) != -1;) {
@@ -433,6 +655,16 @@ int main(int argc, char** argv) {
       case 'n':
         o.auditd = false;
         break;
+      case 'L':
+        o.latency_probes = std::max(0, std::atoi(optarg));
+        break;
+      case 'I':
+        o.latency_interval_us = std::max(100, std::atoi(optarg));
+        break;
+      case 'O':
+        o.latency_only = true;
+        o.auditd = false;
+        break;
       case 'h':
         Usage();
         return 0;
@@ -452,7 +684,7 @@ int main(int argc, char** argv) {
   std::vector<double> rf_p, rf_u, rf_w, r_p, r_u, r_w;
   std::vector<double> none_s, floor_s, ps_s, rf_s, r_s;
   uint64_t issued = 0, seen = 0, lost = 0;
-  for (int round = 0; round < o.reps; ++round) {
+  for (int round = 0; round < (o.latency_only ? 1 : o.reps); ++round) {
     std::fprintf(stderr, "round %d/%d: no sensor, floor, permsentry\n", round + 1, o.reps);
     const LegResult n = RunLeg("none", o, 1, false);
     LegResult f;
@@ -503,6 +735,25 @@ int main(int argc, char** argv) {
                       std::to_string(seen) + " events (any process), lost " + std::to_string(lost),
                   Median(r_p), Median(r_u), Median(r_w), Median(r_s)});
 
+  // Alert latency, before auditd (which leaves a cost on later processes).
+  struct LatencyRun {
+    std::string load, stdout_kind;
+    LatencyResult r;
+  };
+  std::vector<LatencyRun> latency;
+  if (o.latency_probes > 0) {
+    for (const bool storm : {false, true}) {
+      for (const bool alerts_only : {false, true}) {
+        std::fprintf(stderr, "alert latency: %d probes, %s, stdout %s\n", o.latency_probes,
+                     storm ? "under the permission storm" : "idle",
+                     alerts_only ? "alerts only" : "every event");
+        latency.push_back({storm ? "permission storm" : "idle",
+                           alerts_only ? "stdout (alerts)" : "stdout (events)",
+                           MeasureLatency(o, storm, alerts_only)});
+      }
+    }
+  }
+
   if (o.auditd && Auditd::Available()) {
     std::fprintf(stderr, "auditd (last: audit leaves a cost on processes started after it)\n");
     Auditd a;
@@ -539,5 +790,28 @@ int main(int argc, char** argv) {
   std::printf("\n");
   for (const LegResult& l : legs)
     if (l.delivery != "-") std::printf("%-12s %s\n", l.name.c_str(), l.delivery.c_str());
+  if (!latency.empty()) {
+    std::printf(
+        "\nalert latency: from a setuid chmod's return to the alert line read (%d probes, %d us "
+        "apart, built-in rule setid-bit-added)\n",
+        o.latency_probes, o.latency_interval_us);
+    std::printf("%-18s %-16s %10s %10s %10s %8s\n", "load", "reader", "p50", "p99", "max",
+                "missing");
+    for (const LatencyRun& run : latency) {
+      const LatencyResult& r = run.r;
+      for (const auto& [reader, p] :
+           {std::pair<std::string, const Percentiles&>{run.stdout_kind, r.out},
+            std::pair<std::string, const Percentiles&>{"tail (alerts)", r.tail}}) {
+        std::printf("%-18s %-16s %7.0f us %7.0f us %7.0f us %8zu\n", run.load.c_str(),
+                    reader.c_str(), p.p50, p.p99, p.max, p.missing);
+      }
+      std::printf("%-18s the chmod itself: %.0f us (p50)", "", r.call_p50_us);
+      if (r.storm_ns > 0) {
+        std::printf("; the storm meanwhile: %.0f ns/op, %.2fx no sensor", r.storm_ns,
+                    r.storm_ns / legs[0].perm_ns);
+      }
+      std::printf("\n%-18s %s\n", "", r.summary.c_str());
+    }
+  }
   return 0;
 }
