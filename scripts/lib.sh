@@ -24,12 +24,18 @@ require_root() {
   [[ $(id -u) -eq 0 ]] || die "run this as root (sudo $0): permsentry loads BPF programs and installs packages"
 }
 
+# The packages of "$@" that are not installed, one per line.
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || echo "$p"
+  done
+}
+
 # Install the packages that are missing (apt-get, non-interactive).
 ensure_packages() {
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
+  local missing
+  mapfile -t missing < <(missing_packages "$@")
   ((${#missing[@]} == 0)) && return 0
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -54,10 +60,8 @@ build() {
 # (auditd, rsyslog: the benchmark and the tests start their own). An existing
 # policy-rc.d is put back afterwards, also when the install fails.
 ensure_packages_nostart() {
-  local missing=() p
-  for p in "$@"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-  done
+  local missing
+  mapfile -t missing < <(missing_packages "$@")
   ((${#missing[@]} == 0)) && return 0
   PERMSENTRY_SAVED_POLICY=""
   if [[ -e /usr/sbin/policy-rc.d ]]; then

@@ -121,39 +121,6 @@ struct Daemon {
   }
 };
 
-// Runs `permsentry` as uid:gid (no supplementary groups).
-CommandResult RunAs(const std::vector<std::string>& args, uid_t uid, gid_t gid) {
-  const std::string out = absl::StrCat("/tmp/permsentry-runas-", getpid(), ".out");
-  const std::string err = absl::StrCat("/tmp/permsentry-runas-", getpid(), ".err");
-  const pid_t pid = fork();
-  if (pid == 0) {
-    const int in = open("/dev/null", O_RDONLY);
-    const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0666);
-    dup2(in, 0);
-    dup2(o, 1);
-    dup2(e, 2);
-    if (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||
-        setresuid(uid, uid, uid) != 0)
-      _exit(126);
-    std::vector<std::string> argv = {PermsentryBinary()};
-    argv.insert(argv.end(), args.begin(), args.end());
-    std::vector<char*> a;
-    for (std::string& s : argv) a.push_back(s.data());
-    a.push_back(nullptr);
-    execv(a[0], a.data());
-    _exit(127);
-  }
-  int status = 0;
-  waitpid(pid, &status, 0);
-  CommandResult r{.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                  .out = ReadFile(out),
-                  .err = ReadFile(err)};
-  unlink(out.c_str());
-  unlink(err.c_str());
-  return r;
-}
-
 // The journal: the host's journald, or one started for the suite.
 struct Journal {
   static constexpr char kSocket[] = "/run/systemd/journal/socket";
@@ -709,13 +676,13 @@ TEST_F(Alerts, TailRefusesNonMembersAndReplaysForMembers) {
   EXPECT_EQ(st.st_mode & 0777, 0660u);
   EXPECT_EQ(st.st_gid, kNogroup);
   // Not in the group: the file system says no, and the client says why.
-  CommandResult r = RunAs({"tail", "--socket", Socket()}, kNobody, kStranger);
+  CommandResult r = RunPermsentry({"tail", "--socket", Socket()}, kNobody, kStranger);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, absl::StrCat("permsentry tail: permission denied on ", Socket(),
                                 ": only root and members of group nogroup may tail the sensor\n"));
   // Past the file system (mode 0666), the sensor checks the peer itself.
   ASSERT_EQ(chmod(Socket().c_str(), 0666), 0);
-  r = RunAs({"tail", "--socket", Socket()}, kNobody, kStranger);
+  r = RunPermsentry({"tail", "--socket", Socket()}, kNobody, kStranger);
   ASSERT_EQ(chmod(Socket().c_str(), 0660), 0);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(absl::StrContains(r.err, "the sensor refused")) << r.err;
@@ -724,9 +691,9 @@ TEST_F(Alerts, TailRefusesNonMembersAndReplaysForMembers) {
                                 "members of group nogroup"))
       << r.err;
   // A member: what happened in the last minute, then done.
-  r = RunAs({"tail", "--json", "--alerts-only", "--since", "1m", "--no-follow", "--path",
-             *root_ + "/**", "--socket", Socket()},
-            kNobody, kNogroup);
+  r = RunPermsentry({"tail", "--json", "--alerts-only", "--since", "1m", "--no-follow", "--path",
+                     *root_ + "/**", "--socket", Socket()},
+                    kNobody, kNogroup);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   bool seen = false;
   for (absl::string_view l : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {

@@ -252,7 +252,8 @@ int SensorProcess::Stop() {
 
 std::string SensorProcess::Stderr() { return ReadFile(stderr_file_); }
 
-CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid) {
+CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid, gid_t as_gid) {
+  const gid_t gid = as_gid == static_cast<gid_t>(-1) ? as_uid : as_gid;
   const std::string out_file = TempName("out"), err_file = TempName("err");
   std::vector<std::string> argv_s = {PermsentryBinary()};
   argv_s.insert(argv_s.end(), args.begin(), args.end());
@@ -264,7 +265,7 @@ CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid) 
     dup2(in, STDIN_FILENO);
     dup2(out, STDOUT_FILENO);
     dup2(err, STDERR_FILENO);
-    if (as_uid != 0 && (setgroups(0, nullptr) != 0 || setresgid(as_uid, as_uid, as_uid) != 0 ||
+    if (as_uid != 0 && (setgroups(0, nullptr) != 0 || setresgid(gid, gid, gid) != 0 ||
                         setresuid(as_uid, as_uid, as_uid) != 0)) {
       _exit(126);
     }

@@ -94,14 +94,16 @@ bool HasDelta(const Event& e, const std::string& text);
 // Path of the permsentry binary under test.
 std::string PermsentryBinary();
 
-// Runs the binary with args (optionally as another uid), returns exit status and
+// Runs the binary with args (optionally as another uid, with gid `as_gid` or
+// else the same number, no supplementary groups), returns exit status and
 // what it printed.
 struct CommandResult {
   int exit_code = -1;
   std::string out;
   std::string err;
 };
-CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid = 0);
+CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid = 0,
+                            gid_t as_gid = static_cast<gid_t>(-1));
 
 }  // namespace permsentry::testing
 

@@ -1,6 +1,7 @@
 #include "cli/config.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <fstream>
 #include <sstream>
 
@@ -587,6 +588,15 @@ absl::StatusOr<std::string> CheckConfigFile(const std::string& path) {
       cfg->format == OutputFormat::kJson ? "json" : "text",
       sinks.empty() ? "none" : absl::StrJoin(sinks, ", "),
       cfg->tail_enabled ? cfg->tail.socket_path : "off");
+}
+
+std::optional<Config> LoadConfigOrSay(const std::string& path) {
+  absl::StatusOr<Config> c = LoadConfigFile(path);
+  if (!c.ok()) {
+    std::fprintf(stderr, "permsentry: %s\n", std::string(c.status().message()).c_str());
+    return std::nullopt;
+  }
+  return *std::move(c);
 }
 
 absl::StatusOr<Config> LoadConfigFile(const std::string& path) {

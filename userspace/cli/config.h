@@ -5,6 +5,7 @@
 #define PERMSENTRY_CLI_CONFIG_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,8 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view ori
 
 // Read and parse a config file.
 absl::StatusOr<Config> LoadConfigFile(const std::string& path);
+// The same for a command's --config: an error is said on stderr, in one line.
+std::optional<Config> LoadConfigOrSay(const std::string& path);
 
 // The built-in default, as YAML (printed by `permsentry run --print-default-config`).
 std::string DefaultConfigYaml();

@@ -166,12 +166,9 @@ int RunCommand(int argc, char** argv) {
 
   Config config;
   if (opts.config_path) {
-    absl::StatusOr<Config> loaded = LoadConfigFile(*opts.config_path);
-    if (!loaded.ok()) {
-      std::fprintf(stderr, "permsentry: %s\n", std::string(loaded.status().message()).c_str());
-      return kExitUsage;
-    }
-    config = *loaded;
+    std::optional<Config> loaded = LoadConfigOrSay(*opts.config_path);
+    if (!loaded) return kExitUsage;
+    config = *std::move(loaded);
   }
   if (opts.format) config.format = *opts.format;
 

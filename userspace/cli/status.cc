@@ -188,11 +188,8 @@ int StatusCommand(int argc, char** argv) {
         file = optarg;
         break;
       case 'c': {
-        absl::StatusOr<Config> cfg = LoadConfigFile(optarg);
-        if (!cfg.ok()) {
-          std::fprintf(stderr, "permsentry: %s\n", std::string(cfg.status().message()).c_str());
-          return kExitUsage;
-        }
+        std::optional<Config> cfg = LoadConfigOrSay(optarg);
+        if (!cfg) return kExitUsage;
         if (file.empty()) file = cfg->status_file;
         break;
       }

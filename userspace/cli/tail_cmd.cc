@@ -166,11 +166,8 @@ int TailCommand(int argc, char** argv) {
         socket_path = optarg;
         break;
       case 'c': {
-        absl::StatusOr<Config> cfg = LoadConfigFile(optarg);
-        if (!cfg.ok()) {
-          std::fprintf(stderr, "permsentry: %s\n", std::string(cfg.status().message()).c_str());
-          return kExitUsage;
-        }
+        std::optional<Config> cfg = LoadConfigOrSay(optarg);
+        if (!cfg) return kExitUsage;
         if (socket_path.empty()) socket_path = cfg->tail.socket_path;
         break;
       }

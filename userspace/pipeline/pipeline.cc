@@ -60,26 +60,22 @@ void Pipeline::SetWatchList(std::shared_ptr<const std::vector<WatchEntry>> list)
 
 bool Pipeline::OnRecord(absl::Span<const uint8_t> record) {
   alerted_ = false;
+  // Never silent: counted, reported in the summary, the first few shown.
+  const auto undecodable = [&](const absl::Status& s) {
+    if (++counters_.undecodable <= 5)
+      std::fprintf(stderr, "permsentry: undecodable record: %s\n",
+                   std::string(s.message()).c_str());
+    return false;
+  };
   if (RecordType(record) == PS_EV_PROC) {
     absl::StatusOr<ProcEvent> pe = DecodeProcEvent(record, decode_options_);
-    if (!pe.ok()) {
-      // Never silent: counted, reported in the summary, the first few shown.
-      if (++counters_.undecodable <= 5)
-        std::fprintf(stderr, "permsentry: undecodable record: %s\n",
-                     std::string(pe.status().message()).c_str());
-      return false;
-    }
+    if (!pe.ok()) return undecodable(pe.status());
     table_.Apply(*pe, absl::Now());
     if (pe->kind == ProcEvent::Kind::kExec && (pe->flags & PS_PF_SESSION_ROOT)) status_dirty = true;
     return false;
   }
   absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(record, decode_options_);
-  if (!ev.ok()) {
-    if (++counters_.undecodable <= 5)
-      std::fprintf(stderr, "permsentry: undecodable record: %s\n",
-                   std::string(ev.status().message()).c_str());
-    return false;
-  }
+  if (!ev.ok()) return undecodable(ev.status());
   ++counters_.events;
   OnSyscall(*ev);
   return alerted_;
