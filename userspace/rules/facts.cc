@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "enrich/xattr_decode.h"
+#include "rules/rules.h"
 
 namespace permsentry {
 namespace {
@@ -64,6 +65,7 @@ Facts FactsOf(const SyscallEvent& ev, const Enriched& en) {
   f.ev = &ev;
   f.en = &en;
   f.action = ev.sc->action;
+  f.action_index = ActionIndex(f.action);
   f.syscall = ev.sc->name;
   f.outcome = ev.sc->io_uring ? Outcome::kUnknown
               : ev.success()  ? Outcome::kSuccess

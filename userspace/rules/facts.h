@@ -42,6 +42,7 @@ struct Facts {
   const SyscallEvent* ev = nullptr;
   const Enriched* en = nullptr;
   absl::string_view action;   // event.action
+  int action_index = -1;      // ActionIndex(action), looked up once per event
   absl::string_view syscall;  // permsentry.syscall
   Outcome outcome = Outcome::kSuccess;
   // The changed object's absolute path; null when not known.

@@ -401,10 +401,8 @@ absl::StatusOr<Condition> Condition::Parse(const YAML::Node& node, absl::string_
 
 bool Condition::Matches(const Facts& f, NameCache& names) const {
   // Cheapest and most selective first: most events fail on the action.
-  if (actions_ != 0) {
-    const int i = ActionIndex(f.action);
-    if (i < 0 || !(actions_ & (uint64_t{1} << i))) return false;
-  }
+  if (actions_ != 0 && (f.action_index < 0 || !(actions_ & (uint64_t{1} << f.action_index))))
+    return false;
   if (!(outcomes_ & static_cast<uint8_t>(f.outcome))) return false;
   if (watched_ && *watched_ != f.watched) return false;
   if (mode_added_ && !(f.mode_added & mode_added_)) return false;
