@@ -589,8 +589,9 @@ int RunCommand(int argc, char** argv) {
   (void)pipeline.Tick(absl::Now(), /*flush=*/true);
   check_losses();
   flush_outputs();
-  // What a slow reader has not taken yet: a last chance, then counted.
-  for (int i = 0; i < 100 && !stdout_gone && out.size() > 0; ++i) {
+  // What a slow reader has not taken yet: five seconds more (well within a
+  // service manager's stop timeout), then counted.
+  for (int i = 0; i < 500 && !stdout_gone && out.size() > 0; ++i) {
     flush_outputs();
     if (out.size() > 0) absl::SleepFor(absl::Milliseconds(10));
   }
@@ -621,11 +622,13 @@ int RunCommand(int argc, char** argv) {
       static_cast<unsigned long long>(st.proc_missing), static_cast<unsigned long long>(pc.alerts),
       static_cast<unsigned long long>(pc.coalesced));
   if (out.dropped() + out.dropped_alerts() > 0 || out.size() > 0) {
+    const uint64_t at_exit = out.pending_events() + out.pending_alerts();
     std::fprintf(stderr,
                  "permsentry: stdout: %llu events and %llu alerts not written (its reader fell "
-                 "behind), %zu bytes unwritten at exit\n",
-                 static_cast<unsigned long long>(out.dropped()),
-                 static_cast<unsigned long long>(out.dropped_alerts()), out.size());
+                 "behind), %llu of them still waiting at exit\n",
+                 static_cast<unsigned long long>(out.dropped() + out.pending_events()),
+                 static_cast<unsigned long long>(out.dropped_alerts() + out.pending_alerts()),
+                 static_cast<unsigned long long>(at_exit));
   }
   for (const SinkSet::Report& r : sinks.Stats()) {
     std::fprintf(stderr,

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace permsentry {
@@ -20,6 +21,11 @@ void StdoutWriter::Append(absl::string_view line, bool alert) {
     return;
   }
   (alert ? alerts_ : events_).data.append(line.data(), line.size());
+}
+
+uint64_t StdoutWriter::Lines(const Buffer& b) {
+  return static_cast<uint64_t>(
+      std::count(b.data.begin() + static_cast<std::ptrdiff_t>(b.off), b.data.end(), '\n'));
 }
 
 bool StdoutWriter::WriteOut(Buffer& buf, size_t end) {

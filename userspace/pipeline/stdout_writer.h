@@ -38,12 +38,16 @@ class StdoutWriter {
   int error() const { return error_; }
   uint64_t dropped() const { return dropped_; }
   uint64_t dropped_alerts() const { return dropped_alerts_; }
+  // Lines appended and not yet written (a line written in part counts).
+  uint64_t pending_events() const { return Lines(events_); }
+  uint64_t pending_alerts() const { return Lines(alerts_); }
 
  private:
   struct Buffer {
     std::string data;
     size_t off = 0;
   };
+  static uint64_t Lines(const Buffer& b);
   // Writes buf from its offset up to `end`; false when stdout took less (or
   // failed: error_ is set).
   bool WriteOut(Buffer& buf, size_t end);
