@@ -35,7 +35,6 @@ Pipeline::Pipeline(StdoutWriter* out, TailServer* tail, SinkSet* sinks, std::str
     : out_(out),
       tail_(tail),
       sinks_(sinks),
-      hostname_(hostname),
       decode_options_{.boot_to_realtime_ns = boot_to_realtime_ns},
       rules_(std::make_shared<const RuleSet>()),
       coalescer_(std::make_unique<Coalescer>(absl::ZeroDuration())),

@@ -83,7 +83,6 @@ class Pipeline {
   StdoutWriter* out_;
   TailServer* tail_;
   SinkSet* sinks_;
-  std::string hostname_;
   DecodeOptions decode_options_;
   StdoutOptions stdout_;
   std::shared_ptr<const RuleSet> rules_;
