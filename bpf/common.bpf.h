@@ -61,9 +61,9 @@ struct {
   __type(value, struct ps_proc_info);
 } procs SEC(".maps") __weak;
 
-/* Per-CPU scratch for building one event (too big for the 512-byte stack). */
-#define PS_SCRATCH_SIZE 16384
-_Static_assert(PS_SCRATCH_SIZE >= PS_SYSCALL_EVENT_MAX, "scratch smaller than an event");
+/* Per-CPU scratch for building one record (too big for the 512-byte stack). */
+#define PS_SCRATCH_SIZE 32768
+_Static_assert(PS_SCRATCH_SIZE >= PS_OP_EVENT_MAX, "scratch smaller than a record");
 struct ps_scratch {
   __u8 buf[PS_SCRATCH_SIZE];
 };
@@ -75,23 +75,29 @@ struct {
 } scratch SEC(".maps") __weak;
 
 /*
- * Appending to the tail of the event being built in `scratch`. Global functions:
- * the verifier checks their bounds once, and callers carry the tail offset as a
- * plain number rather than a precisely tracked pointer offset (which multiplied
- * the states of every branch before it). Offsets and sizes are masked, not
- * clamped: a mask bounds them for every verifier, and callers keep each below
- * its mask by construction.
+ * Appending to the tail of the record being built in `scratch`. Global
+ * functions: the verifier checks their bounds once, and callers carry the tail
+ * offset as a plain number rather than a precisely tracked pointer offset
+ * (which multiplied the states of every branch before it). Offsets and sizes
+ * are masked, not clamped: a mask bounds them for every verifier, and callers
+ * keep each below its mask by construction.
  */
-#define PS_TAIL_OFF_MASK 0x1fff /* data + 8 KiB + a 4 KiB string < PS_SCRATCH_SIZE */
+#define PS_TAIL_OFF_MASK 0x3fff /* data + 16 KiB + a 4 KiB string < PS_SCRATCH_SIZE */
+_Static_assert(sizeof(struct ps_op_event) + PS_TAIL_OFF_MASK + PS_PATH_MAX < PS_SCRATCH_SIZE,
+               "a masked tail write can leave the scratch");
+
+static __always_inline struct ps_op_event* ps_scratch_event(void) {
+  __u32 zero = 0;
+  struct ps_scratch* sb = bpf_map_lookup_elem(&scratch, &zero);
+  return sb ? (struct ps_op_event*)sb->buf : NULL;
+}
 
 /* A NUL-terminated string from user (or kernel) memory at data + off; returns
  * what bpf_probe_read_*_str returned (the length with its NUL, 0 for "" on some
  * kernels, < 0 on a fault). */
 __weak __noinline long ps_tail_str(__u32 off, __u64 src, __u32 max, __u32 kernel) {
-  __u32 zero = 0;
-  struct ps_scratch* sb = bpf_map_lookup_elem(&scratch, &zero);
-  if (!sb) return -1;
-  struct ps_syscall_event* ev = (struct ps_syscall_event*)sb->buf;
+  struct ps_op_event* ev = ps_scratch_event();
+  if (!ev) return -1;
   off &= PS_TAIL_OFF_MASK;
   max &= 0x1fff;
   if (max > PS_PATH_MAX) max = PS_PATH_MAX;
@@ -101,10 +107,8 @@ __weak __noinline long ps_tail_str(__u32 off, __u64 src, __u32 max, __u32 kernel
 
 /* len (<= PS_XATTR_VALUE_MAX) bytes from user (or kernel) memory at data + off. */
 __weak __noinline long ps_tail_bytes(__u32 off, __u64 src, __u32 len, __u32 kernel) {
-  __u32 zero = 0;
-  struct ps_scratch* sb = bpf_map_lookup_elem(&scratch, &zero);
-  if (!sb) return -1;
-  struct ps_syscall_event* ev = (struct ps_syscall_event*)sb->buf;
+  struct ps_op_event* ev = ps_scratch_event();
+  if (!ev) return -1;
   off &= PS_TAIL_OFF_MASK;
   len &= 0x3ff;
   if (len == 0 || len > PS_XATTR_VALUE_MAX) return -1;
@@ -118,30 +122,30 @@ static __always_inline void ps_count(__u32 stat) {
 }
 
 /*
- * Send the event built in `scratch`, `tail` bytes of data after the fixed part:
- * to the wakeup ring when it may become an alert (falling back to the bulk ring
- * when that is full, counted), else to the bulk ring without a wakeup. A global
- * function, so the size needs no precise tracking in its callers.
+ * Send the record built in `scratch`, `tail` bytes of data after the fixed
+ * part: to the wakeup ring when it may become an alert (falling back to the
+ * bulk ring when that is full, counted), else to the bulk ring without a
+ * wakeup. A global function, so the size needs no precise tracking in its
+ * callers.
  */
 __weak __noinline int ps_emit(__u32 tail, __u32 urgent) {
-  __u32 zero = 0, size;
-  struct ps_scratch* sb = bpf_map_lookup_elem(&scratch, &zero);
-  if (!sb) return -1;
-  struct ps_syscall_event* ev = (struct ps_syscall_event*)sb->buf;
+  __u32 size;
+  struct ps_op_event* ev = ps_scratch_event();
+  if (!ev) return -1;
   /* The mask proves the size in bounds to every verifier (a compare-and-clamp
    * can reach the helper through an unclamped register copy, which 6.1
-   * rejects); the scratch buffer is a power of two above the largest event. */
+   * rejects); the scratch buffer is a power of two above the largest record. */
   size = (sizeof(*ev) + tail) & (PS_SCRATCH_SIZE - 1);
   ev->hdr.size = size;
   if (urgent) {
-    ev->flags |= PS_SC_F_URGENT;
+    ev->flags |= PS_OF_URGENT;
     if (bpf_ringbuf_output(&events_urgent, ev, size, 0) == 0) {
       ps_count(PS_STAT_EVENTS_URGENT);
       return 0;
     }
-    /* Wakeup ring full: counted, then the bulk ring still carries the event. */
+    /* Wakeup ring full: counted, then the bulk ring still carries the record. */
     ps_count(PS_STAT_LOST_URGENT);
-    ev->flags &= ~PS_SC_F_URGENT;
+    ev->flags &= ~PS_OF_URGENT;
   }
   if (bpf_ringbuf_output(&events_bulk, ev, size, BPF_RB_NO_WAKEUP) == 0) {
     ps_count(PS_STAT_EVENTS_BULK);
@@ -184,7 +188,7 @@ static __always_inline void ps_current_key(struct ps_proc_key* k) {
 /* Tag an event with the caller's process-table entry: its flags and the root
  * of its AI session. Returns 1 when the caller is in an AI session (the event
  * then goes through the wakeup ring: it may become an alert). */
-static __always_inline int ps_fill_ai(struct ps_syscall_event* ev) {
+static __always_inline int ps_fill_ai(struct ps_op_event* ev) {
   struct ps_proc_key k = {.tgid = ev->proc.pid, ._pad0 = 0, .start = ev->proc.start_time};
   struct ps_proc_info* info = bpf_map_lookup_elem(&procs, &k);
   if (!info) {
@@ -222,23 +226,82 @@ static __always_inline void ps_fill_process(struct ps_process* p) {
   __builtin_memcpy(p->comm, (const void*)task->comm, PS_COMM_LEN);
 }
 
-/* Read the current task's credentials. kernel_cap_t is a u64 (6.3+) or u32[2]
- * (older); both are 8 little-endian bytes, so the sets are read raw. */
-static __always_inline void ps_read_creds(struct ps_creds* c) {
-  struct task_struct* task = bpf_get_current_task_btf();
-  const struct cred* cred = task->cred;
-
-  c->uid = cred->uid.val;
-  c->euid = cred->euid.val;
-  c->suid = cred->suid.val;
-  c->fsuid = cred->fsuid.val;
-  c->gid = cred->gid.val;
-  c->egid = cred->egid.val;
-  c->sgid = cred->sgid.val;
-  c->fsgid = cred->fsgid.val;
+/* A struct cred's ids and capability sets. kernel_cap_t is a u64 (6.3+) or
+ * u32[2] (older); both are 8 little-endian bytes, so the sets are read raw. */
+static __always_inline void ps_creds_of(const struct cred* cred, struct ps_creds* c) {
+  c->uid = BPF_CORE_READ(cred, uid.val);
+  c->euid = BPF_CORE_READ(cred, euid.val);
+  c->suid = BPF_CORE_READ(cred, suid.val);
+  c->fsuid = BPF_CORE_READ(cred, fsuid.val);
+  c->gid = BPF_CORE_READ(cred, gid.val);
+  c->egid = BPF_CORE_READ(cred, egid.val);
+  c->sgid = BPF_CORE_READ(cred, sgid.val);
+  c->fsgid = BPF_CORE_READ(cred, fsgid.val);
   bpf_probe_read_kernel(&c->cap_inheritable, 8, &cred->cap_inheritable);
   bpf_probe_read_kernel(&c->cap_permitted, 8, &cred->cap_permitted);
   bpf_probe_read_kernel(&c->cap_effective, 8, &cred->cap_effective);
+  bpf_probe_read_kernel(&c->cap_ambient, 8, &cred->cap_ambient);
+  c->userns = BPF_CORE_READ(cred, user_ns, ns.inum);
+  c->_pad0 = 0;
+}
+
+/* The current task's credentials. */
+static __always_inline void ps_read_creds(struct ps_creds* c) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  ps_creds_of(task->cred, c);
+}
+
+/* Does a credential change grant something: a real, effective or filesystem
+ * uid 0 it did not have (taking root back from the saved uid counts), or
+ * capabilities it did not have in the same user namespace? */
+static __always_inline int ps_creds_gain(const struct ps_creds* b, const struct ps_creds* a) {
+  if ((a->uid == 0 && b->uid != 0) || (a->euid == 0 && b->euid != 0) ||
+      (a->fsuid == 0 && b->fsuid != 0))
+    return 1;
+  if (a->userns != b->userns) return 0; /* a new user namespace: its own capabilities */
+  if (a->cap_effective & ~b->cap_effective) return 1;
+  if (a->cap_permitted & ~b->cap_permitted) return 1;
+  return 0;
+}
+
+/* security.capability: file capabilities make an executable privileged, so
+ * setting them is an alert candidate wherever it happens. (ACL xattrs matter on
+ * watched files, which are decided elsewhere; on any file they are bulk.) */
+static __always_inline int ps_caps_xattr(const __u8* name, __u32 len) {
+  __u64 w[2];
+  if (len != 19) return 0;
+  __builtin_memcpy(w, name, 16);
+  /* little-endian "security.capabil" + "ity" */
+  return w[0] == 0x7974697275636573ULL && w[1] == 0x6c6962617061632eULL && name[16] == 'i' &&
+         name[17] == 't' && name[18] == 'y';
+}
+
+/* Start a record in `scratch`: header, process, process-table tag, the
+ * operation and its hook; every other fixed field zeroed. Returns it, or NULL.
+ * *in_session says whether the caller is in an AI session (an alert
+ * candidate). */
+static __always_inline struct ps_op_event* ps_op_begin(__u16 op, __u8 hook, int* in_session) {
+  struct ps_op_event* ev = ps_scratch_event();
+  if (!ev) return NULL;
+  __builtin_memset(ev, 0, sizeof(*ev));
+  ev->hdr.abi_version = PS_ABI_VERSION;
+  ev->hdr.type = PS_EV_OP;
+  ev->hdr.ktime = bpf_ktime_get_boot_ns();
+  ev->op = op;
+  ev->hook = hook;
+  ps_fill_process(&ev->proc);
+  *in_session = ps_fill_ai(ev);
+  return ev;
+}
+
+/* The result of a call that returned `ret` (0 or -errno). */
+static __always_inline void ps_set_result(struct ps_op_event* ev, long ret) {
+  if (ret < 0 && ret >= -4095) {
+    ev->result = PS_RESULT_ERROR;
+    ev->error = (__s32)-ret;
+  } else {
+    ev->result = PS_RESULT_OK;
+  }
 }
 
 #endif /* PERMSENTRY_BPF_COMMON_H_ */

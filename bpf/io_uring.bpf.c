@@ -13,13 +13,14 @@
  * Reported: xattr changes on any file (ACLs and file capabilities set this way
  * are invisible otherwise), and opens with write intent, renames, links,
  * symlinks, unlinks and truncates that touch a watched credential file. The
- * record is a ps_syscall_event with PS_SC_F_IO_URING and the opcode as `nr`;
- * its result is not known at submission.
+ * record is a ps_op_event from PS_HOOK_IO_URING with the opcode as syscall_nr
+ * and the request's parameters in the trailer; its result is not known at
+ * submission.
  */
 #include "common.bpf.h"
 #include "lookup.bpf.h"
 #include "path.bpf.h"
-#include "watch.bpf.h"
+#include "watch_name.bpf.h"
 
 /* uapi IORING_OP_* values (include/uapi/linux/io_uring.h): fixed numbers. */
 #define PS_IORING_OP_OPENAT 18
@@ -61,6 +62,7 @@ struct ps_uring_req {
   __u32 sides;        /* which paths are names to check: 1 = p1, 2 = p2 */
   __u32 follow1;      /* follow a symlink in p1's last component */
   __u32 always;       /* report even when no watched file is involved */
+  __u32 op;           /* enum ps_op */
 };
 
 static __always_inline const char* ps_filename(__u64 fn) {
@@ -82,6 +84,7 @@ static __always_inline int ps_uring_gather(struct io_kiocb* req, __u8 op, struct
       if (r->oflags & PS_O_PATH) return -1;
       if (!(r->oflags & PS_O_ACCMODE) && !(r->oflags & (PS_O_CREAT | PS_O_TRUNC))) return -1;
       r->mode = BPF_CORE_READ(o, how.mode);
+      r->op = PS_OP_WRITE_OPEN;
       r->d1 = BPF_CORE_READ(o, dfd);
       r->p1 = (__u64)BPF_CORE_READ(o, filename);
       r->sides = 1;
@@ -96,6 +99,7 @@ static __always_inline int ps_uring_gather(struct io_kiocb* req, __u8 op, struct
       r->p2 = (__u64)BPF_CORE_READ(o, newpath);
       r->xflags = BPF_CORE_READ(o, flags);
       r->sides = 3;
+      r->op = PS_OP_RENAME;
       return 0;
     }
     case PS_IORING_OP_UNLINKAT: {
@@ -104,6 +108,7 @@ static __always_inline int ps_uring_gather(struct io_kiocb* req, __u8 op, struct
       r->p1 = (__u64)BPF_CORE_READ(o, filename);
       r->xflags = BPF_CORE_READ(o, flags);
       r->sides = 1;
+      r->op = PS_OP_UNLINK;
       return 0;
     }
     case PS_IORING_OP_LINKAT:
@@ -127,10 +132,12 @@ static __always_inline int ps_uring_gather(struct io_kiocb* req, __u8 op, struct
       if (op == PS_IORING_OP_SYMLINKAT) {
         r->target = oldpath;
         r->sides = 2;
+        r->op = PS_OP_SYMLINK;
       } else {
         r->p1 = oldpath;
         r->follow1 = (r->xflags & PS_AT_SYMLINK_FOLLOW) != 0;
         r->sides = 3;
+        r->op = PS_OP_LINK;
       }
       return 0;
     }
@@ -150,10 +157,12 @@ static __always_inline int ps_uring_gather(struct io_kiocb* req, __u8 op, struct
         r->fd = BPF_CORE_READ(req, cqe.fd);
       }
       r->always = 1; /* a permission change wherever it happens */
+      r->op = PS_OP_XATTR_SET;
       return 0;
     }
     case PS_IORING_OP_FTRUNCATE:
       r->fd = BPF_CORE_READ(req, cqe.fd);
+      r->op = PS_OP_TRUNCATE;
       return 0;
     default:
       return -1;
@@ -183,15 +192,14 @@ static __always_inline __u32 ps_put_kstr(__u32* off, const char* s, __u32 max) {
 
 static __always_inline int ps_on_submit(struct io_kiocb* req) {
   struct ps_uring_state* us;
-  struct ps_syscall_event* ev;
-  struct ps_scratch* sb;
+  struct ps_op_event* ev;
   struct ps_uring_req* r;
   struct ps_name_check* nc;
   struct dentry* objd = NULL;
   struct path* fpath = NULL;
-  __u32 zero = 0, flags = PS_SC_F_IO_URING, off = 0;
+  __u32 zero = 0, off = 0;
   __u8 op = BPF_CORE_READ(req, opcode);
-  int watched = 0, side = 0;
+  int watched = 0, side = 0, in_session = 0;
 
   us = bpf_map_lookup_elem(&uring_state, &zero);
   if (!us) return 0;
@@ -225,73 +233,54 @@ static __always_inline int ps_on_submit(struct io_kiocb* req) {
   }
   if (!watched && !r->always) return 0;
 
-  sb = bpf_map_lookup_elem(&scratch, &zero);
-  if (!sb) return 0;
-  ev = (struct ps_syscall_event*)sb->buf;
-  __builtin_memset(ev, 0, sizeof(*ev));
-  ev->hdr.abi_version = PS_ABI_VERSION;
-  ev->hdr.type = PS_EV_SYSCALL;
-  ev->hdr.ktime = bpf_ktime_get_boot_ns();
-  ps_fill_process(&ev->proc);
-  ps_fill_ai(ev);
-  ev->nr = op;
-  ev->ret = 0;
-  ev->open_flags = (__u32)r->oflags;
+  ev = ps_op_begin(r->op, PS_HOOK_IO_URING, &in_session);
+  if (!ev) return 0;
+  ev->syscall_nr = op;
+  ev->flags = PS_OF_IO_URING;
+  ev->result = PS_RESULT_UNKNOWN;
+  if (r->op == PS_OP_WRITE_OPEN) {
+    ev->open_flags = (__u32)r->oflags;
+    ev->flags |= PS_OF_OPEN;
+  }
   if (watched) {
-    flags |= PS_SC_F_WATCHED;
+    ev->flags |= PS_OF_WATCHED;
     ev->watch_class = nc->hit.cls;
     ev->watch_how = nc->hit.how | (side == 2 ? PS_WM_PATH2 : 0);
-    ev->lookup_flags = nc->lk_flags;
-    if (side) flags |= PS_SC_F_LOOKUP;
   }
   if (nc->have_before) {
     ev->before = nc->before;
-    flags |= PS_SC_F_BEFORE;
+    ev->obj.ino = nc->before.ino;
+    ev->obj.dev = nc->before.dev;
+    ev->obj.mode = nc->before.mode;
+    ev->flags |= PS_OF_BEFORE | PS_OF_OBJECT;
   }
 
-  /* Arguments in the layout userspace's table gives each opcode. */
-  switch (op) {
-    case PS_IORING_OP_OPENAT:
-    case PS_IORING_OP_OPENAT2:
-      ev->args[0] = r->d1;
-      ev->args[2] = r->oflags;
-      ev->args[3] = r->mode;
-      break;
-    case PS_IORING_OP_RENAMEAT:
-    case PS_IORING_OP_LINKAT:
-      ev->args[0] = r->d1;
-      ev->args[2] = r->d2;
-      ev->args[4] = r->xflags;
-      break;
-    case PS_IORING_OP_UNLINKAT:
-      ev->args[0] = r->d1;
-      ev->args[2] = r->xflags;
-      break;
-    case PS_IORING_OP_SYMLINKAT:
-      ev->args[1] = r->d2;
-      break;
-    case PS_IORING_OP_SETXATTR:
-    case PS_IORING_OP_FSETXATTR:
-      ev->args[0] = r->fd;
-      ev->args[3] = r->size;
-      ev->args[4] = r->xflags;
-      break;
-    default:
-      ev->args[0] = r->fd;
-  }
-
-  /* Tail: path, xattr name, value, second path, resolved path. */
-  if (op != PS_IORING_OP_FSETXATTR && op != PS_IORING_OP_FTRUNCATE) {
-    flags |= PS_SC_F_PATH;
-    ev->path_len = ps_put_kstr(&off, ps_filename(op == PS_IORING_OP_SYMLINKAT ? r->target : r->p1),
-                               PS_PATH_MAX);
+  /* Tail: the resolved path, the xattr name and value (kernel copies), then
+   * the trailer with the request's paths. */
+  {
+    __u64 rd = 0, rm = 0;
+    __u16 kind = 0;
+    if (fpath) {
+      kind = PS_PATH_OBJECT;
+      rd = (__u64)BPF_CORE_READ(fpath, dentry);
+      rm = (__u64)BPF_CORE_READ(fpath, mnt);
+    } else if (nc->wparent) {
+      kind = PS_PATH_PARENT;
+      rd = nc->wparent;
+      rm = nc->wparent_mnt;
+    }
+    if (kind) {
+      ev->path_flags = kind;
+      ps_put_path(&off, rd, rm, &ev->path_len, &ev->path_flags);
+    }
   }
   if (op == PS_IORING_OP_SETXATTR || op == PS_IORING_OP_FSETXATTR) {
-    flags |= PS_SC_F_NAME | PS_SC_F_VALUE;
+    ev->flags |= PS_OF_NAME | PS_OF_VALUE | PS_OF_XATTR_FLAGS;
+    ev->xattr_flags = (__u32)r->xflags;
     if (r->name)
       ev->name_len = ps_put_kstr(&off, (const char*)r->name, PS_XATTR_NAME_MAX);
     else
-      flags |= PS_SC_F_NAME_FAULT;
+      ev->flags |= PS_OF_NAME_FAULT;
     ev->value_size = r->size > 0xffffffffULL ? 0xffffffffU : (__u32)r->size;
     if (r->value && r->size) {
       __u32 len = r->size > PS_XATTR_VALUE_MAX ? PS_XATTR_VALUE_MAX : (__u32)r->size;
@@ -299,34 +288,66 @@ static __always_inline int ps_on_submit(struct io_kiocb* req) {
         ev->value_len = len;
         off += len;
       } else {
-        flags |= PS_SC_F_VALUE_FAULT;
+        ev->flags |= PS_OF_VALUE_FAULT;
       }
     }
   }
-  if (op == PS_IORING_OP_RENAMEAT || op == PS_IORING_OP_LINKAT || op == PS_IORING_OP_SYMLINKAT) {
-    flags |= PS_SC_F_PATH2;
-    ev->path2_len = ps_put_kstr(&off, ps_filename(r->p2), PS_PATH_MAX);
-  }
   {
-    __u64 rd = 0, rm = 0;
-    __u16 kind = 0;
-    if (fpath) {
-      kind = PS_RES_OBJECT;
-      rd = (__u64)BPF_CORE_READ(fpath, dentry);
-      rm = (__u64)BPF_CORE_READ(fpath, mnt);
-    } else if (nc->wparent) {
-      kind = PS_RES_PARENT;
-      rd = nc->wparent;
-      rm = nc->wparent_mnt;
+    const __u32 toff = off;
+    __u32 tflags = 0;
+    __u16 plen = 0, p2len = 0;
+    off += sizeof(struct ps_sc_trailer);
+    if (op != PS_IORING_OP_FSETXATTR && op != PS_IORING_OP_FTRUNCATE) {
+      tflags |= PS_TF_PATH;
+      plen = ps_put_kstr(&off, ps_filename(op == PS_IORING_OP_SYMLINKAT ? r->target : r->p1),
+                         PS_PATH_MAX);
     }
-    if (kind) {
-      ev->resolve_flags = kind;
-      ev->resolved_len = ps_tail_resolve(off, rd, rm);
-      off += ev->resolved_len;
+    if (op == PS_IORING_OP_RENAMEAT || op == PS_IORING_OP_LINKAT || op == PS_IORING_OP_SYMLINKAT) {
+      tflags |= PS_TF_PATH2;
+      p2len = ps_put_kstr(&off, ps_filename(r->p2), PS_PATH_MAX);
     }
+    if (side) tflags |= PS_TF_LOOKUP;
+    ev = ps_scratch_event();
+    if (!ev) return 0;
+    struct ps_sc_trailer* t = (struct ps_sc_trailer*)(ev->data + (toff & PS_TAIL_OFF_MASK));
+    __builtin_memset(t, 0, sizeof(*t));
+    /* Arguments in the layout userspace's table gives each opcode. */
+    switch (op) {
+      case PS_IORING_OP_OPENAT:
+      case PS_IORING_OP_OPENAT2:
+        t->args[0] = r->d1;
+        t->args[2] = r->oflags;
+        t->args[3] = r->mode;
+        break;
+      case PS_IORING_OP_RENAMEAT:
+      case PS_IORING_OP_LINKAT:
+        t->args[0] = r->d1;
+        t->args[2] = r->d2;
+        t->args[4] = r->xflags;
+        break;
+      case PS_IORING_OP_UNLINKAT:
+        t->args[0] = r->d1;
+        t->args[2] = r->xflags;
+        break;
+      case PS_IORING_OP_SYMLINKAT:
+        t->args[1] = r->d2;
+        break;
+      case PS_IORING_OP_SETXATTR:
+      case PS_IORING_OP_FSETXATTR:
+        t->args[0] = r->fd;
+        t->args[3] = r->size;
+        t->args[4] = r->xflags;
+        break;
+      default:
+        t->args[0] = r->fd;
+    }
+    t->flags = tflags;
+    t->path_len = plen;
+    t->path2_len = p2len;
+    t->lookup_flags = (__u16)nc->lk_flags;
+    ev->trailer_len = (__u16)(off - toff);
   }
 
-  ev->flags = flags & ~PS_SC_F_URGENT;
   if (ps_emit(off, 1) == 0) ps_count(PS_STAT_IO_URING);
   return 0;
 }

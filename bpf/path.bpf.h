@@ -112,7 +112,7 @@ static long ps_walk_step(__u32 i, void* arg) {
     struct mount* mp = BPF_CORE_READ(m, mnt_parent);
     if (mp == m || ++w->hops > PS_WALK_MAX_MOUNT_HOPS) {
       /* The namespace's root, and never the caller's root on the way. */
-      w->flags |= PS_RES_OUTSIDE_ROOT;
+      w->flags |= PS_PATH_OUTSIDE_ROOT;
       w->done = 1;
       return 1;
     }
@@ -125,7 +125,7 @@ static long ps_walk_step(__u32 i, void* arg) {
   name = (const unsigned char*)link.name;
   if (len > PS_NAME_MAX) len = PS_NAME_MAX;
   if (w->off < len + 1) {
-    w->flags |= PS_RES_TRUNCATED;
+    w->flags |= PS_PATH_TRUNCATED;
     w->done = 1;
     return 1;
   }
@@ -141,7 +141,7 @@ static long ps_walk_step(__u32 i, void* arg) {
 
 /* The walk proper, a global function (verified once, not at every call site;
  * __weak: the linker keeps one copy). Leaves the path in walkbuf and returns
- * (PS_RES_* flags << 32) | the offset where the path starts. */
+ * (PS_PATH_* flags << 32) | the offset where the path starts. */
 __weak __noinline __u64 ps_walk_run(__u64 dentry, __u64 vfsmnt) {
   struct task_struct* task = bpf_get_current_task_btf();
   struct ps_walkbuf* b;
@@ -158,10 +158,10 @@ __weak __noinline __u64 ps_walk_run(__u64 dentry, __u64 vfsmnt) {
   w.off = PS_PATH_MAX;
   /* d_unlinked(): hashed dentries are reachable by name; an unhashed non-root
    * one was deleted. */
-  if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d) flags |= PS_RES_DELETED;
+  if (!BPF_CORE_READ(d, d_hash.pprev) && BPF_CORE_READ(d, d_parent) != d) flags |= PS_PATH_DELETED;
 
   bpf_loop(PS_WALK_MAX_COMPONENTS + PS_WALK_MAX_MOUNT_HOPS, ps_walk_step, &w, 0);
-  if (!w.done) w.flags |= PS_RES_TRUNCATED;
+  if (!w.done) w.flags |= PS_PATH_TRUNCATED;
   flags |= w.flags;
 
   b = bpf_map_lookup_elem(&walkbuf, &zero);
@@ -175,7 +175,7 @@ __weak __noinline __u64 ps_walk_run(__u64 dentry, __u64 vfsmnt) {
 
 /*
  * Resolve a dentry on a vfsmount to an absolute path and append it to
- * dst[0, len): returns the length written; PS_RES_* flags are or-ed into *flags.
+ * dst[0, len): returns the length written; PS_PATH_* flags are or-ed into *flags.
  * `dst` is the event's tail at a bounded offset with room for PS_PATH_MAX bytes.
  */
 static __always_inline __u32 ps_resolve_dm(__u64 dentry, __u64 vfsmnt, __u8* dst, __u16* flags) {
@@ -209,19 +209,28 @@ static __always_inline int ps_object(long fd, struct path** path, struct inode**
   return 0;
 }
 
-/* The absolute path of a dentry on a vfsmount at the event's data + off; the
- * PS_RES_* flags it finds are or-ed into the event's resolve_flags. Returns the
- * length appended. */
-__weak __noinline __u32 ps_tail_resolve(__u32 off, __u64 dentry, __u64 vfsmnt) {
-  __u32 zero = 0, len;
-  struct ps_scratch* sb = bpf_map_lookup_elem(&scratch, &zero);
-  if (!sb) return 0;
-  struct ps_syscall_event* ev = (struct ps_syscall_event*)sb->buf;
+/* The absolute path of a dentry on a vfsmount at the record's data + off.
+ * Returns its length, with the PS_PATH_* flags the walk found in bits 32 and
+ * up (0 when nothing could be written). */
+__weak __noinline __u64 ps_tail_resolve(__u32 off, __u64 dentry, __u64 vfsmnt) {
+  struct ps_op_event* ev = ps_scratch_event();
   __u16 flags = 0;
+  __u32 len;
+  if (!ev) return 0;
   off &= PS_TAIL_OFF_MASK;
   len = ps_resolve_dm(dentry, vfsmnt, ev->data + off, &flags);
-  ev->resolve_flags |= flags;
-  return len > PS_PATH_MAX ? 0 : len;
+  if (len > PS_PATH_MAX) len = 0;
+  return (__u64)flags << 32 | len;
+}
+
+/* Append the path of (dentry, vfsmnt) at *off: sets *len and *flags (flags
+ * or-ed in), advances *off. */
+static __always_inline void ps_put_path(__u32* off, __u64 dentry, __u64 vfsmnt, __u16* len,
+                                        __u16* flags) {
+  __u64 r = ps_tail_resolve(*off, dentry, vfsmnt);
+  *len = (__u16)r;
+  *flags |= (__u16)(r >> 32);
+  *off += (__u16)r;
 }
 
 #endif /* PERMSENTRY_BPF_PATH_H_ */

@@ -22,7 +22,7 @@
 #include "common.bpf.h"
 #include "lookup.bpf.h"
 #include "path.bpf.h"
-#include "watch.bpf.h"
+#include "watch_name.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -52,16 +52,23 @@ struct ps_xattr_args {
 struct ps_inflight {
   __u64 args[6];
   struct ps_creds before;
-  struct ps_inode_state inode_before; /* PS_SC_F_BEFORE */
+  struct ps_inode_state inode_before; /* PS_OF_BEFORE */
   __u64 obj, obj_mnt;                 /* what the lookup found at sys_enter, or 0 */
   __u64 wparent, wparent_mnt;         /* name ops: directory of the watched name */
-  struct ps_watch_hit hit;            /* PS_SC_F_WATCHED */
+  struct ps_watch_hit hit;            /* PS_OF_WATCHED */
   __u32 slot;                         /* index into sc_desc */
   __u32 flags;
   __u32 active;
   __u32 lk_flags;   /* PS_LK_* of the lookup at sys_enter */
   __u32 oflags;     /* open family: O_* flags */
   __u32 wname_side; /* name ops: 1 or 2, the path whose name is watched */
+  __u32 _pad0;
+  /* Found at sys_exit, for the record's tail (built by global functions that
+   * see only this state): the fd-named or opened object, the object found by
+   * identity, and the fd naming the object (or PS_OBJ_NONE). */
+  __u64 fdent, fmnt;
+  __u64 objd, objmnt;
+  __s64 objfd;
 };
 
 struct {
@@ -84,7 +91,7 @@ static __always_inline int ps_slot(long id, __u32* flags) {
 
   if (BPF_CORE_READ(task, thread_info.status) & PS_TS_COMPAT) {
     slot += PS_NR_SLOTS;
-    *flags |= PS_SC_F_COMPAT;
+    *flags |= PS_OF_COMPAT;
   }
   if (slot >= PS_DESC_SLOTS || sc_desc[slot].kind == PS_SCK_NONE) return -1;
   return slot;
@@ -112,6 +119,10 @@ static __always_inline void ps_read_args(const struct pt_regs* regs, __u64* a, i
 }
 
 #define PS_OBJ_NONE (-1000L)
+
+/* ps_inflight.flags: the record's PS_OF_* (compat, creds, before, watched),
+ * plus whether the dcache lookup ran. */
+#define PS_ST_LOOKUP (1u << 31)
 
 /* args[idx] for idx < 6, else 0. A switch rather than an index: older
  * verifiers (6.1) lose the bound of a spilled and reloaded index. */
@@ -209,14 +220,14 @@ __noinline int ps_enter_lookup(__u32 slot, struct ps_inflight* st) {
                      dirfd_arg < 6 ? (int)ps_arg(st->args, dirfd_arg) : PS_AT_FDCWD,
                      ps_follows(slot, st->args));
   if (!l) return -1;
-  st->flags |= PS_SC_F_LOOKUP;
+  st->flags |= PS_ST_LOOKUP;
   st->lk_flags = l->flags;
   struct dentry* found = (struct dentry*)l->found;
   if (found) {
     struct inode* inode = BPF_CORE_READ(found, d_inode);
     if (inode) {
       ps_read_inode(inode, &st->inode_before);
-      st->flags |= PS_SC_F_BEFORE;
+      st->flags |= PS_OF_BEFORE;
       st->obj = l->found;
       st->obj_mnt = l->found_mnt;
     }
@@ -235,7 +246,7 @@ static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
   slot = ps_slot(id, &flags);
   if (slot < 0) return 0;
   kind = sc_desc[slot].kind;
-  ps_read_args(regs, args, flags & PS_SC_F_COMPAT);
+  ps_read_args(regs, args, flags & PS_OF_COMPAT);
 
   /* Opens without write intent are the common case: rejected before any state. */
   __u64 oflags = 0;
@@ -261,7 +272,7 @@ static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
 
   if (kind == PS_SCK_CREDS) {
     ps_read_creds(&st->before);
-    st->flags |= PS_SC_F_CREDS;
+    st->flags |= PS_OF_CREDS;
   } else if (kind == PS_SCK_FILE || kind == PS_SCK_TRUNCATE) {
     /* An fd-named object: its inode as it is before the call, exactly. A
      * path: looked up in the dcache. */
@@ -272,7 +283,7 @@ static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
       ps_enter_lookup(slot, st);
     } else if (ps_object(objfd, &path, &inode) == 0 && inode) {
       ps_read_inode(inode, &st->inode_before);
-      st->flags |= PS_SC_F_BEFORE;
+      st->flags |= PS_OF_BEFORE;
     }
   } else if (kind == PS_SCK_NAME) {
     const __u8 sides = sc_desc[slot].name_sides;
@@ -292,43 +303,19 @@ static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
       st->wname_side = 1;
     }
     if (!st->wname_side) return 0; /* not watched: no state kept, the exit drops it */
-    st->flags |= PS_SC_F_WATCHED;
+    st->flags |= PS_OF_WATCHED;
     st->hit = nc.hit;
     st->wparent = nc.wparent;
     st->wparent_mnt = nc.wparent_mnt;
     st->lk_flags = nc.lk_flags;
     if (nc.have_before) {
       st->inode_before = nc.before;
-      st->flags |= PS_SC_F_BEFORE;
+      st->flags |= PS_OF_BEFORE;
     }
   }
   st->slot = slot;
   st->active = 1;
   return 0;
-}
-
-/* Does the credential change grant something: a real, effective or filesystem
- * uid 0 it did not have (taking root back from the saved uid counts), or
- * capabilities it did not have? */
-static __always_inline int ps_creds_gain(const struct ps_creds* b, const struct ps_creds* a) {
-  if ((a->uid == 0 && b->uid != 0) || (a->euid == 0 && b->euid != 0) ||
-      (a->fsuid == 0 && b->fsuid != 0))
-    return 1;
-  if (a->cap_effective & ~b->cap_effective) return 1;
-  if (a->cap_permitted & ~b->cap_permitted) return 1;
-  return 0;
-}
-
-/* security.capability: file capabilities make an executable privileged, so
- * setting them is an alert candidate wherever it happens. (ACL xattrs matter on
- * watched files, which are decided elsewhere; on any file they are bulk.) */
-static __always_inline int ps_caps_xattr(const __u8* name, __u32 len) {
-  __u64 w[2];
-  if (len != 19) return 0;
-  __builtin_memcpy(w, name, 16);
-  /* little-endian "security.capabil" + "ity" */
-  return w[0] == 0x7974697275636573ULL && w[1] == 0x6c6962617061632eULL && name[16] == 'i' &&
-         name[17] == 't' && name[18] == 'y';
 }
 
 /* A path-based call whose object the sys_enter lookup did not find (not yet in
@@ -337,14 +324,210 @@ static __always_inline void ps_exit_lookup(int slot, struct ps_inflight* st) {
   __u32 saved = st->flags;
   ps_enter_lookup(slot, st);
   /* What was found now is the state after the call, not before it. */
-  st->flags = (saved & ~PS_SC_F_BEFORE) | PS_SC_F_LOOKUP;
+  st->flags = (saved & ~PS_OF_BEFORE) | PS_ST_LOOKUP;
   if (st->obj) st->lk_flags |= PS_LK_AT_EXIT;
+}
+
+/* The record's tail is built by global functions: each is verified once, on
+ * its own, instead of multiplying the states of every branch of ps_on_exit.
+ * Each re-masks `slot` (the check in its caller was on a copy) and finds the
+ * record in the scratch buffer itself. */
+#define PS_SLOT(slot)             \
+  ({                              \
+    __u32 __s = (slot);           \
+    asm volatile("" : "+r"(__s)); \
+    __s&(PS_DESC_SLOTS - 1);      \
+  })
+
+/* 1. Where the change happened, resolved from kernel objects: the object's own
+ * path when it is known by identity (fd-named, opened, or found by the lookup
+ * through a symlink, "..", or a relative path); for name operations the
+ * directory holding the watched name; else the directory a relative path
+ * starts from. An absolute path argument reached without symlinks or ".." is
+ * its own answer (in the trailer) and costs no walk. Returns the new offset. */
+__noinline __u32 ps_put_where(__u32 off, __u32 slot, struct ps_inflight* st) {
+  struct ps_op_event* ev = ps_scratch_event();
+  __u64 rdentry = 0, rmnt = 0;
+  __u16 kind_flag = 0, len = 0, pflags = 0;
+  int bad = 0, relative = 0;
+  if (!ev || !st) return off;
+  slot = PS_SLOT(slot);
+  const __u8 kind = sc_desc[slot].kind;
+  const __u8 path_arg = sc_desc[slot].path_arg;
+  const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
+  if (path_arg < 6) {
+    char c0 = 0;
+    const void* p = (const void*)ps_arg(st->args, path_arg);
+    relative = p && bpf_probe_read_user(&c0, 1, p) == 0 && c0 != 0 && c0 != '/';
+  }
+  if (st->fdent) {
+    kind_flag = PS_PATH_OBJECT;
+    rdentry = st->fdent;
+    rmnt = st->fmnt;
+  } else if (st->objfd != PS_OBJ_NONE) {
+    kind_flag = PS_PATH_OBJECT;
+    bad = 1;
+  } else if (kind == PS_SCK_NAME) {
+    if (st->wparent) {
+      kind_flag = PS_PATH_PARENT;
+      rdentry = st->wparent;
+      rmnt = st->wparent_mnt;
+    }
+  } else if (st->objd && st->objmnt &&
+             (relative || (st->lk_flags & (PS_LK_SYMLINK | PS_LK_DOTDOT)))) {
+    kind_flag = PS_PATH_OBJECT;
+    rdentry = st->objd;
+    rmnt = st->objmnt;
+  } else if (kind != PS_SCK_CREDS && relative) {
+    long dirfd = dirfd_arg < 6 ? (int)ps_arg(st->args, dirfd_arg) : PS_AT_FDCWD;
+    struct path* bp;
+    struct inode* bi;
+    kind_flag = PS_PATH_BASE;
+    if (ps_object(dirfd, &bp, &bi) == 0) {
+      rdentry = (__u64)BPF_CORE_READ(bp, dentry);
+      rmnt = (__u64)BPF_CORE_READ(bp, mnt);
+    } else {
+      bad = 1;
+    }
+  }
+  if (!kind_flag) return off;
+  pflags = kind_flag;
+  if (bad || !rdentry)
+    pflags |= PS_PATH_BAD_FD;
+  else
+    ps_put_path(&off, rdentry, rmnt, &len, &pflags);
+  ev = ps_scratch_event();
+  if (!ev) return off;
+  ev->path_flags = pflags;
+  ev->path_len = len;
+  return off;
+}
+
+/* 2. The xattr name and value, from the caller's memory (the only copy a
+ * tracepoint can reach). Returns the new offset, with bit 32 set when the name
+ * is security.capability (an alert candidate). */
+__noinline __u64 ps_put_xattr(__u32 off, __u32 slot, struct ps_inflight* st) {
+  struct ps_op_event* ev = ps_scratch_event();
+  __u32 flags = 0, value_size = 0, xflags = 0;
+  __u16 name_len = 0, value_len = 0;
+  __u64 caps = 0;
+  long n;
+  if (!ev || !st) return off;
+  slot = PS_SLOT(slot);
+  const __u8 name_arg = sc_desc[slot].name_arg;
+  const __u8 value_arg = sc_desc[slot].value_arg;
+  const __u8 size_arg = sc_desc[slot].size_arg;
+  const __u8 xflags_arg = sc_desc[slot].xflags_arg;
+  if (name_arg < 6) {
+    flags |= PS_OF_NAME | PS_OF_USER_COPY;
+    n = ps_tail_str(off, ps_arg(st->args, name_arg), PS_XATTR_NAME_MAX, 0);
+    if (n > 1 && n <= PS_XATTR_NAME_MAX) {
+      name_len = n - 1;
+      ev = ps_scratch_event();
+      if (ev && ps_caps_xattr(ev->data + (off & PS_TAIL_OFF_MASK), name_len)) caps = 1;
+      off += name_len;
+    } else if (n < 0) {
+      flags |= PS_OF_NAME_FAULT;
+    }
+  }
+  if (value_arg < 6) {
+    __u64 vptr = ps_arg(st->args, value_arg);
+    __u64 vsize = size_arg < 6 ? ps_arg(st->args, size_arg) : 0;
+    flags |= PS_OF_VALUE;
+    if (sc_desc[slot].value_mode == PS_VAL_XATTR_ARGS) {
+      /* setxattrat: the value and its size sit in a struct xattr_args (uapi,
+       * fixed layout). Our own copy of it: vmlinux.h's would carry CO-RE
+       * relocations that fail to load on kernels older than 6.13. */
+      struct ps_xattr_args xa = {};
+      if (bpf_probe_read_user(&xa, sizeof(xa), (const void*)vptr) == 0) {
+        vptr = xa.value;
+        vsize = xa.size;
+        xflags = xa.flags;
+        flags |= PS_OF_XATTR_FLAGS;
+      } else {
+        vptr = 0;
+        vsize = 0;
+        flags |= PS_OF_VALUE_FAULT;
+      }
+    } else if (xflags_arg < 6) {
+      xflags = (__u32)ps_arg(st->args, xflags_arg);
+      flags |= PS_OF_XATTR_FLAGS;
+    }
+    value_size = vsize > 0xffffffffULL ? 0xffffffffU : (__u32)vsize;
+    if (vsize > 0 && vptr) {
+      __u32 len = vsize > PS_XATTR_VALUE_MAX ? PS_XATTR_VALUE_MAX : (__u32)vsize;
+      if (ps_tail_bytes(off, vptr, len, 0) == 0) {
+        value_len = len;
+        off += len;
+      } else {
+        flags |= PS_OF_VALUE_FAULT;
+      }
+    }
+  }
+  ev = ps_scratch_event();
+  if (!ev) return off;
+  ev->flags |= flags;
+  ev->name_len = name_len;
+  ev->value_len = value_len;
+  ev->value_size = value_size;
+  ev->xattr_flags = xflags;
+  return caps << 32 | off;
+}
+
+/* 3. The trailer: the call as made, with the path arguments as the caller's
+ * memory held them when it returned. Returns the new offset. */
+__noinline __u32 ps_put_trailer(__u32 off, __u32 slot, struct ps_inflight* st, long ret) {
+  struct ps_op_event* ev;
+  struct ps_sc_trailer* t;
+  const __u32 toff = off;
+  __u32 tflags = 0;
+  __u16 plen = 0, p2len = 0;
+  long n;
+  if (!st) return off;
+  slot = PS_SLOT(slot);
+  const __u8 path_arg = sc_desc[slot].path_arg;
+  const __u8 path2_arg = sc_desc[slot].path2_arg;
+  off += sizeof(*t);
+  if (path_arg < 6) {
+    tflags |= PS_TF_PATH;
+    n = ps_tail_str(off, ps_arg(st->args, path_arg), PS_PATH_MAX, 0);
+    /* n counts the NUL; some kernels (6.12) return 0 for "". */
+    if (n > 1 && n <= PS_PATH_MAX) {
+      plen = n - 1;
+      off += plen;
+    } else if (n < 0) {
+      tflags |= PS_TF_PATH_FAULT;
+    }
+  }
+  if (path2_arg < 6) {
+    tflags |= PS_TF_PATH2;
+    n = ps_tail_str(off, ps_arg(st->args, path2_arg), PS_PATH_MAX, 0);
+    if (n > 1 && n <= PS_PATH_MAX) {
+      p2len = n - 1;
+      off += p2len;
+    } else if (n < 0) {
+      tflags |= PS_TF_PATH2_FAULT;
+    }
+  }
+  if (st->flags & PS_ST_LOOKUP) tflags |= PS_TF_LOOKUP;
+  ev = ps_scratch_event();
+  if (!ev) return off;
+  t = (struct ps_sc_trailer*)(ev->data + (toff & PS_TAIL_OFF_MASK));
+  __builtin_memcpy(t->args, st->args, sizeof(t->args));
+  t->ret = ret;
+  t->flags = tflags;
+  t->path_len = plen;
+  t->path2_len = p2len;
+  t->lookup_flags = (__u16)st->lk_flags;
+  t->_pad0 = 0;
+  t->_pad1 = 0;
+  ev->trailer_len = (__u16)(off - toff);
+  return off;
 }
 
 static __always_inline int ps_on_exit(long id, long ret) {
   struct ps_inflight* st;
-  struct ps_syscall_event* ev;
-  struct ps_scratch* sb;
+  struct ps_op_event* ev;
   /* The object, when known by identity, and the path of an fd-named or opened
    * object: kept as numbers, not pointers, so that the verifier can merge the
    * many paths through this function (a NULL-or-pointer register cannot be). */
@@ -354,9 +537,8 @@ static __always_inline int ps_on_exit(long id, long ret) {
   struct ps_inode_state cur = {};
   int have_cur = 0;
   __u64 objmnt = 0;
-  __u32 zero = 0, flags = 0, off = 0;
+  __u32 flags = 0, off = 0;
   int slot, urgent = 0;
-  long n;
 
   if (!ps_watched(id)) return 0;
   slot = ps_slot(id, &flags);
@@ -373,12 +555,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
   }
 
   const __u8 path_arg = sc_desc[slot].path_arg;
-  const __u8 path2_arg = sc_desc[slot].path2_arg;
-  const __u8 name_arg = sc_desc[slot].name_arg;
-  const __u8 value_arg = sc_desc[slot].value_arg;
-  const __u8 size_arg = sc_desc[slot].size_arg;
   const __u8 mode_arg = sc_desc[slot].mode_arg;
-  const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
   long objfd = PS_OBJ_NONE;
 
   /* What the call acted on, by identity, and whether it is watched. */
@@ -392,7 +569,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
     ps_read_inode(BPF_CORE_READ(f, f_inode), &cur);
     have_cur = 1;
     if (!ps_watch_known((struct dentry*)objd, &cur, &st->hit)) goto done;
-    st->flags |= PS_SC_F_WATCHED;
+    st->flags |= PS_OF_WATCHED;
   } else if (kind == PS_SCK_FILE || kind == PS_SCK_TRUNCATE) {
     objfd = ps_fd_object(slot, st->args);
     if (objfd != PS_OBJ_NONE) {
@@ -418,13 +595,13 @@ static __always_inline int ps_on_exit(long id, long ret) {
       }
     }
     if (have_cur && ps_watch_known((struct dentry*)objd, &cur, &st->hit))
-      st->flags |= PS_SC_F_WATCHED;
-    if (kind == PS_SCK_TRUNCATE && !(st->flags & PS_SC_F_WATCHED)) goto done;
+      st->flags |= PS_OF_WATCHED;
+    if (kind == PS_SCK_TRUNCATE && !(st->flags & PS_OF_WATCHED)) goto done;
   } else if (kind == PS_SCK_NAME) {
-    if (!(st->flags & PS_SC_F_WATCHED)) goto done;
+    if (!(st->flags & PS_OF_WATCHED)) goto done;
     /* The last name of a watched inode went away (unlink, or replaced by a
      * rename): the inode is freed, and its number will be reused. */
-    if (ret == 0 && (st->flags & PS_SC_F_BEFORE) && st->inode_before.nlink <= 1 &&
+    if (ret == 0 && (st->flags & PS_OF_BEFORE) && st->inode_before.nlink <= 1 &&
         (sc_desc[slot].name_sides == 1 || st->wname_side == 2))
       ps_watch_forget(&st->inode_before);
     /* Something new now holds a watched name (rename or link onto it): mark
@@ -444,188 +621,86 @@ static __always_inline int ps_on_exit(long id, long ret) {
     }
   }
 
-  sb = bpf_map_lookup_elem(&scratch, &zero);
-  if (!sb) goto done;
-  ev = (struct ps_syscall_event*)sb->buf;
-
-  ev->hdr.abi_version = PS_ABI_VERSION;
-  ev->hdr.type = PS_EV_SYSCALL;
-  ev->hdr.ktime = bpf_ktime_get_boot_ns();
-  ps_fill_process(&ev->proc);
+  int in_session = 0;
+  ev = ps_op_begin(sc_desc[slot].op, PS_HOOK_SYSCALL, &in_session);
+  if (!ev) goto done;
+  if (in_session) urgent = 1; /* an AI session's change: alert candidate */
   flags = st->flags;
-  ev->creds_before = st->before;
-  if (flags & PS_SC_F_CREDS)
+  ev->syscall_nr = (__u32)id;
+  ev->flags = PS_OF_SYSCALL | (flags & (PS_OF_COMPAT | PS_OF_CREDS | PS_OF_WATCHED | PS_OF_BEFORE));
+  ps_set_result(ev, ret);
+  if (flags & PS_OF_CREDS) {
+    ev->creds_before = st->before;
     ps_read_creds(&ev->creds_after);
-  else
-    __builtin_memset(&ev->creds_after, 0, sizeof(ev->creds_after));
-  __builtin_memcpy(ev->args, st->args, sizeof(ev->args));
-  ev->ret = ret;
-  ev->nr = (__u32)id;
-  ev->path_len = 0;
-  ev->name_len = 0;
-  ev->value_len = 0;
-  ev->value_size = 0;
-  ev->path2_len = 0;
-  ev->_pad0 = 0;
-  ev->_pad1 = 0;
-  if (ps_fill_ai(ev)) urgent = 1; /* an AI session's change: alert candidate */
-  ev->resolved_len = 0;
-  ev->resolve_flags = 0;
-  ev->lookup_flags = st->lk_flags;
-  ev->open_flags = st->oflags;
-  ev->watch_class = st->hit.cls;
-  ev->watch_how = st->hit.how | (st->wname_side == 2 ? PS_WM_PATH2 : 0);
-  if (flags & PS_SC_F_BEFORE)
-    ev->before = st->inode_before;
-  else
-    __builtin_memset(&ev->before, 0, sizeof(ev->before));
-  __builtin_memset(&ev->after, 0, sizeof(ev->after));
+  }
+  if (flags & PS_OF_WATCHED) {
+    ev->watch_class = st->hit.cls;
+    ev->watch_how = st->hit.how | (st->wname_side == 2 ? PS_WM_PATH2 : 0);
+  }
+  if (flags & PS_OF_BEFORE) ev->before = st->inode_before;
   /* The object's state after the call: re-read through the identity found
    * before it (a different inode there now means it was replaced: no "after"),
    * or for a rename/link, what now holds the watched name. */
   if (have_cur) {
     ev->after = cur;
-    if (kind == PS_SCK_NAME || !(flags & PS_SC_F_BEFORE) || cur.ino == ev->before.ino)
-      flags |= PS_SC_F_AFTER;
+    if (kind == PS_SCK_NAME || !(flags & PS_OF_BEFORE) || cur.ino == ev->before.ino)
+      ev->flags |= PS_OF_AFTER;
+    ev->obj.ino = cur.ino;
+    ev->obj.dev = cur.dev;
+    ev->obj.mode = cur.mode;
+    ev->flags |= PS_OF_OBJECT;
+  } else if (flags & PS_OF_BEFORE) {
+    ev->obj.ino = ev->before.ino;
+    ev->obj.dev = ev->before.dev;
+    ev->obj.mode = ev->before.mode;
+    ev->flags |= PS_OF_OBJECT;
+  }
+  /* What the operation sets, as the call asked it. */
+  if (mode_arg < 6) {
+    ev->mode = (__u32)ps_arg(st->args, mode_arg) & 07777;
+    ev->flags |= PS_OF_MODE;
+  }
+  const __u8 owner_arg = sc_desc[slot].owner_arg;
+  if (owner_arg < 6) {
+    ev->uid = (__u32)ps_arg(st->args, owner_arg);
+    ev->gid = (__u32)ps_arg(st->args, owner_arg + 1);
+    ev->flags |= PS_OF_OWNER;
+  }
+  if (kind == PS_SCK_OPEN) {
+    ev->open_flags = st->oflags;
+    ev->flags |= PS_OF_OPEN;
   }
 
-  if (path_arg < 6) {
-    flags |= PS_SC_F_PATH;
-    n = ps_tail_str(off, ps_arg(st->args, path_arg), PS_PATH_MAX, 0);
-    /* n counts the NUL; some kernels (6.12) return 0 for "". */
-    if (n >= 0)
-      off = n > 0 ? n - 1 : 0;
-    else
-      flags |= PS_SC_F_PATH_FAULT;
-  }
-  ev->path_len = off;
-
-  if (name_arg < 6) {
-    flags |= PS_SC_F_NAME;
-    n = ps_tail_str(off, ps_arg(st->args, name_arg), PS_XATTR_NAME_MAX, 0);
-    if (n > 1) {
-      ev->name_len = n - 1;
-      if (ps_caps_xattr(ev->data + (off & (PS_PATH_MAX - 1)), n - 1)) urgent = 1;
-      off += n - 1;
-    } else if (n < 0) {
-      flags |= PS_SC_F_NAME_FAULT;
-    }
-  }
-
-  if (value_arg < 6) {
-    __u64 vptr = ps_arg(st->args, value_arg);
-    __u64 vsize = size_arg < 6 ? ps_arg(st->args, size_arg) : 0;
-
-    flags |= PS_SC_F_VALUE;
-    if (sc_desc[slot].value_mode == PS_VAL_XATTR_ARGS) {
-      /* setxattrat: the value and its size sit in a struct xattr_args (uapi,
-       * fixed layout). Our own copy of it: vmlinux.h's would carry CO-RE
-       * relocations that fail to load on kernels older than 6.13. */
-      struct ps_xattr_args xa = {};
-      if (bpf_probe_read_user(&xa, sizeof(xa), (const void*)vptr) == 0) {
-        vptr = xa.value;
-        vsize = xa.size;
-      } else {
-        vptr = 0;
-        vsize = 0;
-        flags |= PS_SC_F_VALUE_FAULT;
-      }
-    }
-    ev->value_size = vsize > 0xffffffffULL ? 0xffffffffU : (__u32)vsize;
-    if (vsize > 0 && vptr) {
-      __u32 len = vsize > PS_XATTR_VALUE_MAX ? PS_XATTR_VALUE_MAX : (__u32)vsize;
-      if (ps_tail_bytes(off, vptr, len, 0) == 0) {
-        ev->value_len = len;
-        off += len;
-      } else {
-        flags |= PS_SC_F_VALUE_FAULT;
-      }
-    }
-  }
-
-  if (path2_arg < 6) {
-    flags |= PS_SC_F_PATH2;
-    n = ps_tail_str(off, ps_arg(st->args, path2_arg), PS_PATH_MAX, 0);
-    if (n > 1) {
-      ev->path2_len = n - 1;
-      off += n - 1;
-    } else if (n < 0) {
-      flags |= PS_SC_F_PATH2_FAULT;
-    }
-  }
-
+  st->fdent = fdent;
+  st->fmnt = fmnt;
+  st->objd = objd;
+  st->objmnt = objmnt;
+  st->objfd = objfd;
+  off = ps_put_where(0, slot, st);
   {
-    /* Where the change happened, resolved from kernel objects: the object's own
-     * path when it is known by identity (fd-named, opened, or found by the
-     * lookup through a symlink, "..", or a relative path); for name operations
-     * the directory holding the watched name; else the directory a relative
-     * path starts from. An absolute path argument reached without symlinks or
-     * ".." is its own answer and costs no walk. */
-    __u64 rdentry = 0, rmnt = 0;
-    __u16 kind_flag = 0;
-    int bad = 0;
-    int relative =
-        path_arg < 6 && !(flags & PS_SC_F_PATH_FAULT) && ev->path_len > 0 && ev->data[0] != '/';
-
-    if (fdent) {
-      kind_flag = PS_RES_OBJECT;
-      rdentry = fdent;
-      rmnt = fmnt;
-    } else if (objfd != PS_OBJ_NONE) {
-      kind_flag = PS_RES_OBJECT;
-      bad = 1;
-    } else if (kind == PS_SCK_NAME) {
-      if (st->wparent) {
-        kind_flag = PS_RES_PARENT;
-        rdentry = st->wparent;
-        rmnt = st->wparent_mnt;
-      }
-    } else if (objd && objmnt && (relative || (st->lk_flags & (PS_LK_SYMLINK | PS_LK_DOTDOT)))) {
-      kind_flag = PS_RES_OBJECT;
-      rdentry = objd;
-      rmnt = objmnt;
-    } else if (kind != PS_SCK_CREDS && relative) {
-      long dirfd = dirfd_arg < 6 ? (int)ps_arg(st->args, dirfd_arg) : PS_AT_FDCWD;
-      struct path* bp;
-      struct inode* bi;
-      kind_flag = PS_RES_BASE;
-      if (ps_object(dirfd, &bp, &bi) == 0) {
-        rdentry = (__u64)BPF_CORE_READ(bp, dentry);
-        rmnt = (__u64)BPF_CORE_READ(bp, mnt);
-      } else {
-        bad = 1;
-      }
-    }
-    if (kind_flag) {
-      ev->resolve_flags = kind_flag;
-      if (bad || !rdentry) {
-        ev->resolve_flags |= PS_RES_BAD_FD;
-      } else {
-        __u32 len = ps_tail_resolve(off, rdentry, rmnt);
-        ev->resolved_len = len;
-        off += len;
-      }
-    }
+    const __u64 r = ps_put_xattr(off, slot, st);
+    off = (__u32)r;
+    if (r >> 32) urgent = 1; /* a file capability */
   }
+  off = ps_put_trailer(off, slot, st, ret);
+  ev = ps_scratch_event(); /* the helpers wrote to it: re-derive the pointer */
+  if (!ev) goto done;
 
   /* Alert candidates the default rules look for, decided here so that they
    * skip the bulk ring's batching: a setuid/setgid bit, a world-writable bit
    * the file did not have (or may not have had: no "before"), a file given to
    * root by a chown that changed its owner. */
-  if (mode_arg < 6) {
-    const __u64 m = ps_arg(st->args, mode_arg);
+  if (ev->flags & PS_OF_MODE) {
+    const __u32 m = ev->mode;
     if (m & 06000) urgent = 1; /* S_ISUID | S_ISGID */
-    if ((m & 02) && (!(flags & PS_SC_F_BEFORE) || !(ev->before.mode & 02))) urgent = 1;
+    if ((m & 02) && (!(flags & PS_OF_BEFORE) || !(ev->before.mode & 02))) urgent = 1;
   }
-  const __u8 owner_arg = sc_desc[slot].owner_arg;
-  if (owner_arg < 6 && (__u32)ps_arg(st->args, owner_arg) == 0 &&
-      (!(flags & PS_SC_F_BEFORE) || ev->before.uid != 0))
+  if ((ev->flags & PS_OF_OWNER) && ev->uid == 0 && (!(flags & PS_OF_BEFORE) || ev->before.uid != 0))
     urgent = 1;
   if (kind == PS_SCK_CREDS && ret == 0 && ps_creds_gain(&ev->creds_before, &ev->creds_after))
     urgent = 1;
-  if (flags & PS_SC_F_WATCHED) urgent = 1; /* a credential file: alert candidate */
+  if (flags & PS_OF_WATCHED) urgent = 1; /* a credential file: alert candidate */
 
-  ev->flags = flags;
   ps_emit(off, urgent);
 done:
   st->active = 0;

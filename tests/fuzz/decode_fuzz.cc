@@ -22,7 +22,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (pe.ok()) table.Apply(*pe, absl::Now());
     return 0;
   }
-  absl::StatusOr<permsentry::SyscallEvent> ev = permsentry::DecodeSyscallEvent(rec, {});
+  absl::StatusOr<permsentry::OpEvent> ev = permsentry::DecodeOpEvent(rec, {});
   if (!ev.ok()) return 0;
   for (const std::string& line : {json.Render(*ev), text.Render(*ev)}) {
     if (line.empty() || line.back() != '\n' || line.find('\n') != line.size() - 1) std::abort();

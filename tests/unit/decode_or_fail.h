@@ -12,10 +12,10 @@
 namespace permsentry::testing {
 
 // The test fails (and gets an empty event) when the record does not decode.
-inline SyscallEvent DecodeOrFail(std::vector<uint8_t> rec) {
-  absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(rec, DecodeOptions{});
+inline OpEvent DecodeOrFail(std::vector<uint8_t> rec) {
+  absl::StatusOr<OpEvent> ev = DecodeOpEvent(rec, DecodeOptions{});
   EXPECT_TRUE(ev.ok()) << ev.status();
-  return ev.ok() ? *std::move(ev) : SyscallEvent{};
+  return ev.ok() ? *std::move(ev) : OpEvent{};
 }
 
 }  // namespace permsentry::testing

@@ -11,7 +11,7 @@ namespace {
 
 using testing::RecordBuilder;
 
-SyscallEvent Decode(std::vector<uint8_t> rec) { return testing::DecodeOrFail(std::move(rec)); }
+OpEvent Decode(std::vector<uint8_t> rec) { return testing::DecodeOrFail(std::move(rec)); }
 
 TEST(NormalizeAbsolutePath, Lexical) {
   bool dotdot = false;
@@ -27,7 +27,7 @@ TEST(NormalizeAbsolutePath, Lexical) {
 
 TEST(ResolveEventPath, Methods) {
   // fchmod: the kernel's own path of the fd.
-  auto fd = Decode(RecordBuilder(91).Arg(0, 3).Resolved("/etc/x", PS_RES_OBJECT).Build());
+  auto fd = Decode(RecordBuilder(91).Arg(0, 3).Resolved("/etc/x", PS_PATH_OBJECT).Build());
   auto r = ResolveEventPath(fd);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->path, "/etc/x");
@@ -35,7 +35,7 @@ TEST(ResolveEventPath, Methods) {
 
   // chmod relative: cwd from the kernel + argument.
   auto rel = Decode(
-      RecordBuilder(90).Path("../sudoers.d/./x").Resolved("/etc/pam.d", PS_RES_BASE).Build());
+      RecordBuilder(90).Path("../sudoers.d/./x").Resolved("/etc/pam.d", PS_PATH_BASE).Build());
   r = ResolveEventPath(rel);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->path, "/etc/sudoers.d/x");
@@ -43,7 +43,7 @@ TEST(ResolveEventPath, Methods) {
   EXPECT_EQ(r->caveats, std::vector<std::string>{"dotdot_lexical"});
 
   // fchmodat with a real dirfd.
-  auto at = Decode(RecordBuilder(268).Arg(0, 5).Path("x").Resolved("/srv", PS_RES_BASE).Build());
+  auto at = Decode(RecordBuilder(268).Arg(0, 5).Path("x").Resolved("/srv", PS_PATH_BASE).Build());
   EXPECT_EQ(ResolveEventPath(at)->method, "kernel_dirfd");
   EXPECT_EQ(ResolveEventPath(at)->path, "/srv/x");
 
@@ -54,12 +54,12 @@ TEST(ResolveEventPath, Methods) {
 
   // Caveats from the kernel walk.
   auto deep = Decode(RecordBuilder(91)
-                         .Resolved("/c/d", PS_RES_OBJECT | PS_RES_TRUNCATED | PS_RES_DELETED)
+                         .Resolved("/c/d", PS_PATH_OBJECT | PS_PATH_TRUNCATED | PS_PATH_DELETED)
                          .Build());
   EXPECT_EQ(ResolveEventPath(deep)->caveats, (std::vector<std::string>{"truncated", "deleted"}));
 
   // Bad fd / relative path without a base: nothing to name.
-  auto bad = Decode(RecordBuilder(91).Resolved("", PS_RES_OBJECT | PS_RES_BAD_FD).Build());
+  auto bad = Decode(RecordBuilder(91).Resolved("", PS_PATH_OBJECT | PS_PATH_BAD_FD).Build());
   EXPECT_FALSE(ResolveEventPath(bad));
   auto nobase = Decode(RecordBuilder(90).Path("x").Build());
   EXPECT_FALSE(ResolveEventPath(nobase));
@@ -115,7 +115,7 @@ TEST(AccessDelta, Owner) {
 
 TEST(AccessDelta, CredsAndCaps) {
   auto b = RecordBuilder(105).Arg(0, 0);
-  b.Flags(PS_SC_F_CREDS);
+  b.Flags(PS_OF_CREDS);
   b.ev.creds_before.uid = b.ev.creds_before.euid = b.ev.creds_before.suid = 1000;
   b.ev.creds_after.cap_effective = 1ull << 21;
   EXPECT_EQ(Delta(b.Build()),

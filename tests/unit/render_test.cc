@@ -17,10 +17,10 @@ namespace {
 
 using testing::RecordBuilder;
 
-SyscallEvent Decode(std::vector<uint8_t> rec) { return testing::DecodeOrFail(std::move(rec)); }
+OpEvent Decode(std::vector<uint8_t> rec) { return testing::DecodeOrFail(std::move(rec)); }
 
 // Renders, checks the one-line invariant, parses.
-rapidjson::Document RenderJson(const SyscallEvent& ev) {
+rapidjson::Document RenderJson(const OpEvent& ev) {
   JsonRenderer r("testhost");
   const std::string line = r.Render(ev);
   EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
@@ -91,7 +91,7 @@ TEST(RenderJson, ChownIds) {
 
 TEST(RenderJson, CredsBeforeAfter) {
   auto b = RecordBuilder(105).Arg(0, 0);
-  b.Flags(PS_SC_F_CREDS);
+  b.Flags(PS_OF_CREDS);
   b.ev.creds_before.uid = b.ev.creds_before.euid = 1000;
   b.ev.creds_after.cap_effective = 0x1ffffffffffULL;
   auto d = RenderJson(Decode(b.Build()));
@@ -149,7 +149,7 @@ TEST(RenderJson, FileCapsAndCredsCapabilities) {
   EXPECT_EQ(Str(d, "/permsentry/capabilities/effective"), "true");
 
   auto b = RecordBuilder(126);
-  b.Flags(PS_SC_F_CREDS);
+  b.Flags(PS_OF_CREDS);
   b.ev.creds_before.cap_effective = 1;
   b.ev.creds_after.cap_effective = (1ull << 21);
   auto c = RenderJson(Decode(b.Build()));
@@ -236,12 +236,12 @@ std::vector<uint8_t> RenameOntoPasswd() {
   return RecordBuilder(82)  // rename
       .Path("/etc/sedX1")
       .Path2("/etc/passwd")
-      .Resolved("/etc", PS_RES_PARENT)
+      .Resolved("/etc", PS_PATH_PARENT)
       .Before(0100644, 0, 0, 100)
       .After(0100666, 0, 0, 200)
       .Watched(0, PS_WM_OBJECT | PS_WM_PATH2)
       .Lookup(PS_LK_DONE)
-      .Flags(PS_SC_F_URGENT)
+      .Flags(PS_OF_URGENT)
       .Build();
 }
 
@@ -288,7 +288,7 @@ TEST(RenderJson, OpenForWriteFlags) {
                                  .Arg(3, 0600)
                                  .Path("/etc/shadow")
                                  .OpenFlags(O_WRONLY | O_CREAT | O_TRUNC)
-                                 .Resolved("/etc/shadow", PS_RES_OBJECT)
+                                 .Resolved("/etc/shadow", PS_PATH_OBJECT)
                                  .Watched(1, PS_WM_OBJECT)
                                  .Ret(3)
                                  .Build()));
@@ -300,13 +300,12 @@ TEST(RenderJson, OpenForWriteFlags) {
 }
 
 TEST(RenderJson, IoUringSubmissionOutcomeUnknown) {
-  auto d = RenderJson(Decode(RecordBuilder(35)  // IORING_OP_RENAMEAT
-                                 .Flags(PS_SC_F_IO_URING)
+  auto d = RenderJson(Decode(RecordBuilder::IoUring(35)  // IORING_OP_RENAMEAT
                                  .Arg(0, static_cast<uint64_t>(-100))
                                  .Arg(2, static_cast<uint64_t>(-100))
                                  .Path("/tmp/x")
                                  .Path2("/etc/passwd")
-                                 .Resolved("/etc", PS_RES_PARENT)
+                                 .Resolved("/etc", PS_PATH_PARENT)
                                  .Watched(0, PS_WM_NAME | PS_WM_PATH2)
                                  .Build()));
   EXPECT_EQ(Str(d, "/event/action"), "credfile_rename");
@@ -329,7 +328,7 @@ TEST(RenderJson, BeforeUnknownSaysWhy) {
                                      .Before(0100600, 0, 0)
                                      .After(0100644, 0, 0)
                                      .Lookup(PS_LK_DONE | PS_LK_DOTDOT | PS_LK_SYMLINK)
-                                     .Resolved("/real/y", PS_RES_OBJECT)
+                                     .Resolved("/real/y", PS_PATH_OBJECT)
                                      .Build()));
   EXPECT_EQ(Str(found, "/file/path"), "/real/y");
   EXPECT_EQ(Str(found, "/permsentry/path_resolution"), "kernel_lookup");
@@ -338,7 +337,7 @@ TEST(RenderJson, BeforeUnknownSaysWhy) {
 }
 
 TEST(RenderJson, AiAttribution) {
-  SyscallEvent ev = Decode(RecordBuilder(90).Arg(1, 04755).Path("/tmp/x").Build());
+  OpEvent ev = Decode(RecordBuilder(90).Arg(1, 04755).Path("/tmp/x").Build());
   ev.proc.tty = (136u << 20) | 2;
   auto ai = std::make_shared<Attribution>();
   ai->kind = Attribution::Kind::kAgent;

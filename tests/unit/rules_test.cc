@@ -128,16 +128,16 @@ struct Judged {
 
 class Rules : public ::testing::Test {
  protected:
-  Judged Judge(SyscallEvent ev, std::shared_ptr<const Attribution> ai = nullptr,
+  Judged Judge(OpEvent ev, std::shared_ptr<const Attribution> ai = nullptr,
                const RuleSet* set = nullptr) {
     ev.ai = ai ? ai : Human({{.pid = 4242, .name = "tester", .executable = "/usr/bin/tester"}});
-    events_.push_back(std::make_unique<SyscallEvent>(std::move(ev)));
-    const SyscallEvent& e = *events_.back();
+    events_.push_back(std::make_unique<OpEvent>(std::move(ev)));
+    const OpEvent& e = *events_.back();
     enriched_.push_back(std::make_unique<Enriched>(Enrich(e, names_, symlinks_, &watch_)));
     const Facts f = FactsOf(e, *enriched_.back());
     return Judged{(set ? *set : defaults_).Evaluate(f, names_)};
   }
-  static SyscallEvent Chmod(const char* path, uint32_t before, uint32_t mode) {
+  static OpEvent Chmod(const char* path, uint32_t before, uint32_t mode) {
     return DecodeOrFail(RecordBuilder(90)
                             .Arg(1, mode)
                             .Path(path)
@@ -145,10 +145,10 @@ class Rules : public ::testing::Test {
                             .After(S_IFREG | mode, 0, 0)
                             .Build());
   }
-  static SyscallEvent Setuid(uint32_t uid_before, uint32_t euid_before, uint32_t suid_before,
-                             uint32_t uid_after, uint32_t euid_after) {
+  static OpEvent Setuid(uint32_t uid_before, uint32_t euid_before, uint32_t suid_before,
+                        uint32_t uid_after, uint32_t euid_after) {
     auto b = RecordBuilder(117).Arg(0, uid_after).Arg(1, euid_after).Arg(2, uid_after);
-    b.Flags(PS_SC_F_CREDS);
+    b.Flags(PS_OF_CREDS);
     b.ev.creds_before.uid = uid_before;
     b.ev.creds_before.euid = euid_before;
     b.ev.creds_before.suid = suid_before;
@@ -162,7 +162,7 @@ class Rules : public ::testing::Test {
   std::vector<WatchEntry> watch_ = DefaultWatchList();
   NameCache names_;
   SymlinkChecker symlinks_;
-  std::vector<std::unique_ptr<SyscallEvent>> events_;
+  std::vector<std::unique_ptr<OpEvent>> events_;
   std::vector<std::unique_ptr<Enriched>> enriched_;
 };
 
@@ -368,7 +368,7 @@ TEST_F(Rules, ProcessGainingRoot) {
   EXPECT_EQ(Judge(Setuid(0, 0, 0, 1000, 1000)).id(), "none");
   // CAP_SYS_ADMIN gained through capset.
   auto b = RecordBuilder(126);
-  b.Flags(PS_SC_F_CREDS);
+  b.Flags(PS_OF_CREDS);
   b.ev.creds_before.uid = b.ev.creds_before.euid = b.ev.creds_before.suid = 1000;
   b.ev.creds_after = b.ev.creds_before;
   b.ev.creds_after.cap_effective = 1ull << 21;
@@ -594,7 +594,7 @@ TEST(Template, FieldsAndBraces) {
   absl::StatusOr<MessageTemplate> t = MessageTemplate::Parse("{{literal}} {rule.id}/{severity}");
   ASSERT_TRUE(t.ok());
   NameCache names;
-  const SyscallEvent ev = DecodeOrFail(RecordBuilder(90).Arg(1, 0600).Path("/a\nb").Build());
+  const OpEvent ev = DecodeOrFail(RecordBuilder(90).Arg(1, 0600).Path("/a\nb").Build());
   SymlinkChecker symlinks;
   const Enriched en = Enrich(ev, names, symlinks, nullptr);
   const Facts f = FactsOf(ev, en);
@@ -615,7 +615,7 @@ TEST(Coalesce, FirstGoesOutRepeatsAreCountedIntoOneSummary) {
   Coalescer c(absl::Seconds(10));
   const absl::Time t0 = absl::FromUnixSeconds(1000);
   const CoalesceKey k{.rule_id = "r", .process = {.pid = 1, .start_ns = 2}, .path = "/x"};
-  SyscallEvent ev;
+  OpEvent ev;
   AlertInfo a{.rule_id = "r"};
   EXPECT_TRUE(c.Admit(k, t0, ev, a));
   for (int i = 1; i <= 41; ++i) EXPECT_FALSE(c.Admit(k, t0 + absl::Milliseconds(100 * i), ev, a));
@@ -643,7 +643,7 @@ TEST(Coalesce, FirstGoesOutRepeatsAreCountedIntoOneSummary) {
 
 TEST(Coalesce, FullTableSendsEverything) {
   Coalescer c(absl::Seconds(10), /*max_keys=*/2);
-  SyscallEvent ev;
+  OpEvent ev;
   AlertInfo a;
   const absl::Time t0 = absl::FromUnixSeconds(1000);
   for (int i = 0; i < 5; ++i) {

@@ -51,7 +51,7 @@ bool SameUser(const Subject& s, const AiSession& a) {
 
 }  // namespace
 
-Subject SubjectOf(const SyscallEvent& ev) {
+Subject SubjectOf(const OpEvent& ev) {
   return Subject{.key = ev.proc.key(),
                  .uid = ev.proc.uid,
                  .loginuid = ev.proc.loginuid,

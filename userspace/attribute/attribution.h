@@ -27,7 +27,7 @@ struct Subject {
   uint32_t flags = 0;  // PS_PF_* from the kernel's table
   ProcKey session;     // the kernel's session tag; empty: none
 };
-Subject SubjectOf(const SyscallEvent& ev);
+Subject SubjectOf(const OpEvent& ev);
 
 // Ancestry lengths: up to the session root for an agent's process, a few
 // generations otherwise (enough to see the shell and what started it; every

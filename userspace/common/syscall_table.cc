@@ -3,6 +3,8 @@
 #include <array>
 #include <cstring>
 
+#include "absl/types/span.h"
+
 namespace permsentry {
 namespace {
 
@@ -12,7 +14,7 @@ constexpr SyscallInfo Chmod(absl::string_view name, int16_t nr, bool compat, int
                             int8_t dirfd, int8_t path, int8_t mode, int8_t flags = kNoArg) {
   SyscallInfo s{.name = name,
                 .action = "chmod",
-                .family = Family::kChmod,
+                .op = Op::kMode,
                 .nr = nr,
                 .compat = compat,
                 .uid16 = false,
@@ -30,7 +32,7 @@ constexpr SyscallInfo Chown(absl::string_view name, int16_t nr, bool compat, boo
                             int8_t flags = kNoArg) {
   SyscallInfo s{.name = name,
                 .action = "chown",
-                .family = Family::kChown,
+                .op = Op::kOwner,
                 .nr = nr,
                 .compat = compat,
                 .uid16 = uid16,
@@ -48,7 +50,7 @@ constexpr SyscallInfo SetId(absl::string_view name, absl::string_view action, in
                             bool compat, bool uid16, IdKind kind, int8_t nids) {
   SyscallInfo s{.name = name,
                 .action = action,
-                .family = Family::kSetId,
+                .op = Op::kCreds,
                 .nr = nr,
                 .compat = compat,
                 .uid16 = uid16,
@@ -58,11 +60,11 @@ constexpr SyscallInfo SetId(absl::string_view name, absl::string_view action, in
   return s;
 }
 
-constexpr SyscallInfo Creds(absl::string_view name, absl::string_view action, Family family,
-                            int16_t nr, bool compat, bool uid16) {
+constexpr SyscallInfo Creds(absl::string_view name, absl::string_view action, Op op, int16_t nr,
+                            bool compat, bool uid16) {
   return SyscallInfo{.name = name,
                      .action = action,
-                     .family = family,
+                     .op = op,
                      .nr = nr,
                      .compat = compat,
                      .uid16 = uid16,
@@ -73,7 +75,7 @@ constexpr SyscallInfo SetXattr(absl::string_view name, int16_t nr, bool compat, 
                                int8_t fd, int8_t path) {
   SyscallInfo s{.name = name,
                 .action = "setxattr",
-                .family = Family::kSetXattr,
+                .op = Op::kXattrSet,
                 .nr = nr,
                 .compat = compat,
                 .uid16 = false,
@@ -92,7 +94,7 @@ constexpr SyscallInfo RemoveXattr(absl::string_view name, int16_t nr, bool compa
                                   int8_t fd, int8_t path) {
   SyscallInfo s{.name = name,
                 .action = "removexattr",
-                .family = Family::kRemoveXattr,
+                .op = Op::kXattrRemove,
                 .nr = nr,
                 .compat = compat,
                 .uid16 = false,
@@ -107,7 +109,7 @@ constexpr SyscallInfo RemoveXattr(absl::string_view name, int16_t nr, bool compa
 constexpr SyscallInfo SetXattrAt(bool compat) {
   SyscallInfo s{.name = "setxattrat",
                 .action = "setxattr",
-                .family = Family::kSetXattr,
+                .op = Op::kXattrSet,
                 .nr = 463,
                 .compat = compat,
                 .uid16 = false,
@@ -126,7 +128,7 @@ constexpr SyscallInfo SetXattrAt(bool compat) {
 constexpr SyscallInfo RemoveXattrAt(bool compat) {
   SyscallInfo s{.name = "removexattrat",
                 .action = "removexattr",
-                .family = Family::kRemoveXattr,
+                .op = Op::kXattrRemove,
                 .nr = 466,
                 .compat = compat,
                 .uid16 = false,
@@ -138,11 +140,11 @@ constexpr SyscallInfo RemoveXattrAt(bool compat) {
   return s;
 }
 
-constexpr SyscallInfo Base(absl::string_view name, absl::string_view action, Family family,
-                           int16_t nr, bool compat) {
+constexpr SyscallInfo Base(absl::string_view name, absl::string_view action, Op op, int16_t nr,
+                           bool compat) {
   return SyscallInfo{.name = name,
                      .action = action,
-                     .family = family,
+                     .op = op,
                      .nr = nr,
                      .compat = compat,
                      .uid16 = false,
@@ -153,7 +155,7 @@ constexpr SyscallInfo Base(absl::string_view name, absl::string_view action, Fam
 // size), creat(path, mode).
 constexpr SyscallInfo Open(absl::string_view name, int16_t nr, bool compat, int8_t dirfd,
                            int8_t path, int8_t oflags, int8_t mode, uint8_t oflags_mode) {
-  SyscallInfo s = Base(name, "credfile_write", Family::kOpen, nr, compat);
+  SyscallInfo s = Base(name, "credfile_write", Op::kWriteOpen, nr, compat);
   s.dirfd_arg = dirfd;
   s.path_arg = path;
   s.oflags_arg = oflags;
@@ -163,29 +165,29 @@ constexpr SyscallInfo Open(absl::string_view name, int16_t nr, bool compat, int8
 }
 
 constexpr SyscallInfo Truncate(absl::string_view name, int16_t nr, bool compat, bool by_fd) {
-  SyscallInfo s = Base(name, "credfile_truncate", Family::kTruncate, nr, compat);
+  SyscallInfo s = Base(name, "credfile_truncate", Op::kTruncate, nr, compat);
   (by_fd ? s.fd_arg : s.path_arg) = 0;
   return s;
 }
 
 // Two-name calls: (dirfd, path) → (dirfd2, path2), flags.
-constexpr SyscallInfo TwoNames(absl::string_view name, absl::string_view action, Family family,
-                               int16_t nr, bool compat, int8_t dirfd, int8_t path, int8_t dirfd2,
-                               int8_t path2, int8_t flags, uint8_t sides) {
-  SyscallInfo s = Base(name, action, family, nr, compat);
+constexpr SyscallInfo TwoNames(absl::string_view name, absl::string_view action, Op op, int16_t nr,
+                               bool compat, int8_t dirfd, int8_t path, int8_t dirfd2, int8_t path2,
+                               int8_t flags, uint8_t sides) {
+  SyscallInfo s = Base(name, action, op, nr, compat);
   s.dirfd_arg = dirfd;
   s.path_arg = path;
   s.dirfd2_arg = dirfd2;
   s.path2_arg = path2;
   s.flags_arg = flags;
   s.name_sides = sides;
-  s.nofollow = family == Family::kLink;  // link(2) does not follow its source
+  s.nofollow = op == Op::kLink;  // link(2) does not follow its source
   return s;
 }
 
 constexpr SyscallInfo Unlink(absl::string_view name, int16_t nr, bool compat, int8_t dirfd,
                              int8_t path) {
-  SyscallInfo s = Base(name, "credfile_unlink", Family::kUnlink, nr, compat);
+  SyscallInfo s = Base(name, "credfile_unlink", Op::kUnlink, nr, compat);
   s.dirfd_arg = dirfd;
   s.path_arg = path;
   s.name_sides = 1;
@@ -194,18 +196,18 @@ constexpr SyscallInfo Unlink(absl::string_view name, int16_t nr, bool compat, in
 
 constexpr SyscallInfo Rename(absl::string_view name, int16_t nr, bool compat, int8_t dirfd,
                              int8_t path, int8_t dirfd2, int8_t path2, int8_t flags = kNoArg) {
-  return TwoNames(name, "credfile_rename", Family::kRename, nr, compat, dirfd, path, dirfd2, path2,
+  return TwoNames(name, "credfile_rename", Op::kRename, nr, compat, dirfd, path, dirfd2, path2,
                   flags, 3);
 }
 constexpr SyscallInfo Link(absl::string_view name, int16_t nr, bool compat, int8_t dirfd,
                            int8_t path, int8_t dirfd2, int8_t path2, int8_t flags = kNoArg) {
-  return TwoNames(name, "credfile_link", Family::kLink, nr, compat, dirfd, path, dirfd2, path2,
-                  flags, 3);
+  return TwoNames(name, "credfile_link", Op::kLink, nr, compat, dirfd, path, dirfd2, path2, flags,
+                  3);
 }
 // symlink(target, linkpath): the target is text, only the new name is checked.
 constexpr SyscallInfo Symlink(absl::string_view name, int16_t nr, bool compat, int8_t dirfd2,
                               int8_t path2) {
-  return TwoNames(name, "credfile_symlink", Family::kSymlink, nr, compat, kNoArg, 0, dirfd2, path2,
+  return TwoNames(name, "credfile_symlink", Op::kSymlink, nr, compat, kNoArg, 0, dirfd2, path2,
                   kNoArg, 2);
 }
 
@@ -233,8 +235,8 @@ constexpr SyscallInfo kTable[] = {
     SetId("setresgid", "setresgid", 119, N, false, G, 3),
     SetId("setfsuid", "setfsuid", 122, N, false, U, 1),
     SetId("setfsgid", "setfsgid", 123, N, false, G, 1),
-    Creds("setgroups", "setgroups", Family::kSetGroups, 116, N, false),
-    Creds("capset", "capset", Family::kCapset, 126, N, false),
+    Creds("setgroups", "setgroups", Op::kCreds, 116, N, false),
+    Creds("capset", "capset", Op::kCreds, 126, N, false),
     SetXattr("setxattr", 188, N, false, X, 0),
     SetXattr("lsetxattr", 189, N, true, X, 0),
     SetXattr("fsetxattr", 190, N, false, 0, X),
@@ -287,9 +289,9 @@ constexpr SyscallInfo kTable[] = {
     SetId("setgid32", "setgid", 214, C, false, G, 1),
     SetId("setfsuid32", "setfsuid", 215, C, false, U, 1),
     SetId("setfsgid32", "setfsgid", 216, C, false, G, 1),
-    Creds("setgroups", "setgroups", Family::kSetGroups, 81, C, true),
-    Creds("setgroups32", "setgroups", Family::kSetGroups, 206, C, false),
-    Creds("capset", "capset", Family::kCapset, 185, C, false),
+    Creds("setgroups", "setgroups", Op::kCreds, 81, C, true),
+    Creds("setgroups32", "setgroups", Op::kCreds, 206, C, false),
+    Creds("capset", "capset", Op::kCreds, 185, C, false),
     SetXattr("setxattr", 226, C, false, X, 0),
     SetXattr("lsetxattr", 227, C, true, X, 0),
     SetXattr("fsetxattr", 228, C, false, 0, X),
@@ -357,6 +359,45 @@ std::span<const SyscallInfo> AllSyscalls() { return kTable; }
 
 std::span<const SyscallInfo> AllIoUringOps() { return kIoUringTable; }
 
+absl::string_view OtherSyscallName(uint32_t nr, bool compat) {
+  struct Name {
+    uint32_t nr;
+    absl::string_view name;
+  };
+  // Where credentials change or files are written outside the watched table:
+  // exec, namespaces, prctl's capability calls, keyrings, io_uring, mounts.
+  static constexpr Name kNative[] = {
+      {56, "clone"},           {57, "fork"},
+      {58, "vfork"},           {59, "execve"},
+      {157, "prctl"},          {165, "mount"},
+      {166, "umount2"},        {250, "keyctl"},
+      {272, "unshare"},        {304, "open_by_handle_at"},
+      {308, "setns"},          {322, "execveat"},
+      {426, "io_uring_enter"}, {428, "open_tree"},
+      {429, "move_mount"},     {432, "fsmount"},
+      {435, "clone3"},
+  };
+  static constexpr Name kCompat[] = {
+      {2, "fork"},
+      {11, "execve"},
+      {21, "mount"},
+      {52, "umount2"},
+      {120, "clone"},
+      {172, "prctl"},
+      {190, "vfork"},
+      {288, "keyctl"},
+      {310, "unshare"},
+      {342, "open_by_handle_at"},
+      {346, "setns"},
+      {358, "execveat"},
+      {426, "io_uring_enter"},
+      {435, "clone3"},
+  };
+  for (const Name& n : compat ? absl::MakeConstSpan(kCompat) : absl::MakeConstSpan(kNative))
+    if (n.nr == nr) return n.name;
+  return "";
+}
+
 const SyscallInfo* LookupIoUringOp(uint32_t opcode) {
   for (const SyscallInfo& s : kIoUringTable)
     if (static_cast<uint32_t>(s.nr) == opcode) return &s;
@@ -373,24 +414,23 @@ void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS], __u64 (&any)[PS_NR_
   std::memset(any, 0, sizeof(any));
   for (const SyscallInfo& s : kTable) {
     ps_sc_desc& d = desc[s.nr + (s.compat ? PS_NR_SLOTS : 0)];
-    const bool creds =
-        s.family == Family::kSetId || s.family == Family::kSetGroups || s.family == Family::kCapset;
-    switch (s.family) {
-      case Family::kOpen:
+    switch (s.op) {
+      case Op::kWriteOpen:
         d.kind = PS_SCK_OPEN;
         break;
-      case Family::kTruncate:
+      case Op::kTruncate:
         d.kind = PS_SCK_TRUNCATE;
         break;
-      case Family::kRename:
-      case Family::kLink:
-      case Family::kSymlink:
-      case Family::kUnlink:
+      case Op::kRename:
+      case Op::kLink:
+      case Op::kSymlink:
+      case Op::kUnlink:
         d.kind = PS_SCK_NAME;
         break;
       default:
-        d.kind = creds ? PS_SCK_CREDS : PS_SCK_FILE;
+        d.kind = IsCredsOp(s.op) ? PS_SCK_CREDS : PS_SCK_FILE;
     }
+    d.op = static_cast<uint8_t>(s.op);
     d.path2_arg = ArgOrNone(s.path2_arg);
     d.dirfd2_arg = ArgOrNone(s.dirfd2_arg);
     d.oflags_arg = ArgOrNone(s.oflags_arg);
@@ -408,9 +448,9 @@ void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS], __u64 (&any)[PS_NR_
     d.fd_arg = ArgOrNone(s.fd_arg);
     d.dirfd_arg = ArgOrNone(s.dirfd_arg);
     // AT_* flags: the *at calls' flags argument; setxattr's flags are XATTR_*.
-    d.atflags_arg = (s.family == Family::kSetXattr && !s.value_is_xattr_args)
-                        ? PS_ARG_NONE
-                        : ArgOrNone(s.flags_arg);
+    const bool xattr_flags = s.op == Op::kXattrSet && !s.value_is_xattr_args;
+    d.atflags_arg = xattr_flags ? PS_ARG_NONE : ArgOrNone(s.flags_arg);
+    d.xflags_arg = xattr_flags ? ArgOrNone(s.flags_arg) : PS_ARG_NONE;
     any[s.nr / 64] |= uint64_t{1} << (s.nr % 64);
   }
 }

@@ -1,6 +1,8 @@
-// The syscalls permsentry watches, by name and number, and what their arguments
-// mean. The BPF side learns the number → argument layout from this table at load
-// (ps_sc_desc rodata); the decoder uses it to name and interpret each argument.
+// The syscalls the tracepoint backend watches, by name and number: the
+// operation each performs and what its arguments mean. The BPF side learns the
+// number → argument layout from this table at load (ps_sc_desc rodata); the
+// decoder uses it to name a syscall and to interpret the trailer of arguments
+// the tracepoint backend sends.
 #ifndef PERMSENTRY_COMMON_SYSCALL_TABLE_H_
 #define PERMSENTRY_COMMON_SYSCALL_TABLE_H_
 
@@ -8,32 +10,10 @@
 #include <span>
 #include "absl/strings/string_view.h"
 
+#include "common/ops.h"
 #include "permsentry/abi/events.h"
 
 namespace permsentry {
-
-enum class Family : uint8_t {
-  kChmod,
-  kChown,
-  kSetId,      // set*id: the caller's uids or gids
-  kSetGroups,  // supplementary groups
-  kCapset,
-  kSetXattr,
-  kRemoveXattr,
-  // Reported only when a watched credential file is involved:
-  kOpen,      // open family with write intent
-  kTruncate,  // truncate / ftruncate
-  kRename,    // rename family: path → path2
-  kLink,      // hard link: path (existing) → path2 (new name)
-  kSymlink,   // symlink: path (target text) → path2 (new name)
-  kUnlink,    // unlink, unlinkat, rmdir
-};
-
-// Does the family report only touches of watched credential files?
-inline bool IsCredfileFamily(Family f) {
-  return f == Family::kOpen || f == Family::kTruncate || f == Family::kRename ||
-         f == Family::kLink || f == Family::kSymlink || f == Family::kUnlink;
-}
 
 // Which of the caller's ids a set*id call targets (for naming its arguments).
 enum class IdKind : uint8_t { kNone, kUid, kGid };
@@ -42,12 +22,12 @@ inline constexpr int8_t kNoArg = -1;
 
 struct SyscallInfo {
   absl::string_view name;    // exact kernel name, e.g. "fchmodat2", "chown32"
-  absl::string_view action;  // event.action, e.g. "chmod", "setresuid"
-  Family family;
-  int16_t nr;     // syscall number in its ABI
-  bool compat;    // ia32 ABI (int 0x80 / sysenter from any process)
-  bool uid16;     // legacy ia32 call with 16-bit ids (0xffff means "unchanged")
-  bool nofollow;  // acts on a symlink itself (lchown, lsetxattr, lremovexattr)
+  absl::string_view action;  // event.action of a credential call, e.g. "setresuid"
+  Op op;                     // the operation it performs
+  int16_t nr;                // syscall number in its ABI
+  bool compat;               // ia32 ABI (int 0x80 / sysenter from any process)
+  bool uid16;                // legacy ia32 call with 16-bit ids (0xffff means "unchanged")
+  bool nofollow;             // acts on a symlink itself (lchown, lsetxattr, lremovexattr)
   int8_t fd_arg = kNoArg;
   int8_t dirfd_arg = kNoArg;
   int8_t path_arg = kNoArg;
@@ -75,6 +55,10 @@ std::span<const SyscallInfo> AllSyscalls();
 
 // The entry for a number seen in an event, or nullptr when not watched.
 const SyscallInfo* LookupSyscall(uint32_t nr, bool compat);
+
+// The name of a syscall outside the table that the rich backend may find a
+// change made in (io_uring_enter, execve, unshare, prctl, ...), or "".
+absl::string_view OtherSyscallName(uint32_t nr, bool compat);
 
 // The io_uring operations reported (PS_SC_F_IO_URING records), by opcode.
 std::span<const SyscallInfo> AllIoUringOps();

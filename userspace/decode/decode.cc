@@ -4,6 +4,7 @@
 #include <time.h>
 
 #include <cstring>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
@@ -29,7 +30,9 @@ Creds ToCreds(const ps_creds& c) {
                .fsgid = c.fsgid,
                .cap_inheritable = c.cap_inheritable,
                .cap_permitted = c.cap_permitted,
-               .cap_effective = c.cap_effective};
+               .cap_effective = c.cap_effective,
+               .cap_ambient = c.cap_ambient,
+               .userns = c.userns};
 }
 
 // An id argument as the kernel reads it: uid_t is 32 bits; the legacy ia32 calls
@@ -114,12 +117,131 @@ absl::StatusOr<ProcEvent> DecodeProcEvent(absl::Span<const uint8_t> record,
   return ev;
 }
 
-absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record,
-                                                const DecodeOptions& options) {
-  ps_syscall_event raw;
-  if (record.size() < sizeof(raw)) {
+namespace {
+
+// event.action: what the operation is called in the stream. Credential calls
+// keep their syscall's name (setresuid, capset); the operations reported only
+// for watched credential files are credfile_*.
+absl::string_view ActionOf(Op op, const SyscallInfo* sc, bool watched) {
+  switch (op) {
+    case Op::kMode:
+      return "chmod";
+    case Op::kOwner:
+      return "chown";
+    case Op::kXattrSet:
+      return "setxattr";
+    case Op::kXattrRemove:
+      return "removexattr";
+    case Op::kCreds:
+      return sc != nullptr && IsCredsOp(sc->op) ? sc->action : absl::string_view("cred_change");
+    case Op::kExecCreds:
+      return "exec_setid";
+    case Op::kCreate:
+      return "create";
+    case Op::kMkdir:
+      return "mkdir";
+    case Op::kMknod:
+      return "mknod";
+    case Op::kMount:
+      return "mount";
+    case Op::kUmount:
+      return "umount";
+    case Op::kRename:
+      return watched ? "credfile_rename" : "rename";
+    case Op::kLink:
+      return watched ? "credfile_link" : "link";
+    case Op::kSymlink:
+      return watched ? "credfile_symlink" : "symlink";
+    case Op::kUnlink:
+      return watched ? "credfile_unlink" : "unlink";
+    case Op::kWriteOpen:
+      return watched ? "credfile_write" : "write_open";
+    case Op::kTruncate:
+      return watched ? "credfile_truncate" : "truncate";
+  }
+  return "unknown";
+}
+
+InodeState ToInode(const ps_inode_state& s) {
+  return InodeState{
+      .ino = s.ino, .dev = s.dev, .mode = s.mode, .uid = s.uid, .gid = s.gid, .nlink = s.nlink};
+}
+
+// The trailer of arguments, read with the table entry of the call it is for.
+absl::Status DecodeTrailer(absl::Span<const uint8_t> bytes, const SyscallInfo& sc, OpEvent& ev) {
+  ps_sc_trailer t;
+  if (bytes.size() < sizeof(t)) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("syscall record too short: %d bytes, need %d", record.size(), sizeof(raw)));
+        absl::StrFormat("trailer of %d bytes, need at least %d", bytes.size(), sizeof(t)));
+  }
+  std::memcpy(&t, bytes.data(), sizeof(t));
+  if (t.path_len >= PS_PATH_MAX || t.path2_len >= PS_PATH_MAX ||
+      sizeof(t) + size_t{t.path_len} + t.path2_len != bytes.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("trailer lengths path %d, path2 %d do not fill its %d bytes", t.path_len,
+                        t.path2_len, bytes.size()));
+  }
+  CallArgs& c = ev.call.emplace();
+  std::memcpy(c.args.data(), t.args, sizeof(t.args));
+  c.ret = t.ret;
+  const char* p = reinterpret_cast<const char*>(bytes.data()) + sizeof(t);
+  if (sc.path_arg != kNoArg) {
+    if (t.flags & PS_TF_PATH_FAULT) {
+      c.path_fault = true;
+    } else {
+      c.path.emplace(p, t.path_len);
+    }
+  }
+  p += t.path_len;
+  if (sc.path2_arg != kNoArg) {
+    if (t.flags & PS_TF_PATH2_FAULT) {
+      c.path2_fault = true;
+    } else {
+      c.path2.emplace(p, t.path2_len);
+    }
+  }
+  if (t.flags & PS_TF_LOOKUP) c.lookup_flags = t.lookup_flags;
+  const auto arg = [&](int8_t i) { return c.args[static_cast<size_t>(i)]; };
+  if (sc.fd_arg != kNoArg) c.fd = static_cast<int>(arg(sc.fd_arg));
+  if (sc.dirfd_arg != kNoArg) c.dirfd = static_cast<int>(arg(sc.dirfd_arg));
+  if (sc.dirfd2_arg != kNoArg) c.dirfd2 = static_cast<int>(arg(sc.dirfd2_arg));
+  if (sc.op == Op::kWriteOpen && sc.create_mode_arg != kNoArg && ev.open_flags &&
+      (*ev.open_flags & O_CREAT))
+    c.create_mode = static_cast<uint32_t>(arg(sc.create_mode_arg)) & 07777;
+  if (sc.flags_arg != kNoArg && !(sc.op == Op::kXattrSet && !sc.value_is_xattr_args))
+    c.at_flags = static_cast<uint32_t>(arg(sc.flags_arg));
+  for (int i = 0; i < sc.id_args; ++i) c.requested_ids.push_back(IdArg(arg(i), sc.uid16));
+  // The legacy 16-bit chown calls: the kernel widened 0xffff ("unchanged").
+  if (sc.uid16 && sc.uid_arg != kNoArg) {
+    const uint32_t uid = IdArg(arg(sc.uid_arg), true), gid = IdArg(arg(sc.gid_arg), true);
+    ev.owner = uid == kUnsetId ? std::nullopt : std::optional<uint32_t>(uid);
+    ev.group = gid == kUnsetId ? std::nullopt : std::optional<uint32_t>(gid);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::string_view HookName(Hook h) {
+  switch (h) {
+    case Hook::kSyscall:
+      return "syscall_tracepoint";
+    case Hook::kIoUring:
+      return "io_uring_tracepoint";
+    case Hook::kFentry:
+      return "fentry";
+    case Hook::kLsm:
+      return "lsm";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
+                                      const DecodeOptions& options) {
+  ps_op_event raw;
+  if (record.size() < sizeof(raw)) {
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "operation record too short: %d bytes, need %d", record.size(), sizeof(raw)));
   }
   // Copy out: ring samples are aligned, fuzz inputs and future callers need not be.
   std::memcpy(&raw, record.data(), sizeof(raw));
@@ -127,40 +249,38 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
     return absl::FailedPreconditionError(absl::StrFormat(
         "record ABI version %d, this agent speaks %d", raw.hdr.abi_version, PS_ABI_VERSION));
   }
-  if (raw.hdr.type != PS_EV_SYSCALL) {
+  if (raw.hdr.type != PS_EV_OP) {
     return absl::InvalidArgumentError(
-        absl::StrFormat("record type %d is not a syscall event", raw.hdr.type));
+        absl::StrFormat("record type %d is not an operation", raw.hdr.type));
   }
   if (raw.hdr.size < sizeof(raw) || raw.hdr.size > record.size()) {
     return absl::InvalidArgumentError(absl::StrFormat("record size field %d out of range [%d, %d]",
                                                       raw.hdr.size, sizeof(raw), record.size()));
   }
-  if (raw.path_len >= PS_PATH_MAX || raw.name_len >= PS_XATTR_NAME_MAX ||
-      raw.value_len > PS_XATTR_VALUE_MAX || raw.path2_len >= PS_PATH_MAX ||
-      raw.resolved_len > PS_PATH_MAX) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "tail lengths out of bounds: path %d, name %d, value %d, path2 %d, resolved %d",
-        raw.path_len, raw.name_len, raw.value_len, raw.path2_len, raw.resolved_len));
+  const std::optional<Op> op = OpFromRaw(raw.op);
+  if (!op) return absl::InvalidArgumentError(absl::StrFormat("operation %d unknown", raw.op));
+  if (raw.hook < PS_HOOK_SYSCALL || raw.hook > PS_HOOK_LSM || raw.result > PS_RESULT_ERROR) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("hook %d or result %d unknown", raw.hook, raw.result));
   }
-  const size_t tail =
-      size_t{raw.path_len} + raw.name_len + raw.value_len + raw.path2_len + raw.resolved_len;
+  if (raw.path_len >= PS_PATH_MAX || raw.path2_len >= PS_PATH_MAX ||
+      raw.name_len >= PS_XATTR_NAME_MAX || raw.value_len > PS_XATTR_VALUE_MAX ||
+      raw.text_len >= PS_TEXT_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("tail lengths out of bounds: path %d, path2 %d, name %d, value %d, text %d",
+                        raw.path_len, raw.path2_len, raw.name_len, raw.value_len, raw.text_len));
+  }
+  const size_t tail = size_t{raw.path_len} + raw.path2_len + raw.name_len + raw.value_len +
+                      raw.text_len + raw.trailer_len;
   if (sizeof(raw) + tail > raw.hdr.size) {
     return absl::InvalidArgumentError(
         absl::StrFormat("tail of %d bytes overruns record of %d", tail, raw.hdr.size));
   }
-  const bool compat = raw.flags & PS_SC_F_COMPAT;
-  const bool io_uring = raw.flags & PS_SC_F_IO_URING;
-  const SyscallInfo* sc = io_uring ? LookupIoUringOp(raw.nr) : LookupSyscall(raw.nr, compat);
-  if (sc == nullptr) {
-    if (io_uring) {
-      return absl::InvalidArgumentError(
-          absl::StrFormat("io_uring opcode %d is not a watched operation", raw.nr));
-    }
-    return absl::InvalidArgumentError(absl::StrFormat("syscall %d (%s) is not a watched syscall",
-                                                      raw.nr, compat ? "ia32" : "x86-64"));
-  }
+  const bool io_uring = raw.flags & PS_OF_IO_URING;
+  const bool compat = raw.flags & PS_OF_COMPAT;
+  const Hook hook = static_cast<Hook>(raw.hook);
 
-  SyscallEvent ev;
+  OpEvent ev;
   ev.ktime_ns = raw.hdr.ktime;
   ev.time = absl::FromUnixNanos(static_cast<int64_t>(raw.hdr.ktime) + options.boot_to_realtime_ns);
   ev.proc = Process{.pid = raw.proc.pid,
@@ -176,83 +296,40 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
                     .cgroup_id = raw.proc.cgroup_id,
                     .tty = raw.proc.tty,
                     .comm = CommString(raw.proc.comm)};
+  ev.op = *op;
+  ev.hook = hook;
+  ev.result = static_cast<Result>(raw.result);
+  ev.errno_value = ev.result == Result::kError ? raw.error : 0;
+  ev.urgent = raw.flags & PS_OF_URGENT;
+  ev.io_uring = io_uring;
+  ev.exchange = raw.flags & PS_OF_EXCHANGE;
   ev.proc_flags = raw.proc_flags;
   ev.ai_session = ProcKey{.pid = raw.ai_session.tgid, .start_ns = raw.ai_session.start};
-  ev.sc = sc;
-  ev.compat = compat;
-  ev.urgent = raw.flags & PS_SC_F_URGENT;
-  ev.ret = raw.ret;
-  std::memcpy(ev.args.data(), raw.args, sizeof(raw.args));
-
-  const auto arg = [&](int8_t i) { return ev.args[static_cast<size_t>(i)]; };
-  const char* tail_bytes = reinterpret_cast<const char*>(record.data()) + sizeof(raw);
-  if (sc->path_arg != kNoArg) {
-    if (raw.flags & PS_SC_F_PATH_FAULT) {
-      ev.path_fault = true;
-    } else {
-      ev.path.emplace(tail_bytes, raw.path_len);
-    }
+  if (raw.flags & PS_OF_SYSCALL) {
+    ev.syscall_nr = raw.syscall_nr;
+    ev.compat = compat;
+    ev.sc = LookupSyscall(raw.syscall_nr, compat);
+  } else if (io_uring && hook == Hook::kIoUring) {
+    ev.syscall_nr = raw.syscall_nr;  // the request's IORING_OP_*
+    ev.sc = LookupIoUringOp(raw.syscall_nr);
   }
-  tail_bytes += raw.path_len;
-  if (sc->name_arg != kNoArg) {
-    if (raw.flags & PS_SC_F_NAME_FAULT) {
-      ev.xattr_name_fault = true;
-    } else {
-      ev.xattr_name.emplace(tail_bytes, raw.name_len);
-    }
-  }
-  tail_bytes += raw.name_len;
-  if (sc->value_arg != kNoArg) {
-    ev.xattr_value_size = raw.value_size;
-    ev.xattr_value_fault = raw.flags & PS_SC_F_VALUE_FAULT;
-    ev.xattr_value.emplace(tail_bytes, raw.value_len);
-  }
-  tail_bytes += raw.value_len;
-  if (sc->path2_arg != kNoArg) {
-    if (raw.flags & PS_SC_F_PATH2_FAULT) {
-      ev.path2_fault = true;
-    } else {
-      ev.path2.emplace(tail_bytes, raw.path2_len);
-    }
-  }
-  tail_bytes += raw.path2_len;
-  ev.resolve_flags = raw.resolve_flags;
-  if (raw.flags & PS_SC_F_LOOKUP) ev.lookup_flags = raw.lookup_flags;
-  if (raw.flags & PS_SC_F_WATCHED)
+  if (raw.flags & PS_OF_WATCHED)
     ev.watch = WatchMatch{.cls = raw.watch_class, .how = raw.watch_how};
-  if (raw.resolved_len > 0) ev.resolved.emplace(tail_bytes, raw.resolved_len);
-  const auto inode = [](const ps_inode_state& s) {
-    return InodeState{
-        .ino = s.ino, .dev = s.dev, .mode = s.mode, .uid = s.uid, .gid = s.gid, .nlink = s.nlink};
-  };
-  if (raw.flags & PS_SC_F_BEFORE) ev.inode_before = inode(raw.before);
-  if (raw.flags & PS_SC_F_AFTER) ev.inode_after = inode(raw.after);
+  ev.action = ActionOf(ev.op, ev.sc, ev.watch.has_value());
 
-  if (sc->fd_arg != kNoArg) ev.fd = static_cast<int>(arg(sc->fd_arg));
-  if (sc->dirfd_arg != kNoArg) ev.dirfd = static_cast<int>(arg(sc->dirfd_arg));
-  if (sc->dirfd2_arg != kNoArg) ev.dirfd2 = static_cast<int>(arg(sc->dirfd2_arg));
-  if (sc->family == Family::kOpen) {
-    ev.open_flags = raw.open_flags;
-    if (sc->create_mode_arg != kNoArg && (raw.open_flags & O_CREAT))
-      ev.create_mode = static_cast<uint32_t>(arg(sc->create_mode_arg)) & 07777;
+  if (raw.flags & PS_OF_OBJECT)
+    ev.object = ObjectId{.ino = raw.obj.ino, .dev = raw.obj.dev, .mode = raw.obj.mode};
+  if (raw.flags & PS_OF_BEFORE) ev.inode_before = ToInode(raw.before);
+  if (raw.flags & PS_OF_AFTER) ev.inode_after = ToInode(raw.after);
+  if (raw.flags & PS_OF_MODE) ev.mode = raw.mode & 07777;
+  if (raw.flags & PS_OF_OWNER) {
+    if (raw.uid != kUnsetId) ev.owner = raw.uid;
+    if (raw.gid != kUnsetId) ev.group = raw.gid;
   }
-  if (sc->mode_arg != kNoArg) ev.mode = static_cast<uint32_t>(arg(sc->mode_arg)) & 07777;
-  if (sc->uid_arg != kNoArg) {
-    const uint32_t uid = IdArg(arg(sc->uid_arg), sc->uid16);
-    const uint32_t gid = IdArg(arg(sc->gid_arg), sc->uid16);
-    if (uid != kUnsetId) ev.owner = uid;
-    if (gid != kUnsetId) ev.group = gid;
-  }
-  if (sc->flags_arg != kNoArg) {
-    const uint32_t flags = static_cast<uint32_t>(arg(sc->flags_arg));
-    if (sc->family == Family::kSetXattr && !sc->value_is_xattr_args) {
-      ev.xattr_flags = flags;
-    } else {
-      ev.at_flags = flags;
-    }
-  }
-  for (int i = 0; i < sc->id_args; ++i) ev.requested_ids.push_back(IdArg(arg(i), sc->uid16));
-  if (raw.flags & PS_SC_F_CREDS) {
+  if (raw.flags & PS_OF_RDEV) ev.rdev = raw.rdev;
+  if (raw.flags & PS_OF_OPEN) ev.open_flags = raw.open_flags;
+  if (raw.flags & PS_OF_XATTR_FLAGS) ev.xattr_flags = raw.xattr_flags;
+  if (raw.flags & PS_OF_CREDS) {
     ev.creds_before = ToCreds(raw.creds_before);
     ev.creds_after = ToCreds(raw.creds_after);
     // The actor of a credential change is who the caller was when it asked, not
@@ -261,6 +338,43 @@ absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record
     ev.proc.euid = ev.creds_before->euid;
     ev.proc.gid = ev.creds_before->gid;
     ev.proc.egid = ev.creds_before->egid;
+  }
+
+  const char* p = reinterpret_cast<const char*>(record.data()) + sizeof(raw);
+  ev.path_flags = raw.path_flags;
+  if (raw.path_len > 0) ev.path.emplace(p, raw.path_len);
+  p += raw.path_len;
+  ev.path2_flags = raw.path2_flags;
+  if (raw.path2_len > 0) ev.path2.emplace(p, raw.path2_len);
+  p += raw.path2_len;
+  ev.xattr_user_copy = raw.flags & PS_OF_USER_COPY;
+  if (raw.flags & PS_OF_NAME_FAULT) {
+    ev.xattr_name_fault = true;
+  } else if (raw.flags & PS_OF_NAME) {
+    ev.xattr_name.emplace(p, raw.name_len);
+  }
+  p += raw.name_len;
+  if (raw.flags & PS_OF_VALUE) {
+    ev.xattr_value_size = raw.value_size;
+    ev.xattr_value_fault = raw.flags & PS_OF_VALUE_FAULT;
+    ev.xattr_value.emplace(p, raw.value_len);
+  }
+  p += raw.value_len;
+  if (raw.text_len > 0) ev.text.emplace(p, raw.text_len);
+  p += raw.text_len;
+  if (raw.trailer_len > 0) {
+    if (ev.sc == nullptr) {
+      return absl::InvalidArgumentError(
+          absl::StrFormat("argument trailer for %s %d, which is not a watched %s",
+                          io_uring ? "io_uring opcode" : "syscall", raw.syscall_nr,
+                          io_uring ? "operation"
+                          : compat ? "ia32 syscall"
+                                   : "x86-64 syscall"));
+    }
+    absl::Status s = DecodeTrailer(
+        absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(p), raw.trailer_len), *ev.sc,
+        ev);
+    if (!s.ok()) return s;
   }
   return ev;
 }

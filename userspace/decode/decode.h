@@ -27,9 +27,9 @@ uint16_t RecordType(absl::Span<const uint8_t> record);
 absl::StatusOr<ProcEvent> DecodeProcEvent(absl::Span<const uint8_t> record,
                                           const DecodeOptions& options);
 
-// Decode one PS_EV_SYSCALL record.
-absl::StatusOr<SyscallEvent> DecodeSyscallEvent(absl::Span<const uint8_t> record,
-                                                const DecodeOptions& options);
+// Decode one PS_EV_OP record.
+absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
+                                      const DecodeOptions& options);
 
 }  // namespace permsentry
 

@@ -69,11 +69,12 @@ struct ProcEvent {
 struct Creds {
   uint32_t uid = 0, euid = 0, suid = 0, fsuid = 0;
   uint32_t gid = 0, egid = 0, sgid = 0, fsgid = 0;
-  uint64_t cap_inheritable = 0, cap_permitted = 0, cap_effective = 0;
+  uint64_t cap_inheritable = 0, cap_permitted = 0, cap_effective = 0, cap_ambient = 0;
+  uint32_t userns = 0;  // inode number of the user namespace the capabilities hold in
   bool operator==(const Creds&) const = default;
 };
 
-// An inode as the kernel saw it (fd-named objects, at sys_enter and sys_exit).
+// An inode as the kernel saw it, before or after the operation.
 struct InodeState {
   uint64_t ino = 0;
   uint32_t dev = 0;  // kernel dev_t: major << 20 | minor
@@ -107,68 +108,108 @@ struct Attribution {
 };
 const char* AttributionName(Attribution::Kind k);
 
-struct SyscallEvent {
+// How an operation ended.
+enum class Result : uint8_t {
+  kUnknown = PS_RESULT_UNKNOWN,  // not known where it was seen (io_uring at submission)
+  kOk = PS_RESULT_OK,
+  kError = PS_RESULT_ERROR,
+};
+
+// Which hook saw it.
+enum class Hook : uint8_t {
+  kSyscall = PS_HOOK_SYSCALL,   // sys_enter/sys_exit tracepoints
+  kIoUring = PS_HOOK_IO_URING,  // io_uring's submission tracepoint
+  kFentry = PS_HOOK_FENTRY,     // fentry/fexit on the function doing the work
+  kLsm = PS_HOOK_LSM,           // BPF-LSM
+};
+absl::string_view HookName(Hook h);
+
+// Which object an operation acted on.
+struct ObjectId {
+  uint64_t ino = 0;
+  uint32_t dev = 0;   // kernel dev_t: major << 20 | minor
+  uint32_t mode = 0;  // type and permission bits when seen
+};
+
+// The tracepoint backend's view of the call as the caller made it: raw
+// arguments and the strings read from its memory, interpreted with the syscall
+// table (or the io_uring table). Absent on the rich backend.
+struct CallArgs {
+  std::array<uint64_t, 6> args{};
+  int64_t ret = 0;                   // raw return value (io_uring: 0)
+  std::optional<std::string> path;   // bytes as given; may hold any byte but NUL
+  bool path_fault = false;           // the call takes a path that could not be read
+  std::optional<std::string> path2;  // rename/link/symlink: the new name
+  bool path2_fault = false;
+  std::optional<int> fd;
+  std::optional<int> dirfd;
+  std::optional<int> dirfd2;
+  std::optional<uint32_t> at_flags;
+  std::optional<uint32_t> create_mode;  // open family with O_CREAT: the mode asked for
+  // set*id: the ids asked for, in argument order (kUnsetId = "unchanged").
+  std::vector<uint32_t> requested_ids;
+  // How the kernel's dcache lookup of the path argument went (PS_LK_*).
+  std::optional<uint16_t> lookup_flags;
+};
+
+// One operation, whichever backend and hook saw it.
+struct OpEvent {
   uint64_t ktime_ns = 0;  // CLOCK_BOOTTIME
   absl::Time time;        // wall clock of ktime_ns
   Process proc;
-  const SyscallInfo* sc = nullptr;  // never null after a successful decode
-  bool compat = false;
+  Op op = Op::kMode;
+  Hook hook = Hook::kSyscall;
+  absl::string_view action;  // event.action (static text)
+  Result result = Result::kUnknown;
+  int errno_value = 0;  // Result::kError
   bool urgent = false;  // came through the wakeup ring
-  int64_t ret = 0;
-  std::array<uint64_t, 6> args{};
+  bool io_uring = false;
+  bool exchange = false;  // RENAME_EXCHANGE
+  // The syscall the caller was in, when known, and its entry in the syscall
+  // table (or the io_uring table) when it is one permsentry knows.
+  std::optional<uint32_t> syscall_nr;
+  bool compat = false;  // an ia32 syscall
+  const SyscallInfo* sc = nullptr;
 
-  // The kernel returns -errno in [-4095, -1] on failure (IS_ERR_VALUE); anything
-  // else, including a kernel record with a corrupt ret, is not an errno.
-  bool success() const { return !(ret >= -kMaxErrno && ret < 0); }
-  int error() const { return success() ? 0 : static_cast<int>(-ret); }
-  static constexpr int64_t kMaxErrno = 4095;
+  bool success() const { return result != Result::kError; }
+  int error() const { return result == Result::kError ? errno_value : 0; }
 
-  // Arguments, present when the syscall takes them.
-  std::optional<std::string> path;  // bytes as given; may hold any byte but NUL
-  bool path_fault = false;          // the call takes a path that could not be read
-  std::optional<int> fd;
-  std::optional<int> dirfd;
-  std::optional<uint32_t> mode;
+  // The object, its kernel-resolved path (see path_flags), and for a rename or
+  // link the destination's.
+  std::optional<ObjectId> object;
+  std::optional<std::string> path;
+  uint16_t path_flags = 0;  // PS_PATH_*
+  std::optional<std::string> path2;
+  uint16_t path2_flags = 0;
+  std::optional<InodeState> inode_before;
+  std::optional<InodeState> inode_after;
+
+  // What the operation sets, as the hook saw it.
+  std::optional<uint32_t> mode;   // chmod: the mode set; creation: the mode created with
   std::optional<uint32_t> owner;  // chown: new uid (absent when -1, "unchanged")
   std::optional<uint32_t> group;  // chown: new gid (absent when -1)
-  std::optional<uint32_t> at_flags;
+  std::optional<uint32_t> rdev;   // mknod: the device number
+  std::optional<uint32_t> open_flags;
   std::optional<uint32_t> xattr_flags;  // XATTR_CREATE / XATTR_REPLACE
   std::optional<std::string> xattr_name;
   bool xattr_name_fault = false;
   std::optional<std::string> xattr_value;  // bytes captured (bounded)
-  uint32_t xattr_value_size = 0;           // size the caller passed
+  uint32_t xattr_value_size = 0;           // the value's whole size
   bool xattr_value_fault = false;
-
-  // rename/link/symlink: the new name (and its dirfd for the *at forms).
-  std::optional<std::string> path2;
-  bool path2_fault = false;
-  std::optional<int> dirfd2;
-  // open family: the O_* flags asked for, and the mode of a file it creates.
-  std::optional<uint32_t> open_flags;
-  std::optional<uint32_t> create_mode;
-
-  // How the kernel's dcache lookup of a path argument went (PS_LK_*), when it
-  // looked one up.
-  std::optional<uint16_t> lookup_flags;
-  // Set when a watched credential file is involved.
-  std::optional<WatchMatch> watch;
-
-  // The absolute path the kernel resolved (PS_RES_* in resolve_flags says what
-  // it is: the object itself, the base directory of a relative path, or the
-  // directory holding a watched name).
-  std::optional<std::string> resolved;
-  uint16_t resolve_flags = 0;
-  std::optional<InodeState> inode_before;
-  std::optional<InodeState> inode_after;
-
-  // set*id: the ids asked for, in argument order (kUnsetId = "unchanged").
-  std::vector<uint32_t> requested_ids;
+  bool xattr_user_copy = false;     // name/value read from the caller, not the kernel's copy
+  std::optional<std::string> text;  // symlink target, mount source, exec'd binary
   std::optional<Creds> creds_before;
   std::optional<Creds> creds_after;
+
+  // Set when a watched credential file is involved.
+  std::optional<WatchMatch> watch;
 
   // From the kernel's process table at the time of the call.
   uint32_t proc_flags = 0;  // PS_PF_*
   ProcKey ai_session;       // root of the caller's AI session; empty: none
+
+  // The call as made (tracepoint backend only).
+  std::optional<CallArgs> call;
 
   // Filled by the attribute stage before rendering (shared: every event of a
   // process between two changes of the process table has the same one).

@@ -84,7 +84,7 @@ void ModeDelta(const FileStateChange& s, NameCache& names, std::vector<std::stri
     out.push_back("sticky bit removed: others can delete anyone's files");
 }
 
-void OwnerDelta(const SyscallEvent& ev, const FileStateChange& s, NameCache& names,
+void OwnerDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names,
                 std::vector<std::string>& out) {
   if (ev.owner && (!s.uid_before || *s.uid_before != *ev.owner)) {
     out.push_back(absl::StrCat("owner: ", s.uid_before ? UserLabel(names, *s.uid_before) : "?",
@@ -99,8 +99,8 @@ void OwnerDelta(const SyscallEvent& ev, const FileStateChange& s, NameCache& nam
   }
 }
 
-void AclDelta(const SyscallEvent& ev, NameCache& names, std::vector<std::string>& out) {
-  if (ev.sc->family == Family::kRemoveXattr) {
+void AclDelta(const OpEvent& ev, NameCache& names, std::vector<std::string>& out) {
+  if (ev.op == Op::kXattrRemove) {
     out.push_back("ACL removed: access falls back to the mode bits");
     return;
   }
@@ -129,8 +129,8 @@ void AclDelta(const SyscallEvent& ev, NameCache& names, std::vector<std::string>
   }
 }
 
-void CapsDelta(const SyscallEvent& ev, std::vector<std::string>& out) {
-  if (ev.sc->family == Family::kRemoveXattr) {
+void CapsDelta(const OpEvent& ev, std::vector<std::string>& out) {
+  if (ev.op == Op::kXattrRemove) {
     out.push_back("file capabilities removed");
     return;
   }
@@ -143,7 +143,7 @@ void CapsDelta(const SyscallEvent& ev, std::vector<std::string>& out) {
                              caps->effective ? " (effective at exec)" : " (permitted)"));
 }
 
-void CredsDelta(const SyscallEvent& ev, std::vector<std::string>& out) {
+void CredsDelta(const OpEvent& ev, std::vector<std::string>& out) {
   const Creds& b = *ev.creds_before;
   const Creds& a = *ev.creds_after;
   const auto id = [](const char* name, uint32_t before, uint32_t after,
@@ -156,6 +156,13 @@ void CredsDelta(const SyscallEvent& ev, std::vector<std::string>& out) {
   id("suid", b.suid, a.suid, out);
   id("gid", b.gid, a.gid, out);
   id("egid", b.egid, a.egid, out);
+  if (a.userns != b.userns) {
+    // Capabilities in a new user namespace hold only over what that namespace
+    // owns, not over the host.
+    out.push_back(
+        absl::StrCat("entered user namespace ", a.userns, " (its capabilities hold there)"));
+    return;
+  }
   if (const uint64_t gained = a.cap_effective & ~b.cap_effective)
     out.push_back("gained " + absl::StrJoin(CapabilityNames(gained), ","));
   if (const uint64_t lost = b.cap_effective & ~a.cap_effective)
@@ -163,13 +170,15 @@ void CredsDelta(const SyscallEvent& ev, std::vector<std::string>& out) {
 }
 
 // What a change to a watched credential file did to it.
-void CredfileDelta(const SyscallEvent& ev, const FileStateChange& s, NameCache& names,
+void CredfileDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names,
                    std::vector<std::string>& out) {
   const bool second = ev.watch && (ev.watch->how & PS_WM_PATH2);
-  switch (ev.sc->family) {
-    case Family::kOpen: {
+  switch (ev.op) {
+    case Op::kWriteOpen: {
       const uint32_t f = ev.open_flags.value_or(0);
-      if (f & O_TRUNC) {
+      if (ev.object && !ev.inode_before && ev.hook == Hook::kFentry) {
+        out.push_back("created by the open");
+      } else if (f & O_TRUNC) {
         out.push_back("contents replaced (opened with O_TRUNC)");
       } else if (f & O_APPEND) {
         out.push_back("opened for appending");
@@ -178,10 +187,10 @@ void CredfileDelta(const SyscallEvent& ev, const FileStateChange& s, NameCache& 
       }
       break;
     }
-    case Family::kTruncate:
+    case Op::kTruncate:
       out.push_back("truncated");
       break;
-    case Family::kRename:
+    case Op::kRename:
       if (second) {
         out.push_back(ev.inode_before ? "replaced by rename (a new inode holds the name)"
                                       : "created by rename");
@@ -195,14 +204,14 @@ void CredfileDelta(const SyscallEvent& ev, const FileStateChange& s, NameCache& 
         out.push_back("renamed away (the watched name no longer holds it)");
       }
       break;
-    case Family::kLink:
+    case Op::kLink:
       out.push_back(second ? "new hard link at a watched name"
                            : "hard link made: another name now leads to it");
       break;
-    case Family::kSymlink:
+    case Op::kSymlink:
       out.push_back("symlink created at a watched name");
       break;
-    case Family::kUnlink:
+    case Op::kUnlink:
       out.push_back("removed");
       break;
     default:
@@ -212,7 +221,19 @@ void CredfileDelta(const SyscallEvent& ev, const FileStateChange& s, NameCache& 
 
 }  // namespace
 
-FileStateChange FileStateOf(const SyscallEvent& ev) {
+std::string FormatMode(uint32_t mode) {
+  mode &= 07777;
+  char out[6];
+  int n = 0;
+  out[n++] = '0';
+  if (mode > 0777) out[n++] = static_cast<char>('0' + (mode >> 9));
+  out[n++] = static_cast<char>('0' + ((mode >> 6) & 7));
+  out[n++] = static_cast<char>('0' + ((mode >> 3) & 7));
+  out[n++] = static_cast<char>('0' + (mode & 7));
+  return std::string(out, n);
+}
+
+FileStateChange FileStateOf(const OpEvent& ev) {
   FileStateChange s;
   if (ev.inode_before) {
     s.mode_before = ev.inode_before->mode & 07777;
@@ -234,33 +255,41 @@ FileStateChange FileStateOf(const SyscallEvent& ev) {
   return s;
 }
 
-std::vector<std::string> AccessDelta(const SyscallEvent& ev, NameCache& names) {
+std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names) {
   std::vector<std::string> out;
   if (!ev.success()) return out;
   const FileStateChange s = FileStateOf(ev);
-  switch (ev.sc->family) {
-    case Family::kChmod:
+  switch (ev.op) {
+    case Op::kMode:
       if (s.mode_after) ModeDelta(s, names, out);
       break;
-    case Family::kChown:
+    case Op::kOwner:
       OwnerDelta(ev, s, names, out);
       break;
-    case Family::kSetXattr:
-    case Family::kRemoveXattr:
+    case Op::kXattrSet:
+    case Op::kXattrRemove:
       if (ev.xattr_name && AclKindOf(*ev.xattr_name) != AclKind::kNone) AclDelta(ev, names, out);
       if (ev.xattr_name && *ev.xattr_name == "security.capability") CapsDelta(ev, out);
       break;
-    case Family::kSetId:
-    case Family::kSetGroups:
-    case Family::kCapset:
+    case Op::kCreds:
+    case Op::kExecCreds:
       if (ev.creds_before && ev.creds_after) CredsDelta(ev, out);
       break;
-    case Family::kOpen:
-    case Family::kTruncate:
-    case Family::kRename:
-    case Family::kLink:
-    case Family::kSymlink:
-    case Family::kUnlink:
+    case Op::kCreate:
+    case Op::kMkdir:
+    case Op::kMknod:
+      if (s.mode_after)
+        out.push_back(absl::StrCat("created with mode ", FormatMode(*s.mode_after)));
+      break;
+    case Op::kMount:
+    case Op::kUmount:
+      break;
+    case Op::kWriteOpen:
+    case Op::kTruncate:
+    case Op::kRename:
+    case Op::kLink:
+    case Op::kSymlink:
+    case Op::kUnlink:
       CredfileDelta(ev, s, names, out);
       break;
   }

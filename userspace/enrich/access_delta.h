@@ -24,10 +24,13 @@ struct FileStateChange {
 
 // Before/after from the event: the kernel's inode reads for fd-named objects;
 // otherwise "after" is what a successful call set, and "before" is unknown.
-FileStateChange FileStateOf(const SyscallEvent& ev);
+FileStateChange FileStateOf(const OpEvent& ev);
+
+// "04755", "0644": octal with a leading zero, at least four digits.
+std::string FormatMode(uint32_t mode);
 
 // The access delta. Empty for calls that changed nothing (failures).
-std::vector<std::string> AccessDelta(const SyscallEvent& ev, NameCache& names);
+std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names);
 
 }  // namespace permsentry
 

@@ -12,29 +12,24 @@ namespace {
 
 std::string IdText(uint32_t id) { return id == kUnsetId ? "-1" : absl::StrCat(id); }
 
-std::string Target(const SyscallEvent& ev, const Enriched& en) {
+std::string Target(const OpEvent& ev, const Enriched& en) {
   if (en.path) return absl::StrCat("\"", EscapeForText(en.path->path), "\"");
-  if (ev.path) return absl::StrCat("\"", EscapeForText(*ev.path), "\"");
-  if (ev.path_fault) return "<unreadable path>";
-  if (ev.fd) return absl::StrCat("fd ", *ev.fd);
+  if (ev.call) {
+    if (ev.call->path) return absl::StrCat("\"", EscapeForText(*ev.call->path), "\"");
+    if (ev.call->path_fault) return "<unreadable path>";
+    if (ev.call->fd) return absl::StrCat("fd ", *ev.call->fd);
+  }
+  if (ev.object) return absl::StrCat("inode ", ev.object->ino);
   return "";
 }
 
+// What names the call in the summary: the syscall when known, else the
+// operation ("chmod", "credfile_write").
+absl::string_view CallName(const OpEvent& ev) { return ev.sc != nullptr ? ev.sc->name : ev.action; }
+
 }  // namespace
 
-std::string FormatMode(uint32_t mode) {
-  mode &= 07777;
-  char out[6];
-  int n = 0;
-  out[n++] = '0';
-  if (mode > 0777) out[n++] = static_cast<char>('0' + (mode >> 9));
-  out[n++] = static_cast<char>('0' + ((mode >> 6) & 7));
-  out[n++] = static_cast<char>('0' + ((mode >> 3) & 7));
-  out[n++] = static_cast<char>('0' + (mode & 7));
-  return std::string(out, n);
-}
-
-Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlinks,
+Enriched Enrich(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
                 const std::vector<WatchEntry>* watch_list) {
   Enriched en{
       .path = ResolveEventPath(ev), .state = FileStateOf(ev), .delta = AccessDelta(ev, names)};
@@ -42,6 +37,12 @@ Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlin
   if (ev.watch && watch_list && ev.watch->cls < watch_list->size())
     en.watch = &(*watch_list)[ev.watch->cls];
   return en;
+}
+
+const std::string* ShownPath(const OpEvent& ev, const Enriched& en) {
+  if (en.path) return &en.path->path;
+  if (ev.call && ev.call->path) return &*ev.call->path;
+  return nullptr;
 }
 
 std::string OpenFlagsText(uint32_t flags) {
@@ -68,50 +69,73 @@ std::string OpenFlagsText(uint32_t flags) {
   return absl::StrJoin(parts, "|");
 }
 
-std::string Summary(const SyscallEvent& ev, const Enriched& en) {
-  const SyscallInfo& sc = *ev.sc;
+std::string Summary(const OpEvent& ev, const Enriched& en) {
+  const absl::string_view name = CallName(ev);
   std::string what;
-  switch (sc.family) {
-    case Family::kChmod:
-      what = absl::StrCat(sc.name, " ", Target(ev, en), " ",
+  switch (ev.op) {
+    case Op::kMode:
+      what = absl::StrCat(name, " ", Target(ev, en), " ",
                           en.state.mode_before ? FormatMode(*en.state.mode_before) : "?", " -> ",
                           FormatMode(ev.mode.value_or(0)));
       break;
-    case Family::kChown:
-      what = absl::StrCat(sc.name, " ", Target(ev, en), " to ",
-                          ev.owner ? absl::StrCat(*ev.owner) : "-1", ":",
-                          ev.group ? absl::StrCat(*ev.group) : "-1");
+    case Op::kOwner:
+      what =
+          absl::StrCat(name, " ", Target(ev, en), " to ", ev.owner ? absl::StrCat(*ev.owner) : "-1",
+                       ":", ev.group ? absl::StrCat(*ev.group) : "-1");
       break;
-    case Family::kSetXattr:
-    case Family::kRemoveXattr:
-      what = absl::StrCat(sc.name, " ", EscapeForText(ev.xattr_name.value_or("?")), " on ",
+    case Op::kXattrSet:
+    case Op::kXattrRemove:
+      what = absl::StrCat(name, " ", EscapeForText(ev.xattr_name.value_or("?")), " on ",
                           Target(ev, en));
       break;
-    case Family::kSetId: {
-      std::vector<std::string> ids;
-      for (uint32_t id : ev.requested_ids) ids.push_back(IdText(id));
-      what = absl::StrCat(sc.name, "(", absl::StrJoin(ids, ", "), ")");
+    case Op::kCreds:
+      if (ev.call && !ev.call->requested_ids.empty()) {
+        std::vector<std::string> ids;
+        for (uint32_t id : ev.call->requested_ids) ids.push_back(IdText(id));
+        what = absl::StrCat(name, "(", absl::StrJoin(ids, ", "), ")");
+      } else {
+        what = std::string(name);
+      }
       break;
-    }
-    case Family::kSetGroups:
-    case Family::kCapset:
-      what = std::string(sc.name);
+    case Op::kExecCreds:
+      what = absl::StrCat(
+          "exec of ", ev.text ? absl::StrCat("\"", EscapeForText(*ev.text), "\"") : Target(ev, en),
+          " with new credentials");
       break;
-    case Family::kOpen:
-      what = absl::StrCat(sc.action, " ", Target(ev, en), " (", sc.name, " ",
+    case Op::kCreate:
+    case Op::kMkdir:
+    case Op::kMknod:
+      what = absl::StrCat(ev.action, " ", Target(ev, en));
+      break;
+    case Op::kMount:
+    case Op::kUmount:
+      what = absl::StrCat(ev.action, " ", Target(ev, en));
+      break;
+    case Op::kWriteOpen:
+      what = absl::StrCat(ev.action, " ", Target(ev, en), " (", name, " ",
                           OpenFlagsText(ev.open_flags.value_or(0)), ")");
       break;
-    case Family::kTruncate:
-    case Family::kUnlink:
-      what = absl::StrCat(sc.action, " ", Target(ev, en), " (", sc.name, ")");
+    case Op::kTruncate:
+    case Op::kUnlink:
+      what = absl::StrCat(ev.action, " ", Target(ev, en), " (", name, ")");
       break;
-    case Family::kRename:
-    case Family::kLink:
-    case Family::kSymlink:
-      what = absl::StrCat(sc.action, " \"", EscapeForText(ev.path.value_or("?")), "\" -> \"",
-                          EscapeForText(ev.path2.value_or("?")), "\" (", sc.name, ", watched ",
-                          Target(ev, en), ")");
+    case Op::kRename:
+    case Op::kLink:
+    case Op::kSymlink: {
+      // source -> destination, whichever side is watched.
+      const std::optional<std::string> other = OtherSidePath(ev);
+      const std::string here = en.path ? en.path->path : std::string("?");
+      const bool dest = WatchedOnDestination(ev) || ev.op == Op::kSymlink;
+      const std::string from =
+          ev.op == Op::kSymlink
+              ? ev.text.value_or(ev.call && ev.call->path ? *ev.call->path : std::string("?"))
+          : dest ? other.value_or("?")
+                 : here;
+      const std::string to = dest ? here : other.value_or("?");
+      what = absl::StrCat(ev.action, " \"", EscapeForText(from), "\" -> \"", EscapeForText(to),
+                          "\" (", name, ", watched ", Target(ev, en), ")");
       break;
+    }
   }
   if (ev.watch) {
     absl::StrAppend(&what, " [credential file: ",
@@ -125,16 +149,18 @@ std::string Summary(const SyscallEvent& ev, const Enriched& en) {
   } else {
     outcome = "success";
   }
-  if (sc.io_uring) outcome = absl::StrCat("submitted via io_uring, result unknown: ", outcome);
+  if (ev.result == Result::kUnknown)
+    outcome =
+        absl::StrCat(ev.io_uring ? "submitted via io_uring, " : "", "result unknown: ", outcome);
   return absl::StrCat(what, " by ", Actor(ev), AiTag(ev), ": ", outcome);
 }
 
-std::string Actor(const SyscallEvent& ev) {
+std::string Actor(const OpEvent& ev) {
   return absl::StrCat(EscapeForText(ev.proc.comm), " (pid ", ev.proc.pid, ", uid ", ev.proc.uid,
                       ")");
 }
 
-std::string AiTag(const SyscallEvent& ev) {
+std::string AiTag(const OpEvent& ev) {
   if (ev.ai && ev.ai->kind == Attribution::Kind::kAgent) {
     return absl::StrCat(" [AI agent ", EscapeForText(ev.ai->agent), ", session ",
                         EscapeForText(ev.ai->session_id), "]");

@@ -25,24 +25,25 @@ struct Enriched {
   const WatchEntry* watch = nullptr;  // the watch-list entry that matched, if known
 };
 // `watch_list` is the list the kernel's watch maps were built from (may be null).
-Enriched Enrich(const SyscallEvent& ev, NameCache& names, SymlinkChecker& symlinks,
+Enriched Enrich(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
                 const std::vector<WatchEntry>* watch_list);
-
-// "04755", "0644": octal with a leading zero, at least four digits.
-std::string FormatMode(uint32_t mode);
 
 // "O_WRONLY|O_CREAT|O_TRUNC"
 std::string OpenFlagsText(uint32_t flags);
 
+// The path to show for the event's object: the resolved one, else (tracepoint
+// backend, unresolved) the path argument as the caller gave it; null if none.
+const std::string* ShownPath(const OpEvent& ev, const Enriched& en);
+
 // One-line human summary (the JSON `message` of an event), e.g.
 // "chmod /etc/sudoers.d/x 0440 -> 0442 by bash (pid 812, uid 0): others: +w".
-std::string Summary(const SyscallEvent& ev, const Enriched& en);
+std::string Summary(const OpEvent& ev, const Enriched& en);
 
 // "chmod (pid 812, uid 0)": who made the call.
-std::string Actor(const SyscallEvent& ev);
+std::string Actor(const OpEvent& ev);
 // " [AI agent claude, session S]", " [assisted: beside AI agent claude, session
 // S]", or "" outside AI sessions.
-std::string AiTag(const SyscallEvent& ev);
+std::string AiTag(const OpEvent& ev);
 
 }  // namespace permsentry
 

@@ -61,42 +61,67 @@ absl::string_view LastComponent(absl::string_view path) {
   return slash == absl::string_view::npos ? path : path.substr(slash + 1);
 }
 
-std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev) {
-  const uint16_t f = ev.resolve_flags;
-  ResolvedPath r;
-  if (f & PS_RES_TRUNCATED) r.caveats.push_back("truncated");
-  if (f & PS_RES_OUTSIDE_ROOT) r.caveats.push_back("outside_root");
-  if (f & PS_RES_DELETED) r.caveats.push_back("deleted");
+namespace {
 
-  if (f & PS_RES_OBJECT) {
-    if (!ev.resolved) return std::nullopt;  // bad fd: nothing to name
-    r.path = *ev.resolved;                  // the kernel's own walk: already canonical
-    // A path-based call's object found by the dcache lookup, or an fd's file.
-    r.method = ev.lookup_flags && !ev.fd && !ev.open_flags ? "kernel_lookup" : "kernel_fd";
-    if (r.method == "kernel_lookup" && (*ev.lookup_flags & PS_LK_SYMLINK)) {
-      // The argument went through a symlink: the path is where it led.
-      r.caveats.push_back("via_symlink");
-      r.symlink_target = r.path;
-    }
+// A kernel-resolved path: the object's own (rich backend: always; tracepoint
+// backend: fd-named or found by its dcache lookup).
+std::optional<ResolvedPath> KernelPath(const OpEvent& ev, const std::optional<std::string>& path,
+                                       uint16_t f) {
+  ResolvedPath r;
+  if (f & PS_PATH_TRUNCATED) r.caveats.push_back("truncated");
+  if (f & PS_PATH_OUTSIDE_ROOT) r.caveats.push_back("outside_root");
+  if (f & PS_PATH_DELETED) r.caveats.push_back("deleted");
+  if (f & PS_PATH_MOUNT_GUESSED) r.caveats.push_back("mount_guessed");
+  if (!path) return std::nullopt;  // bad fd: nothing to name
+  r.path = *path;                  // the kernel's own walk: already canonical
+  if (!ev.call) {
+    r.method = "kernel_path";  // the struct path the kernel acted on
     return r;
   }
-  // Name operations: which of the two paths holds the watched name.
-  const bool second = ev.watch && (ev.watch->how & PS_WM_PATH2);
-  const std::optional<std::string>& named = second ? ev.path2 : ev.path;
-  if (f & PS_RES_PARENT) {
-    if (!ev.resolved || !named) return std::nullopt;
+  const CallArgs& c = *ev.call;
+  r.method = c.lookup_flags && !c.fd && !ev.open_flags ? "kernel_lookup" : "kernel_fd";
+  if (r.method == "kernel_lookup" && (*c.lookup_flags & PS_LK_SYMLINK)) {
+    // The argument went through a symlink: the path is where it led.
+    r.caveats.push_back("via_symlink");
+    r.symlink_target = r.path;
+  }
+  return r;
+}
+
+}  // namespace
+
+bool WatchedOnDestination(const OpEvent& ev) { return ev.watch && (ev.watch->how & PS_WM_PATH2); }
+
+std::optional<ResolvedPath> ResolveEventPath(const OpEvent& ev) {
+  // Name operations: the side that holds the watched name.
+  const bool second = WatchedOnDestination(ev);
+  if (!ev.call) {
+    // Rich backend: every path is the kernel's.
+    if (second && ev.path2) return KernelPath(ev, ev.path2, ev.path2_flags);
+    return KernelPath(ev, ev.path, ev.path_flags);
+  }
+  const uint16_t f = ev.path_flags;
+  if (f & PS_PATH_OBJECT) return KernelPath(ev, ev.path, f);
+  const CallArgs& c = *ev.call;
+  const std::optional<std::string>& named = second ? c.path2 : c.path;
+  ResolvedPath r;
+  if (f & PS_PATH_TRUNCATED) r.caveats.push_back("truncated");
+  if (f & PS_PATH_OUTSIDE_ROOT) r.caveats.push_back("outside_root");
+  if (f & PS_PATH_DELETED) r.caveats.push_back("deleted");
+  if (f & PS_PATH_PARENT) {
+    if (!ev.path || !named) return std::nullopt;
     const absl::string_view last = LastComponent(*named);
-    r.path = NormalizeAbsolutePath(absl::StrCat(*ev.resolved, "/", last));
+    r.path = NormalizeAbsolutePath(absl::StrCat(*ev.path, "/", last));
     r.method = "kernel_parent";
     return r;
   }
-  if (!ev.path) return std::nullopt;
-  const std::string& arg = IsCredfileFamily(ev.sc->family) && named ? *named : *ev.path;
+  if (!c.path) return std::nullopt;
+  const std::string& arg = IsCredfileOp(ev.op) && named ? *named : *c.path;
   bool dotdot = false;
-  if (f & PS_RES_BASE) {
-    if (!ev.resolved) return std::nullopt;  // bad dirfd
-    r.path = NormalizeAbsolutePath(*ev.resolved + "/" + arg, &dotdot);
-    r.method = (ev.dirfd && *ev.dirfd != kAtFdCwd) ? "kernel_dirfd" : "kernel_cwd";
+  if (f & PS_PATH_BASE) {
+    if (!ev.path) return std::nullopt;  // bad dirfd
+    r.path = NormalizeAbsolutePath(*ev.path + "/" + arg, &dotdot);
+    r.method = (c.dirfd && *c.dirfd != kAtFdCwd) ? "kernel_dirfd" : "kernel_cwd";
   } else if (!arg.empty() && arg[0] == '/') {
     r.path = NormalizeAbsolutePath(arg, &dotdot);
     r.method = "argument";
@@ -107,16 +132,25 @@ std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev) {
   return r;
 }
 
-void SymlinkChecker::Annotate(const SyscallEvent& ev, ResolvedPath& path) {
+std::optional<std::string> OtherSidePath(const OpEvent& ev) {
+  const bool second = WatchedOnDestination(ev);
+  if (!ev.call) return second ? ev.path : ev.path2;
+  const std::optional<std::string>& other = second ? ev.call->path : ev.call->path2;
+  return other;
+}
+
+void SymlinkChecker::Annotate(const OpEvent& ev, ResolvedPath& path) {
   // The kernel's answers already followed every symlink the call follows.
   if (absl::StartsWith(path.method, "kernel_fd") || path.method == "kernel_lookup" ||
-      path.method == "kernel_parent" || ev.sc->nofollow || IsCredfileFamily(ev.sc->family))
+      path.method == "kernel_parent" || path.method == "kernel_path" || !ev.call || !ev.sc ||
+      ev.sc->nofollow || IsCredfileOp(ev.op))
     return;
+  const CallArgs& c = *ev.call;
   // The dcache lookup walked every component: no symlink on the way.
-  if (ev.lookup_flags &&
-      !(*ev.lookup_flags & (PS_LK_NOT_CACHED | PS_LK_ABSENT | PS_LK_UNRESOLVED | PS_LK_SYMLINK)))
+  if (c.lookup_flags &&
+      !(*c.lookup_flags & (PS_LK_NOT_CACHED | PS_LK_ABSENT | PS_LK_UNRESOLVED | PS_LK_SYMLINK)))
     return;
-  if (ev.at_flags && (*ev.at_flags & AT_SYMLINK_NOFOLLOW)) return;
+  if (c.at_flags && (*c.at_flags & AT_SYMLINK_NOFOLLOW)) return;
   constexpr int64_t kFreshNs = 10'000'000;  // 10 ms
   constexpr size_t kMaxEntries = 4096;
   const int64_t now = absl::GetCurrentTimeNanos();

@@ -16,7 +16,8 @@ namespace permsentry {
 
 struct ResolvedPath {
   std::string path;  // absolute and normalised (no "//", "." or ".."), bytes as in the kernel
-  // How it was obtained: "kernel_fd" (the object's open file), "kernel_lookup"
+  // How it was obtained: "kernel_path" (rich backend: the struct path the
+  // kernel acted on), "kernel_fd" (the object's open file), "kernel_lookup"
   // (the object found in the dcache and walked back to the root),
   // "kernel_parent" (the watched name's directory, walked back, + the name),
   // "kernel_cwd" or "kernel_dirfd" (kernel-resolved base + the argument),
@@ -25,7 +26,9 @@ struct ResolvedPath {
   // Why the path may not be the whole truth: "truncated" (deeper than the walk
   // bound: leading components missing), "outside_root" (not under the caller's
   // root), "deleted", "bad_fd", "dotdot_lexical" (".." in the argument was
-  // applied to the text; a symlink before it would lead elsewhere).
+  // applied to the text; a symlink before it would lead elsewhere),
+  // "mount_guessed" (the hook named no mount; one of several mounts of the
+  // file system was taken).
   std::vector<std::string> caveats;
   // For calls that follow symlinks, when the path is a symlink (checked with
   // lstat right after the call): where it points, by realpath(3). Marked
@@ -42,7 +45,15 @@ absl::string_view LastComponent(absl::string_view path);
 
 // The changed object's absolute path, or nullopt when the event has none
 // (credential calls) or it cannot be known (unreadable argument, bad dirfd).
-std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev);
+// For a rename or link: the side that holds the watched name.
+std::optional<ResolvedPath> ResolveEventPath(const OpEvent& ev);
+
+// Is a rename's or link's watched side its destination?
+bool WatchedOnDestination(const OpEvent& ev);
+
+// A rename's or link's other side (the one ResolveEventPath does not name): the
+// kernel's path (rich backend) or the argument as given (tracepoint backend).
+std::optional<std::string> OtherSidePath(const OpEvent& ev);
 
 // Whether the call followed a symlink in its last component: a path-based call
 // without nofollow semantics whose path is a symlink now. The kernel does not
@@ -51,7 +62,7 @@ std::optional<ResolvedPath> ResolveEventPath(const SyscallEvent& ev);
 // path costs one lstat, not one per event. Not thread-safe.
 class SymlinkChecker {
  public:
-  void Annotate(const SyscallEvent& ev, ResolvedPath& path);
+  void Annotate(const OpEvent& ev, ResolvedPath& path);
 
  private:
   struct Entry {

@@ -2,7 +2,7 @@
 
 namespace permsentry {
 
-bool Coalescer::Admit(const CoalesceKey& key, absl::Time now, const SyscallEvent& ev,
+bool Coalescer::Admit(const CoalesceKey& key, absl::Time now, const OpEvent& ev,
                       const AlertInfo& alert) {
   if (window_ <= absl::ZeroDuration()) return true;
   auto it = keys_.find(key);

@@ -32,7 +32,7 @@ struct CoalesceKey {
 
 // The last repeat of a key, re-rendered as the summary.
 struct RepeatedAlert {
-  SyscallEvent ev;
+  OpEvent ev;
   AlertInfo alert;
 };
 
@@ -43,8 +43,7 @@ class Coalescer {
 
   // True: send the alert now. False: a repeat, counted; `last` is kept for the
   // summary.
-  bool Admit(const CoalesceKey& key, absl::Time now, const SyscallEvent& ev,
-             const AlertInfo& alert);
+  bool Admit(const CoalesceKey& key, absl::Time now, const OpEvent& ev, const AlertInfo& alert);
 
   struct Summary {
     CoalesceKey key;

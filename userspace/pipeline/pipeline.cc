@@ -13,17 +13,13 @@ namespace {
 
 constexpr size_t kFlushBytes = 256 << 10;
 
-TailMeta MetaOf(const SyscallEvent& ev, const Enriched& en, const AlertInfo* alert) {
+TailMeta MetaOf(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) {
   TailMeta m;
   m.alert = alert != nullptr && !alert->coalesced;
   if (alert != nullptr) m.severity = alert->severity;
   if (ev.ai) m.attribution = ev.ai->kind;
-  m.action = std::string(ev.sc->action);
-  if (en.path) {
-    m.path = en.path->path;
-  } else if (ev.path) {
-    m.path = *ev.path;
-  }
+  m.action = std::string(ev.action);
+  if (const std::string* p = ShownPath(ev, en)) m.path = *p;
   m.time = ev.time;
   return m;
 }
@@ -73,14 +69,14 @@ bool Pipeline::OnRecord(absl::Span<const uint8_t> record) {
     if (pe->kind == ProcEvent::Kind::kExec && (pe->flags & PS_PF_SESSION_ROOT)) status_dirty = true;
     return false;
   }
-  absl::StatusOr<SyscallEvent> ev = DecodeSyscallEvent(record, decode_options_);
+  absl::StatusOr<OpEvent> ev = DecodeOpEvent(record, decode_options_);
   if (!ev.ok()) return undecodable(ev.status());
   ++counters_.events;
-  OnSyscall(*ev);
+  OnOperation(*ev);
   return alerted_;
 }
 
-void Pipeline::OnSyscall(SyscallEvent& ev) {
+void Pipeline::OnOperation(OpEvent& ev) {
   // An alert candidate can overtake the fork and exec records of its own
   // process (they travel in the bulk ring): fetch them before attributing.
   if (ev.urgent && drain_bulk_ &&
@@ -96,9 +92,10 @@ void Pipeline::OnSyscall(SyscallEvent& ev) {
     }
   }
   if (ev.watch && ev.success()) {
-    const Family f = ev.sc->family;
-    if (f == Family::kRename || f == Family::kLink || f == Family::kSymlink ||
-        f == Family::kUnlink || (f == Family::kOpen && (ev.open_flags.value_or(0) & O_CREAT)))
+    const Op op = ev.op;
+    if (op == Op::kRename || op == Op::kLink || op == Op::kSymlink || op == Op::kUnlink ||
+        op == Op::kCreate || op == Op::kMkdir || op == Op::kMknod ||
+        (op == Op::kWriteOpen && (ev.open_flags.value_or(0) & O_CREAT)))
       watch_refresh_due = true;
   }
 
@@ -134,7 +131,7 @@ void Pipeline::OnSyscall(SyscallEvent& ev) {
   Emit(ev, en, &a, true);
 }
 
-void Pipeline::Emit(const SyscallEvent& ev, const Enriched& en, const AlertInfo* alert, bool send) {
+void Pipeline::Emit(const OpEvent& ev, const Enriched& en, const AlertInfo* alert, bool send) {
   const bool is_alert = alert != nullptr && !alert->coalesced;
   const bool to_stdout =
       !stdout_.alerts_only || (is_alert && alert->severity >= stdout_.min_severity);
@@ -160,7 +157,7 @@ void Pipeline::Emit(const SyscallEvent& ev, const Enriched& en, const AlertInfo*
   }
 }
 
-std::shared_ptr<const AlertRecord> Pipeline::Record(const SyscallEvent& ev, const Enriched& en,
+std::shared_ptr<const AlertRecord> Pipeline::Record(const OpEvent& ev, const Enriched& en,
                                                     const AlertInfo& a, const std::string& json) {
   auto r = std::make_shared<AlertRecord>();
   r->time = ev.time;
@@ -172,13 +169,10 @@ std::shared_ptr<const AlertRecord> Pipeline::Record(const SyscallEvent& ev, cons
   auto add = [&](const char* k, std::string v) { r->fields.emplace_back(k, std::move(v)); };
   add("RULE", a.rule_id);
   add("SEVERITY", std::string(SeverityName(a.severity)));
-  add("ACTION", std::string(ev.sc->action));
-  add("SYSCALL", std::string(ev.sc->name));
-  if (en.path) {
-    add("PATH", EscapeBytes(en.path->path).text);
-  } else if (ev.path) {
-    add("PATH", EscapeBytes(*ev.path).text);
-  }
+  add("ACTION", std::string(ev.action));
+  add("OPERATION", std::string(OpName(ev.op)));
+  if (ev.sc != nullptr) add("SYSCALL", std::string(ev.sc->name));
+  if (const std::string* p = ShownPath(ev, en)) add("PATH", EscapeBytes(*p).text);
   add("PID", absl::StrCat(ev.proc.pid));
   add("PROCESS", EscapeBytes(ev.proc.comm).text);
   add("UID", absl::StrCat(ev.proc.uid));

@@ -39,7 +39,7 @@ struct StdoutOptions {
 };
 
 struct PipelineCounters {
-  uint64_t events = 0;       // syscall records decoded
+  uint64_t events = 0;       // operation records decoded
   uint64_t undecodable = 0;  // records that failed to decode
   uint64_t alerts = 0;       // alerts sent (summaries of repeats included)
   uint64_t coalesced = 0;    // repeats counted into summaries
@@ -74,10 +74,10 @@ class Pipeline {
   bool watch_refresh_due = false;
 
  private:
-  void OnSyscall(SyscallEvent& ev);
+  void OnOperation(OpEvent& ev);
   // Render and send one event (and its alert, if any).
-  void Emit(const SyscallEvent& ev, const Enriched& en, const AlertInfo* alert, bool send);
-  std::shared_ptr<const AlertRecord> Record(const SyscallEvent& ev, const Enriched& en,
+  void Emit(const OpEvent& ev, const Enriched& en, const AlertInfo* alert, bool send);
+  std::shared_ptr<const AlertRecord> Record(const OpEvent& ev, const Enriched& en,
                                             const AlertInfo& a, const std::string& json);
 
   StdoutWriter* out_;

@@ -115,6 +115,8 @@ void WriteCreds(Writer& w, absl::string_view key, const Creds& c) {
   KStr(w, "cap_effective", CapHex(c.cap_effective));
   KStr(w, "cap_permitted", CapHex(c.cap_permitted));
   KStr(w, "cap_inheritable", CapHex(c.cap_inheritable));
+  if (c.cap_ambient != 0) KStr(w, "cap_ambient", CapHex(c.cap_ambient));
+  if (c.userns != 0) KU64(w, "userns", c.userns);
   w.EndObject();
 }
 
@@ -136,14 +138,14 @@ void WriteNames(Writer& w, absl::string_view key, const std::vector<std::string>
 }
 
 // permsentry.acl / permsentry.capabilities for the xattrs that carry rights.
-void WriteRightsXattr(Writer& w, const SyscallEvent& ev, NameCache& names) {
+void WriteRightsXattr(Writer& w, const OpEvent& ev, NameCache& names) {
   if (!ev.xattr_name) return;
   const AclKind acl_kind = AclKindOf(*ev.xattr_name);
   if (acl_kind != AclKind::kNone) {
     Key(w, "acl");
     w.StartObject();
     KStr(w, "kind", acl_kind == AclKind::kAccess ? "access" : "default");
-    if (ev.sc->family == Family::kRemoveXattr) {
+    if (ev.op == Op::kXattrRemove) {
       KBool(w, "removed", true);
     } else if (ev.xattr_value) {
       absl::StatusOr<PosixAcl> acl = DecodePosixAcl(*ev.xattr_value, ev.xattr_value_size);
@@ -163,7 +165,7 @@ void WriteRightsXattr(Writer& w, const SyscallEvent& ev, NameCache& names) {
   if (*ev.xattr_name == "security.capability") {
     Key(w, "capabilities");
     w.StartObject();
-    if (ev.sc->family == Family::kRemoveXattr) {
+    if (ev.op == Op::kXattrRemove) {
       KBool(w, "removed", true);
     } else if (ev.xattr_value) {
       absl::StatusOr<FileCaps> caps = DecodeFileCaps(*ev.xattr_value);
@@ -181,26 +183,32 @@ void WriteRightsXattr(Writer& w, const SyscallEvent& ev, NameCache& names) {
   }
 }
 
-bool IsCredsFamily(Family f) {
-  return f == Family::kSetId || f == Family::kSetGroups || f == Family::kCapset;
-}
-
-absl::string_view EventType(Family f) {
-  switch (f) {
-    case Family::kUnlink:
+absl::string_view EventType(Op op) {
+  switch (op) {
+    case Op::kUnlink:
+    case Op::kUmount:
       return "deletion";
-    case Family::kLink:
-    case Family::kSymlink:
+    case Op::kLink:
+    case Op::kSymlink:
+    case Op::kCreate:
+    case Op::kMkdir:
+    case Op::kMknod:
+    case Op::kMount:
       return "creation";
+    case Op::kExecCreds:
+      return "start";
     default:
       return "change";
   }
 }
 
 // Why the state before the call is unknown, from the dcache lookup's flags.
-absl::string_view BeforeUnknownReason(const SyscallEvent& ev) {
-  if (!ev.lookup_flags) return ev.path ? "no_lookup" : "bad_fd";
-  const uint16_t f = *ev.lookup_flags;
+absl::string_view BeforeUnknownReason(const OpEvent& ev) {
+  // The rich backend reads every existing object before the change: nothing
+  // was there (a creation, or a rename or link onto an unused name).
+  if (!ev.call) return ev.success() ? "created" : "not_reached";
+  if (!ev.call->lookup_flags) return ev.call->path ? "no_lookup" : "bad_fd";
+  const uint16_t f = *ev.call->lookup_flags;
   if (f & PS_LK_AT_EXIT) return "not_cached_before_call";
   if (f & PS_LK_BUDGET) return "lookup_budget";
   if (f & PS_LK_ABSENT) return "absent";
@@ -209,7 +217,7 @@ absl::string_view BeforeUnknownReason(const SyscallEvent& ev) {
 }
 
 // permsentry.watch: which credential file, and how the kernel recognised it.
-void WriteWatch(Writer& w, const SyscallEvent& ev, const Enriched& en) {
+void WriteWatch(Writer& w, const OpEvent& ev, const Enriched& en) {
   if (!ev.watch) return;
   Key(w, "watch");
   w.StartObject();
@@ -223,7 +231,8 @@ void WriteWatch(Writer& w, const SyscallEvent& ev, const Enriched& en) {
        : (how & PS_WM_OBJECT)    ? "inode"
        : (how & PS_WM_DIR_ENTRY) ? "directory_entry"
                                  : "name");
-  if (ev.path2) KStr(w, "side", (how & PS_WM_PATH2) ? "destination" : "source");
+  if (ev.op == Op::kRename || ev.op == Op::kLink || ev.op == Op::kSymlink)
+    KStr(w, "side", (how & PS_WM_PATH2) ? "destination" : "source");
   w.EndObject();
 }
 
@@ -276,13 +285,12 @@ HealthAlert EventsLostAlert(absl::Time time, uint64_t lost_bulk, uint64_t lost_u
                    {"urgent_total", lost_urgent_total}}};
 }
 
-std::string Renderer::Render(const SyscallEvent& ev) {
+std::string Renderer::Render(const OpEvent& ev) {
   return Render(ev, Enrich(ev, names_, symlinks_, watch_list_.get()), nullptr);
 }
 
-std::string JsonRenderer::Render(const SyscallEvent& ev, const Enriched& en,
-                                 const AlertInfo* alert) {
-  const SyscallInfo& sc = *ev.sc;
+std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) {
+  const bool creds_op = IsCredsOp(ev.op);
   buf_.Clear();
   Writer w(buf_);
   w.StartObject();
@@ -301,15 +309,18 @@ std::string JsonRenderer::Render(const SyscallEvent& ev, const Enriched& en,
   }
   Key(w, "category");
   w.StartArray();
-  Str(w, IsCredsFamily(sc.family) ? "process" : "file");
+  Str(w, creds_op ? "process" : "file");
   w.EndArray();
   Key(w, "type");
   w.StartArray();
-  Str(w, EventType(sc.family));
+  Str(w, EventType(ev.op));
   w.EndArray();
-  KStr(w, "action", sc.action);
-  // An io_uring request is reported at submission: its result is not known yet.
-  KStr(w, "outcome", sc.io_uring ? "unknown" : ev.success() ? "success" : "failure");
+  KStr(w, "action", ev.action);
+  // An io_uring request seen at submission: its result is not known yet.
+  KStr(w, "outcome",
+       ev.result == Result::kUnknown ? "unknown"
+       : ev.success()                ? "success"
+                                     : "failure");
   KStr(w, "module", "permsentry");
   w.EndObject();
 
@@ -361,24 +372,27 @@ std::string JsonRenderer::Render(const SyscallEvent& ev, const Enriched& en,
   w.EndObject();
   w.EndObject();
 
-  if (!IsCredsFamily(sc.family)) {
+  if (!creds_op || ev.op == Op::kExecCreds) {
     const FileStateChange& st = en.state;
     Key(w, "file");
     w.StartObject();
-    if (en.path) {
-      KBytes(w, "path", en.path->path);
-    } else if (ev.path) {
-      KBytes(w, "path", *ev.path);  // unresolved: as given (see permsentry.path_resolution)
-    }
+    // Unresolved (tracepoint backend): the argument as given, see
+    // permsentry.path_resolution.
+    if (const std::string* p = ShownPath(ev, en)) KBytes(w, "path", *p);
     const std::optional<InodeState>& inode = ev.inode_after ? ev.inode_after : ev.inode_before;
-    if (inode) {
-      KStr(w, "inode", absl::StrCat(inode->ino));
-      KStr(w, "device", absl::StrCat(inode->dev >> 20, ":", inode->dev & 0xfffff));
+    if (inode || ev.object) {
+      const uint64_t ino = inode ? inode->ino : ev.object->ino;
+      const uint32_t dev = inode ? inode->dev : ev.object->dev;
+      const uint32_t mode = inode ? inode->mode : ev.object->mode;
+      KStr(w, "inode", absl::StrCat(ino));
+      KStr(w, "device", absl::StrCat(dev >> 20, ":", dev & 0xfffff));
       KStr(w, "type",
-           S_ISDIR(inode->mode)   ? "dir"
-           : S_ISLNK(inode->mode) ? "symlink"
-           : S_ISREG(inode->mode) ? "file"
-                                  : "other");
+           S_ISDIR(mode)   ? "dir"
+           : S_ISLNK(mode) ? "symlink"
+           : S_ISREG(mode) ? "file"
+           : S_ISCHR(mode) ? "char_device"
+           : S_ISBLK(mode) ? "block_device"
+                           : "other");
     }
     if (st.mode_after) KStr(w, "mode", FormatMode(*st.mode_after));
     if (st.uid_after) {
@@ -394,33 +408,72 @@ std::string JsonRenderer::Render(const SyscallEvent& ev, const Enriched& en,
 
   Key(w, "permsentry");
   w.StartObject();
-  KStr(w, "syscall", sc.name);
+  KStr(w, "operation", OpName(ev.op));
+  KStr(w, "hook", HookName(ev.hook));
+  if (ev.sc != nullptr) {
+    KStr(w, "syscall", ev.sc->name);
+  } else if (ev.syscall_nr) {
+    if (const absl::string_view n = OtherSyscallName(*ev.syscall_nr, ev.compat); !n.empty())
+      KStr(w, "syscall", n);
+    KU64(w, "syscall_nr", *ev.syscall_nr);
+  }
   if (ev.compat) KBool(w, "compat_ia32", true);
-  if (sc.io_uring) {
+  if (ev.io_uring) {
     Key(w, "io_uring");
     w.StartObject();
-    KU64(w, "opcode", static_cast<uint64_t>(sc.nr));
-    KBool(w, "submitted", true);
+    if (ev.hook == Hook::kIoUring) {
+      KU64(w, "opcode", ev.syscall_nr.value_or(0));
+      KBool(w, "submitted", true);
+    } else {
+      KBool(w, "executed", true);  // seen where the kernel ran it (io_uring worker)
+    }
     w.EndObject();
   }
-  if (!sc.io_uring) KI64(w, "return_value", ev.ret);
+  const CallArgs* call = ev.call ? &*ev.call : nullptr;
+  if (call != nullptr && ev.hook == Hook::kSyscall) KI64(w, "return_value", call->ret);
   if (!ev.success()) KStr(w, "errno", ErrnoName(ev.error()));
-  if (ev.path) KBytes(w, "path_arg", *ev.path);
-  if (ev.path_fault) KBool(w, "path_unreadable", true);
-  if (ev.path2) KBytes(w, "path2_arg", *ev.path2);
-  if (ev.path2_fault) KBool(w, "path2_unreadable", true);
+  if (call != nullptr) {
+    if (call->path) KBytes(w, "path_arg", *call->path);
+    if (call->path_fault) KBool(w, "path_unreadable", true);
+    if (call->path2) KBytes(w, "path2_arg", *call->path2);
+    if (call->path2_fault) KBool(w, "path2_unreadable", true);
+  }
+  if (ev.op == Op::kRename || ev.op == Op::kLink) {
+    // Both names: the watched side is file.path.
+    const std::optional<std::string> other = OtherSidePath(ev);
+    const std::string* here = ShownPath(ev, en);
+    const bool dest = WatchedOnDestination(ev);
+    const std::string* from = dest ? (other ? &*other : nullptr) : here;
+    const std::string* to = dest ? here : (other ? &*other : nullptr);
+    if (from != nullptr) KBytes(w, "from_path", *from);
+    if (to != nullptr) KBytes(w, "to_path", *to);
+    if (ev.exchange) KBool(w, "exchange", true);
+  }
+  if (ev.text) {
+    if (ev.op == Op::kSymlink) {
+      KBytes(w, "symlink_text", *ev.text);
+    } else if (ev.op == Op::kExecCreds) {
+      KBytes(w, "executable", *ev.text);
+    } else {
+      KBytes(w, "text", *ev.text);
+    }
+  }
   WriteWatch(w, ev, en);
   if (ev.open_flags) {
     KStr(w, "open_flags", OpenFlagsText(*ev.open_flags));
-    if (ev.create_mode) KStr(w, "create_mode", FormatMode(*ev.create_mode));
+    if (call != nullptr && call->create_mode)
+      KStr(w, "create_mode", FormatMode(*call->create_mode));
+    if (call == nullptr && ev.op == Op::kWriteOpen && ev.mode)
+      KStr(w, "create_mode", FormatMode(*ev.mode));  // the mode it was created with
   }
-  if (!IsCredsFamily(sc.family)) {
+  if (ev.rdev) KStr(w, "rdev", absl::StrCat(*ev.rdev >> 20, ":", *ev.rdev & 0xfffff));
+  if (!creds_op) {
     if (en.path) {
       KStr(w, "path_resolution", en.path->method);
       if (!en.path->caveats.empty()) WriteNames(w, "path_caveats", en.path->caveats);
       if (en.path->symlink_target) KBytes(w, "symlink_target", *en.path->symlink_target);
     } else {
-      KStr(w, "path_resolution", (ev.resolve_flags & PS_RES_BAD_FD) ? "bad_fd" : "unresolved");
+      KStr(w, "path_resolution", (ev.path_flags & PS_PATH_BAD_FD) ? "bad_fd" : "unresolved");
     }
     const FileStateChange& st = en.state;
     Key(w, "file");
@@ -428,34 +481,39 @@ std::string JsonRenderer::Render(const SyscallEvent& ev, const Enriched& en,
     if (st.mode_before) KStr(w, "mode_before", FormatMode(*st.mode_before));
     if (st.uid_before) KStr(w, "uid_before", absl::StrCat(*st.uid_before));
     if (st.gid_before) KStr(w, "gid_before", absl::StrCat(*st.gid_before));
-    // Where before/after come from: the inode itself, reached through the fd or
-    // the kernel's dcache lookup of the path, or else the request.
+    // Where before/after come from: the inode itself (reached through the
+    // kernel's own objects, or the tracepoint backend's fd or dcache lookup),
+    // or else the request.
     KStr(w, "state_source",
-         !(ev.inode_before || ev.inode_after) ? "request"
-         : ev.lookup_flags                    ? "kernel_lookup"
-                                              : "kernel_inode");
+         !(ev.inode_before || ev.inode_after)    ? "request"
+         : call != nullptr && call->lookup_flags ? "kernel_lookup"
+                                                 : "kernel_inode");
     if (!ev.inode_before) {
       KBool(w, "before_unknown", true);
       KStr(w, "before_unknown_reason", BeforeUnknownReason(ev));
     }
-    if (ev.mode) KStr(w, "mode_requested", FormatMode(*ev.mode));
+    if (ev.mode && (ev.op == Op::kMode || call != nullptr))
+      KStr(w, "mode_requested", FormatMode(*ev.mode));
     w.EndObject();
     WriteNames(w, "access_delta", en.delta);
   } else if (!en.delta.empty()) {
     WriteNames(w, "access_delta", en.delta);
   }
-  if (sc.nofollow) KBool(w, "nofollow", true);
-  if (ev.fd) KI64(w, "fd", *ev.fd);
-  for (const auto& [key, fd] : {std::pair{"dirfd", ev.dirfd}, std::pair{"dirfd2", ev.dirfd2}}) {
-    if (!fd) continue;
-    if (*fd == kAtFdCwd) {
-      KStr(w, key, "AT_FDCWD");
-    } else {
-      KI64(w, key, *fd);
+  if (ev.sc != nullptr && ev.sc->nofollow) KBool(w, "nofollow", true);
+  if (call != nullptr) {
+    if (call->fd) KI64(w, "fd", *call->fd);
+    for (const auto& [key, fd] :
+         {std::pair{"dirfd", call->dirfd}, std::pair{"dirfd2", call->dirfd2}}) {
+      if (!fd) continue;
+      if (*fd == kAtFdCwd) {
+        KStr(w, key, "AT_FDCWD");
+      } else {
+        KI64(w, key, *fd);
+      }
     }
+    if (call->at_flags) WriteAtFlags(w, *call->at_flags);
   }
-  if (ev.at_flags) WriteAtFlags(w, *ev.at_flags);
-  if (sc.family == Family::kSetXattr || sc.family == Family::kRemoveXattr) {
+  if (ev.op == Op::kXattrSet || ev.op == Op::kXattrRemove) {
     Key(w, "xattr");
     w.StartObject();
     if (ev.xattr_name) KBytes(w, "name", *ev.xattr_name);
@@ -466,6 +524,9 @@ std::string JsonRenderer::Render(const SyscallEvent& ev, const Enriched& en,
       if (ev.xattr_value->size() < ev.xattr_value_size) KBool(w, "value_truncated", true);
       if (ev.xattr_value_fault) KBool(w, "value_unreadable", true);
     }
+    // Read back from the caller's memory after the call (tracepoint backend),
+    // rather than the kernel's own copy.
+    if (ev.xattr_user_copy) KBool(w, "from_caller_memory", true);
     if (ev.xattr_flags && *ev.xattr_flags != 0) {
       Key(w, "flags");
       w.StartArray();
@@ -476,10 +537,10 @@ std::string JsonRenderer::Render(const SyscallEvent& ev, const Enriched& en,
     w.EndObject();
     WriteRightsXattr(w, ev, names_);
   }
-  if (!ev.requested_ids.empty()) {
+  if (call != nullptr && !call->requested_ids.empty()) {
     Key(w, "requested_ids");
     w.StartArray();
-    for (uint32_t id : ev.requested_ids) IdValue(w, id);
+    for (uint32_t id : call->requested_ids) IdValue(w, id);
     w.EndArray();
   }
   if (ev.creds_before && ev.creds_after) {
@@ -488,8 +549,13 @@ std::string JsonRenderer::Render(const SyscallEvent& ev, const Enriched& en,
     WriteCreds(w, "before", *ev.creds_before);
     WriteCreds(w, "after", *ev.creds_after);
     const uint64_t before = ev.creds_before->cap_effective, after = ev.creds_after->cap_effective;
-    if (after & ~before) WriteNames(w, "capabilities_gained", CapabilityNames(after & ~before));
-    if (before & ~after) WriteNames(w, "capabilities_lost", CapabilityNames(before & ~after));
+    if (ev.creds_before->userns != ev.creds_after->userns) {
+      // Full capabilities in a new user namespace hold over what it owns only.
+      KBool(w, "new_user_namespace", true);
+    } else {
+      if (after & ~before) WriteNames(w, "capabilities_gained", CapabilityNames(after & ~before));
+      if (before & ~after) WriteNames(w, "capabilities_lost", CapabilityNames(before & ~after));
+    }
     w.EndObject();
   }
   Key(w, "audit");

@@ -74,11 +74,10 @@ class Renderer {
   virtual ~Renderer() = default;
   // Each returns one line ending in '\n'. `alert` is null for an event no rule
   // matched.
-  virtual std::string Render(const SyscallEvent& ev, const Enriched& en,
-                             const AlertInfo* alert) = 0;
+  virtual std::string Render(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) = 0;
   virtual std::string Render(const HealthAlert& h) = 0;
   // Enriches the event itself (tests, and callers that enrich nothing else).
-  std::string Render(const SyscallEvent& ev);
+  std::string Render(const OpEvent& ev);
   // The watch list that names watch-list classes in events (kept by the caller).
   void SetWatchList(std::shared_ptr<const std::vector<WatchEntry>> list) {
     watch_list_ = std::move(list);
@@ -94,7 +93,7 @@ class JsonRenderer : public Renderer {
  public:
   explicit JsonRenderer(std::string hostname) : hostname_(std::move(hostname)) {}
   using Renderer::Render;
-  std::string Render(const SyscallEvent& ev, const Enriched& en, const AlertInfo* alert) override;
+  std::string Render(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) override;
   std::string Render(const HealthAlert& h) override;
 
  private:
@@ -117,7 +116,7 @@ class TextRenderer : public Renderer {
  public:
   explicit TextRenderer(bool color = false) : color_(color) {}
   using Renderer::Render;
-  std::string Render(const SyscallEvent& ev, const Enriched& en, const AlertInfo* alert) override;
+  std::string Render(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) override;
   std::string Render(const HealthAlert& h) override;
 
  private:

@@ -55,8 +55,7 @@ std::string SeverityWord(Severity s, bool color) {
 
 }  // namespace
 
-std::string TextRenderer::Render(const SyscallEvent& ev, const Enriched& en,
-                                 const AlertInfo* alert) {
+std::string TextRenderer::Render(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) {
   if (alert != nullptr && !alert->coalesced) {
     return absl::StrCat(Time(ev.time), " ", SeverityWord(alert->severity, color_), " ",
                         alert->rule_id, ": ", NoControls(AlertMessage(*alert)),

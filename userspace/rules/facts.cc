@@ -15,8 +15,8 @@ uint8_t TypeOf(uint32_t mode) {
   return kTypeOther;
 }
 
-void AclFacts(const SyscallEvent& ev, const FileStateChange& st, Facts& f) {
-  if (ev.sc->family != Family::kSetXattr || !ev.xattr_value) return;
+void AclFacts(const OpEvent& ev, const FileStateChange& st, Facts& f) {
+  if (ev.op != Op::kXattrSet || !ev.xattr_value) return;
   absl::StatusOr<PosixAcl> acl = DecodePosixAcl(*ev.xattr_value, ev.xattr_value_size);
   if (!acl.ok()) return;
   std::optional<uint16_t> mask;
@@ -44,7 +44,7 @@ void AclFacts(const SyscallEvent& ev, const FileStateChange& st, Facts& f) {
   }
 }
 
-void CredsFacts(const SyscallEvent& ev, Facts& f) {
+void CredsFacts(const OpEvent& ev, Facts& f) {
   if (!ev.creds_before || !ev.creds_after || !ev.success()) return;
   const Creds& b = *ev.creds_before;
   const Creds& a = *ev.creds_after;
@@ -60,29 +60,26 @@ void CredsFacts(const SyscallEvent& ev, Facts& f) {
 
 }  // namespace
 
-Facts FactsOf(const SyscallEvent& ev, const Enriched& en) {
+Facts FactsOf(const OpEvent& ev, const Enriched& en) {
   Facts f;
   f.ev = &ev;
   f.en = &en;
-  f.action = ev.sc->action;
+  f.action = ev.action;
   f.action_index = ActionIndex(f.action);
-  f.syscall = ev.sc->name;
-  f.outcome = ev.sc->io_uring ? Outcome::kUnknown
-              : ev.success()  ? Outcome::kSuccess
-                              : Outcome::kFailure;
-  if (en.path) {
-    f.path = &en.path->path;
-  } else if (ev.path && !ev.path->empty() && (*ev.path)[0] == '/') {
-    f.path = &*ev.path;
-  }
+  if (ev.sc != nullptr) f.syscall = ev.sc->name;
+  f.outcome = ev.result == Result::kUnknown ? Outcome::kUnknown
+              : ev.success()                ? Outcome::kSuccess
+                                            : Outcome::kFailure;
+  if (const std::string* p = ShownPath(ev, en); p != nullptr && !p->empty() && (*p)[0] == '/')
+    f.path = p;
   const std::optional<InodeState>& inode = ev.inode_after ? ev.inode_after : ev.inode_before;
   if (inode) f.file_type = TypeOf(inode->mode);
   f.watched = ev.watch.has_value();
   if (en.watch != nullptr) f.watch_class = en.watch->cls;
 
   const FileStateChange& st = en.state;
-  const Family fam = ev.sc->family;
-  if (fam == Family::kChmod) {
+  const Op op = ev.op;
+  if (op == Op::kMode) {
     // What the call set; for a failed call, what it asked for (an attempt to
     // add a setuid bit is worth a rule of its own).
     f.mode_after = ev.success() ? st.mode_after : ev.mode;
@@ -91,7 +88,7 @@ Facts FactsOf(const SyscallEvent& ev, const Enriched& en) {
       f.mode_added = st.mode_before ? after & ~*st.mode_before : after;
       f.mode_removed = st.mode_before ? *st.mode_before & ~after : 0;
     }
-  } else if (fam == Family::kRename && st.mode_after) {
+  } else if (op == Op::kRename && st.mode_after) {
     // A rename over a watched name: the new file against the one it replaced.
     f.mode_after = st.mode_after;
     f.mode_added = st.mode_before ? *st.mode_after & ~*st.mode_before : *st.mode_after;
@@ -99,12 +96,12 @@ Facts FactsOf(const SyscallEvent& ev, const Enriched& en) {
   } else {
     f.mode_after = st.mode_after ? st.mode_after : st.mode_before;
   }
-  if (fam == Family::kChown) {
+  if (op == Op::kOwner) {
     if (ev.owner && (!st.uid_before || *st.uid_before != *ev.owner)) f.owner_to = ev.owner;
     if (ev.group && (!st.gid_before || *st.gid_before != *ev.group)) f.group_to = ev.group;
   }
   if (ev.xattr_name && AclKindOf(*ev.xattr_name) != AclKind::kNone) AclFacts(ev, st, f);
-  if (fam == Family::kSetXattr && ev.xattr_name && *ev.xattr_name == "security.capability") {
+  if (op == Op::kXattrSet && ev.xattr_name && *ev.xattr_name == "security.capability") {
     f.file_caps_set = true;
     if (ev.xattr_value) {
       if (absl::StatusOr<FileCaps> caps = DecodeFileCaps(*ev.xattr_value); caps.ok())

@@ -39,7 +39,7 @@ enum FileType : uint8_t {
 };
 
 struct Facts {
-  const SyscallEvent* ev = nullptr;
+  const OpEvent* ev = nullptr;
   const Enriched* en = nullptr;
   absl::string_view action;   // event.action
   int action_index = -1;      // ActionIndex(action), looked up once per event
@@ -70,7 +70,7 @@ struct Facts {
 };
 
 // `ev` and `en` must outlive the facts.
-Facts FactsOf(const SyscallEvent& ev, const Enriched& en);
+Facts FactsOf(const OpEvent& ev, const Enriched& en);
 
 }  // namespace permsentry
 

@@ -92,7 +92,7 @@ std::string GroupText(NameCache& names, std::optional<uint32_t> gid) {
 
 std::string Value(int field, const MessageTemplate::Context& c) {
   const Facts& f = *c.facts;
-  const SyscallEvent& ev = *f.ev;
+  const OpEvent& ev = *f.ev;
   const Enriched& en = *f.en;
   const FileStateChange& st = en.state;
   NameCache& names = *c.names;

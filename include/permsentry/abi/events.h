@@ -19,28 +19,30 @@
 #include <linux/types.h>
 #endif
 
-#define PS_ABI_VERSION 4
+#define PS_ABI_VERSION 5
 
 /* Record types (ps_event_header.type). Never reuse a value. */
 enum ps_event_type {
-  PS_EV_SYSCALL = 1, /* struct ps_syscall_event */
+  PS_EV_SYSCALL = 1, /* ABI 4 and older: one syscall. Retired, never reused. */
   PS_EV_PROC = 2,    /* struct ps_proc_event: fork, exec, exit */
+  PS_EV_OP = 3,      /* struct ps_op_event: an operation on an object or on credentials */
 };
 
-/* Bounds on the variable tail of a syscall event. */
+/* Bounds on the variable tail of an operation record. */
 #define PS_PATH_MAX 4096       /* PATH_MAX: the kernel refuses longer names */
 #define PS_XATTR_NAME_MAX 256  /* XATTR_NAME_MAX + 1 */
 #define PS_XATTR_VALUE_MAX 512 /* enough for 60 ACL entries or any file capability */
+#define PS_TEXT_MAX 4096       /* symlink target, mount source or file system type */
 #define PS_COMM_LEN 16
 
 struct ps_event_header {
   __u16 abi_version; /* PS_ABI_VERSION */
   __u16 type;        /* enum ps_event_type */
   __u32 size;        /* whole record, header and tail included */
-  __u64 ktime;       /* CLOCK_BOOTTIME, ns, taken at syscall exit */
+  __u64 ktime;       /* CLOCK_BOOTTIME, ns, taken when the operation completed */
 };
 
-/* The process that made the call, as the kernel saw it at syscall exit. */
+/* The process that made the call, as the kernel saw it when it completed. */
 struct ps_process {
   __u64 start_time; /* group leader's start_boottime (ns): (pid, start_time) is identity */
   __u64 cgroup_id;
@@ -67,7 +69,7 @@ struct ps_proc_key {
   __u64 start;
 };
 
-/* A task's credentials (struct cred), for set*id/capset before and after. */
+/* A task's credentials (struct cred), before and after a change. */
 struct ps_creds {
   __u32 uid;
   __u32 euid;
@@ -80,48 +82,10 @@ struct ps_creds {
   __u64 cap_inheritable;
   __u64 cap_permitted;
   __u64 cap_effective;
+  __u64 cap_ambient;
+  __u32 userns; /* inode number of the user namespace the capabilities hold in */
+  __u32 _pad0;
 };
-
-/* ps_syscall_event.flags */
-#define PS_SC_F_COMPAT (1u << 0)       /* ia32 syscall: nr is an ia32 number, args are 32-bit */
-#define PS_SC_F_CREDS (1u << 1)        /* creds_before / creds_after are filled */
-#define PS_SC_F_PATH (1u << 2)         /* the call takes a path: path bytes are in data */
-#define PS_SC_F_PATH_FAULT (1u << 3)   /* the path pointer could not be read */
-#define PS_SC_F_NAME (1u << 4)         /* xattr name bytes follow the path */
-#define PS_SC_F_NAME_FAULT (1u << 5)   /* the xattr name pointer could not be read */
-#define PS_SC_F_VALUE (1u << 6)        /* xattr value bytes follow the name */
-#define PS_SC_F_VALUE_FAULT (1u << 7)  /* the xattr value pointer could not be read */
-#define PS_SC_F_URGENT (1u << 8)       /* sent on the wakeup ring (alert candidate) */
-#define PS_SC_F_BEFORE (1u << 9)       /* `before` holds the inode as it was at sys_enter */
-#define PS_SC_F_AFTER (1u << 10)       /* `after` holds the inode as it is at sys_exit */
-#define PS_SC_F_PATH2 (1u << 11)       /* a second path follows the value (rename/link: new name) */
-#define PS_SC_F_PATH2_FAULT (1u << 12) /* the second path pointer could not be read */
-#define PS_SC_F_LOOKUP (1u << 13)      /* the kernel looked the path up: see lookup_flags */
-#define PS_SC_F_WATCHED (1u << 14)     /* a watched credential file is involved: see watch_* */
-#define PS_SC_F_IO_URING                                                  \
-  (1u << 15) /* an io_uring submission: nr is the IORING_OP_* opcode, ret \
-              * is 0 (the result is not known at submission) */
-
-/* ps_syscall_event.resolve_flags: what the kernel-resolved path in data[] is. */
-#define PS_RES_OBJECT (1u << 0)       /* the changed object's own absolute path (fd-based) */
-#define PS_RES_BASE (1u << 1)         /* the directory a relative path argument starts from */
-#define PS_RES_TRUNCATED (1u << 2)    /* deeper than the walk bound: leading part missing */
-#define PS_RES_OUTSIDE_ROOT (1u << 3) /* not under the caller's root (other mount ns, chroot) */
-#define PS_RES_DELETED (1u << 4)      /* the object was unlinked */
-#define PS_RES_BAD_FD (1u << 5)       /* the fd / dirfd did not name an open file */
-#define PS_RES_PARENT (1u << 6)       /* the directory holding the watched name (name ops) */
-
-/* ps_syscall_event.lookup_flags: how the kernel's dcache lookup of the path went
- * (bpf/lookup.bpf.h). With none of NOT_CACHED/ABSENT/UNRESOLVED the object was
- * found and `before` is its state at sys_enter. */
-#define PS_LK_DONE (1u << 0)       /* the lookup finished within its budget */
-#define PS_LK_NOT_CACHED (1u << 1) /* a component is not in the dentry cache */
-#define PS_LK_ABSENT (1u << 2)     /* a component does not exist (negative dentry, ENOTDIR) */
-#define PS_LK_UNRESOLVED (1u << 3) /* stopped before the last component */
-#define PS_LK_SYMLINK (1u << 4)    /* followed a symlink on the way */
-#define PS_LK_BUDGET (1u << 5)     /* gave up: too many steps (huge directories, deep path) */
-#define PS_LK_AT_EXIT (1u << 6)    /* found only at sys_exit: no `before`, `after` is exact */
-#define PS_LK_DOTDOT (1u << 7)     /* went through ".." (resolved on the real tree) */
 
 /* An inode's identity and access state, read from the kernel's struct inode. */
 struct ps_inode_state {
@@ -135,56 +99,194 @@ struct ps_inode_state {
 };
 
 /*
- * One permission or credential syscall, emitted once at sys_exit with its result.
- * data[] holds, in order and without NULs: path_len bytes of the path argument,
- * name_len bytes of the xattr name, value_len bytes of the xattr value,
- * path2_len bytes of the second path (rename/link/symlink: the new name),
- * resolved_len bytes of the kernel-resolved absolute path (see resolve_flags).
+ * What happened (ps_op_event.op): an operation on an object, or on the
+ * caller's credentials, whichever hook saw it. Never reuse a value.
  */
-struct ps_syscall_event {
+enum ps_op {
+  PS_OP_MODE = 1,         /* the mode bits of an inode (chmod family) */
+  PS_OP_OWNER = 2,        /* its owner and/or group (chown family) */
+  PS_OP_XATTR_SET = 3,    /* an extended attribute set (ACLs, file capabilities, ...) */
+  PS_OP_XATTR_REMOVE = 4, /* one removed */
+  PS_OP_CREDS = 5,        /* the caller's credentials (set*id, setgroups, capset, ...) */
+  PS_OP_EXEC_CREDS = 6,   /* an exec gave the caller new ones (set-id, file capabilities) */
+  PS_OP_CREATE = 7,       /* a regular file created, with its mode */
+  PS_OP_MKDIR = 8,        /* a directory created */
+  PS_OP_MKNOD = 9,        /* a device node, fifo or socket created */
+  PS_OP_MOUNT = 10,       /* a file system mounted, or a mount moved or bound */
+  PS_OP_UMOUNT = 11,      /* a mount removed */
+  PS_OP_RENAME = 12,      /* a name moved onto another (or exchanged with it) */
+  PS_OP_LINK = 13,        /* a hard link made */
+  PS_OP_SYMLINK = 14,     /* a symbolic link made */
+  PS_OP_UNLINK = 15,      /* a name removed (unlink, rmdir) */
+  PS_OP_WRITE_OPEN = 16,  /* opened with write intent (or created by the open) */
+  PS_OP_TRUNCATE = 17,    /* its size set (truncate, ftruncate) */
+  PS_OP_MAX,
+};
+
+/* Which hook saw it (ps_op_event.hook). */
+enum ps_hook {
+  PS_HOOK_SYSCALL = 1,  /* sys_enter/sys_exit tracepoints (tracepoint backend) */
+  PS_HOOK_IO_URING = 2, /* io_uring's submission tracepoint (tracepoint backend) */
+  PS_HOOK_FENTRY = 3,   /* fentry/fexit on the kernel function that does the work */
+  PS_HOOK_LSM = 4,      /* a BPF-LSM program */
+};
+
+/* How the operation ended (ps_op_event.result). */
+enum ps_result {
+  PS_RESULT_UNKNOWN = 0, /* not known where it was seen (io_uring at submission) */
+  PS_RESULT_OK = 1,
+  PS_RESULT_ERROR = 2, /* `error` holds the errno */
+};
+
+/* ps_op_event.flags */
+#define PS_OF_SYSCALL (1u << 0) /* syscall_nr is the syscall the caller was in */
+#define PS_OF_COMPAT (1u << 1)  /* ... and it was an ia32 one (int 0x80 / sysenter) */
+#define PS_OF_IO_URING \
+  (1u << 2) /* an io_uring request (syscall_nr: IORING_OP_* with HOOK_IO_URING) */
+#define PS_OF_URGENT (1u << 3)       /* sent on the wakeup ring (alert candidate) */
+#define PS_OF_OBJECT (1u << 4)       /* `obj` identifies the object */
+#define PS_OF_BEFORE (1u << 5)       /* `before`: the object's state before the operation */
+#define PS_OF_AFTER (1u << 6)        /* `after`: its state after it */
+#define PS_OF_CREDS (1u << 7)        /* creds_before / creds_after are filled */
+#define PS_OF_WATCHED (1u << 8)      /* a watched credential file is involved: see watch_* */
+#define PS_OF_MODE (1u << 9)         /* `mode`: the mode set, or created with (umask applied) */
+#define PS_OF_OWNER (1u << 10)       /* `uid`, `gid`: the owner set ((uid_t)-1: unchanged) */
+#define PS_OF_RDEV (1u << 11)        /* `rdev`: the device number of a node */
+#define PS_OF_OPEN (1u << 12)        /* `open_flags`: the O_* flags of an open */
+#define PS_OF_NAME (1u << 13)        /* an xattr name is in the tail (name_len may be 0) */
+#define PS_OF_VALUE (1u << 14)       /* an xattr value is in the tail (value_len may be 0) */
+#define PS_OF_NAME_FAULT (1u << 15)  /* the xattr name could not be read */
+#define PS_OF_VALUE_FAULT (1u << 16) /* the xattr value could not be read */
+#define PS_OF_USER_COPY                                                                    \
+  (1u << 17)                         /* name and value were read from the caller's memory, \
+                                      * not from the kernel's copy (tracepoint backend) */
+#define PS_OF_EXCHANGE (1u << 18)    /* a rename exchanged the two names (RENAME_EXCHANGE) */
+#define PS_OF_XATTR_FLAGS (1u << 19) /* `xattr_flags`: XATTR_CREATE / XATTR_REPLACE */
+
+/* path_flags / path2_flags: what a kernel-resolved path in the tail is. */
+#define PS_PATH_OBJECT (1u << 0)       /* the object's own absolute path */
+#define PS_PATH_BASE (1u << 1)         /* the directory a relative path argument starts from */
+#define PS_PATH_TRUNCATED (1u << 2)    /* deeper than the walk bound: leading part missing */
+#define PS_PATH_OUTSIDE_ROOT (1u << 3) /* not under the caller's root (other mount ns, chroot) */
+#define PS_PATH_DELETED (1u << 4)      /* the object was unlinked */
+#define PS_PATH_BAD_FD (1u << 5)       /* the fd / dirfd did not name an open file */
+#define PS_PATH_PARENT (1u << 6)       /* the directory holding the watched name (name ops) */
+#define PS_PATH_MOUNT_GUESSED                                   \
+  (1u << 7) /* the hook gave no mount: one of several mounts of \
+             * its file system was taken */
+
+/* ps_sc_trailer.lookup_flags: how the tracepoint backend's dcache lookup of the
+ * path argument went (bpf/lookup.bpf.h). With none of NOT_CACHED/ABSENT/
+ * UNRESOLVED the object was found and `before` is its state at sys_enter. */
+#define PS_LK_DONE (1u << 0)       /* the lookup finished within its budget */
+#define PS_LK_NOT_CACHED (1u << 1) /* a component is not in the dentry cache */
+#define PS_LK_ABSENT (1u << 2)     /* a component does not exist (negative dentry, ENOTDIR) */
+#define PS_LK_UNRESOLVED (1u << 3) /* stopped before the last component */
+#define PS_LK_SYMLINK (1u << 4)    /* followed a symlink on the way */
+#define PS_LK_BUDGET (1u << 5)     /* gave up: too many steps (huge directories, deep path) */
+#define PS_LK_AT_EXIT (1u << 6)    /* found only at sys_exit: no `before`, `after` is exact */
+#define PS_LK_DOTDOT (1u << 7)     /* went through ".." (resolved on the real tree) */
+
+/* Which object an operation acted on: its identity and type. */
+struct ps_object_id {
+  __u64 ino;
+  __u32 dev;  /* kernel dev_t: major << 20 | minor */
+  __u32 mode; /* S_IFMT type bits and permission bits, when seen */
+};
+
+/*
+ * One operation: what happened to which object (or to whose credentials), as
+ * whichever hook saw it, emitted once with its result.
+ *
+ * data[] holds, in order and without NULs:
+ *   path_len bytes   the object's path, resolved by the kernel (see path_flags);
+ *                    for a rename or link, the source name
+ *   path2_len bytes  rename / link: the destination name (see path2_flags)
+ *   name_len bytes   xattr name
+ *   value_len bytes  xattr value (at most PS_XATTR_VALUE_MAX of value_size)
+ *   text_len bytes   symlink target, mount source, or the exec'd binary's path
+ *   trailer_len bytes  the syscall as the caller made it (struct ps_sc_trailer
+ *                    and its strings): tracepoint backend only, else 0
+ */
+struct ps_op_event {
   struct ps_event_header hdr;
   struct ps_process proc;
-  struct ps_creds creds_before; /* at sys_enter (PS_SC_F_CREDS) */
-  struct ps_creds creds_after;  /* at sys_exit (PS_SC_F_CREDS) */
-  __u64 args[6];                /* raw syscall arguments, as passed */
-  __s64 ret;                    /* return value: >= 0 success, -errno failure */
-  __u32 nr;                     /* syscall number (ia32 number when PS_SC_F_COMPAT) */
-  __u32 flags;                  /* PS_SC_F_* */
-  __u16 path_len;
-  __u16 name_len;
-  __u16 value_len; /* value bytes captured (<= PS_XATTR_VALUE_MAX) */
-  __u16 _pad0;
-  __u32 value_size; /* value size the caller passed (may exceed value_len) */
-  __u32 _pad1;
-  struct ps_inode_state before; /* PS_SC_F_BEFORE: fd-based calls, at sys_enter */
-  struct ps_inode_state after;  /* PS_SC_F_AFTER: fd-based calls, at sys_exit */
-  __u16 resolved_len;
-  __u16 resolve_flags;           /* PS_RES_* */
-  __u16 path2_len;               /* PS_SC_F_PATH2: bytes of the second path */
-  __u16 lookup_flags;            /* PS_SC_F_LOOKUP: PS_LK_* */
-  __u32 watch_class;             /* PS_SC_F_WATCHED: index of the watch-list entry that matched */
-  __u32 watch_how;               /* PS_SC_F_WATCHED: PS_WM_* */
-  __u32 open_flags;              /* open family: the O_* flags asked for */
+  __u16 op;                      /* enum ps_op */
+  __u8 hook;                     /* enum ps_hook */
+  __u8 result;                   /* enum ps_result */
+  __s32 error;                   /* PS_RESULT_ERROR: the errno (positive) */
+  __u32 flags;                   /* PS_OF_* */
+  __u32 syscall_nr;              /* PS_OF_SYSCALL: native or (PS_OF_COMPAT) ia32 number */
+  struct ps_object_id obj;       /* PS_OF_OBJECT */
+  struct ps_inode_state before;  /* PS_OF_BEFORE */
+  struct ps_inode_state after;   /* PS_OF_AFTER */
+  struct ps_creds creds_before;  /* PS_OF_CREDS */
+  struct ps_creds creds_after;   /* PS_OF_CREDS */
+  __u32 mode;                    /* PS_OF_MODE */
+  __u32 uid;                     /* PS_OF_OWNER */
+  __u32 gid;                     /* PS_OF_OWNER */
+  __u32 rdev;                    /* PS_OF_RDEV */
+  __u32 open_flags;              /* PS_OF_OPEN */
+  __u32 xattr_flags;             /* PS_OF_XATTR_FLAGS */
+  __u32 value_size;              /* PS_OF_VALUE: the value's whole size */
+  __u32 watch_class;             /* PS_OF_WATCHED: index of the watch-list entry */
+  __u32 watch_how;               /* PS_OF_WATCHED: PS_WM_* */
   __u32 proc_flags;              /* PS_PF_* of the calling process (process table) */
   struct ps_proc_key ai_session; /* root of the caller's AI session; tgid 0: none */
+  __u16 path_len;
+  __u16 path_flags; /* PS_PATH_* */
+  __u16 path2_len;
+  __u16 path2_flags; /* PS_PATH_* */
+  __u16 name_len;
+  __u16 value_len;
+  __u16 text_len;
+  __u16 trailer_len;
   __u8 data[];
 };
 
-/* ps_syscall_event.watch_how: why the object counts as a watched credential file. */
+/* ps_sc_trailer.flags */
+#define PS_TF_PATH (1u << 0)        /* the call takes a path: path_len bytes of it follow */
+#define PS_TF_PATH_FAULT (1u << 1)  /* its pointer could not be read */
+#define PS_TF_PATH2 (1u << 2)       /* a second path (rename/link/symlink: the new name) */
+#define PS_TF_PATH2_FAULT (1u << 3) /* its pointer could not be read */
+#define PS_TF_LOOKUP (1u << 4)      /* the kernel looked the path up: see lookup_flags */
+
+/*
+ * The tracepoint backend's optional trailer: the syscall (or io_uring request)
+ * as the caller made it. Its strings were read from the caller's memory, so
+ * they say what was asked, not which object the kernel acted on.
+ * Followed by path_len bytes of the path argument, then path2_len of the second.
+ */
+struct ps_sc_trailer {
+  __u64 args[6]; /* raw arguments (io_uring: the request's, in its table's layout) */
+  __s64 ret;     /* raw return value (io_uring: 0, not known at submission) */
+  __u32 flags;   /* PS_TF_* */
+  __u16 path_len;
+  __u16 path2_len;
+  __u16 lookup_flags; /* PS_TF_LOOKUP: PS_LK_* */
+  __u16 _pad0;
+  __u32 _pad1;
+};
+
+/* ps_op_event.watch_how: why the object counts as a watched credential file. */
 #define PS_WM_OBJECT (1u << 0)     /* its inode is a watched file or directory */
 #define PS_WM_DIR_ENTRY (1u << 1)  /* it is an entry of a watched directory */
 #define PS_WM_NAME (1u << 2)       /* its name in its directory is a watched name */
-#define PS_WM_PATH2 (1u << 3)      /* matched on the second path (rename/link target) */
+#define PS_WM_PATH2 (1u << 3)      /* matched on the destination (rename/link target) */
 #define PS_WM_UNVERIFIED (1u << 4) /* name matched, identity could not be checked */
 
-#define PS_SYSCALL_EVENT_MAX                                                                \
-  (sizeof(struct ps_syscall_event) + PS_PATH_MAX + PS_XATTR_NAME_MAX + PS_XATTR_VALUE_MAX + \
-   PS_PATH_MAX + PS_PATH_MAX)
+/* The largest record either backend builds: the tracepoint backend fills path,
+ * name, value and a trailer with two path arguments; the rich backend path,
+ * path2, name, value and text. Three strings of PS_PATH_MAX (= PS_TEXT_MAX) at
+ * most, in both. */
+#define PS_OP_EVENT_MAX                                                                    \
+  (sizeof(struct ps_op_event) + 3 * PS_PATH_MAX + PS_XATTR_NAME_MAX + PS_XATTR_VALUE_MAX + \
+   sizeof(struct ps_sc_trailer))
 
 /*
- * What the BPF side needs to know about one syscall number, filled by userspace
- * before load (rodata): which argument is the path, the xattr name, the value.
- * kind == 0 means "not watched".
+ * What the tracepoint backend needs to know about one syscall number, filled by
+ * userspace before load (rodata): the operation it performs, and which
+ * argument is the path, the xattr name, the value. kind == 0: not watched.
  */
 #define PS_ARG_NONE 0xff
 enum ps_sc_kind {
@@ -223,7 +325,9 @@ struct ps_sc_desc {
   __u8 nofollow;    /* acts on a symlink itself unless AT_SYMLINK_FOLLOW (lchown, link) */
   __u8 name_sides;  /* PS_SCK_NAME: which paths are names to check (1: path, 2: path2) */
   __u8 owner_arg;   /* index of the new owner (chown family), or PS_ARG_NONE */
-  __u8 _pad[7];
+  __u8 op;          /* enum ps_op the call performs */
+  __u8 xflags_arg;  /* index of setxattr's XATTR_* flags, or PS_ARG_NONE */
+  __u8 _pad[5];
 };
 
 /*
@@ -381,6 +485,8 @@ enum ps_stat {
   PS_STAT_IO_URING,        /* io_uring submissions of watched opcodes reported */
   PS_STAT_PROC_FULL,       /* process table full: a new process is not tracked */
   PS_STAT_PROC_MISSING,    /* exec or exit of a process the table did not hold */
+  PS_STAT_UNPAIRED,        /* rich backend: an operation's entry hook ran, its completion
+                            * never matched it (reported with result unknown) */
   PS_STAT_MAX,
 };
 
