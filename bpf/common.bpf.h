@@ -39,6 +39,8 @@ struct {
   __uint(max_entries, 1 << 20);
 } events_urgent SEC(".maps") __weak;
 
+#define PS_PF_KTHREAD 0x00200000 /* task->flags: a kernel thread */
+
 /* Per-CPU counters (enum ps_stat): userspace sums and reports them, drops included. */
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -93,8 +93,6 @@ struct {
 #define PS_ENV_MAX_VARS 256
 #define PS_ENV_NAME_MAX 64 /* longer names are no marker */
 
-#define PS_PF_KTHREAD 0x00200000 /* task->flags: a kernel thread */
-
 static __always_inline void ps_task_key(struct task_struct* t, struct ps_proc_key* k) {
   k->tgid = t->tgid;
   k->_pad0 = 0;

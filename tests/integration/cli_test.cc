@@ -75,11 +75,71 @@ TEST(Cli, BadConfigIsOneLineAndExit2) {
   unlink(p.c_str());
 }
 
-TEST(Cli, ProbeNamesTheBackend) {
+// Whether this kernel lets the rich backend run, as `permsentry probe` says.
+bool ProbeSaysRich() {
+  return absl::StrContains(RunPermsentry({"probe"}).out, "\nrich backend: yes");
+}
+
+TEST(Cli, ProbeNamesTheBackendAndWhy) {
   CommandResult r = RunPermsentry({"probe"});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(absl::StrContains(r.out, "backend: syscall tracepoints")) << r.out;
   EXPECT_TRUE(absl::StrContains(r.out, "tp_btf/sys_enter")) << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "fentry/security_path_chmod")) << r.out;
+  const bool rich = absl::StrContains(r.out, "\nrich backend: yes");
+  // auto runs what probe names: rich where fentry attaches, else tracepoint,
+  // and says why.
+  EXPECT_TRUE(absl::StrContains(r.out, rich ? "\nbackend: rich (" : "\nbackend: tracepoint ("))
+      << r.out;
+  EXPECT_TRUE(absl::StrContains(r.out, "\n  why: ")) << r.out;
+  if (!rich) {
+    EXPECT_TRUE(absl::StrContains(r.out, "why: the rich backend cannot run: ")) << r.out;
+  }
+}
+
+// `run` on the default (auto) backend: the one probe named, said on start-up
+// with the reason, and in `status`.
+TEST(Cli, AutoRunsTheBackendProbeNames) {
+  const bool rich = ProbeSaysRich();
+  char tmpl[] = "/var/tmp/permsentry-auto-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl, cfg = dir + "/c.yaml";
+  std::ofstream(cfg) << "tail:\n  enabled: false\nai:\n  status_file: " << dir
+                     << "/status.json\ncapture:\n  stats_interval_ms: 200\n";
+  // No --backend: what auto picks (the suite's PERMSENTRY_TEST_BACKEND is
+  // overridden by the explicit "auto").
+  SensorProcess sensor({"--config", cfg, "--backend", "auto"});
+  ASSERT_TRUE(sensor.ready()) << sensor.Stderr();
+  const std::string err = sensor.Stderr();
+  EXPECT_TRUE(absl::StrContains(
+      err, rich ? "attached (rich backend, fentry)" : "attached (tracepoint backend, "))
+      << err;
+  EXPECT_TRUE(absl::StrContains(err, rich ? "rich backend: this kernel attaches"
+                                          : "tracepoint backend: the rich backend cannot run"))
+      << err;
+  std::string status;
+  for (int i = 0; i < 100 && !absl::StrContains(status, "backend_reason"); ++i) {
+    status = RunPermsentry({"status", "--file", dir + "/status.json"}).out;
+    absl::SleepFor(absl::Milliseconds(50));
+  }
+  EXPECT_TRUE(absl::StrContains(status, rich ? "(pid " : "(pid ")) << status;
+  EXPECT_TRUE(absl::StrContains(status, rich ? "rich backend, fentry" : "tracepoint backend, "))
+      << status;
+  EXPECT_TRUE(absl::StrContains(status, "\nbackend: ")) << status;
+  EXPECT_EQ(sensor.Stop(), 0);
+  (void)!system(("rm -rf '" + dir + "'").c_str());
+}
+
+// Asking for the rich backend where the kernel refuses it: one line that says
+// why and what runs instead, exit 1.
+TEST(Cli, RichBackendRefusedIsOneLine) {
+  if (ProbeSaysRich()) GTEST_SKIP() << "this kernel runs the rich backend";
+  CommandResult r = RunPermsentry({"run", "--backend", "rich"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(absl::StrContains(r.err, "permsentry: the rich backend cannot run on this kernel: "))
+      << r.err;
+  EXPECT_TRUE(absl::StrContains(r.err, "(--backend tracepoint runs on syscall tracepoints)"))
+      << r.err;
+  EXPECT_EQ(CountLines(r.err), 1) << r.err;
 }
 
 TEST(Cli, TextFormatIsReadable) {
@@ -151,7 +211,7 @@ TEST(Cli, RawTpBackendSaysIoUringIsNotWatched) {
   EXPECT_EQ(sensor.Stop(), 0);
   EXPECT_TRUE(absl::StrContains(sensor.Stderr(),
                                 "WARNING: io_uring submissions are not watched: the io_uring "
-                                "hook needs the tp_btf backend"))
+                                "hook needs the tp_btf flavour"))
       << sensor.Stderr();
 }
 
@@ -230,7 +290,9 @@ namespace {
 TEST(Cli, BadBackendIsUsageError) {
   CommandResult r = RunPermsentry({"run", "--backend", "kprobe"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_EQ(r.err, "permsentry run: --backend must be auto, tp_btf or raw_tp, not \"kprobe\"\n");
+  EXPECT_EQ(r.err,
+            "permsentry run: --backend must be auto, rich or tracepoint (or tp_btf, raw_tp), not "
+            "\"kprobe\"\n");
 }
 
 TEST(Cli, ExecUsageErrors) {

@@ -133,12 +133,14 @@ TEST_F(Credfile, ChmodRelativeInsideWatchedDirectory) {
   ASSERT_EQ(syscall(SYS_fchmodat, AT_FDCWD, "x", 0442), 0);  // what `chmod o+w x` does
   ASSERT_EQ(chdir(old), 0);
   std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "permsentry.syscall") == "fchmodat" && Get(ev, "permsentry.path_arg") == "x" &&
+    return Get(ev, "permsentry.syscall") == "fchmodat" &&
+           Get(ev, "file.path") == P("etc/sudoers.d/x") && Get(ev, "file.mode") == "0442" &&
            Get(ev, "process.pid") == std::to_string(getpid());
   });
   ASSERT_TRUE(e);
   EXPECT_EQ((*e)["file.path"], P("etc/sudoers.d/x"));
-  EXPECT_EQ((*e)["permsentry.path_resolution"], "kernel_lookup");
+  if (!RichBackend()) EXPECT_EQ((*e)["permsentry.path_arg"], "x");
+  EXPECT_EQ((*e)["permsentry.path_resolution"], RichBackend() ? "kernel_path" : "kernel_lookup");
   EXPECT_EQ((*e)["permsentry.file.mode_before"], "0440");
   EXPECT_EQ((*e)["file.mode"], "0442");
   EXPECT_EQ((*e)["permsentry.access_delta.0"], "others: +w");
@@ -162,7 +164,7 @@ TEST_F(Credfile, WriteInPlaceAndTruncatingOpen) {
   EXPECT_EQ(e["permsentry.watch.class"], "passwd");
   EXPECT_EQ(e["permsentry.watch.match"], "inode");
   EXPECT_EQ(e["permsentry.access_delta.0"], "opened for appending");
-  EXPECT_EQ(e["permsentry.path_resolution"], "kernel_fd");
+  EXPECT_EQ(e["permsentry.path_resolution"], RichBackend() ? "kernel_path" : "kernel_fd");
 
   sensor_->StartWindow();
   fd = open(passwd.c_str(), O_WRONLY | O_TRUNC);
@@ -204,11 +206,11 @@ TEST_F(Credfile, SedInPlaceReplacementIsReportedOnce) {
   EXPECT_EQ(e["process.name"], "sed");
   EXPECT_EQ(e["permsentry.watch.class"], "passwd");
   EXPECT_EQ(e["permsentry.watch.side"], "destination");
-  EXPECT_EQ(e["permsentry.path_resolution"], "kernel_parent");
-  EXPECT_EQ(e["permsentry.path2_arg"], passwd);
+  EXPECT_EQ(e["permsentry.path_resolution"], RichBackend() ? "kernel_path" : "kernel_parent");
+  EXPECT_EQ(e["permsentry.to_path"], passwd);
   // sed's temporary file, in the same directory (GNU: sedXXXXXX, busybox: passwdXXXXXX).
-  EXPECT_TRUE(absl::StartsWith(e["permsentry.path_arg"], P("etc/"))) << e["permsentry.path_arg"];
-  EXPECT_NE(e["permsentry.path_arg"], passwd);
+  EXPECT_TRUE(absl::StartsWith(e["permsentry.from_path"], P("etc/"))) << e["permsentry.from_path"];
+  EXPECT_NE(e["permsentry.from_path"], passwd);
   EXPECT_EQ(e["permsentry.access_delta.0"], "replaced by rename (a new inode holds the name)");
   EXPECT_NE(Get(e, "file.inode"), "<missing>");  // what now holds the name
   // Once: sed's reads, its temporary file and the chmod/chown of that file are
@@ -250,10 +252,11 @@ TEST_F(Credfile, RenameAwayAndBack) {
   Event e = sensor_
                 ->WaitFor([&](const Event& ev) {
                   return Get(ev, "event.action") == "credfile_rename" &&
-                         Get(ev, "permsentry.path_arg") == passwd &&
+                         Get(ev, "permsentry.from_path") == passwd &&
                          Get(ev, "process.pid") == std::to_string(getpid());
                 })
                 .value_or(Event{});
+  EXPECT_EQ(e["permsentry.to_path"], bak);
   EXPECT_EQ(e["permsentry.watch.side"], "source");
   EXPECT_EQ(e["file.path"], passwd);
   EXPECT_EQ(e["permsentry.access_delta.0"], "renamed away (the watched name no longer holds it)");
@@ -270,7 +273,7 @@ TEST_F(Credfile, HardLinkWriteThroughItAndUnlink) {
   ASSERT_EQ(link(shadow.c_str(), alias.c_str()), 0);
   Event l = ExpectCred("credfile_link", shadow);
   EXPECT_EQ(l["permsentry.watch.side"], "source");
-  EXPECT_EQ(l["permsentry.path2_arg"], alias);
+  EXPECT_EQ(l["permsentry.to_path"], alias);
   EXPECT_EQ(l["event.type.0"], "creation");
   // Writes through the other name reach the same inode.
   const int fd = open(alias.c_str(), O_RDWR);
@@ -308,7 +311,9 @@ TEST_F(Credfile, NewEntriesInWatchedDirectory) {
   // A symlink placed in it, and the entry removed by unlinkat with the dirfd.
   ASSERT_EQ(symlinkat("/var/tmp/elsewhere", dfd, "link"), 0);
   Event s = ExpectCred("credfile_symlink", P("etc/sudoers.d/link"));
-  EXPECT_EQ(s["permsentry.path_arg"], "/var/tmp/elsewhere");
+  // The link's text: the argument (tracepoint), the kernel's copy (rich).
+  EXPECT_EQ(s[RichBackend() ? "permsentry.symlink_text" : "permsentry.path_arg"],
+            "/var/tmp/elsewhere");
   ASSERT_EQ(unlinkat(dfd, "link", 0), 0);
   ExpectCred("credfile_unlink", P("etc/sudoers.d/link"));
   ASSERT_EQ(unlinkat(dfd, "evil", 0), 0);
@@ -351,18 +356,22 @@ TEST_F(Credfile, SymlinkedDirectoryAndDotDotPathsStillMatch) {
   const std::string via = P("other/etc-link");
   ASSERT_EQ(symlink(P("etc").c_str(), via.c_str()), 0);
   ASSERT_EQ(chmod((via + "/passwd").c_str(), 0600), 0);
+  // The tracepoint backend names the call by its argument; the rich backend
+  // has the object alone (so the mode tells the two calls apart).
   std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "permsentry.path_arg") == via + "/passwd" &&
+    return (RichBackend() ? Get(ev, "file.mode") == "0600"
+                          : Get(ev, "permsentry.path_arg") == via + "/passwd") &&
            Get(ev, "process.pid") == std::to_string(getpid());
   });
   ASSERT_TRUE(e);
   EXPECT_EQ((*e)["file.path"], P("etc/passwd"));
   EXPECT_EQ((*e)["permsentry.watch.class"], "passwd");
-  EXPECT_EQ((*e)["permsentry.path_caveats.0"], "via_symlink");
+  if (!RichBackend()) EXPECT_EQ((*e)["permsentry.path_caveats.0"], "via_symlink");
   const std::string dotdot = P("other/../etc/passwd");
   ASSERT_EQ(chmod(dotdot.c_str(), 0644), 0);
   e = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "permsentry.path_arg") == dotdot &&
+    return (RichBackend() ? Get(ev, "file.mode") == "0644"
+                          : Get(ev, "permsentry.path_arg") == dotdot) &&
            Get(ev, "process.pid") == std::to_string(getpid());
   });
   ASSERT_TRUE(e);
@@ -394,11 +403,26 @@ class IoUring : public Credfile {
  protected:
   void SetUp() override {
     Credfile::SetUp();
-    if (!absl::StrContains(sensor_->Stderr(), "(tp_btf backend)"))
-      GTEST_SKIP() << "the io_uring hook needs the tp_btf backend";
+    if (absl::StrContains(sensor_->Stderr(), "(tracepoint backend, raw_tp)"))
+      GTEST_SKIP() << "the io_uring hook needs the tp_btf flavour";
     ASSERT_FALSE(absl::StrContains(sensor_->Stderr(), "io_uring submissions are not watched"))
         << sensor_->Stderr();
     ASSERT_EQ(io_uring_queue_init(8, &ring_, 0), 0);
+  }
+
+  // How each backend sees a request: at submission, with its opcode and
+  // arguments and no result yet (tracepoint); where the kernel runs it, with
+  // its result (rich).
+  static void ExpectRequest(const Event& e, const std::string& op, const char* opcode) {
+    if (RichBackend()) {
+      EXPECT_EQ(Get(e, "permsentry.io_uring.executed"), "true");
+      EXPECT_EQ(Get(e, "event.outcome"), "success");
+      EXPECT_EQ(Get(e, "permsentry.hook"), "fentry");
+    } else {
+      EXPECT_EQ(Get(e, "permsentry.syscall"), "io_uring_" + op);
+      EXPECT_EQ(Get(e, "permsentry.io_uring.opcode"), opcode);
+      EXPECT_EQ(Get(e, "event.outcome"), "unknown");  // reported at submission
+    }
   }
   void TearDown() override { io_uring_queue_exit(&ring_); }
 
@@ -426,12 +450,10 @@ TEST_F(IoUring, RenameOntoWatchedName) {
             }),
             0);
   Event e = ExpectCred("credfile_rename", passwd);
-  EXPECT_EQ(e["permsentry.syscall"], "io_uring_renameat");
-  EXPECT_EQ(e["permsentry.io_uring.opcode"], "35");
-  EXPECT_EQ(e["event.outcome"], "unknown");  // reported at submission
+  ExpectRequest(e, "renameat", "35");
   EXPECT_EQ(e["permsentry.watch.class"], "passwd");
   EXPECT_EQ(e["permsentry.watch.side"], "destination");
-  EXPECT_EQ(e["permsentry.path_arg"], tmp);
+  EXPECT_EQ(e["permsentry.from_path"], tmp);
 }
 
 TEST_F(IoUring, OpenForWriteAndUnlinkInWatchedDirectory) {
@@ -442,11 +464,11 @@ TEST_F(IoUring, OpenForWriteAndUnlinkInWatchedDirectory) {
   ASSERT_GE(fd, 0);
   close(fd);
   Event o = ExpectCred("credfile_write", f);
-  EXPECT_EQ(o["permsentry.syscall"], "io_uring_openat");
+  ExpectRequest(o, "openat", "18");
   EXPECT_EQ(o["permsentry.watch.class"], "sudoers");
   ASSERT_EQ(Run([&](io_uring_sqe* s) { io_uring_prep_unlinkat(s, AT_FDCWD, f.c_str(), 0); }), 0);
   Event u = ExpectCred("credfile_unlink", f);
-  EXPECT_EQ(u["permsentry.syscall"], "io_uring_unlinkat");
+  ExpectRequest(u, "unlinkat", "36");
 }
 
 TEST_F(IoUring, AclSetOnAnyFileIsReported) {
@@ -464,10 +486,11 @@ TEST_F(IoUring, AclSetOnAnyFileIsReported) {
   if (r == -EOPNOTSUPP) GTEST_SKIP() << "file system without POSIX ACLs";
   ASSERT_EQ(r, 0) << strerror(-r);
   std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
-    return Get(ev, "permsentry.syscall") == "io_uring_setxattr" &&
+    return Get(ev, "event.action") == "setxattr" && Get(ev, "file.path") == f &&
            Get(ev, "process.pid") == std::to_string(getpid());
   });
   ASSERT_TRUE(e);
+  ExpectRequest(*e, "setxattr", "42");
   EXPECT_EQ((*e)["file.path"], f);
   EXPECT_EQ((*e)["permsentry.xattr.name"], "system.posix_acl_access");
   EXPECT_EQ((*e)["permsentry.acl.entries.1"], "user:nobody:rw-");

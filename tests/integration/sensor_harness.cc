@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -81,7 +82,8 @@ SensorProcess::SensorProcess(std::vector<std::string> extra_args, bool json) : j
   if (pipe2(pipefd, O_CLOEXEC) != 0) return;
   std::vector<std::string> args = {PermsentryBinary(), "run",      "--format", "json",
                                    "--ready-file",     ready_file_};
-  // The suite runs once per backend (ctest sets this): tp_btf, then raw_tp.
+  // The suite runs once per backend (ctest and tests/vm set this): tp_btf and
+  // raw_tp on the host, tracepoint and rich in the VMs.
   if (const char* backend = std::getenv("PERMSENTRY_TEST_BACKEND")) {
     args.push_back("--backend");
     args.push_back(backend);
@@ -214,9 +216,26 @@ std::optional<Event> SensorProcess::WaitForSyscall(pid_t pid, const std::string&
           return it == e.end() ? std::string() : it->second;
         };
         return get("process.pid") == pid_s && get("permsentry.syscall") == syscall &&
-               (path.empty() || get("permsentry.path_arg") == path);
+               (path.empty() || get("permsentry.path_arg") == path || get("file.path") == path);
       },
       timeout);
+}
+
+std::vector<Event> SensorProcess::SeenBefore(
+    const std::function<bool(const Event&)>& match, const std::function<void()>& barrier,
+    const std::function<bool(const Event&)>& barrier_match) {
+  size_t start;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    start = window_start_;
+  }
+  barrier();
+  EXPECT_TRUE(WaitFor(barrier_match, absl::Seconds(10))) << "the barrier event never came";
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Event> out;
+  for (size_t i = start; i < events_.size(); ++i)
+    if (match(events_[i])) out.push_back(events_[i]);
+  return out;
 }
 
 std::vector<Event> SensorProcess::All(const std::function<bool(const Event&)>& match) {
@@ -283,6 +302,16 @@ CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid, 
   unlink(out_file.c_str());
   unlink(err_file.c_str());
   return r;
+}
+
+bool RichBackend() {
+  const char* b = std::getenv("PERMSENTRY_TEST_BACKEND");
+  return b != nullptr && std::string(b) == "rich";
+}
+
+int Scaled(int n) {
+  const char* vm = std::getenv("PERMSENTRY_TEST_VM");
+  return vm != nullptr && *vm != '\0' && *vm != '0' ? std::max(1, n / 10) : n;
 }
 
 std::string Get(const Event& e, const std::string& k) {

@@ -44,10 +44,18 @@ class SensorProcess {
   // to `timeout`. Every line must be valid JSON: a line that is not fails the test.
   std::optional<Event> WaitFor(const std::function<bool(const Event&)>& match,
                                absl::Duration timeout = absl::Seconds(5));
-  // Convenience: the event of `syscall` made by `pid` on `path` (if non-empty).
+  // Convenience: the event of `syscall` made by `pid` on `path` (if non-empty):
+  // the path argument as given (tracepoint backend) or the object's path.
   std::optional<Event> WaitForSyscall(pid_t pid, const std::string& syscall,
                                       const std::string& path = "",
                                       absl::Duration timeout = absl::Seconds(5));
+  // Proof of absence: after `barrier` (a change by this thread whose event
+  // `barrier_match` recognises) has arrived, the events since the window start
+  // that match `match`. Events of one thread reach userspace in order, so one
+  // that has not come before the barrier will not come.
+  std::vector<Event> SeenBefore(const std::function<bool(const Event&)>& match,
+                                const std::function<void()>& barrier,
+                                const std::function<bool(const Event&)>& barrier_match);
   // All events so far matching `match` (no waiting).
   std::vector<Event> All(const std::function<bool(const Event&)>& match);
 
@@ -80,6 +88,14 @@ class SensorProcess {
   bool eof_ = false;
   int exit_status_ = -1;
 };
+
+// The capture backend under test (PERMSENTRY_TEST_BACKEND): the rich one, or
+// the tracepoint one (tp_btf, raw_tp, tracepoint, or unset on a host that
+// refuses fentry).
+bool RichBackend();
+// Under emulation (PERMSENTRY_TEST_VM, set by tests/vm) storms are smaller: the
+// VM runs check kernels and backends, not volume.
+int Scaled(int n);
 
 // Field `k` of an event, or "<missing>".
 std::string Get(const Event& e, const std::string& k);

@@ -13,10 +13,12 @@
 #include <cstring>
 #include <fstream>
 #include <memory>
+#include <tuple>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "capture/backend.h"
 
 namespace permsentry {
 namespace {
@@ -222,6 +224,22 @@ std::string KernelRelease() {
 
 }  // namespace
 
+absl::Status ProbeRichBackend() {
+  BtfPtr vmlinux(btf__load_vmlinux_btf());
+  if (!vmlinux) return absl::FailedPreconditionError("no kernel BTF to attach fentry programs by");
+  // One entry hook, one completion, one credential hook: what the kernel
+  // refuses for one (lockdown, no BPF trampolines) it refuses for all.
+  for (const auto& [name, attach, fn] :
+       {std::tuple{"fexit/security_path_chmod", BPF_TRACE_FEXIT, "security_path_chmod"},
+        std::tuple{"fexit/notify_change", BPF_TRACE_FEXIT, "notify_change"},
+        std::tuple{"fentry/commit_creds", BPF_TRACE_FENTRY, "commit_creds"}}) {
+    ProbeItem it =
+        ProbeBtfHook(vmlinux.get(), name, BPF_PROG_TYPE_TRACING, attach, fn, BTF_KIND_FUNC);
+    if (!it.ok) return absl::FailedPreconditionError(absl::StrCat(name, ": ", it.detail));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status CheckPrerequisites() {
   if (geteuid() != 0) {
     return absl::PermissionDeniedError(
@@ -294,12 +312,26 @@ ProbeReport ProbeKernel() {
       if (h.name == name) return h.ok;
     return false;
   };
+  const absl::Status rich = ProbeRichBackend();
+  r.rich_ok = rich.ok();
+  r.rich_detail =
+      rich.ok() ? "fentry/fexit attach to the functions it hooks" : std::string(rich.message());
+  std::string tracepoint;
   if (ok("tp_btf/sys_enter") && ok("tp_btf/sys_exit")) {
-    r.backend = "syscall tracepoints (tp_btf/sys_enter + sys_exit)";
+    tracepoint = "tracepoint (tp_btf/sys_enter + sys_exit)";
   } else if (ok("raw_tp/sys_enter") && ok("raw_tp/sys_exit")) {
-    r.backend = "syscall tracepoints (raw_tp/sys_enter + sys_exit)";
+    tracepoint = "tracepoint (raw_tp/sys_enter + sys_exit)";
+  }
+  if (r.rich_ok) {
+    r.backend = "rich (fentry/fexit on the functions that change permissions)";
+    r.backend_reason = r.rich_detail;
+  } else if (!tracepoint.empty()) {
+    r.backend = tracepoint;
+    r.backend_reason = absl::StrCat("the rich backend cannot run: ", r.rich_detail);
   } else {
-    r.backend = "none: neither tp_btf nor raw_tp syscall tracepoints attach";
+    r.backend = "none";
+    r.backend_reason = absl::StrCat("the rich backend cannot run (", r.rich_detail,
+                                    ") and neither tp_btf nor raw_tp syscall tracepoints attach");
   }
   return r;
 }

@@ -26,7 +26,10 @@ struct ProbeReport {
   std::vector<ProbeItem> program_types;
   std::vector<ProbeItem> hooks;
   std::vector<ProbeItem> helpers;
-  std::string backend;  // what `permsentry run` will use
+  bool rich_ok = false;        // the rich backend can run
+  std::string rich_detail;     // why (not)
+  std::string backend;         // what `permsentry run --backend auto` will use
+  std::string backend_reason;  // and why
 };
 
 ProbeReport ProbeKernel();

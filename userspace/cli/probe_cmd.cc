@@ -14,8 +14,9 @@ constexpr char kProbeUsage[] =
     "\n"
     "Load (and where it matters attach) a minimal BPF program of each kind this\n"
     "sensor may use, and print what this kernel allows: program types, hooks,\n"
-    "helpers, and the capture backend `permsentry run` will choose. Needs root for\n"
-    "meaningful answers. Exit status 0 when a capture backend is usable, 1 if not.\n";
+    "helpers, and the capture backend `permsentry run` will choose, with the\n"
+    "reason. Needs root for meaningful answers. Exit status 0 when a capture\n"
+    "backend is usable, 1 if not.\n";
 
 void PrintItems(const char* title, const std::vector<ProbeItem>& items) {
   std::printf("%s:\n", title);
@@ -44,8 +45,9 @@ int ProbeCommand(int argc, char** argv) {
   PrintItems("program types", r.program_types);
   PrintItems("hooks (load + attach)", r.hooks);
   PrintItems("helpers (for tracing programs)", r.helpers);
-  std::printf("\nbackend: %s\n", r.backend.c_str());
-  return r.backend.rfind("none", 0) == 0 ? kExitFailure : kExitOk;
+  std::printf("\nrich backend: %s (%s)\n", r.rich_ok ? "yes" : "no", r.rich_detail.c_str());
+  std::printf("backend: %s\n  why: %s\n", r.backend.c_str(), r.backend_reason.c_str());
+  return r.backend == "none" ? kExitFailure : kExitOk;
 }
 
 }  // namespace permsentry

@@ -19,10 +19,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "attribute/kernel_sync.h"
 #include "attribute/process_table.h"
 #include "attribute/seed.h"
+#include "capture/backend.h"
 #include "capture/probe.h"
-#include "capture/sensor.h"
 #include "cli/commands.h"
 #include "cli/config.h"
 #include "cli/status.h"
@@ -33,13 +34,14 @@
 #include "render/render.h"
 #include "sinks/sink_set.h"
 #include "sinks/tail_server.h"
+#include "watch/kernel_sync.h"
 
 namespace permsentry {
 namespace {
 
 constexpr char kRunUsage[] =
     "usage: permsentry run [--config FILE] [--format json|text] [--alerts-only]\n"
-    "                      [--ready-file PATH] [--backend auto|tp_btf|raw_tp] [--verbose]\n"
+    "                      [--ready-file PATH] [--backend auto|rich|tracepoint] [--verbose]\n"
     "\n"
     "Attach to the kernel and print one event per line on stdout until SIGINT or\n"
     "SIGTERM; then detach and print on stderr how many events were seen and lost.\n"
@@ -53,8 +55,10 @@ constexpr char kRunUsage[] =
     "      --alerts-only       print alerts only, not every event\n"
     "  -r, --ready-file PATH   create PATH (containing our pid) once every program is\n"
     "                          attached, remove it on exit; scripts can wait for it\n"
-    "  -b, --backend NAME      syscall tracepoint flavour: auto (default: tp_btf,\n"
-    "                          falling back to raw_tp), tp_btf or raw_tp\n"
+    "  -b, --backend NAME      capture backend: auto (default: rich where the kernel\n"
+    "                          allows fentry/fexit, else tracepoint), rich, or\n"
+    "                          tracepoint; tp_btf and raw_tp force the tracepoint\n"
+    "                          backend's flavour (`permsentry probe` says what runs)\n"
     "  -v, --verbose           show libbpf's log (verifier output) on stderr\n"
     "      --print-default-config  print the built-in configuration (rules included)\n"
     "                          and exit\n"
@@ -88,7 +92,8 @@ struct RunOptions {
   std::optional<std::string> ready_file;
   bool verbose = false;
   bool alerts_only = false;
-  Backend backend = Backend::kAuto;
+  BackendChoice backend = BackendChoice::kAuto;
+  TracepointFlavour flavour = TracepointFlavour::kAuto;
 };
 
 }  // namespace
@@ -132,14 +137,19 @@ int RunCommand(int argc, char** argv) {
       case 'b': {
         const absl::string_view b = optarg;
         if (b == "auto") {
-          opts.backend = Backend::kAuto;
-        } else if (b == "tp_btf") {
-          opts.backend = Backend::kTpBtf;
-        } else if (b == "raw_tp") {
-          opts.backend = Backend::kRawTp;
+          opts.backend = BackendChoice::kAuto;
+        } else if (b == "rich") {
+          opts.backend = BackendChoice::kRich;
+        } else if (b == "tracepoint") {
+          opts.backend = BackendChoice::kTracepoint;
+        } else if (b == "tp_btf" || b == "raw_tp") {
+          // The tracepoint backend's two flavours, as earlier releases named them.
+          opts.backend = BackendChoice::kTracepoint;
+          opts.flavour = b == "tp_btf" ? TracepointFlavour::kTpBtf : TracepointFlavour::kRawTp;
         } else {
           std::fprintf(stderr,
-                       "permsentry run: --backend must be auto, tp_btf or raw_tp, not \"%s\"\n",
+                       "permsentry run: --backend must be auto, rich or tracepoint (or tp_btf, "
+                       "raw_tp), not \"%s\"\n",
                        optarg);
           return kExitUsage;
         }
@@ -195,17 +205,19 @@ int RunCommand(int argc, char** argv) {
   // Sinks a reload retired: stopped on their own threads (a down webhook's
   // retries must not hold up capture), joined at exit.
   std::vector<std::thread> retiring;
+  // What the tail has to say is said once capture runs: a sensor that cannot
+  // start says only why.
   std::unique_ptr<TailServer> tail;
+  std::string tail_note;
   if (config.tail_enabled) {
     std::string note;
     absl::StatusOr<std::unique_ptr<TailServer>> t = TailServer::Listen(config.tail, &note);
     if (t.ok()) {
       tail = *std::move(t);
     } else {
-      std::fprintf(stderr, "permsentry: WARNING: no live tail: %s\n",
-                   std::string(t.status().message()).c_str());
+      tail_note = absl::StrCat("WARNING: no live tail: ", t.status().message());
     }
-    if (!note.empty()) std::fprintf(stderr, "permsentry: %s\n", note.c_str());
+    if (!note.empty()) tail_note = tail_note.empty() ? note : absl::StrCat(tail_note, "; ", note);
   }
 
   Pipeline pipeline(&out, tail.get(), &sinks, Hostname(), BootToRealtimeOffsetNs());
@@ -218,75 +230,74 @@ int RunCommand(int argc, char** argv) {
   ProcessTable& table = pipeline.table();
   table.SetSignatures(signatures.get());
 
-  SensorOptions sensor_options{.bulk_ring_bytes = config.bulk_ring_mb << 20,
-                               .urgent_ring_bytes = config.urgent_ring_kb << 10,
-                               .process_table_entries = config.process_table_entries,
-                               .verbose = opts.verbose,
-                               .backend = opts.backend};
-  absl::StatusOr<std::unique_ptr<Sensor>> sensor = Sensor::Start(
-      sensor_options, [&](absl::Span<const uint8_t> r) { return pipeline.OnRecord(r); });
-  if (!sensor.ok()) {
-    std::fprintf(stderr, "permsentry: %s\n", std::string(sensor.status().message()).c_str());
+  CaptureOptions capture_options{.bulk_ring_bytes = config.bulk_ring_mb << 20,
+                                 .urgent_ring_bytes = config.urgent_ring_kb << 10,
+                                 .process_table_entries = config.process_table_entries,
+                                 .verbose = opts.verbose,
+                                 .backend = opts.backend,
+                                 .flavour = opts.flavour};
+  absl::StatusOr<std::unique_ptr<CaptureBackend>> capture = StartCapture(
+      capture_options, [&](absl::Span<const uint8_t> r) { return pipeline.OnRecord(r); });
+  if (!capture.ok()) {
+    std::fprintf(stderr, "permsentry: %s\n", std::string(capture.status().message()).c_str());
     return kExitFailure;
   }
-  Sensor* const sensor_ptr = sensor->get();
-  pipeline.set_drain_bulk([sensor_ptr] { (void)sensor_ptr->DrainBulk(); });
-  std::fprintf(
-      stderr, "permsentry: attached (%s backend), streaming %s %s, %zu rules, %zu sinks%s\n",
-      sensor_ptr->backend().c_str(), config.format == OutputFormat::kJson ? "json" : "text",
-      stdout_options(config).alerts_only ? "alerts" : "events", config.rules.rules.size(),
-      config.sinks.size(), tail ? absl::StrCat(", tail on ", tail->path()).c_str() : "");
-  if (!sensor_ptr->process_error().empty()) {
-    std::fprintf(stderr,
-                 "permsentry: WARNING: processes are not tracked, events carry no AI "
-                 "attribution: %s\n",
-                 sensor_ptr->process_error().c_str());
-  }
-  if (!sensor_ptr->io_uring_error().empty()) {
-    std::fprintf(stderr, "permsentry: WARNING: io_uring submissions are not watched: %s\n",
-                 sensor_ptr->io_uring_error().c_str());
-  }
+  CaptureBackend* const backend = capture->get();
+  RingReader& rings = backend->rings();
+  const BackendInfo& info = backend->Describe();
+  pipeline.set_drain_bulk([&rings] { (void)rings.DrainBulk(); });
+  std::fprintf(stderr,
+               "permsentry: attached (%s backend, %s), streaming %s %s, %zu rules, %zu sinks%s\n",
+               info.name.c_str(), info.flavour.c_str(),
+               config.format == OutputFormat::kJson ? "json" : "text",
+               stdout_options(config).alerts_only ? "alerts" : "events", config.rules.rules.size(),
+               config.sinks.size(), tail ? absl::StrCat(", tail on ", tail->path()).c_str() : "");
+  std::fprintf(stderr, "permsentry: %s backend: %s\n", info.name.c_str(), info.reason.c_str());
+  if (!tail_note.empty()) std::fprintf(stderr, "permsentry: %s\n", tail_note.c_str());
+  for (const std::string& limit : info.limits)
+    std::fprintf(stderr, "permsentry: WARNING: %s\n", limit.c_str());
 
   // Agent signatures into the kernel, then the processes already running.
+  AttributionSync attribution_sync(backend->tables());
   {
     absl::StatusOr<KernelSignatures> ks = BuildKernelSignatures(*signatures);
-    absl::Status s = ks.ok() ? sensor_ptr->SetSignatures(*ks) : ks.status();
+    absl::Status s = ks.ok() ? attribution_sync.SetSignatures(*ks) : ks.status();
     if (!s.ok()) {
       std::fprintf(stderr, "permsentry: ALERT: AI agent signatures not loaded: %s\n",
                    std::string(s.message()).c_str());
     }
-    absl::StatusOr<std::vector<KernelProc>> procs =
-        sensor_ptr->process_error().empty()
-            ? sensor_ptr->SeedProcesses()
-            : absl::StatusOr<std::vector<KernelProc>>(std::vector<KernelProc>{});
-    if (!procs.ok()) {
+    absl::Status seeded = info.tracks_processes ? backend->SeedProcessTable() : absl::OkStatus();
+    if (!seeded.ok()) {
       std::fprintf(stderr, "permsentry: ALERT: running processes not seeded: %s\n",
-                   std::string(procs.status().message()).c_str());
+                   std::string(seeded.message()).c_str());
     } else {
+      std::vector<KernelProc> procs =
+          info.tracks_processes ? attribution_sync.ReadProcs() : std::vector<KernelProc>{};
       const std::vector<size_t> changed = SeedSessions(
-          *procs, *signatures, table, absl::Now(), [](uint32_t pid) { return ReadProcFs(pid); });
+          procs, *signatures, table, absl::Now(), [](uint32_t pid) { return ReadProcFs(pid); });
       for (size_t i : changed) {
-        if (absl::Status ws = sensor_ptr->WriteProc((*procs)[i]); !ws.ok()) {
+        if (absl::Status ws = attribution_sync.WriteProc(procs[i]); !ws.ok()) {
           std::fprintf(stderr, "permsentry: ALERT: AI session of running pid %u not set: %s\n",
-                       (*procs)[i].key.tgid, std::string(ws.message()).c_str());
+                       procs[i].key.tgid, std::string(ws.message()).c_str());
         }
       }
       std::fprintf(stderr,
                    "permsentry: process table seeded with %zu running processes, %zu live AI "
                    "sessions\n",
-                   procs->size(), table.LiveSessions().size());
+                   procs.size(), table.LiveSessions().size());
     }
   }
 
   // Load the watch list into the kernel. A failure (maps full) is an alert, not
   // a reason to stop capturing.
+  WatchSync watch_sync(backend->tables());
   absl::Time next_watch_refresh, last_watch_refresh = absl::InfinitePast();
   auto refresh_watch = [&](bool announce) {
     const KernelWatch kw = BuildKernelWatch(*watch_list);
     last_watch_refresh = absl::Now();
     next_watch_refresh = last_watch_refresh + absl::Seconds(config.watch_refresh_s);
     pipeline.watch_refresh_due = false;
-    if (absl::Status s = sensor_ptr->SetWatch(kw); !s.ok()) {
+    if (absl::Status s = watch_sync.Apply(kw); !s.ok()) {
       std::fprintf(stderr, "permsentry: ALERT: credential-file watch incomplete: %s\n",
                    std::string(s.message()).c_str());
       return;
@@ -314,20 +325,23 @@ int RunCommand(int argc, char** argv) {
     close(fd);
   }
 
-  SensorStats reported;  // counters already reported as lost
+  CaptureStats reported;  // counters already reported as lost
   absl::Time next_stats = absl::Now() + absl::Milliseconds(config.stats_interval_ms);
   int exit_code = kExitOk;
   StatusWriter status_writer(config.status_file);
   absl::Time last_status = absl::InfinitePast();
   const absl::Time started = absl::Now();
-  auto write_status = [&](const SensorStats& st) {
+  auto write_status = [&](const CaptureStats& st) {
     StatusSnapshot snap{.pid = static_cast<uint32_t>(getpid()),
                         .started = started,
                         .now = absl::Now(),
-                        .backend = sensor_ptr->backend(),
+                        .backend = info.name,
+                        .backend_flavour = info.flavour,
+                        .backend_reason = info.reason,
+                        .backend_limits = info.limits,
                         .events = pipeline.counters().events,
                         .lost = st.lost_bulk,
-                        .kernel_processes = sensor_ptr->CountProcs().value_or(0),
+                        .kernel_processes = attribution_sync.CountProcs(),
                         .live_processes = table.live_count(),
                         .exited_processes = table.exited_count(),
                         .untracked_processes = st.proc_full,
@@ -422,7 +436,7 @@ int RunCommand(int argc, char** argv) {
 
   uint64_t reported_proc_full = 0;
   auto check_losses = [&]() {
-    absl::StatusOr<SensorStats> st = sensor_ptr->ReadStats();
+    absl::StatusOr<CaptureStats> st = backend->ReadStats();
     if (!st.ok()) return;
     write_status(*st);
     if (st->proc_full != reported_proc_full) {
@@ -454,7 +468,7 @@ int RunCommand(int argc, char** argv) {
   const int epfd = epoll_create1(EPOLL_CLOEXEC);
   {
     epoll_event ev{.events = EPOLLIN, .data = {.u32 = 1}};
-    epoll_ctl(epfd, EPOLL_CTL_ADD, sensor_ptr->urgent_epoll_fd(), &ev);
+    epoll_ctl(epfd, EPOLL_CTL_ADD, rings.urgent_epoll_fd(), &ev);
     if (tail) {
       ev.data.u32 = 2;
       epoll_ctl(epfd, EPOLL_CTL_ADD, tail->epoll_fd(), &ev);
@@ -502,9 +516,9 @@ int RunCommand(int argc, char** argv) {
     const absl::Time slice_end = absl::Now() + absl::Milliseconds(20);
     backlog = false;
     for (;;) {
-      absl::StatusOr<int> u = sensor_ptr->DrainUrgent();
+      absl::StatusOr<int> u = rings.DrainUrgent();
       flush_outputs();
-      absl::StatusOr<int> b = sensor_ptr->DrainBulk(4096);
+      absl::StatusOr<int> b = rings.DrainBulk(4096);
       if (!u.ok() || !b.ok()) {
         std::fprintf(stderr, "permsentry: %s\n",
                      std::string((!u.ok() ? u.status() : b.status()).message()).c_str());
@@ -552,7 +566,7 @@ int RunCommand(int argc, char** argv) {
           config.watch_refresh_s = loaded->watch_refresh_s;
           // New signatures apply to execs from now on; running sessions stay.
           if (absl::StatusOr<KernelSignatures> ks = BuildKernelSignatures(loaded->signatures);
-              ks.ok() && sensor_ptr->SetSignatures(*ks).ok()) {
+              ks.ok() && attribution_sync.SetSignatures(*ks).ok()) {
             config.signatures = loaded->signatures;
             signatures = std::make_shared<const SignatureSet>(config.signatures);
             table.SetSignatures(signatures.get());
@@ -585,7 +599,7 @@ int RunCommand(int argc, char** argv) {
 
   // Hand over what is still in the rings before detaching, and the repeats
   // still being counted.
-  (void)sensor_ptr->Drain();
+  (void)rings.Drain();
   (void)pipeline.Tick(absl::Now(), /*flush=*/true);
   check_losses();
   flush_outputs();
@@ -595,8 +609,8 @@ int RunCommand(int argc, char** argv) {
     flush_outputs();
     if (out.size() > 0) absl::SleepFor(absl::Milliseconds(10));
   }
-  absl::StatusOr<SensorStats> final_stats = sensor_ptr->ReadStats();
-  sensor->reset();  // detach every program
+  absl::StatusOr<CaptureStats> final_stats = backend->ReadStats();
+  capture->reset();  // detach every program
   close(epfd);
   // The sinks get a few seconds to deliver what they hold.
   sinks.StopAll(absl::Seconds(3));
@@ -606,7 +620,7 @@ int RunCommand(int argc, char** argv) {
   if (opts.ready_file) unlink(opts.ready_file->c_str());
   status_writer.Remove();
 
-  const SensorStats st = final_stats.value_or(SensorStats{});
+  const CaptureStats st = final_stats.value_or(CaptureStats{});
   const PipelineCounters& pc = pipeline.counters();
   std::fprintf(
       stderr,

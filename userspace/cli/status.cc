@@ -74,6 +74,12 @@ std::string StatusJson(const StatusSnapshot& s) {
   KStr(w, "started", Iso(s.started));
   KStr(w, "updated", Iso(s.now));
   KStr(w, "backend", s.backend);
+  KStr(w, "backend_flavour", s.backend_flavour);
+  KStr(w, "backend_reason", s.backend_reason);
+  w.Key("backend_limits");
+  w.StartArray();
+  for (const std::string& l : s.backend_limits) w.String(l.data(), l.size());
+  w.EndArray();
   KU64(w, "events", s.events);
   KU64(w, "lost", s.lost);
   w.Key("processes");
@@ -243,10 +249,17 @@ int StatusCommand(int argc, char** argv) {
     return v.HasMember(k) && v[k].IsUint64() ? v[k].GetUint64() : 0;
   };
   const rapidjson::Value& procs = d["processes"];
-  std::printf("permsentry running (pid %d, %s backend) since %s; %llu events, %llu lost\n", pid,
-              str(d, "backend").c_str(), str(d, "started").c_str(),
-              static_cast<unsigned long long>(num(d, "events")),
+  std::printf("permsentry running (pid %d, %s backend, %s) since %s; %llu events, %llu lost\n", pid,
+              str(d, "backend").c_str(), str(d, "backend_flavour").c_str(),
+              str(d, "started").c_str(), static_cast<unsigned long long>(num(d, "events")),
               static_cast<unsigned long long>(num(d, "lost")));
+  std::printf("backend: %s\n", str(d, "backend_reason").c_str());
+  if (d.HasMember("backend_limits") && d["backend_limits"].IsArray()) {
+    for (const rapidjson::Value& l : d["backend_limits"].GetArray())
+      if (l.IsString())
+        std::printf("  cannot see: %s\n",
+                    EscapeForText(absl::string_view(l.GetString(), l.GetStringLength())).c_str());
+  }
   std::printf(
       "process table: %llu in the kernel, %llu live and %llu exited kept here, %llu "
       "untracked (table full)\n",

@@ -20,7 +20,10 @@ struct StatusSnapshot {
   uint32_t pid = 0;
   absl::Time started;
   absl::Time now;
-  std::string backend;
+  std::string backend;                      // "rich" or "tracepoint"
+  std::string backend_flavour;              // "fentry", "tp_btf" or "raw_tp"
+  std::string backend_reason;               // why this backend runs
+  std::vector<std::string> backend_limits;  // what it cannot see on this kernel
   uint64_t events = 0;
   uint64_t lost = 0;
   size_t kernel_processes = 0;       // entries in the kernel's process table

@@ -1,0 +1,178 @@
+#include "capture/bpf_backend.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "capture/errors.h"
+#include "permsentry/abi/events.h"
+
+namespace permsentry {
+namespace {
+
+bool g_verbose = false;
+
+// libbpf prints a lot on failure (verifier logs, BTF dumps). Keep it out of the
+// way unless asked: errors are reported as one line by the caller.
+int LibbpfPrint(enum libbpf_print_level level, const char* fmt, va_list args) {
+  (void)level;
+  if (!g_verbose) return 0;
+  return vfprintf(stderr, fmt, args);
+}
+
+}  // namespace
+
+std::string ErrText(int err) {
+  err = err < 0 ? -err : err;
+  return absl::StrFormat("%s (%s)", strerrordesc_np(err), strerrorname_np(err));
+}
+
+void SetLibbpfVerbose(bool verbose) {
+  g_verbose = verbose;
+  libbpf_set_print(LibbpfPrint);
+}
+
+BpfTable::BpfTable(bpf_map* map)
+    : fd_(bpf_map__fd(map)),
+      name_(bpf_map__name(map)),
+      key_size_(bpf_map__key_size(map)),
+      value_size_(bpf_map__value_size(map)) {}
+
+absl::Status BpfTable::Update(const void* key, const void* value) {
+  if (bpf_map_update_elem(fd_, key, value, BPF_ANY) == 0) return absl::OkStatus();
+  const int err = errno;
+  const std::string msg = absl::StrCat("adding to ", name_, ": ", ErrText(err));
+  return err == E2BIG || err == ENOMEM ? absl::ResourceExhaustedError(msg)
+                                       : absl::InternalError(msg);
+}
+
+absl::Status BpfTable::UpdateExisting(const void* key, const void* value) {
+  if (bpf_map_update_elem(fd_, key, value, BPF_EXIST) == 0) return absl::OkStatus();
+  if (errno == ENOENT) return absl::NotFoundError(absl::StrCat(name_, ": no such entry"));
+  return absl::InternalError(absl::StrCat("updating ", name_, ": ", ErrText(errno)));
+}
+
+absl::Status BpfTable::Delete(const void* key) {
+  if (bpf_map_delete_elem(fd_, key) == 0 || errno == ENOENT) return absl::OkStatus();
+  return absl::InternalError(absl::StrCat("removing from ", name_, ": ", ErrText(errno)));
+}
+
+bool BpfTable::Lookup(const void* key, void* value) const {
+  return bpf_map_lookup_elem(fd_, key, value) == 0;
+}
+
+void BpfTable::ForEachKey(const std::function<void(const void* key)>& fn) const {
+  std::vector<uint8_t> k(key_size_), next(key_size_);
+  const void* prev = nullptr;
+  while (bpf_map_get_next_key(fd_, prev, next.data()) == 0) {
+    fn(next.data());
+    k = next;
+    prev = k.data();
+  }
+}
+
+absl::Status BpfBackend::SizeMaps(bpf_object* obj, const CaptureOptions& options) {
+  const struct {
+    const char* name;
+    uint32_t entries;
+  } sizes[] = {{"events_bulk", options.bulk_ring_bytes},
+               {"events_urgent", options.urgent_ring_bytes},
+               {"procs", options.process_table_entries}};
+  for (const auto& s : sizes) {
+    bpf_map* m = bpf_object__find_map_by_name(obj, s.name);
+    if (m == nullptr) return absl::InternalError(absl::StrCat("no map ", s.name));
+    if (const int err = bpf_map__set_max_entries(m, s.entries); err != 0)
+      return absl::InvalidArgumentError(absl::StrCat(s.name, " size: ", ErrText(err)));
+  }
+  if (options.verbose) {
+    // Verifier statistics (instructions processed, states) in the log.
+    bpf_program* p;
+    bpf_object__for_each_program(p, obj) bpf_program__set_log_level(p, 4);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BpfBackend::Bind(bpf_object* obj, bpf_program* seed,
+                              RingReader::RecordHandler handler) {
+  obj_ = obj;
+  seed_ = seed;
+  const auto fd = [&](const char* name) {
+    bpf_map* m = bpf_object__find_map_by_name(obj, name);
+    return m != nullptr ? bpf_map__fd(m) : -1;
+  };
+  stats_fd_ = fd("stats");
+  absl::StatusOr<std::unique_ptr<RingReader>> r =
+      RingReader::Open(fd("events_urgent"), fd("events_bulk"), std::move(handler));
+  if (!r.ok()) return r.status();
+  rings_ = *std::move(r);
+  const auto table = [&](const char* name) -> KernelTable* {
+    bpf_map* m = bpf_object__find_map_by_name(obj, name);
+    if (m == nullptr) return nullptr;
+    tables_.push_back(std::make_unique<BpfTable>(m));
+    return tables_.back().get();
+  };
+  by_role_ = KernelTables{.watch_inodes = table("watch_inodes"),
+                          .watch_names = table("watch_names"),
+                          .watch_filter = table("watch_filter"),
+                          .ai_paths = table("ai_paths"),
+                          .ai_env = table("ai_env"),
+                          .procs = table("procs")};
+  return absl::OkStatus();
+}
+
+void BpfBackend::Unbind() {
+  rings_.reset();
+  tables_.clear();
+  by_role_ = KernelTables{};
+  obj_ = nullptr;
+}
+
+KernelTables BpfBackend::tables() { return by_role_; }
+
+absl::StatusOr<CaptureStats> BpfBackend::ReadStats() const {
+  const int ncpu = libbpf_num_possible_cpus();
+  if (ncpu <= 0) return absl::InternalError("cannot count CPUs");
+  std::vector<uint64_t> values(static_cast<size_t>(ncpu));
+  uint64_t sums[PS_STAT_MAX] = {};
+  for (uint32_t key = 0; key < PS_STAT_MAX; ++key) {
+    if (bpf_map_lookup_elem(stats_fd_, &key, values.data()) != 0) {
+      return absl::InternalError(absl::StrCat("reading counters: ", ErrText(errno)));
+    }
+    for (uint64_t v : values) sums[key] += v;
+  }
+  return CaptureStats{.events_bulk = sums[PS_STAT_EVENTS_BULK],
+                      .events_urgent = sums[PS_STAT_EVENTS_URGENT],
+                      .lost_bulk = sums[PS_STAT_LOST_BULK],
+                      .lost_urgent = sums[PS_STAT_LOST_URGENT],
+                      .no_entry = sums[PS_STAT_NO_ENTRY],
+                      .proc_full = sums[PS_STAT_PROC_FULL],
+                      .proc_missing = sums[PS_STAT_PROC_MISSING]};
+}
+
+absl::Status BpfBackend::SeedProcessTable() {
+  if (seed_ == nullptr) return absl::FailedPreconditionError("the process hooks are not loaded");
+  bpf_link* link = bpf_program__attach_iter(seed_, nullptr);
+  if (link == nullptr)
+    return absl::InternalError(absl::StrCat("cannot attach the task iterator: ", ErrText(errno)));
+  const int fd = bpf_iter_create(bpf_link__fd(link));
+  if (fd < 0) {
+    const int err = errno;
+    bpf_link__destroy(link);
+    return absl::InternalError(absl::StrCat("cannot run the task iterator: ", ErrText(err)));
+  }
+  char buf[256];
+  while (read(fd, buf, sizeof(buf)) > 0) {
+  }
+  close(fd);
+  bpf_link__destroy(link);
+  return absl::OkStatus();
+}
+
+}  // namespace permsentry
