@@ -4,7 +4,9 @@
 //   none        no sensor
 //   floor       empty programs on the sys_enter/sys_exit tracepoints: the cost any
 //               sensor built on them pays before doing anything
-//   permsentry  `permsentry run` attached, its JSON rendered to /dev/null
+//   permsentry  `permsentry run` attached, its JSON rendered to /dev/null; with
+//               --backends, one such leg per capture backend (e.g. tracepoint
+//               and rich, side by side in one run)
 //   auditd      auditd with rules equivalent to what permsentry watches
 // on two workloads, pinned to CPU 0:
 //   permission  chmod, fchmod, fchmodat, chown, fchownat, setxattr/removexattr of
@@ -57,6 +59,9 @@ namespace {
 
 struct Options {
   std::string sensor = "build/permsentry";
+  // `permsentry run --backend` per sensor leg; "auto" alone is the one leg
+  // named "permsentry".
+  std::vector<std::string> backends = {"auto"};
   int reps = 7;
   int perm_cycles = 20000;
   int unrelated_cycles = 200000;
@@ -195,7 +200,7 @@ class Permsentry {
  public:
   // `stdout_fd`: where its events go (default /dev/null); `config`: --config.
   explicit Permsentry(const std::string& binary, int stdout_fd = -1,
-                      const std::string& config = "") {
+                      const std::string& config = "", const std::string& backend = "auto") {
     const std::string ready = "/tmp/permsentry-bench.ready";
     unlink(ready.c_str());
     pid_ = fork();
@@ -206,14 +211,18 @@ class Permsentry {
       dup2(err, STDERR_FILENO);
       if (config.empty()) {
         execl(binary.c_str(), binary.c_str(), "run", "--format", "json", "--ready-file",
-              ready.c_str(), nullptr);
+              ready.c_str(), "--backend", backend.c_str(), nullptr);
       } else {
         execl(binary.c_str(), binary.c_str(), "run", "--format", "json", "--ready-file",
-              ready.c_str(), "--config", config.c_str(), nullptr);
+              ready.c_str(), "--backend", backend.c_str(), "--config", config.c_str(), nullptr);
       }
       _exit(127);
     }
-    for (int i = 0; i < 2000 && access(ready.c_str(), F_OK) != 0; ++i) usleep(10000);
+    // Loading takes seconds under an emulated CPU.
+    for (int i = 0; i < 60000 && access(ready.c_str(), F_OK) != 0; ++i) {
+      if (waitpid(pid_, nullptr, WNOHANG) == pid_) break;
+      usleep(10000);
+    }
     if (access(ready.c_str(), F_OK) != 0)
       Die("permsentry did not start: " + Run(std::string("cat ") + kStderr));
   }
@@ -605,14 +614,15 @@ LatencyResult MeasureLatency(const Options& o, bool storm, bool stdout_alerts_on
 
 void Usage() {
   std::puts(
-      "usage: permsentry_bench [--sensor PATH] [--reps N] [--perm-cycles N]\n"
+      "usage: permsentry_bench [--sensor PATH] [--backends LIST] [--reps N] [--perm-cycles N]\n"
       "                        [--unrelated-cycles N] [--write-cycles N] [--spawn-cycles N]\n"
       "                        [--no-auditd] [--latency-probes N] [--latency-interval-us N]\n"
       "                        [--latency-only]\n"
-      "Runs the permission and unrelated workloads with no sensor, with permsentry and\n"
-      "with auditd, prints ns/op (median of N reps), ratios and delivered events; then\n"
-      "measures syscall -> alert latency on stdout and on a tail client, idle and under\n"
-      "the permission storm (--latency-probes 0 skips it).\n"
+      "Runs the permission, unrelated, writes and spawn workloads with no sensor, with\n"
+      "permsentry (one leg per capture backend in --backends, e.g. tracepoint,rich;\n"
+      "default: auto) and with auditd, and prints ns/op (median of N reps), ratios and\n"
+      "delivered events; then measures syscall -> alert latency on stdout and on a tail\n"
+      "client, idle and under the permission storm (--latency-probes 0 skips it).\n"
       "Needs root. auditd runs last; the kernel's audit state is restored after.");
 }
 
@@ -637,6 +647,14 @@ int main(int argc, char** argv) {
       case 's':
         o.sensor = optarg;
         break;
+      case 'B': {
+        o.backends.clear();
+        std::stringstream list(optarg);
+        for (std::string b; std::getline(list, b, ',');)
+          if (!b.empty()) o.backends.push_back(b);
+        if (o.backends.empty()) o.backends = {"auto"};
+        break;
+      }
       case 'r':
         o.reps = std::max(1, std::atoi(optarg));
         break;
@@ -677,63 +695,73 @@ int main(int argc, char** argv) {
 
   std::vector<LegResult> legs;
 
-  // No sensor, the floor and permsentry alternate, one round each, so the
-  // host's drift (noisy neighbours on a VM) hits all alike; ratios are medians
-  // of the per-round ratios, times are medians of the rounds.
-  std::vector<double> none_p, none_u, none_w, floor_p, floor_u, floor_w, ps_p, ps_u, ps_w;
-  std::vector<double> rf_p, rf_u, rf_w, r_p, r_u, r_w;
-  std::vector<double> none_s, floor_s, ps_s, rf_s, r_s;
-  uint64_t issued = 0, seen = 0, lost = 0;
+  // No sensor, the floor and each permsentry backend alternate, one round
+  // each, so the host's drift (noisy neighbours on a VM) hits all alike;
+  // ratios are medians of the per-round ratios, times are medians of the
+  // rounds.
+  struct Series {
+    std::string name;
+    std::vector<double> ns[4], ratio[4];  // permission, unrelated, writes, spawn
+    uint64_t issued = 0, seen = 0, lost = 0;
+    bool sensor = false;
+  };
+  std::vector<Series> series = {{.name = "none"}, {.name = "floor"}};
+  for (const std::string& b : o.backends)
+    series.push_back({.name = o.backends.size() == 1 && b == "auto" ? "permsentry" : b,
+                      .sensor = true});
+  const auto add = [](Series& s, const LegResult& r, const LegResult& none) {
+    const double v[4] = {r.perm_ns, r.unrelated_ns, r.write_ns, r.spawn_ns};
+    const double n[4] = {none.perm_ns, none.unrelated_ns, none.write_ns, none.spawn_ns};
+    for (int k = 0; k < 4; ++k) {
+      s.ns[k].push_back(v[k]);
+      s.ratio[k].push_back(v[k] / n[k]);
+    }
+  };
   for (int round = 0; round < (o.latency_only ? 1 : o.reps); ++round) {
     std::fprintf(stderr, "round %d/%d: no sensor, floor, permsentry\n", round + 1, o.reps);
     const LegResult n = RunLeg("none", o, 1, false);
-    LegResult f;
+    add(series[0], n, n);
     {
       TracepointFloor floor;
-      f = RunLeg("floor", o, 1, false);
+      add(series[1], RunLeg("floor", o, 1, false), n);
     }
-    Permsentry s(o.sensor);
-    const LegResult p = RunLeg("permsentry", o, 1, true);
-    const std::string summary = s.Stop();
-    unsigned long long round_seen = 0, round_lost = 0;
-    const size_t at = summary.find("detached; ");
-    if (at == std::string::npos ||
-        std::sscanf(summary.c_str() + at, "detached; %llu events seen, %llu lost", &round_seen,
-                    &round_lost) != 2) {
-      Die("unexpected sensor summary: " + summary);
+    for (size_t k = 0; k < o.backends.size(); ++k) {
+      Series& sr = series[2 + k];
+      Permsentry s(o.sensor, -1, "", o.backends[k]);
+      const LegResult p = RunLeg(sr.name, o, 1, true);
+      const std::string summary = s.Stop();
+      unsigned long long round_seen = 0, round_lost = 0;
+      const size_t at = summary.find("detached; ");
+      if (at == std::string::npos ||
+          std::sscanf(summary.c_str() + at, "detached; %llu events seen, %llu lost", &round_seen,
+                      &round_lost) != 2) {
+        Die("unexpected sensor summary: " + summary);
+      }
+      sr.seen += round_seen;
+      sr.lost += round_lost;
+      sr.issued +=
+          (static_cast<uint64_t>(o.perm_cycles) + o.perm_cycles / 10) * kPermEventsPerCycle;
+      add(sr, p, n);
     }
-    seen += round_seen;
-    lost += round_lost;
-    issued += (static_cast<uint64_t>(o.perm_cycles) + o.perm_cycles / 10) * kPermEventsPerCycle;
-    none_p.push_back(n.perm_ns);
-    none_u.push_back(n.unrelated_ns);
-    floor_p.push_back(f.perm_ns);
-    floor_u.push_back(f.unrelated_ns);
-    ps_p.push_back(p.perm_ns);
-    ps_u.push_back(p.unrelated_ns);
-    rf_p.push_back(f.perm_ns / n.perm_ns);
-    rf_u.push_back(f.unrelated_ns / n.unrelated_ns);
-    r_p.push_back(p.perm_ns / n.perm_ns);
-    r_u.push_back(p.unrelated_ns / n.unrelated_ns);
-    none_w.push_back(n.write_ns);
-    floor_w.push_back(f.write_ns);
-    ps_w.push_back(p.write_ns);
-    rf_w.push_back(f.write_ns / n.write_ns);
-    r_w.push_back(p.write_ns / n.write_ns);
-    none_s.push_back(n.spawn_ns);
-    floor_s.push_back(f.spawn_ns);
-    ps_s.push_back(p.spawn_ns);
-    rf_s.push_back(f.spawn_ns / n.spawn_ns);
-    r_s.push_back(p.spawn_ns / n.spawn_ns);
   }
-  legs.push_back(
-      {"none", Median(none_p), Median(none_u), Median(none_w), Median(none_s), "-", 1, 1, 1, 1});
-  legs.push_back({"floor", Median(floor_p), Median(floor_u), Median(floor_w), Median(floor_s), "-",
-                  Median(rf_p), Median(rf_u), Median(rf_w), Median(rf_s)});
-  legs.push_back({"permsentry", Median(ps_p), Median(ps_u), Median(ps_w), Median(ps_s),
-                  "issued " + std::to_string(issued) + " permission events; the sensor saw " +
-                      std::to_string(seen) + " events (any process), lost " + std::to_string(lost),
-                  Median(r_p), Median(r_u), Median(r_w), Median(r_s)});
+  for (const Series& sr : series) {
+    LegResult l{.name = sr.name,
+                .perm_ns = Median(sr.ns[0]),
+                .unrelated_ns = Median(sr.ns[1]),
+                .write_ns = Median(sr.ns[2]),
+                .spawn_ns = Median(sr.ns[3]),
+                .delivery = "-",
+                .perm_ratio = Median(sr.ratio[0]),
+                .unrelated_ratio = Median(sr.ratio[1]),
+                .write_ratio = Median(sr.ratio[2]),
+                .spawn_ratio = Median(sr.ratio[3])};
+    if (sr.sensor) {
+      l.delivery = "issued " + std::to_string(sr.issued) +
+                   " permission events; the sensor saw " + std::to_string(sr.seen) +
+                   " events (any process), lost " + std::to_string(sr.lost);
+    }
+    legs.push_back(l);
+  }
 
   // Alert latency, before auditd (which leaves a cost on later processes).
   struct LatencyRun {

@@ -97,9 +97,17 @@ static __always_inline int ps_slot(long id, __u32* flags) {
   return slot;
 }
 
-/* `regs` is either the tracepoint's BTF-typed pointer (tp_btf) or a stack copy
- * (raw_tp): plain loads in both cases. */
-static __always_inline void ps_read_args(const struct pt_regs* regs, __u64* a, int compat) {
+/* The registers syscall arguments come in, as laid out in x86-64's struct
+ * pt_regs from bp to di: raw_tp copies them in one read; the whole struct on
+ * the stack would not fit beside the lookup's frames (6.12 counts 528 bytes). */
+struct ps_sysregs {
+  __u64 bp, bx, r11, r10, r9, r8, ax, cx, dx, si, di;
+};
+_Static_assert(__builtin_offsetof(struct pt_regs, di) - __builtin_offsetof(struct pt_regs, bp) ==
+                   __builtin_offsetof(struct ps_sysregs, di),
+               "pt_regs is not laid out from bp to di as ps_sysregs");
+
+static __always_inline void ps_read_args(const struct ps_sysregs* regs, __u64* a, int compat) {
   if (compat) {
     /* ia32 convention: ebx, ecx, edx, esi, edi, ebp; values are 32-bit. */
     a[0] = (__u32)regs->bx;
@@ -235,7 +243,7 @@ __noinline int ps_enter_lookup(__u32 slot, struct ps_inflight* st) {
   return 0;
 }
 
-static __always_inline int ps_on_enter(const struct pt_regs* regs, long id) {
+static __always_inline int ps_on_enter(const struct ps_sysregs* regs, long id) {
   struct ps_inflight* st;
   __u64 args[6];
   __u32 flags = 0;
@@ -707,22 +715,35 @@ done:
   return 0;
 }
 
-/* tp_btf: the arguments are BTF-typed, read with plain loads. */
+/* tp_btf: the arguments are BTF-typed, read with plain loads (only for
+ * watched numbers: the fast path stays one bitmap test). */
 SEC("tp_btf/sys_enter")
-int BPF_PROG(ps_sys_enter_btf, struct pt_regs* regs, long id) { return ps_on_enter(regs, id); }
+int BPF_PROG(ps_sys_enter_btf, struct pt_regs* regs, long id) {
+  if (!ps_watched(id)) return 0;
+  const struct ps_sysregs r = {.bp = regs->bp,
+                               .bx = regs->bx,
+                               .r10 = regs->r10,
+                               .r9 = regs->r9,
+                               .r8 = regs->r8,
+                               .cx = regs->cx,
+                               .dx = regs->dx,
+                               .si = regs->si,
+                               .di = regs->di};
+  return ps_on_enter(&r, id);
+}
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ps_sys_exit_btf, struct pt_regs* regs, long ret) {
   return ps_on_exit(regs->orig_ax, ret);
 }
 
-/* raw_tp fallback: the arguments are untyped, so registers are copied once
+/* raw_tp fallback: the arguments are untyped, so the registers are copied once
  * (only for watched calls) and read from the copy. */
 SEC("raw_tp/sys_enter")
 int BPF_PROG(ps_sys_enter_raw, struct pt_regs* regs, long id) {
-  struct pt_regs copy;
+  struct ps_sysregs copy;
   if (!ps_watched(id)) return 0;
-  if (bpf_probe_read_kernel(&copy, sizeof(copy), regs)) return 0;
+  if (bpf_probe_read_kernel(&copy, sizeof(copy), &regs->bp)) return 0;
   return ps_on_enter(&copy, id);
 }
 

@@ -3,12 +3,42 @@
 # with permsentry and with auditd, in one run. Installs auditd without starting
 # it, and leaves the kernel's audit state as it found it. Arguments go to
 # permsentry_bench (see --help).
+#
+#   scripts/bench.sh [ARGS...]              on this host (its kernel picks the backend)
+#   scripts/bench.sh --vm 6.12 [ARGS...]    in a qemu VM on Debian's 6.12 (or 6.1)
+#                                           kernel: no sensor, the tracepoint backend
+#                                           and the rich backend side by side. Software
+#                                           emulation distorts absolute times; the
+#                                           ratios are what it measures.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
 ensure_packages "${PERMSENTRY_BUILD_PACKAGES[@]}"
+build "$PERMSENTRY_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+bench="$PERMSENTRY_ROOT/build/bench/permsentry_bench"
+sensor="$PERMSENTRY_ROOT/build/permsentry"
+
+if [[ "${1:-}" == "--vm" ]]; then
+  [[ $# -ge 2 ]] || die "usage: scripts/bench.sh --vm KERNEL_SERIES [ARGS...]"
+  series=$2
+  shift 2
+  # Fewer cycles than on the host: emulation makes each call ~50x slower.
+  args=(--backends tracepoint,rich --no-auditd --latency-probes 0 --reps 5 --perm-cycles 2000
+    --unrelated-cycles 20000 --write-cycles 2000 --spawn-cycles 200 "$@")
+  job=$(mktemp)
+  trap 'rm -f "$job"' EXIT
+  printf '%q ' "$bench" --sensor "$sensor" "${args[@]}" >"$job"
+  printf '\n' >>"$job"
+  log "benchmark in a VM on Debian's $series kernel (takes a while under emulation)"
+  out=$("$PERMSENTRY_ROOT/tests/vm/vm.sh" "$PERMSENTRY_ROOT/build" "$series" "$job") || {
+    printf '%s\n' "$out" >&2
+    die "the benchmark did not finish in the VM"
+  }
+  sed -n '/^permsentry benchmark:/,/^VM-JOB-EXIT/p' <<<"$out" | grep -v '^VM-JOB-EXIT'
+  exit 0
+fi
+
 # auditd's maintainer scripts would start it (and enable audit for every
 # process started afterwards): the benchmark starts it itself.
 ensure_packages_nostart auditd
-build "$PERMSENTRY_ROOT/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo
-exec "$PERMSENTRY_ROOT/build/bench/permsentry_bench" --sensor "$PERMSENTRY_ROOT/build/permsentry" "$@"
+exec "$bench" --sensor "$sensor" "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite, as root: unit and integration tests on the normal build,
-# then the same suite again with AddressSanitizer + UBSan (clang) plus a
-# libFuzzer run of the decoder. Prints ctest's summary for each.
+# the integration suites in qemu VMs on Debian's 6.1 and 6.12 kernels on both
+# capture backends, then the host suites again with AddressSanitizer + UBSan
+# (clang) plus a libFuzzer run of the decoder. Prints ctest's summary for each.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 require_root
@@ -14,7 +15,11 @@ build "$PERMSENTRY_ROOT/build-asan" -DCMAKE_BUILD_TYPE=Debug -DCMAKE_C_COMPILER=
 
 status=0
 log "tests (RelWithDebInfo)"
-(cd "$PERMSENTRY_ROOT/build" && ctest --output-on-failure) || status=1
+(cd "$PERMSENTRY_ROOT/build" && ctest --output-on-failure -LE vm) || status=1
+# The two kernels' VMs side by side: each is one emulated host thread.
+log "tests in qemu VMs (Debian 6.1 and 6.12, tracepoint and rich backends)"
+(cd "$PERMSENTRY_ROOT/build" && ctest --output-on-failure -L vm -j2) || status=1
+cat "$PERMSENTRY_ROOT"/build/vm/summary-*.txt 2>/dev/null || true
 log "tests (ASan + UBSan, libFuzzer)"
 (cd "$PERMSENTRY_ROOT/build-asan" && ctest --output-on-failure) || status=1
 if ((status == 0)); then log "all tests passed"; else log "SOME TESTS FAILED"; fi

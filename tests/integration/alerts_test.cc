@@ -191,6 +191,7 @@ class Alerts : public ::testing::Test {
     ASSERT_TRUE(Eventually([] { return CanConnectTcp(slack_port_); }));
     journal_ = new Journal();
     ASSERT_TRUE(journal_->Start(*root_ + "/journald.out"))
+        << ReadFile(*root_ + "/journald.out")
         << "no journald and no /lib/systemd/systemd-journald (Debian's systemd package)";
 
     const std::string cfg = *root_ + "/permsentry.yaml";

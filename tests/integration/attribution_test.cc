@@ -519,7 +519,7 @@ TEST_F(Attribution, ForkStorm) {
   const size_t procs_before = kernel_procs(status_json());
   const size_t rss_before = RssKb(sensor_->pid());
   const absl::Time storm_start = absl::Now();
-  const int forks = Scaled(50000);
+  const int forks = Scaled(50000, 1000);
   ASSERT_EQ(RunClean({Bin("claude"), "--storm", std::to_string(forks), "--chmod-every",
                       std::to_string(forks / 5), "--chmod-file", f, "--", "/bin/true"}),
             0);

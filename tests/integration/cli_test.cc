@@ -117,7 +117,7 @@ TEST(Cli, AutoRunsTheBackendProbeNames) {
                                           : "tracepoint backend: the rich backend cannot run"))
       << err;
   std::string status;
-  for (int i = 0; i < 100 && !absl::StrContains(status, "backend_reason"); ++i) {
+  for (int i = 0; i < 100 && !absl::StrContains(status, "\nbackend: "); ++i) {
     status = RunPermsentry({"status", "--file", dir + "/status.json"}).out;
     absl::SleepFor(absl::Milliseconds(50));
   }
@@ -247,7 +247,8 @@ TEST(Cli, FullRingBufferIsCountedAndAlerted) {
   ASSERT_TRUE(sensor.ready());
   const std::string f = absl::StrCat("/var/tmp/permsentry-tiny-", getpid());
   close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
-  constexpr size_t kCalls = 100000;
+  // Far more than the 1 MiB ring holds (about a KiB each), even scaled down.
+  const size_t kCalls = Scaled(100000, 10000);
   for (size_t i = 0; i < kCalls; ++i) syscall(SYS_chmod, f.c_str(), 0600);
   std::optional<Event> alert = sensor.WaitFor(
       [](const Event& e) { return Get(e, "event.action") == "events_lost"; }, absl::Seconds(10));
@@ -259,7 +260,7 @@ TEST(Cli, FullRingBufferIsCountedAndAlerted) {
   // written to a stdout whose reader (this test, slower still under ASan) fell
   // behind. Other processes' events count in the totals too: a lower bound.
   const size_t delivered =
-      sensor.Count([&](const Event& e) { return Get(e, "permsentry.path_arg") == f; });
+      sensor.Count([&](const Event& e) { return Get(e, "file.path") == f; });
   uint64_t lost_total = 0, stdout_total = 0;
   for (const Event& e :
        sensor.All([](const Event& e) { return Get(e, "event.action") == "events_lost"; })) {
@@ -411,7 +412,13 @@ TEST(Cli, AStdoutNobodyReadsNeverBlocksCapture) {
           "--socket", (dir + "/tail.sock").c_str(), nullptr);
     _exit(127);
   }
-  absl::SleepFor(absl::Milliseconds(300));
+  // The tail is connected once the sensor's status counts it.
+  bool connected = false;
+  for (int i = 0; i < 3000 && !connected; ++i) {
+    connected = absl::StrContains(Slurp(dir + "/status.json"), "\"clients\":1");
+    if (!connected) absl::SleepFor(absl::Milliseconds(10));
+  }
+  ASSERT_TRUE(connected) << Slurp(dir + "/status.json");
   const std::string f = dir + "/f";
   close(open(f.c_str(), O_CREAT | O_WRONLY, 0644));
   // ~2 KB each: about 20 MB of events against a 1 MiB buffer and a 4 KB pipe.
@@ -422,7 +429,7 @@ TEST(Cli, AStdoutNobodyReadsNeverBlocksCapture) {
   ASSERT_EQ(chmod(suid.c_str(), 04755), 0);
   // The alert reaches the tail though nobody reads stdout.
   bool alerted = false;
-  for (int i = 0; i < 200 && !alerted; ++i) {
+  for (int i = 0; i < 1200 && !alerted; ++i) {
     alerted = absl::StrContains(Slurp(tail_out), suid);
     if (!alerted) absl::SleepFor(absl::Milliseconds(50));
   }

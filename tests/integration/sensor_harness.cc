@@ -238,6 +238,14 @@ std::vector<Event> SensorProcess::SeenBefore(
   return out;
 }
 
+std::vector<Event> SensorProcess::InWindow(const std::function<bool(const Event&)>& match) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<Event> out;
+  for (size_t i = window_start_; i < events_.size(); ++i)
+    if (match(events_[i])) out.push_back(events_[i]);
+  return out;
+}
+
 std::vector<Event> SensorProcess::All(const std::function<bool(const Event&)>& match) {
   std::lock_guard<std::mutex> lock(mu_);
   std::vector<Event> out;
@@ -309,9 +317,9 @@ bool RichBackend() {
   return b != nullptr && std::string(b) == "rich";
 }
 
-int Scaled(int n) {
-  const char* vm = std::getenv("PERMSENTRY_TEST_VM");
-  return vm != nullptr && *vm != '\0' && *vm != '0' ? std::max(1, n / 10) : n;
+int Scaled(int host, int vm) {
+  const char* env = std::getenv("PERMSENTRY_TEST_VM");
+  return env != nullptr && *env != '\0' && *env != '0' ? vm : host;
 }
 
 std::string Get(const Event& e, const std::string& k) {

@@ -56,6 +56,8 @@ class SensorProcess {
   std::vector<Event> SeenBefore(const std::function<bool(const Event&)>& match,
                                 const std::function<void()>& barrier,
                                 const std::function<bool(const Event&)>& barrier_match);
+  // The events since the last StartWindow matching `match` (no waiting).
+  std::vector<Event> InWindow(const std::function<bool(const Event&)>& match);
   // All events so far matching `match` (no waiting).
   std::vector<Event> All(const std::function<bool(const Event&)>& match);
 
@@ -93,9 +95,9 @@ class SensorProcess {
 // the tracepoint one (tp_btf, raw_tp, tracepoint, or unset on a host that
 // refuses fentry).
 bool RichBackend();
-// Under emulation (PERMSENTRY_TEST_VM, set by tests/vm) storms are smaller: the
-// VM runs check kernels and backends, not volume.
-int Scaled(int n);
+// A storm's size: `host`, or under emulation (PERMSENTRY_TEST_VM, set by
+// tests/vm) `vm`: the VM runs check kernels and backends, not volume.
+int Scaled(int host, int vm);
 
 // Field `k` of an event, or "<missing>".
 std::string Get(const Event& e, const std::string& k);

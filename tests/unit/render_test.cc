@@ -369,3 +369,120 @@ TEST(RenderJson, AiAttribution) {
 
 }  // namespace
 }  // namespace permsentry
+
+namespace permsentry {
+namespace {
+
+// The rich backend: paths and state are the kernel's objects, no arguments.
+TEST(RenderJson, RichChmodHasNoArguments) {
+  auto d = RenderJson(Decode(RecordBuilder::Rich(Op::kMode, 268)  // fchmodat
+                                 .Resolved("/etc/sudoers.d/x", PS_PATH_OBJECT)
+                                 .Mode(0442)
+                                 .Before(0100440, 0, 0)
+                                 .After(0100442, 0, 0)
+                                 .Flags(PS_OF_OBJECT)
+                                 .Build()));
+  EXPECT_EQ(Str(d, "/event/action"), "chmod");
+  EXPECT_EQ(Str(d, "/event/outcome"), "success");
+  EXPECT_EQ(Str(d, "/permsentry/operation"), "mode");
+  EXPECT_EQ(Str(d, "/permsentry/hook"), "fentry");
+  EXPECT_EQ(Str(d, "/permsentry/syscall"), "fchmodat");
+  EXPECT_EQ(Str(d, "/file/path"), "/etc/sudoers.d/x");
+  EXPECT_EQ(Str(d, "/permsentry/path_resolution"), "kernel_path");
+  EXPECT_EQ(Str(d, "/permsentry/file/state_source"), "kernel_inode");
+  EXPECT_EQ(Str(d, "/permsentry/file/mode_before"), "0440");
+  EXPECT_EQ(Str(d, "/file/mode"), "0442");
+  EXPECT_EQ(Str(d, "/permsentry/access_delta/0"), "others: +w");
+  for (const char* absent : {"/permsentry/path_arg", "/permsentry/return_value",
+                             "/permsentry/dirfd", "/permsentry/at_flags"})
+    EXPECT_EQ(Str(d, absent), "<missing>") << absent;
+}
+
+// A rename seen by the rich backend: both names are the kernel's.
+TEST(RenderJson, RichRenameNamesBothSides) {
+  JsonRenderer r("testhost");
+  r.SetWatchList(std::make_shared<const std::vector<WatchEntry>>(DefaultWatchList()));
+  const std::string line = r.Render(Decode(RecordBuilder::Rich(Op::kRename, 82)
+                                               .Resolved("/etc/.pw.tmp", PS_PATH_OBJECT)
+                                               .Resolved2("/etc/passwd", PS_PATH_OBJECT)
+                                               .Watched(0, PS_WM_OBJECT | PS_WM_PATH2)
+                                               .Before(0100644, 0, 0, 7)
+                                               .After(0100600, 0, 0, 8)
+                                               .Build()));
+  rapidjson::Document d;
+  d.Parse(line.data(), line.size() - 1);
+  ASSERT_FALSE(d.HasParseError()) << line;
+  EXPECT_EQ(Str(d, "/event/action"), "credfile_rename");
+  EXPECT_EQ(Str(d, "/file/path"), "/etc/passwd");
+  EXPECT_EQ(Str(d, "/permsentry/from_path"), "/etc/.pw.tmp");
+  EXPECT_EQ(Str(d, "/permsentry/to_path"), "/etc/passwd");
+  EXPECT_EQ(Str(d, "/permsentry/watch/side"), "destination");
+  EXPECT_EQ(Str(d, "/permsentry/access_delta/0"),
+            "replaced by rename (a new inode holds the name)");
+  EXPECT_EQ(Str(d, "/permsentry/access_delta/1"), "group root (0): -r");
+}
+
+// Credentials changed by a syscall outside the table (unshare of a user
+// namespace): named by number, and full capabilities inside a new user
+// namespace are not a gain over the host.
+TEST(RenderJson, RichCredsInANewUserNamespace) {
+  auto b = RecordBuilder::Rich(Op::kCreds, 272);
+  b.Flags(PS_OF_CREDS);
+  b.ev.creds_before = ps_creds{.uid = 1000, .euid = 1000, .userns = 4026531837u};
+  b.ev.creds_after = ps_creds{.uid = 1000,
+                              .euid = 1000,
+                              .cap_permitted = 0x1ffffffffffULL,
+                              .cap_effective = 0x1ffffffffffULL,
+                              .userns = 4026532400u};
+  auto d = RenderJson(Decode(b.Build()));
+  EXPECT_EQ(Str(d, "/event/action"), "cred_change");
+  EXPECT_EQ(Str(d, "/event/category/0"), "process");
+  EXPECT_EQ(Str(d, "/permsentry/syscall"), "unshare");
+  EXPECT_EQ(Str(d, "/permsentry/syscall_nr"), "272");
+  EXPECT_EQ(Str(d, "/permsentry/creds/new_user_namespace"), "true");
+  EXPECT_EQ(Str(d, "/permsentry/creds/capabilities_gained/0"), "<missing>");
+  EXPECT_EQ(Str(d, "/permsentry/access_delta/0"),
+            "entered user namespace 4026532400 (its capabilities hold there)");
+}
+
+// An exec that gave new credentials: the binary is the object.
+TEST(RenderJson, RichExecSetid) {
+  auto b = RecordBuilder::Rich(Op::kExecCreds, 59)
+               .Resolved("/usr/bin/passwd", PS_PATH_OBJECT)
+               .Text("/usr/bin/passwd")
+               .Before(0104755, 0, 0)
+               .After(0104755, 0, 0);
+  b.Flags(PS_OF_CREDS);
+  b.ev.creds_before = ps_creds{.uid = 1000, .euid = 1000, .suid = 1000, .fsuid = 1000};
+  b.ev.creds_after = ps_creds{.uid = 1000, .euid = 0, .suid = 0, .fsuid = 0};
+  auto d = RenderJson(Decode(b.Build()));
+  EXPECT_EQ(Str(d, "/event/action"), "exec_setid");
+  EXPECT_EQ(Str(d, "/event/type/0"), "start");
+  EXPECT_EQ(Str(d, "/file/path"), "/usr/bin/passwd");
+  EXPECT_EQ(Str(d, "/file/mode"), "04755");
+  EXPECT_EQ(Str(d, "/permsentry/executable"), "/usr/bin/passwd");
+  EXPECT_EQ(Str(d, "/permsentry/creds/after/euid"), "0");
+  EXPECT_EQ(Str(d, "/permsentry/access_delta/0"), "euid 1000 -> 0 (root)");
+  EXPECT_NE(Str(d, "/message").find("exec of \"/usr/bin/passwd\" with new credentials"),
+            std::string::npos)
+      << Str(d, "/message");
+}
+
+// io_uring requests the rich backend saw where the kernel ran them: the result
+// is known.
+TEST(RenderJson, RichIoUringHasItsResult) {
+  auto d = RenderJson(Decode(RecordBuilder::Rich(Op::kUnlink)
+                                 .Flags(PS_OF_IO_URING)
+                                 .Resolved("/etc/sudoers.d/x", PS_PATH_OBJECT)
+                                 .Watched(2, PS_WM_DIR_ENTRY)
+                                 .Before(0100440, 0, 0)
+                                 .Ret(-13)
+                                 .Build()));
+  EXPECT_EQ(Str(d, "/permsentry/io_uring/executed"), "true");
+  EXPECT_EQ(Str(d, "/event/outcome"), "failure");
+  EXPECT_EQ(Str(d, "/permsentry/errno"), "EACCES");
+  EXPECT_EQ(Str(d, "/permsentry/syscall"), "<missing>");
+}
+
+}  // namespace
+}  // namespace permsentry
