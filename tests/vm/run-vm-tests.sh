@@ -15,6 +15,10 @@
 #   6.12.117+deb12-cloud-amd64 rich: PASS 97/97 (verifier: ps_sys_exit 13% ...)
 # and for a failure the tests that failed with their assertions.
 set -euo pipefail
+
+# All in a function: bash parses it whole before running it, so editing this
+# file while a VM runs cannot change what the running copy does.
+main() {
 build=$(cd "$1" && pwd)
 series=$2
 filter=${3:-*}
@@ -89,3 +93,6 @@ if ((status != 0)); then
   echo "run-vm-tests: $release: the suites did not pass in the VM (console in $build/vm/)" >&2
 fi
 exit $status
+}
+
+main "$@"

@@ -17,6 +17,10 @@
 # Software emulation (TCG): slow, but the only accelerator that runs stock
 # kernels on these hosts.
 set -euo pipefail
+
+# All in a function: bash parses it whole before running it, so editing this
+# file while a VM runs cannot change what the running copy does.
+main() {
 build=$(cd "$1" && pwd)
 series=$2
 job=$3
@@ -73,9 +77,16 @@ cp /bin/busybox "$root/bin/busybox"
 for applet in sh mount umount mkdir cp ln cat echo poweroff insmod chroot sed uname ls ip; do
   ln -s busybox "$root/bin/$applet"
 done
-for m in fs/fuse/fuse.ko fs/fuse/virtiofs.ko; do
+# In load order; 6.1's cloud kernel has virtio itself as modules too.
+modules="drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko
+  drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko
+  drivers/virtio/virtio_pci.ko fs/fuse/fuse.ko fs/fuse/virtiofs.ko"
+load=""
+for m in $modules; do
   f=$(ls "$kdir"/lib/modules/*/kernel/$m 2>/dev/null | head -n 1 || true)
-  [[ -n "$f" ]] && cp "$f" "$root/modules/"
+  [[ -n "$f" ]] || continue
+  cp "$f" "$root/modules/"
+  load="$load /modules/$(basename "$m")"
 done
 cp "$job" "$root/job.sh"
 cat >"$root/init" <<INIT
@@ -83,7 +94,8 @@ cat >"$root/init" <<INIT
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
-for m in /modules/fuse.ko /modules/virtiofs.ko; do [ -f \$m ] && insmod \$m; done
+# Twice: a module whose dependency comes later in the list loads the second time.
+for pass in 1 2; do for m in$load; do insmod \$m 2>/dev/null; done; done
 echo "VM-KERNEL \$(uname -r)"
 # Loopback, for the sink tests' peers (rsyslogd, the webhook server).
 ip link set lo up
@@ -145,3 +157,6 @@ if [[ -z "$code" ]]; then
   exit 1
 fi
 exit "$code"
+}
+
+main "$@"
