@@ -373,6 +373,16 @@ TEST_F(Rules, ProcessGainingRoot) {
   b.ev.creds_after = b.ev.creds_before;
   b.ev.creds_after.cap_effective = 1ull << 21;
   EXPECT_EQ(Judge(DecodeOrFail(b.Build())).id(), "process-gained-root");
+  // Every capability inside a new user namespace (unshare, a rootless
+  // container; seen by the rich backend): not a gain over the host.
+  auto ns = RecordBuilder::Rich(Op::kCreds, 272);
+  ns.Flags(PS_OF_CREDS);
+  ns.ev.creds_before.uid = ns.ev.creds_before.euid = ns.ev.creds_before.suid = 1000;
+  ns.ev.creds_before.userns = 4026531837u;
+  ns.ev.creds_after = ns.ev.creds_before;
+  ns.ev.creds_after.cap_effective = ns.ev.creds_after.cap_permitted = 0x1ffffffffffull;
+  ns.ev.creds_after.userns = 4026532400u;
+  EXPECT_EQ(Judge(DecodeOrFail(ns.Build())).id(), "none");
 }
 
 TEST_F(Rules, PackageManagersAreExcluded) {

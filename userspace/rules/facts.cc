@@ -55,7 +55,10 @@ void CredsFacts(const OpEvent& ev, Facts& f) {
   const bool was_root = b.uid == 0 || b.euid == 0 || b.suid == 0;
   f.creds_to_root = (a.uid == 0 && b.uid != 0) ||
                     (!was_root && ((a.euid == 0 && b.euid != 0) || (a.fsuid == 0 && b.fsuid != 0)));
-  f.caps_gained = (a.cap_effective & ~b.cap_effective) | (a.cap_permitted & ~b.cap_permitted);
+  // Capabilities in a new user namespace hold over what that namespace owns,
+  // not over the host: entering one (unshare, a rootless container) gains none.
+  if (a.userns == b.userns)
+    f.caps_gained = (a.cap_effective & ~b.cap_effective) | (a.cap_permitted & ~b.cap_permitted);
 }
 
 }  // namespace
