@@ -199,8 +199,8 @@ class Workloads {
 class Permsentry {
  public:
   // `stdout_fd`: where its events go (default /dev/null); `config`: --config.
-  explicit Permsentry(const std::string& binary, int stdout_fd = -1,
-                      const std::string& config = "", const std::string& backend = "auto") {
+  explicit Permsentry(const std::string& binary, int stdout_fd = -1, const std::string& config = "",
+                      const std::string& backend = "auto") {
     const std::string ready = "/tmp/permsentry-bench.ready";
     unlink(ready.c_str());
     pid_ = fork();
@@ -707,8 +707,8 @@ int main(int argc, char** argv) {
   };
   std::vector<Series> series = {{.name = "none"}, {.name = "floor"}};
   for (const std::string& b : o.backends)
-    series.push_back({.name = o.backends.size() == 1 && b == "auto" ? "permsentry" : b,
-                      .sensor = true});
+    series.push_back(
+        {.name = o.backends.size() == 1 && b == "auto" ? "permsentry" : b, .sensor = true});
   const auto add = [](Series& s, const LegResult& r, const LegResult& none) {
     const double v[4] = {r.perm_ns, r.unrelated_ns, r.write_ns, r.spawn_ns};
     const double n[4] = {none.perm_ns, none.unrelated_ns, none.write_ns, none.spawn_ns};
@@ -756,9 +756,9 @@ int main(int argc, char** argv) {
                 .write_ratio = Median(sr.ratio[2]),
                 .spawn_ratio = Median(sr.ratio[3])};
     if (sr.sensor) {
-      l.delivery = "issued " + std::to_string(sr.issued) +
-                   " permission events; the sensor saw " + std::to_string(sr.seen) +
-                   " events (any process), lost " + std::to_string(sr.lost);
+      l.delivery = "issued " + std::to_string(sr.issued) + " permission events; the sensor saw " +
+                   std::to_string(sr.seen) + " events (any process), lost " +
+                   std::to_string(sr.lost);
     }
     legs.push_back(l);
   }

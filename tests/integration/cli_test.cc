@@ -259,8 +259,7 @@ TEST(Cli, FullRingBufferIsCountedAndAlerted) {
   // Every call is delivered, or counted as lost in the ring, or counted as not
   // written to a stdout whose reader (this test, slower still under ASan) fell
   // behind. Other processes' events count in the totals too: a lower bound.
-  const size_t delivered =
-      sensor.Count([&](const Event& e) { return Get(e, "file.path") == f; });
+  const size_t delivered = sensor.Count([&](const Event& e) { return Get(e, "file.path") == f; });
   uint64_t lost_total = 0, stdout_total = 0;
   for (const Event& e :
        sensor.All([](const Event& e) { return Get(e, "event.action") == "events_lost"; })) {

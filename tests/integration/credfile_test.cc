@@ -12,13 +12,13 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <climits>
 #include <cstring>
-#include <atomic>
 #include <fstream>
 #include <map>
-#include <thread>
 #include <string>
+#include <thread>
 
 #include "../common/acl_value.h"
 #include "absl/strings/match.h"
@@ -477,10 +477,12 @@ TEST_F(Credfile, FlippedPathBufferNamesTheRealObject) {
   Barrier();
   const std::string bulk_barrier = P("other/flip-barrier");
   WriteFile(bulk_barrier, "", 0600);
-  ASSERT_TRUE(sensor_->WaitFor([&](const Event& e) {
-    return Get(e, "file.path") == bulk_barrier && Get(e, "file.mode") == "0600" &&
-           Get(e, "process.pid") == std::to_string(getpid());
-  }, absl::Seconds(30)));
+  ASSERT_TRUE(sensor_->WaitFor(
+      [&](const Event& e) {
+        return Get(e, "file.path") == bulk_barrier && Get(e, "file.mode") == "0600" &&
+               Get(e, "process.pid") == std::to_string(getpid());
+      },
+      absl::Seconds(30)));
   // What was reported, the same way.
   const std::string me = std::to_string(getpid());
   std::map<std::pair<std::string, std::string>, int> reported;

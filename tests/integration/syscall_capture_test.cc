@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -528,6 +529,72 @@ TEST_F(Capture, CapsetAndSetgroups) {
     return;
   }
   ExpectFailure(Expect("capset", "", bad), "EINVAL");
+}
+
+// A set-id binary run by a user it elevates: the rich backend sees the exec
+// commit new credentials (security_bprm_committing_creds), with the binary.
+TEST_F(Capture, SetuidExecIsReportedWithTheBinary) {
+  if (!RichBackend()) GTEST_SKIP() << "set-id execs are seen by the rich backend (Known limits)";
+  const std::string bin = dir_ + "/suid-id";
+  ASSERT_EQ(system(("cp /usr/bin/id '" + bin + "'").c_str()), 0);
+  ASSERT_EQ(chown(bin.c_str(), 0, 0), 0);
+  ASSERT_EQ(chmod(bin.c_str(), 04755), 0);
+  ASSERT_EQ(chmod(dir_.c_str(), 0755), 0);  // nobody must reach it
+  sensor_->StartWindow();
+  const pid_t child = InChild([&] {
+    if (syscall(SYS_setresgid, kNobody, kNobody, kNobody) != 0) _exit(2);
+    if (syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0) _exit(2);
+    const int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, STDOUT_FILENO);
+    execl(bin.c_str(), bin.c_str(), nullptr);
+    _exit(127);
+  });
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(child) &&
+           Get(ev, "event.action") == "exec_setid";
+  });
+  ASSERT_TRUE(e) << sensor_->Stderr();
+  EXPECT_EQ((*e)["permsentry.operation"], "exec_creds");
+  EXPECT_EQ((*e)["file.path"], bin);
+  EXPECT_EQ((*e)["file.mode"], "04755");
+  EXPECT_EQ((*e)["permsentry.executable"], bin);
+  EXPECT_EQ((*e)["permsentry.syscall"], "execve");
+  EXPECT_EQ((*e)["permsentry.creds.before.euid"], "65534");
+  EXPECT_EQ((*e)["permsentry.creds.after.euid"], "0");
+  EXPECT_EQ((*e)["permsentry.creds.after.uid"], "65534");
+  EXPECT_EQ((*e)["user.id"], "65534");  // who ran it
+  EXPECT_EQ((*e)["permsentry.urgent"], "true");
+  EXPECT_TRUE(HasDelta(*e, "euid 65534 -> 0 (root)")) << SummaryOf(*e);
+  // Its commit is that event, not a second credential change.
+  ExpectNone(
+      [&](const Event& ev) {
+        return Get(ev, "process.pid") == std::to_string(child) &&
+               Get(ev, "permsentry.syscall") == "execve" && Get(ev, "event.action") != "exec_setid";
+      },
+      "the exec's own commit_creds");
+}
+
+// Entering a new user namespace gives every capability inside it: the rich
+// backend sees the commit (any call, not only set*id), and says so rather than
+// reporting the capabilities as gained.
+TEST_F(Capture, NewUserNamespaceIsNotAHostGain) {
+  if (!RichBackend()) GTEST_SKIP() << "only the rich backend sees unshare's credentials";
+  const pid_t child = InChild([] {
+    if (syscall(SYS_setresgid, kNobody, kNobody, kNobody) != 0) _exit(2);
+    if (syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0) _exit(2);
+    _exit(unshare(CLONE_NEWUSER) == 0 ? 0 : 3);
+  });
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(child) &&
+           Get(ev, "permsentry.syscall") == "unshare";
+  });
+  if (!e) GTEST_SKIP() << "unshare(CLONE_NEWUSER) refused here (user namespaces disabled?)";
+  EXPECT_EQ((*e)["event.action"], "cred_change");
+  EXPECT_EQ((*e)["permsentry.creds.new_user_namespace"], "true");
+  EXPECT_NE((*e)["permsentry.creds.before.userns"], (*e)["permsentry.creds.after.userns"]);
+  EXPECT_EQ(Get(*e, "permsentry.creds.capabilities_gained.0"), "<missing>");
+  EXPECT_EQ(Get(*e, "permsentry.urgent"), "<missing>");
+  EXPECT_EQ(Get(*e, "rule.id"), "<missing>");  // not "capabilities gained"
 }
 
 // ------------------------------------------------------------------ xattrs
