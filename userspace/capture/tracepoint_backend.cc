@@ -63,6 +63,8 @@ class TracepointBackend : public BpfBackend {
         use_btf_ = a.use_btf;
         uring_ = a.io_uring;
         process_ = a.process;
+        // A hook that loaded after an older kernel refused the newer one's.
+        if (a.io_uring != Uring::kNone) io_uring_error_.clear();
         if (!a.process && process_error_.empty()) process_error_ = "not loaded";
         return absl::OkStatus();
       }
