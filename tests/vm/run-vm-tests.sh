@@ -70,7 +70,7 @@ for backend in $backends; do
   passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?.*/\1/p' <<<"$out" | tail -n 1)
   skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) tests\?.*/\1/p' <<<"$out" | tail -n 1)
   failed=$(sed -n 's/^\[  FAILED  \] \([A-Za-z0-9_./:]*\)\( (.*\)\{0,1\}$/\1/p' <<<"$out" |
-    grep -v '^[0-9]' | sort -u | tr '\n' ' ')
+    { grep -v '^[0-9]' || true; } | sort -u | tr '\n' ' ')
   pct=$((insns / 10000))
   note="verifier: ${worst:-?} ${insns} insns, ${pct}% of the limit"
   [[ -n "${skipped:-}" ]] && note="$note; $skipped skipped"

@@ -74,7 +74,7 @@ trap cleanup EXIT
 root="$work/initrd"
 mkdir -p "$root"/{bin,proc,sys,dev,host,newroot,modules}
 cp /bin/busybox "$root/bin/busybox"
-for applet in sh mount umount mkdir cp ln cat echo poweroff insmod chroot sed uname ls ip; do
+for applet in sh mount umount mkdir cp ln cat echo poweroff insmod switch_root sed uname ls ip; do
   ln -s busybox "$root/bin/$applet"
 done
 # In load order; 6.1's cloud kernel has virtio itself as modules too.
@@ -121,9 +121,12 @@ mount -t tmpfs tmpfs run
 chmod 1777 tmp var/tmp
 for d in "$source_dir" "$build"; do mkdir -p .\$d; mount --bind /host\$d .\$d; done
 cp /job.sh tmp/job.sh
-chroot /newroot /bin/sh -c 'cd /tmp && /bin/sh /tmp/job.sh'
-echo "VM-JOB-EXIT \$?"
-poweroff -f
+cd /
+# switch_root, not chroot: a chrooted caller may not create a user namespace
+# (unshare(CLONE_NEWUSER) is EPERM), and a test does. The job's shell is PID 1
+# of the new root; sysrq powers the VM off when it ends.
+exec switch_root /newroot /bin/sh -c \
+  'cd /tmp && /bin/sh /tmp/job.sh; echo "VM-JOB-EXIT \$?"; echo o >/proc/sysrq-trigger; sleep 600'
 INIT
 chmod +x "$root/init"
 initrd="$work/initrd.cpio.gz"
@@ -149,7 +152,8 @@ timeout "${PERMSENTRY_VM_TIMEOUT_S:-2400}" qemu-system-x86_64 -accel tcg,thread=
   -append "console=ttyS0 lsm=lockdown,capability,landlock,yama,bpf panic=-1 quiet" \
   </dev/null >"$log" 2>&1 || true
 
-console=$(tr -d '\r' <"$log" | sed -n '/^VM-KERNEL /,$p')
+# The firmware's terminal escapes can share a line with the first marker.
+console=$(tr -d '\r' <"$log" | sed 's/^.*\(VM-KERNEL \)/\1/' | sed -n '/^VM-KERNEL /,$p')
 printf '%s\n' "$console"
 code=$(sed -n 's/^VM-JOB-EXIT \([0-9]*\).*/\1/p' <<<"$console" | tail -n 1)
 if [[ -z "$code" ]]; then
