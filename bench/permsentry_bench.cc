@@ -631,6 +631,7 @@ void Usage() {
 int main(int argc, char** argv) {
   Options o;
   static const option kLong[] = {{"sensor", required_argument, nullptr, 's'},
+                                 {"backends", required_argument, nullptr, 'B'},
                                  {"reps", required_argument, nullptr, 'r'},
                                  {"perm-cycles", required_argument, nullptr, 'p'},
                                  {"unrelated-cycles", required_argument, nullptr, 'u'},
