@@ -116,7 +116,7 @@ struct Daemon {
   void Stop(int sig = SIGTERM) {
     if (pid <= 0) return;
     kill(pid, sig);
-    waitpid(pid, nullptr, 0);
+    WaitChild(pid);
     pid = -1;
   }
 };
@@ -539,8 +539,7 @@ TEST_F(Alerts, ProcessGainedRoot) {
     if (syscall(SYS_setresuid, kNobody, kNobody, 0) != 0) _exit(1);
     _exit(syscall(SYS_setresuid, 0, 0, 0) == 0 ? 0 : 2);
   }
-  int status = 0;
-  waitpid(child, &status, 0);
+  const int status = WaitChild(child);
   ASSERT_EQ(WEXITSTATUS(status), 0);
   std::optional<Event> a = sensor_->WaitFor([&](const Event& e) {
     return Get(e, "rule.id") == "process-gained-root" &&

@@ -51,8 +51,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>
 }
 
 int Wait(pid_t pid) {
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return -1;
+  const int status = WaitChild(pid);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 

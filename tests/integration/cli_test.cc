@@ -458,10 +458,9 @@ TEST(Cli, AStdoutNobodyReadsNeverBlocksCapture) {
     }
   }
   kill(tail, SIGINT);
-  waitpid(tail, nullptr, 0);
+  WaitChild(tail);
   kill(sensor, SIGINT);
-  int status = 0;
-  waitpid(sensor, &status, 0);
+  const int status = WaitChild(sensor);
   size_t lines = 0, bad = 0;
   bool suid_alert = false, drop_alert = false;
   for (absl::string_view l : absl::StrSplit(got, '\n', absl::SkipEmpty())) {

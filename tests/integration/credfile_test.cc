@@ -205,9 +205,7 @@ TEST_F(Credfile, SedInPlaceReplacementIsReportedOnce) {
     execl("/bin/sh", "sh", "-c", ("exec " + cmd).c_str(), nullptr);
     _exit(127);
   }
-  int status;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  ASSERT_EQ(status, 0);
+  ASSERT_EQ(WaitChild(pid), 0);
   Event e = ExpectCred("credfile_rename", passwd, pid);
   EXPECT_EQ(e["process.name"], "sed");
   EXPECT_EQ(e["permsentry.watch.class"], "passwd");

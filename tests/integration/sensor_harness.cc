@@ -11,10 +11,13 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "rapidjson/document.h"
@@ -265,12 +268,49 @@ void SensorProcess::Signal(int sig) {
   if (pid_ > 0) kill(pid_, sig);
 }
 
+namespace {
+
+// Waits up to `timeout` for `pid` to end; its wait status, or nullopt.
+std::optional<int> WaitExit(pid_t pid, absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    int status = 0;
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;
+    if (absl::Now() >= deadline) return std::nullopt;
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+}
+
+// Where each thread of `pid` is: state, wait channel and kernel stack, for a
+// sensor that does not stop.
+std::string ThreadsOf(pid_t pid) {
+  std::string out;
+  const std::string dir = absl::StrCat("/proc/", pid, "/task");
+  std::error_code ec;
+  for (const auto& t : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string p = t.path().string();
+    absl::StrAppend(&out, "\n  thread ", t.path().filename().string(), ": ", ReadFile(p + "/stat"),
+                    "  wchan ", ReadFile(p + "/wchan"), "\n", ReadFile(p + "/stack"));
+  }
+  return out;
+}
+
+}  // namespace
+
 int SensorProcess::Stop() {
   if (pid_ > 0) {
     kill(pid_, SIGINT);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    exit_status_ = status;
+    // A sensor that does not stop is a failure that names where it is stuck,
+    // never a suite that hangs.
+    const absl::Duration grace = absl::Seconds(Scaled(30, 180));
+    std::optional<int> status = WaitExit(pid_, grace);
+    if (!status) {
+      ADD_FAILURE() << "permsentry run (pid " << pid_ << ") did not exit within " << grace
+                    << " of SIGINT; its threads:" << ThreadsOf(pid_) << "\nstderr: " << Stderr();
+      kill(pid_, SIGKILL);
+      status = WaitExit(pid_, grace);
+    }
+    exit_status_ = status.value_or(W_EXITCODE(125, 0));
     pid_ = -1;
   }
   if (reader_.joinable()) reader_.join();
@@ -302,14 +342,34 @@ CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid, 
     execv(argv[0], argv.data());
     _exit(127);
   }
-  int status = 0;
-  waitpid(pid, &status, 0);
+  // Bounded like the sensor's stop: a command that hangs fails its test.
+  const absl::Duration limit = absl::Seconds(Scaled(120, 900));
+  std::optional<int> waited = WaitExit(pid, limit);
+  if (!waited) {
+    ADD_FAILURE() << "permsentry " << absl::StrJoin(args, " ") << " (pid " << pid
+                  << ") still running after " << limit << "; its threads:" << ThreadsOf(pid);
+    kill(pid, SIGKILL);
+    waited = WaitExit(pid, limit);
+  }
+  const int status = waited.value_or(W_EXITCODE(125, 0));
   CommandResult r{.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1,
                   .out = ReadFile(out_file),
                   .err = ReadFile(err_file)};
   unlink(out_file.c_str());
   unlink(err_file.c_str());
   return r;
+}
+
+int WaitChild(pid_t pid, absl::Duration limit) {
+  if (limit == absl::ZeroDuration()) limit = absl::Seconds(Scaled(60, 600));
+  std::optional<int> status = WaitExit(pid, limit);
+  if (!status) {
+    ADD_FAILURE() << "child " << pid << " still running after " << limit
+                  << "; its threads:" << ThreadsOf(pid);
+    kill(pid, SIGKILL);
+    status = WaitExit(pid, limit);
+  }
+  return status.value_or(W_EXITCODE(125, 0));
 }
 
 bool RichBackend() {

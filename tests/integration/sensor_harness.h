@@ -99,6 +99,11 @@ bool RichBackend();
 // tests/vm) `vm`: the VM runs check kernels and backends, not volume.
 int Scaled(int host, int vm);
 
+// Waits for child `pid` (default limit: Scaled(60, 600) s). One that has not
+// ended by then fails the test, with where its threads are, and is killed: a
+// stuck child is a named failure, never a suite that hangs. Its wait status.
+int WaitChild(pid_t pid, absl::Duration limit = absl::ZeroDuration());
+
 // Field `k` of an event, or "<missing>".
 std::string Get(const Event& e, const std::string& k);
 

@@ -147,8 +147,7 @@ class Capture : public ::testing::Test {
       fn();
       _exit(0);
     }
-    int status;
-    waitpid(pid, &status, 0);
+    WaitChild(pid);
     return pid;
   }
 
@@ -1005,8 +1004,7 @@ long Int80(long nr, long a, long b, long c) {
 std::string Int80Unavailable() {
   const pid_t pid = fork();
   if (pid == 0) _exit(Int80(20 /* ia32 getpid */, 0, 0, 0) == getpid() ? 0 : 1);
-  int status = 0;
-  if (waitpid(pid, &status, 0) != pid) return "cannot wait for the probe";
+  const int status = WaitChild(pid);
   if (WIFSIGNALED(status))
     return absl::StrCat("int 0x80 raises signal ", WTERMSIG(status),
                         ": ia32 emulation is off on this kernel (ia32_emulation=0 or "
