@@ -24,6 +24,8 @@ series=$2
 filter=${3:-*}
 backends=${4:-tracepoint rich}
 here=$(cd "$(dirname "$0")" && pwd)
+# One backend's suites take 4-6 minutes in these VMs.
+suite_timeout=${PERMSENTRY_VM_SUITE_TIMEOUT_S:-900}
 
 job=$(mktemp)
 trap 'rm -f "$job"' EXIT
@@ -41,15 +43,25 @@ for backend in $backends; do
   done
   kill -INT \$pid 2>/dev/null; wait \$pid 2>/dev/null
   grep -E "BEGIN PROG LOAD LOG|^processed [0-9]+ insns" /tmp/verifier.log | sed 's/^/VM-VLOG /'
-  PERMSENTRY_TEST_VM=1 PERMSENTRY_TEST_READY_TIMEOUT_S=600 PERMSENTRY_TEST_BACKEND=\$backend \\
-    $build/tests/integration_tests --gtest_color=no --gtest_filter='$filter' >/tmp/gtest.out 2>&1
-  echo "VM-EXIT \$backend \$?"
+  # Bounded, so that a test that hangs is named and the other backend still
+  # runs; each test's start goes to the console as it happens, so that even a
+  # VM that stops answering shows where it was.
+  rm -f /tmp/gtest.code
+  { PERMSENTRY_TEST_VM=1 PERMSENTRY_TEST_READY_TIMEOUT_S=600 PERMSENTRY_TEST_BACKEND=\$backend \\
+      timeout -k 20 $suite_timeout $build/tests/integration_tests --gtest_color=no \\
+      --gtest_filter='$filter' 2>&1; echo \$? >/tmp/gtest.code; } |
+    tee /tmp/gtest.out | grep --line-buffered '^\[ RUN ' | sed -u 's/^/VM-LIVE /'
+  echo "VM-EXIT \$backend \$(cat /tmp/gtest.code)"
   sed 's/^/VM-OUT /' /tmp/gtest.out
 done
 exit 0
 JOB
 
-console=$("$here/vm.sh" "$build" "$series" "$job") || true
+# The whole VM: every suite's bound and boot, so that a kernel that stops
+# answering costs minutes, not the CI run.
+nbackends=$(wc -w <<<"$backends")
+console=$(PERMSENTRY_VM_TIMEOUT_S=${PERMSENTRY_VM_TIMEOUT_S:-$((nbackends * suite_timeout + 300))} \
+  "$here/vm.sh" "$build" "$series" "$job") || true
 summary="$build/vm/summary-$series.txt"
 : >"$summary"
 # Each line on stdout and in the summary file scripts/test.sh prints.
@@ -79,6 +91,15 @@ for backend in $backends; do
     say "$release $backend: FAIL: $worst takes $insns of the verifier's 1000000 instructions" \
       "(more than 70%: one small change from refused on this kernel)"
   fi
+  # A test that started and never ended: the suite timed out in it, or the VM
+  # stopped answering during it.
+  last=$(sed -n 's/^VM-LIVE \[ RUN      \] //p' <<<"$section" | tail -n 1)
+  if [[ -n "$last" ]] && ! grep -qE "^\[ *(OK|FAILED|SKIPPED) *\] ${last//./\\.}( |\$)" <<<"$out"; then
+    case "$code" in
+      124 | 137) failed="${failed:-}(timed out after ${suite_timeout}s in $last) " ;;
+      "") failed="${failed:-}(the VM stopped during $last) " ;;
+    esac
+  fi
   if [[ "$code" == "0" ]]; then
     say "$release $backend: PASS ${passed:-0}/${ran:-0} ($note)"
   else
@@ -87,6 +108,11 @@ for backend in $backends; do
     # What failed, with its assertions, for the CI log.
     grep -E '^(\[  FAILED|/.*Failure|Expected|  Actual|Which is|Value of|permsentry:)' <<<"$out" |
       head -n 80 | sed 's/^/    /'
+    # Without an exit code the kernel's last words say why.
+    if [[ -z "$code" ]]; then
+      grep -E '(BUG|WARNING|Oops|lockup|hung_task|blocked for more|RCU|panic|Call Trace)' <<<"$section" |
+        head -n 40 | sed 's/^/    console: /'
+    fi
   fi
 done
 if ((status != 0)); then

@@ -137,7 +137,8 @@ initrd="$work/initrd.cpio.gz"
 vfsd_pid=$!
 for _ in $(seq 100); do [[ -S "$work/vfsd.sock" ]] && break; sleep 0.1; done
 
-log="$cache/console-$pkg.log"
+# Its own name for a second VM of the same kernel at once.
+log="${PERMSENTRY_VM_CONSOLE:-$cache/console-$pkg.log}"
 mem=3072
 # Two vCPUs (per-CPU maps and ring producers on two CPUs), emulated on one host
 # thread: with multi-threaded TCG, a guest CPU can run code translated while
