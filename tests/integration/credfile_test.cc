@@ -491,6 +491,10 @@ TEST_F(Credfile, FlippedPathBufferNamesTheRealObject) {
        sensor_->InWindow([&](const Event& e) { return Get(e, "process.pid") == me; })) {
     const std::string path = Get(e, "file.path");
     if (path != watched && path != decoy) continue;
+    // A coalesced alert's summary (a window of repeats closing, 10 s on, so
+    // in the VMs during the loop) repeats the last call; the call itself is
+    // already counted.
+    if (e.count("permsentry.alert.repeats") > 0) continue;
     const bool marked = e.count("permsentry.watch.match") > 0;
     if (Get(e, "event.action") == "chmod" && Get(e, "permsentry.syscall") == "chmod") {
       reported[{path, Get(e, "file.mode")}]++;
