@@ -113,14 +113,18 @@ class Credfile : public ::testing::Test {
     });
   }
   // A marker event after which earlier events of this process have arrived:
-  // events of one thread reach the rings in order.
+  // events of one thread reach the rings in order. It can queue behind a
+  // storm's thousands of events, which an emulated CPU takes seconds to
+  // render: a wait that is only a ceiling.
   static void Barrier() {
     const std::string m = P("etc/sudoers.d/x");
     ASSERT_EQ(chmod(m.c_str(), 0440), 0);
-    ASSERT_TRUE(sensor_->WaitFor([&](const Event& e) {
-      return Get(e, "permsentry.syscall") == "chmod" && Get(e, "file.path") == m &&
-             Get(e, "process.pid") == std::to_string(getpid());
-    }));
+    ASSERT_TRUE(sensor_->WaitFor(
+        [&](const Event& e) {
+          return Get(e, "permsentry.syscall") == "chmod" && Get(e, "file.path") == m &&
+                 Get(e, "process.pid") == std::to_string(getpid());
+        },
+        absl::Seconds(Scaled(10, 120))));
   }
 
   static SensorProcess* sensor_;
