@@ -124,7 +124,7 @@ class Credfile : public ::testing::Test {
           return Get(e, "permsentry.syscall") == "chmod" && Get(e, "file.path") == m &&
                  Get(e, "process.pid") == std::to_string(getpid());
         },
-        absl::Seconds(Scaled(10, 120))));
+        absl::Seconds(20)));
   }
 
   static SensorProcess* sensor_;

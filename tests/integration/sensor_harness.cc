@@ -175,6 +175,9 @@ void SensorProcess::StartWindow() {
 
 std::optional<Event> SensorProcess::WaitFor(const std::function<bool(const Event&)>& match,
                                             absl::Duration timeout) {
+  // Under emulation everything takes longer, rendering included; a wait is a
+  // ceiling on a fact, so a longer one only slows a failure.
+  timeout *= Scaled(1, 6);
   std::unique_lock<std::mutex> lock(mu_);
   size_t scanned = window_start_;
   const auto deadline = std::chrono::steady_clock::now() + absl::ToChronoNanoseconds(timeout);

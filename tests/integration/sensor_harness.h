@@ -41,7 +41,8 @@ class SensorProcess {
   void StartWindow();
 
   // First event (since the last StartWindow) for which `match` holds, waiting up
-  // to `timeout`. Every line must be valid JSON: a line that is not fails the test.
+  // to `timeout` (six times that in the VMs). Every line must be valid JSON: a
+  // line that is not fails the test.
   std::optional<Event> WaitFor(const std::function<bool(const Event&)>& match,
                                absl::Duration timeout = absl::Seconds(5));
   // Convenience: the event of `syscall` made by `pid` on `path` (if non-empty):
