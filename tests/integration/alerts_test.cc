@@ -58,8 +58,10 @@ std::vector<std::string> Lines(const std::string& path) {
   return out;
 }
 
-// Polls `pred` until it holds or `timeout` passes.
+// Polls `pred` until it holds or `timeout` passes (six times that under
+// emulation, where a peer such as the Python webhook server starts slowly).
 bool Eventually(const std::function<bool()>& pred, absl::Duration timeout = absl::Seconds(15)) {
+  timeout *= Scaled(1, 6);
   for (const absl::Time end = absl::Now() + timeout; absl::Now() < end;) {
     if (pred()) return true;
     absl::SleepFor(absl::Milliseconds(50));

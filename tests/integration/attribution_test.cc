@@ -413,7 +413,7 @@ TEST_F(Attribution, StatusListsLiveSessionsWithTheirChanges) {
   const std::string sid = Get(*e, "permsentry.ai.session_id");
   const std::vector<std::string> args = {"status", "--file", *root_ + "/status.json"};
   CommandResult r;
-  const absl::Time deadline = absl::Now() + absl::Seconds(5);
+  const absl::Time deadline = absl::Now() + absl::Seconds(Scaled(5, 30));
   do {
     r = RunPermsentry(args);
     if (absl::StrContains(r.out, sid) && absl::StrContains(r.out, "1 by the agent")) break;
