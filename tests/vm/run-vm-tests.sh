@@ -81,7 +81,8 @@ for backend in $backends; do
   ran=$(sed -n 's/^\[==========\] \([0-9]*\) tests\? from .* ran\..*/\1/p' <<<"$out" | tail -n 1)
   passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) tests\?.*/\1/p' <<<"$out" | tail -n 1)
   skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) tests\?.*/\1/p' <<<"$out" | tail -n 1)
-  failed=$(sed -n 's/^\[  FAILED  \] \([A-Za-z0-9_./:]*\)\( (.*\)\{0,1\}$/\1/p' <<<"$out" |
+  failed=$(sed -n -e 's/^\[  FAILED  \] \([A-Za-z0-9_./]*\): SetUpTestSuite or TearDownTestSuite$/\1(suite set-up or tear-down)/p' \
+    -e 's/^\[  FAILED  \] \([A-Za-z0-9_./:]*\)\( (.*\)\{0,1\}$/\1/p' <<<"$out" |
     { grep -v '^[0-9]' || true; } | sort -u | tr '\n' ' ')
   pct=$((insns / 10000))
   note="verifier: ${worst:-?} ${insns} insns, ${pct}% of the limit"
