@@ -28,6 +28,7 @@ char LICENSE[] SEC("license") = "GPL";
 #define PS_ATTR_SIZE 0x8
 #define PS_ATTR_OPEN 0x8000 /* the truncate of an open's O_TRUNC */
 #define PS_O_ACCMODE 03
+#define PS_O_CREAT 0100
 #define PS_O_TRUNC 01000
 
 /* ---------------------------------------------------------------- records */
@@ -339,6 +340,9 @@ int BPF_PROG(ps_filp_open, int dfd, struct filename* pathname, const struct open
   __u32 off = 0;
   if ((__u64)ret >= (__u64)-4095) return 0; /* IS_ERR: nothing was opened */
   const __u32 oflags = BPF_CORE_READ(op, open_flag);
+  /* Every open on the host ends here: one that can neither write nor create
+   * (most of them) leaves before the task-storage lookup. */
+  if (!(oflags & (PS_O_ACCMODE | PS_O_TRUNC | PS_O_CREAT))) return 0;
   struct ps_pending* p = ps_pending_get(0);
   struct dentry* d = BPF_CORE_READ(ret, f_path.dentry);
   /* Created by this open: its creation hook (security_path_mknod) left the
