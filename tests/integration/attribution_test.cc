@@ -33,9 +33,13 @@ namespace {
 constexpr char kPath[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 
 // Fork and exec argv with exactly `env`; returns the pid (not waited for).
-pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+// With own_group, the process leads a process group of its own, so that it and
+// everything it starts can be ended together, by that group's id.
+pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
+            bool own_group = false) {
   const pid_t pid = fork();
   if (pid == 0) {
+    if (own_group) setpgid(0, 0);
     const int devnull = open("/dev/null", O_RDWR);
     dup2(devnull, STDIN_FILENO);
     dup2(devnull, STDOUT_FILENO);
@@ -47,6 +51,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>
     execve(a[0], a.data(), e.data());
     _exit(127);
   }
+  if (own_group) setpgid(pid, pid);  // both sides: the group exists before either goes on
   return pid;
 }
 
@@ -329,14 +334,15 @@ int BesideAnAgent(const std::string& agent, const std::string& f, bool use_tty) 
     // A login session: setting the login uid starts a new audit session.
     std::ofstream("/proc/self/loginuid") << 0;
   }
-  const pid_t a = Spawn({agent, "--setenv", "CLAUDECODE=1", "--", "/bin/sleep", "30"}, {kPath});
+  const pid_t a = Spawn({agent, "--setenv", "CLAUDECODE=1", "--", "/bin/sleep", "30"}, {kPath},
+                        /*own_group=*/true);
   usleep(300 * 1000);
   if (RunClean({"/bin/chmod", "0660", f}) != 0) _exit(13);
   usleep(300 * 1000);
-  kill(a, SIGKILL);
+  // The agent and its sleep child (which would still count as a live agent
+  // process in this session): their group, and nothing else on the host.
+  kill(-a, SIGKILL);
   Wait(a);
-  // The sleep child still runs in the agent's session: it counts as live.
-  (void)!system("pkill -KILL -f '^/bin/sleep 30$'");
   usleep(300 * 1000);
   if (RunClean({"/bin/chmod", "0664", f}) != 0) _exit(14);
   _exit(0);
