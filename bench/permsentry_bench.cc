@@ -255,8 +255,13 @@ class Auditd {
     saved_rules_ = Run("/sbin/auditctl -l");
     if (Run("pidof auditd").empty()) {
       if (std::system("/sbin/auditd >/dev/null 2>&1") != 0) Die("cannot start auditd");
-      started_ = true;
-      usleep(300000);
+      // It daemonizes: ready once the kernel has it as the audit daemon, whose
+      // pid is then the one to stop (never another auditd, by name).
+      for (int i = 0; i < 1000 && started_pid_ <= 0; ++i) {
+        started_pid_ = std::atoi(Run("/sbin/auditctl -s | awk '/^pid/ {print $2}'").c_str());
+        if (started_pid_ <= 0) usleep(10000);
+      }
+      if (started_pid_ <= 0) Die("auditd started but never registered with the kernel");
     }
     std::system("/sbin/auditctl -D >/dev/null; /sbin/auditctl -b 8192 >/dev/null");
     const char* b64 =
@@ -294,7 +299,7 @@ class Auditd {
     std::istringstream rules(saved_rules_);
     for (std::string line; std::getline(rules, line);)
       if (!line.empty() && line != "No rules") Run("/sbin/auditctl " + line);
-    if (started_) std::system("/sbin/auditctl --signal TERM >/dev/null 2>&1 || pkill -x auditd");
+    if (started_pid_ > 0) kill(started_pid_, SIGTERM);
     std::system(was_enabled_ ? "/sbin/auditctl -e 1 >/dev/null" : "/sbin/auditctl -e 0 >/dev/null");
     // Once audit has been enabled, the kernel gives every process started
     // afterwards an audit context (syscall slow path, ~2x on getpid here) until
@@ -306,7 +311,7 @@ class Auditd {
 
  private:
   bool was_enabled_ = false;
-  bool started_ = false;
+  pid_t started_pid_ = 0;  // the auditd this run started, if any
   std::string saved_rules_;
 };
 
