@@ -19,9 +19,13 @@ using testing::RecordBuilder;
 
 OpEvent Decode(std::vector<uint8_t> rec) { return testing::DecodeOrFail(std::move(rec)); }
 
-// Renders, checks the one-line invariant, parses.
-rapidjson::Document RenderJson(const OpEvent& ev) {
+using WatchListPtr = std::shared_ptr<const std::vector<WatchEntry>>;
+
+// Renders (with `watch` as the renderer's watch list, if given), checks the
+// one-line invariant, parses.
+rapidjson::Document RenderJson(const OpEvent& ev, WatchListPtr watch = nullptr) {
   JsonRenderer r("testhost");
+  if (watch != nullptr) r.SetWatchList(std::move(watch));
   const std::string line = r.Render(ev);
   EXPECT_EQ(std::count(line.begin(), line.end(), '\n'), 1) << line;
   EXPECT_EQ(line.back(), '\n');
@@ -246,12 +250,9 @@ std::vector<uint8_t> RenameOntoPasswd() {
 }
 
 TEST(RenderJson, CredentialFileRename) {
-  JsonRenderer r("testhost");
-  r.SetWatchList(std::make_shared<const std::vector<WatchEntry>>(DefaultWatchList()));
-  const std::string line = r.Render(Decode(RenameOntoPasswd()));
-  rapidjson::Document d;
-  d.Parse(line.data(), line.size() - 1);
-  ASSERT_FALSE(d.HasParseError()) << line;
+  const rapidjson::Document d =
+      RenderJson(Decode(RenameOntoPasswd()),
+                 std::make_shared<const std::vector<WatchEntry>>(DefaultWatchList()));
   EXPECT_EQ(Str(d, "/event/action"), "credfile_rename");
   EXPECT_EQ(Str(d, "/file/path"), "/etc/passwd");
   EXPECT_EQ(Str(d, "/permsentry/path_resolution"), "kernel_parent");
@@ -273,11 +274,8 @@ TEST(RenderJson, CredentialFileRename) {
 
 TEST(RenderJson, WatchClassOutsideTheListIsUnnamed) {
   // Events can outlive a reload that shortened the list: no class, no crash.
-  JsonRenderer r("testhost");
-  r.SetWatchList(std::make_shared<const std::vector<WatchEntry>>());
-  const std::string line = r.Render(Decode(RenameOntoPasswd()));
-  rapidjson::Document d;
-  d.Parse(line.data(), line.size() - 1);
+  const rapidjson::Document d =
+      RenderJson(Decode(RenameOntoPasswd()), std::make_shared<const std::vector<WatchEntry>>());
   EXPECT_EQ(Str(d, "/permsentry/watch/class"), "<missing>");
   EXPECT_EQ(Str(d, "/permsentry/watch/match"), "inode");
 }
@@ -400,18 +398,15 @@ TEST(RenderJson, RichChmodHasNoArguments) {
 
 // A rename seen by the rich backend: both names are the kernel's.
 TEST(RenderJson, RichRenameNamesBothSides) {
-  JsonRenderer r("testhost");
-  r.SetWatchList(std::make_shared<const std::vector<WatchEntry>>(DefaultWatchList()));
-  const std::string line = r.Render(Decode(RecordBuilder::Rich(Op::kRename, 82)
-                                               .Resolved("/etc/.pw.tmp", PS_PATH_OBJECT)
-                                               .Resolved2("/etc/passwd", PS_PATH_OBJECT)
-                                               .Watched(0, PS_WM_OBJECT | PS_WM_PATH2)
-                                               .Before(0100644, 0, 0, 7)
-                                               .After(0100600, 0, 0, 8)
-                                               .Build()));
-  rapidjson::Document d;
-  d.Parse(line.data(), line.size() - 1);
-  ASSERT_FALSE(d.HasParseError()) << line;
+  const rapidjson::Document d =
+      RenderJson(Decode(RecordBuilder::Rich(Op::kRename, 82)
+                            .Resolved("/etc/.pw.tmp", PS_PATH_OBJECT)
+                            .Resolved2("/etc/passwd", PS_PATH_OBJECT)
+                            .Watched(0, PS_WM_OBJECT | PS_WM_PATH2)
+                            .Before(0100644, 0, 0, 7)
+                            .After(0100600, 0, 0, 8)
+                            .Build()),
+                 std::make_shared<const std::vector<WatchEntry>>(DefaultWatchList()));
   EXPECT_EQ(Str(d, "/event/action"), "credfile_rename");
   EXPECT_EQ(Str(d, "/file/path"), "/etc/passwd");
   EXPECT_EQ(Str(d, "/permsentry/from_path"), "/etc/.pw.tmp");
