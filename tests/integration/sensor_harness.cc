@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <optional>
 #include <sstream>
 
@@ -298,6 +299,21 @@ std::string ThreadsOf(pid_t pid) {
   return out;
 }
 
+// Waits up to `limit` for `pid`; one still running then fails the test (`what`
+// and where its threads are, then `more()` if given) and is killed. Its wait
+// status.
+int WaitOrKill(pid_t pid, absl::Duration limit, const std::string& what,
+               const std::function<std::string()>& more = nullptr) {
+  std::optional<int> status = WaitExit(pid, limit);
+  if (!status) {
+    ADD_FAILURE() << what << " (pid " << pid << ") still running after " << limit
+                  << "; its threads:" << ThreadsOf(pid) << (more ? "\n" + more() : "");
+    kill(pid, SIGKILL);
+    status = WaitExit(pid, limit);
+  }
+  return status.value_or(W_EXITCODE(125, 0));
+}
+
 }  // namespace
 
 int SensorProcess::Stop() {
@@ -305,15 +321,8 @@ int SensorProcess::Stop() {
     kill(pid_, SIGINT);
     // A sensor that does not stop is a failure that names where it is stuck,
     // never a suite that hangs.
-    const absl::Duration grace = absl::Seconds(Scaled(30, 180));
-    std::optional<int> status = WaitExit(pid_, grace);
-    if (!status) {
-      ADD_FAILURE() << "permsentry run (pid " << pid_ << ") did not exit within " << grace
-                    << " of SIGINT; its threads:" << ThreadsOf(pid_) << "\nstderr: " << Stderr();
-      kill(pid_, SIGKILL);
-      status = WaitExit(pid_, grace);
-    }
-    exit_status_ = status.value_or(W_EXITCODE(125, 0));
+    exit_status_ = WaitOrKill(pid_, absl::Seconds(Scaled(30, 180)), "permsentry run, sent SIGINT,",
+                              [this] { return "stderr: " + Stderr(); });
     pid_ = -1;
   }
   if (reader_.joinable()) reader_.join();
@@ -346,15 +355,8 @@ CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid, 
     _exit(127);
   }
   // Bounded like the sensor's stop: a command that hangs fails its test.
-  const absl::Duration limit = absl::Seconds(Scaled(120, 900));
-  std::optional<int> waited = WaitExit(pid, limit);
-  if (!waited) {
-    ADD_FAILURE() << "permsentry " << absl::StrJoin(args, " ") << " (pid " << pid
-                  << ") still running after " << limit << "; its threads:" << ThreadsOf(pid);
-    kill(pid, SIGKILL);
-    waited = WaitExit(pid, limit);
-  }
-  const int status = waited.value_or(W_EXITCODE(125, 0));
+  const int status =
+      WaitOrKill(pid, absl::Seconds(Scaled(120, 900)), "permsentry " + absl::StrJoin(args, " "));
   CommandResult r{.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1,
                   .out = ReadFile(out_file),
                   .err = ReadFile(err_file)};
@@ -365,14 +367,7 @@ CommandResult RunPermsentry(const std::vector<std::string>& args, uid_t as_uid, 
 
 int WaitChild(pid_t pid, absl::Duration limit) {
   if (limit == absl::ZeroDuration()) limit = absl::Seconds(Scaled(60, 600));
-  std::optional<int> status = WaitExit(pid, limit);
-  if (!status) {
-    ADD_FAILURE() << "child " << pid << " still running after " << limit
-                  << "; its threads:" << ThreadsOf(pid);
-    kill(pid, SIGKILL);
-    status = WaitExit(pid, limit);
-  }
-  return status.value_or(W_EXITCODE(125, 0));
+  return WaitOrKill(pid, limit, "child");
 }
 
 bool RichBackend() {
