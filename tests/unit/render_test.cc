@@ -193,6 +193,22 @@ INSTANTIATE_TEST_SUITE_P(
       return "name" + std::to_string(info.index);  // the names themselves are unprintable
     });
 
+// U+2028 and U+2029 are valid in a JSON string but end a line for JavaScript
+// and some log shippers: written as escapes, decoded back to the same name.
+TEST(RenderJson, LineSeparatorsAreEscaped) {
+  const std::string name =
+      "/tmp/a\xe2\x80\xa8"
+      "b\xe2\x80\xa9"
+      "c";
+  const OpEvent ev = Decode(RecordBuilder(90).Arg(1, 0777).Path(name).Build());
+  JsonRenderer r("testhost");
+  const std::string line = r.Render(ev);
+  EXPECT_EQ(line.find("\xe2\x80\xa8"), std::string::npos) << line;
+  EXPECT_EQ(line.find("\xe2\x80\xa9"), std::string::npos) << line;
+  EXPECT_NE(line.find("a\\u2028b\\u2029c"), std::string::npos) << line;
+  EXPECT_EQ(Str(RenderJson(ev), "/file/path"), name);
+}
+
 TEST(RenderJson, InvalidUtf8IsMarkedEscaped) {
   auto d = RenderJson(Decode(RecordBuilder(90).Path("/a\xff\\b").Build()));
   EXPECT_EQ(Str(d, "/file/path"), "/a\\xff\\\\b");

@@ -142,7 +142,7 @@ std::string StatusJson(const StatusSnapshot& s) {
   }
   w.EndArray();
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+  return JsonOut(absl::string_view(buf.GetString(), buf.GetSize())) + "\n";
 }
 
 absl::Status StatusWriter::Write(const StatusSnapshot& s) {

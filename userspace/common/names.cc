@@ -86,6 +86,21 @@ EscapedBytes EscapeBytes(absl::string_view bytes) {
   return out;
 }
 
+std::string JsonOut(absl::string_view json) {
+  std::string out;
+  out.reserve(json.size());
+  for (size_t i = 0; i < json.size(); ++i) {
+    if (json[i] == '\xe2' && i + 2 < json.size() && json[i + 1] == '\x80' &&
+        (json[i + 2] == '\xa8' || json[i + 2] == '\xa9')) {
+      out += json[i + 2] == '\xa8' ? "\\u2028" : "\\u2029";
+      i += 2;
+      continue;
+    }
+    out += json[i];
+  }
+  return out;
+}
+
 std::string UnescapeBytes(absl::string_view text) {
   std::string out;
   out.reserve(text.size());

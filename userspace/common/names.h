@@ -29,6 +29,12 @@ struct EscapedBytes {
 };
 EscapedBytes EscapeBytes(absl::string_view bytes);
 
+// JSON text as it goes out, one record per line: U+2028 and U+2029 are valid
+// inside a JSON string, but JavaScript (and some log shippers) read them as
+// line breaks, so they are written as \u2028 and \u2029. Only strings can
+// hold them: JSON's own syntax is ASCII.
+std::string JsonOut(absl::string_view json);
+
 // Inverse of EscapeBytes for escaped text (used by tests and consumers).
 std::string UnescapeBytes(absl::string_view text);
 

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "attribute/process_table.h"
+#include "common/names.h"
 #include "enrich/xattr_decode.h"
 #include "rapidjson/stringbuffer.h"
 #include "rapidjson/writer.h"
@@ -586,7 +587,7 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   w.EndObject();
 
   w.EndObject();
-  std::string line(buf_.GetString(), buf_.GetSize());
+  std::string line = JsonOut(absl::string_view(buf_.GetString(), buf_.GetSize()));
   line += '\n';
   return line;
 }
@@ -631,7 +632,7 @@ std::string JsonRenderer::Render(const HealthAlert& h) {
   w.EndObject();
   w.EndObject();
   w.EndObject();
-  std::string line(buf_.GetString(), buf_.GetSize());
+  std::string line = JsonOut(absl::string_view(buf_.GetString(), buf_.GetSize()));
   line += '\n';
   return line;
 }

@@ -37,7 +37,7 @@ std::string Control(const std::function<void(Writer&)>& body) {
   body(w);
   w.EndObject();
   w.EndObject();
-  return absl::StrCat(absl::string_view(buf.GetString(), buf.GetSize()), "\n");
+  return absl::StrCat(JsonOut(absl::string_view(buf.GetString(), buf.GetSize())), "\n");
 }
 
 void KStr(Writer& w, const char* k, absl::string_view v) {
@@ -92,7 +92,7 @@ std::string TailFilter::ToRequest() const {
   w.Key("since_ms");
   w.Int64(absl::ToInt64Milliseconds(since));
   w.EndObject();
-  return absl::StrCat(absl::string_view(buf.GetString(), buf.GetSize()), "\n");
+  return absl::StrCat(JsonOut(absl::string_view(buf.GetString(), buf.GetSize())), "\n");
 }
 
 absl::StatusOr<TailFilter> TailFilter::FromRequest(absl::string_view line) {

@@ -27,7 +27,7 @@ std::string SlackPayload(const AlertRecord& r, absl::string_view hostname) {
   // The message is escaped text (EscapeForText) already: valid UTF-8.
   w.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return JsonOut(absl::string_view(buf.GetString(), buf.GetSize()));
 }
 
 WebhookSink::WebhookSink(Options options, WebhookSinkConfig config)
