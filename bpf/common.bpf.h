@@ -278,6 +278,42 @@ static __always_inline int ps_caps_xattr(const __u8* name, __u32 len) {
          name[17] == 't' && name[18] == 'y';
 }
 
+/* File types (S_IFMT bits of a mode). */
+#define PS_S_IFMT 0170000
+#define PS_S_IFREG 0100000
+#define PS_S_IFDIR 0040000
+#define PS_S_IFCHR 0020000
+#define PS_S_IFBLK 0060000
+
+/* Does a new object's mode (type bits included; a type of 0 is a regular file,
+ * as mknod takes it) open access: a set-id regular file, a world-writable
+ * regular file, a world-writable directory without the sticky bit, or a
+ * device node? Fifos and sockets are not: a world-writable socket is how
+ * local services are reached. Decided on the mode as asked (with the umask) to
+ * keep a creation pending, and again on the inode's own mode once it exists. */
+static __always_inline int ps_risky_create(__u32 mode) {
+  switch (mode & PS_S_IFMT) {
+    case 0:
+    case PS_S_IFREG:
+      return (mode & 06002) != 0;
+    case PS_S_IFDIR:
+      return (mode & 02) && !(mode & 01000);
+    case PS_S_IFCHR:
+    case PS_S_IFBLK:
+      return 1;
+    default:
+      return 0;
+  }
+}
+
+/* A requested creation mode as the caller's umask leaves it. (A directory
+ * with a default ACL ignores the umask; the completion re-checks the inode.) */
+static __always_inline __u32 ps_apply_umask(__u32 mode) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  const __u32 umask = BPF_CORE_READ(task, fs, umask);
+  return mode & ~(umask & 0777);
+}
+
 /* Start a record in `scratch`: header, process, process-table tag, the
  * operation and its hook; every other fixed field zeroed. Returns it, or NULL.
  * *in_session says whether the caller is in an AI session (an alert

@@ -27,6 +27,7 @@
 #define PS_IORING_OP_OPENAT2 28
 #define PS_IORING_OP_RENAMEAT 35
 #define PS_IORING_OP_UNLINKAT 36
+#define PS_IORING_OP_MKDIRAT 37
 #define PS_IORING_OP_SYMLINKAT 38
 #define PS_IORING_OP_LINKAT 39
 #define PS_IORING_OP_FSETXATTR 41
@@ -63,6 +64,7 @@ struct ps_uring_req {
   __u32 follow1;      /* follow a symlink in p1's last component */
   __u32 always;       /* report even when no watched file is involved */
   __u32 op;           /* enum ps_op */
+  __u32 cmode;        /* a creation whose mode opens access: that mode, umask applied */
 };
 
 static __always_inline const char* ps_filename(__u64 fn) {
@@ -85,6 +87,15 @@ static __always_inline int ps_uring_gather(struct io_kiocb* req, __u8 op, struct
       if (!(r->oflags & PS_O_ACCMODE) && !(r->oflags & (PS_O_CREAT | PS_O_TRUNC))) return -1;
       r->mode = BPF_CORE_READ(o, how.mode);
       r->op = PS_OP_WRITE_OPEN;
+      if (r->oflags & PS_O_CREAT) {
+        /* Reported wherever it is if the new file's mode opens access (the
+         * result, and so the mode it got, is not known at submission). */
+        const __u32 m = PS_S_IFREG | ps_apply_umask((__u32)r->mode & 07777);
+        if (ps_risky_create(m)) {
+          r->cmode = m;
+          r->always = 1;
+        }
+      }
       r->d1 = BPF_CORE_READ(o, dfd);
       r->p1 = (__u64)BPF_CORE_READ(o, filename);
       r->sides = 1;
@@ -160,6 +171,18 @@ static __always_inline int ps_uring_gather(struct io_kiocb* req, __u8 op, struct
       r->op = PS_OP_XATTR_SET;
       return 0;
     }
+    case PS_IORING_OP_MKDIRAT: {
+      struct io_mkdir* o = cmd;
+      const __u32 m = PS_S_IFDIR | ps_apply_umask(BPF_CORE_READ(o, mode) & 07777);
+      if (!ps_risky_create(m)) return -1;
+      r->mode = BPF_CORE_READ(o, mode);
+      r->cmode = m;
+      r->d1 = BPF_CORE_READ(o, dfd);
+      r->p1 = (__u64)BPF_CORE_READ(o, filename);
+      r->always = 1;
+      r->op = PS_OP_MKDIR;
+      return 0;
+    }
     case PS_IORING_OP_FTRUNCATE:
       r->fd = BPF_CORE_READ(req, cqe.fd);
       r->op = PS_OP_TRUNCATE;
@@ -232,15 +255,22 @@ static __always_inline int ps_on_submit(struct io_kiocb* req) {
     }
   }
   if (!watched && !r->always) return 0;
+  /* An open that creates with a mode opening access, at no credential file's
+   * name: a creation. */
+  if (r->op == PS_OP_WRITE_OPEN && r->cmode && !watched) r->op = PS_OP_CREATE;
 
   ev = ps_op_begin(r->op, PS_HOOK_IO_URING, &in_session);
   if (!ev) return 0;
   ev->syscall_nr = op;
   ev->flags = PS_OF_IO_URING;
   ev->result = PS_RESULT_UNKNOWN;
-  if (r->op == PS_OP_WRITE_OPEN) {
+  if (r->op == PS_OP_WRITE_OPEN || (r->op == PS_OP_CREATE)) {
     ev->open_flags = (__u32)r->oflags;
     ev->flags |= PS_OF_OPEN;
+  }
+  if (r->cmode) {
+    ev->mode = r->cmode & 07777;
+    ev->flags |= PS_OF_MODE;
   }
   if (watched) {
     ev->flags |= PS_OF_WATCHED;
@@ -328,6 +358,10 @@ static __always_inline int ps_on_submit(struct io_kiocb* req) {
       case PS_IORING_OP_UNLINKAT:
         t->args[0] = r->d1;
         t->args[2] = r->xflags;
+        break;
+      case PS_IORING_OP_MKDIRAT:
+        t->args[0] = r->d1;
+        t->args[2] = r->mode;
         break;
       case PS_IORING_OP_SYMLINKAT:
         t->args[1] = r->d2;

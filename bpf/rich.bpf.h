@@ -209,6 +209,10 @@ __weak __noinline __u32 ps_tail_name(__u32 off, struct ps_pending* p, __u32 dir_
   return n + len;
 }
 
+/* Build and send the record of a name operation (rich_name.bpf.c): the
+ * creation an open completes (rich_file.bpf.c) is reported by it too. */
+extern int ps_name_emit(struct ps_pending* p, long ret, __u64 text);
+
 /* Alert candidates, as the tracepoint backend decides them: a setuid/setgid
  * bit, a world-writable bit the file did not have, a file given to root, a
  * credential gain, a watched credential file, file capabilities. */

@@ -96,6 +96,11 @@ __noinline int ps_name_emit(struct ps_pending* p, long ret, __u64 text) {
         ev->mode = now.mode & 07777; /* umask and default ACL applied */
         ev->flags |= PS_OF_MODE;
       }
+      /* Kept for its mode alone: the new inode's mode is the final word. */
+      if (!(p->flags & PS_OF_WATCHED) && (!have_now || !ps_risky_create(now.mode))) return 0;
+    } else if (!(p->flags & PS_OF_WATCHED)) {
+      ev->mode = p->mode; /* refused: the mode it asked for */
+      ev->flags |= PS_OF_MODE;
     }
   }
   if (have_now) {
@@ -271,13 +276,38 @@ int BPF_PROG(ps_vfs_rmdir, void* idmap, struct inode* dir, struct dentry* dentry
   return ps_unlink_done(dentry, ret);
 }
 
-/* Creations at a watched name. An open's O_CREAT passes here too (it is
- * completed by do_filp_open, which reports the open). */
-#define PS_S_IFMT 0170000
-#define PS_S_IFREG 0100000
+/* Creations at a watched name, and creations anywhere whose mode opens access
+ * (ps_risky_create). An open's O_CREAT passes here too (it is completed by
+ * do_filp_open, which reports the open of a watched name, or the creation).
+ *
+ * The mode the hook receives has the umask applied unless the file system
+ * supports POSIX ACLs, where a default ACL replaces it: the umask is applied
+ * here when the directory has none (i_default_acl NULL: known to have none),
+ * else the mode as asked is kept as an upper bound. The completion decides on
+ * the new inode's own mode. */
+static __always_inline struct ps_pending* ps_risky_entry(__u32 op, const struct path* dir,
+                                                         struct dentry* dentry, __u32 mode) {
+  __u32 m = (op == PS_OP_MKDIR ? PS_S_IFDIR : mode & PS_S_IFMT) | (mode & 07777);
+  struct inode* di = BPF_CORE_READ(dir, dentry, d_inode);
+  if (!bpf_core_field_exists(di->i_default_acl) || !BPF_CORE_READ(di, i_default_acl))
+    m = (m & PS_S_IFMT) | ps_apply_umask(m & 07777);
+  if (!ps_risky_create(m)) return NULL;
+  struct ps_pending* p = ps_pending_get(1);
+  if (!p) return NULL;
+  __builtin_memset(&p->hit, 0, sizeof(p->hit));
+  __builtin_memset(&p->before, 0, sizeof(p->before));
+  p->op = op;
+  p->side = 0;
+  p->flags = 0;
+  p->dentry = (__u64)dentry;
+  p->dentry2 = 0;
+  return p;
+}
+
 static __always_inline int ps_create_entry(__u32 op, const struct path* dir, struct dentry* dentry,
                                            __u32 mode, __u32 dev, int ret) {
   struct ps_pending* p = ps_name_entry(op, dentry, NULL);
+  if (!p) p = ps_risky_entry(op, dir, dentry, mode);
   if (!p) return 0;
   p->mnt = ps_mnt(dir);
   p->mode = mode & 07777; /* as asked: the inode's mode once it exists */

@@ -62,7 +62,7 @@ struct ps_inflight {
   __u32 lk_flags;   /* PS_LK_* of the lookup at sys_enter */
   __u32 oflags;     /* open family: O_* flags */
   __u32 wname_side; /* name ops: 1 or 2, the path whose name is watched */
-  __u32 _pad0;
+  __u32 cmode;      /* PS_ST_CREATE: the mode asked for, umask applied, type bits set */
   /* Found at sys_exit, for the record's tail (built by global functions that
    * see only this state): the fd-named or opened object, the object found by
    * identity, and the fd naming the object (or PS_OBJ_NONE). */
@@ -131,6 +131,9 @@ static __always_inline void ps_read_args(const struct ps_sysregs* regs, __u64* a
 /* ps_inflight.flags: the record's PS_OF_* (compat, creds, before, watched),
  * plus whether the dcache lookup ran. */
 #define PS_ST_LOOKUP (1u << 31)
+/* A creation whose mode as asked opens access (ps_risky_create): reported even
+ * where no credential file is involved, if the new inode's mode still does. */
+#define PS_ST_CREATE (1u << 30)
 
 /* args[idx] for idx < 6, else 0. A switch rather than an index: older
  * verifiers (6.1) lose the bound of a spilled and reloaded index. */
@@ -197,6 +200,26 @@ static __always_inline __u64 ps_open_flags(int slot, const __u64* args) {
   }
 }
 
+/* The mode a creation asks for, type bits included: an open's O_CREAT mode
+ * (openat2: struct open_how.mode, after its flags) is a regular file's, mkdir's
+ * a directory's, mknod's carries its own type (0: a regular file). */
+#define PS_FMODE_CREATED 0x100000 /* file->f_mode: this open created the file */
+static __always_inline __u32 ps_create_mode(int slot, const __u64* args) {
+  const __u8 cmode_arg = sc_desc[slot].cmode_arg;
+  __u64 m = ps_arg(args, cmode_arg);
+  if (cmode_arg >= 6) return 0;
+  if (sc_desc[slot].kind == PS_SCK_OPEN) {
+    if (sc_desc[slot].oflags_mode == PS_OFL_OPEN_HOW) {
+      __u64 how_mode = 0;
+      bpf_probe_read_user(&how_mode, sizeof(how_mode), (const void*)m + 8);
+      m = how_mode;
+    }
+    return PS_S_IFREG | ps_apply_umask((__u32)m & 07777);
+  }
+  if (sc_desc[slot].op == PS_OP_MKDIR) return PS_S_IFDIR | ps_apply_umask((__u32)m & 07777);
+  return ((__u32)m & PS_S_IFMT) | ps_apply_umask((__u32)m & 07777);
+}
+
 /* Could the open change the file: write access, O_TRUNC, or O_CREAT? */
 static __always_inline int ps_write_intent(__u64 f) {
   if (f & PS_O_PATH) return 0;
@@ -258,9 +281,19 @@ static __always_inline int ps_on_enter(const struct ps_sysregs* regs, long id) {
 
   /* Opens without write intent are the common case: rejected before any state. */
   __u64 oflags = 0;
+  __u32 cmode = 0, create = 0;
   if (kind == PS_SCK_OPEN) {
     oflags = ps_open_flags(slot, args);
     if (!ps_write_intent(oflags)) return 0;
+    if (oflags & PS_O_CREAT) {
+      cmode = ps_create_mode(slot, args);
+      create = ps_risky_create(cmode);
+    }
+  } else if (kind == PS_SCK_CREATE) {
+    /* Most creations open nothing up: rejected before any state. */
+    cmode = ps_create_mode(slot, args);
+    if (!ps_risky_create(cmode)) return 0;
+    create = 1;
   }
 
   st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0,
@@ -276,7 +309,8 @@ static __always_inline int ps_on_enter(const struct ps_sysregs* regs, long id) {
   st->wname_side = 0;
   st->hit.cls = 0;
   st->hit.how = 0;
-  st->flags = flags;
+  st->cmode = cmode;
+  st->flags = flags | (create ? PS_ST_CREATE : 0);
 
   if (kind == PS_SCK_CREDS) {
     ps_read_creds(&st->before);
@@ -546,12 +580,13 @@ static __always_inline int ps_on_exit(long id, long ret) {
   int have_cur = 0;
   __u64 objmnt = 0;
   __u32 flags = 0, off = 0;
-  int slot, urgent = 0;
+  int slot, urgent = 0, created = 0;
 
   if (!ps_watched(id)) return 0;
   slot = ps_slot(id, &flags);
   if (slot < 0) return 0;
   const __u8 kind = sc_desc[slot].kind;
+  __u16 op = sc_desc[slot].op;
 
   st = bpf_task_storage_get(&inflight, bpf_get_current_task_btf(), 0, 0);
   if (!st || !st->active || st->slot != (__u32)slot) {
@@ -576,8 +611,33 @@ static __always_inline int ps_on_exit(long id, long ret) {
     fmnt = (__u64)BPF_CORE_READ(f, f_path.mnt);
     ps_read_inode(BPF_CORE_READ(f, f_inode), &cur);
     have_cur = 1;
-    if (!ps_watch_known((struct dentry*)objd, &cur, &st->hit)) goto done;
-    st->flags |= PS_OF_WATCHED;
+    created = (BPF_CORE_READ(f, f_mode) & PS_FMODE_CREATED) != 0;
+    if (ps_watch_known((struct dentry*)objd, &cur, &st->hit)) {
+      st->flags |= PS_OF_WATCHED;
+    } else {
+      /* No credential file: reported only as a creation whose mode, as the
+       * new inode has it, opens access. */
+      if (!created || !(st->flags & PS_ST_CREATE) || !ps_risky_create(cur.mode)) goto done;
+      op = PS_OP_CREATE;
+    }
+  } else if (kind == PS_SCK_CREATE) {
+    created = 1;
+    if (ret == 0) {
+      /* The new object, just entered in the dcache by the call. Its mode is
+       * what the umask and a default ACL left: the final word. */
+      if (path_arg < 6) ps_exit_lookup(slot, st);
+      objd = st->obj;
+      objmnt = st->obj_mnt;
+      struct inode* inode = objd ? BPF_CORE_READ((struct dentry*)objd, d_inode) : NULL;
+      if (inode) {
+        ps_read_inode(inode, &cur);
+        have_cur = 1;
+        if (!ps_risky_create(cur.mode)) goto done;
+      }
+    }
+    if (op == PS_OP_MKNOD &&
+        ((st->cmode & PS_S_IFMT) == 0 || (st->cmode & PS_S_IFMT) == PS_S_IFREG))
+      op = PS_OP_CREATE;
   } else if (kind == PS_SCK_FILE || kind == PS_SCK_TRUNCATE) {
     objfd = ps_fd_object(slot, st->args);
     if (objfd != PS_OBJ_NONE) {
@@ -630,7 +690,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
   }
 
   int in_session = 0;
-  ev = ps_op_begin(sc_desc[slot].op, PS_HOOK_SYSCALL, &in_session);
+  ev = ps_op_begin(op, PS_HOOK_SYSCALL, &in_session);
   if (!ev) goto done;
   if (in_session) urgent = 1; /* an AI session's change: alert candidate */
   flags = st->flags;
@@ -678,6 +738,18 @@ static __always_inline int ps_on_exit(long id, long ret) {
     ev->open_flags = st->oflags;
     ev->flags |= PS_OF_OPEN;
   }
+  /* A creation: the mode the new inode has (else the one asked, umask
+   * applied), and a node's device number (kernel encoding). */
+  if (created) {
+    ev->mode = (have_cur ? cur.mode : st->cmode) & 07777;
+    ev->flags |= PS_OF_MODE;
+    if (op == PS_OP_MKNOD) {
+      const __u8 ca = sc_desc[slot].cmode_arg;
+      const __u32 dev = ca < 5 ? (__u32)ps_arg(st->args, ca + 1) : 0;
+      ev->rdev = ((dev & 0xfff00) >> 8) << 20 | (dev & 0xff) | ((dev >> 12) & 0xfff00);
+      ev->flags |= PS_OF_RDEV;
+    }
+  }
 
   st->fdent = fdent;
   st->fmnt = fmnt;
@@ -707,7 +779,8 @@ static __always_inline int ps_on_exit(long id, long ret) {
     urgent = 1;
   if (kind == PS_SCK_CREDS && ret == 0 && ps_creds_gain(&ev->creds_before, &ev->creds_after))
     urgent = 1;
-  if (flags & PS_OF_WATCHED) urgent = 1; /* a credential file: alert candidate */
+  if (flags & PS_OF_WATCHED) urgent = 1;             /* a credential file: alert candidate */
+  if (created && (flags & PS_ST_CREATE)) urgent = 1; /* its mode opens access */
 
   ps_emit(off, urgent);
 done:

@@ -594,6 +594,52 @@ class IoUring : public Credfile {
   io_uring ring_{};
 };
 
+// Creations through io_uring whose mode opens access are reported like the
+// syscalls' (the tracepoint backend at submission, with the mode asked for and
+// the umask applied; the rich backend where the kernel makes the object).
+TEST_F(IoUring, CreationModesThatOpenAccess) {
+  const mode_t saved_umask = umask(0);
+  const std::string dir = P("uring-drop"), suid = P("uring-suid"), masked = P("uring-masked");
+  ASSERT_EQ(Run([&](io_uring_sqe* s) { io_uring_prep_mkdirat(s, AT_FDCWD, dir.c_str(), 0777); }),
+            0);
+  const int fd = Run([&](io_uring_sqe* s) {
+    io_uring_prep_openat(s, AT_FDCWD, suid.c_str(), O_CREAT | O_WRONLY | O_EXCL, 04755);
+  });
+  ASSERT_GE(fd, 0);
+  close(fd);
+  umask(022);
+  ASSERT_EQ(Run([&](io_uring_sqe* s) { io_uring_prep_mkdirat(s, AT_FDCWD, masked.c_str(), 0777); }),
+            0);
+  umask(saved_umask);
+
+  Event d = ExpectCred("mkdir", dir);
+  ExpectRequest(d, "mkdirat", "37");
+  EXPECT_EQ(d["file.mode"], "0777");
+  EXPECT_EQ(d["rule.id"], "world-writable-created");
+  Event f = ExpectCred("create", suid);
+  ExpectRequest(f, "openat", "18");
+  EXPECT_EQ(f["file.mode"], "04755");
+  EXPECT_EQ(f["rule.id"], "setid-file-created");
+  // The umask took the world bit: nothing was opened up. A barrier request
+  // made after it, by the same thread, proves it never comes.
+  const std::string barrier = P("uring-barrier");
+  const std::vector<Event> seen = sensor_->SeenBefore(
+      [&](const Event& e) {
+        return Get(e, "process.pid") == std::to_string(getpid()) &&
+               (Get(e, "file.path") == masked || Get(e, "permsentry.path_arg") == masked);
+      },
+      [&] {
+        umask(0);
+        EXPECT_EQ(Run([&](io_uring_sqe* s) {
+                    io_uring_prep_mkdirat(s, AT_FDCWD, barrier.c_str(), 0777);
+                  }),
+                  0);
+        umask(saved_umask);
+      },
+      [&](const Event& e) { return Get(e, "file.path") == barrier; });
+  EXPECT_TRUE(seen.empty()) << SummaryOf(seen[0]);
+}
+
 TEST_F(IoUring, RenameOntoWatchedName) {
   const std::string tmp = P("etc/.uring-new"), passwd = P("etc/passwd");
   WriteFile(tmp, "root:x:0:0:root:/root:/bin/bash\n", 0644);

@@ -164,6 +164,19 @@ constexpr SyscallInfo Open(absl::string_view name, int16_t nr, bool compat, int8
   return s;
 }
 
+// mkdir(path, mode), mkdirat(dfd, path, mode), mknod(path, mode, dev),
+// mknodat(dfd, path, mode, dev): reported when the new object's mode opens
+// access (a set-id or world-writable file, a world-writable directory without
+// the sticky bit, a device node).
+constexpr SyscallInfo Make(absl::string_view name, Op op, int16_t nr, bool compat, int8_t dirfd,
+                           int8_t path) {
+  SyscallInfo s = Base(name, op == Op::kMkdir ? "mkdir" : "mknod", op, nr, compat);
+  s.dirfd_arg = dirfd;
+  s.path_arg = path;
+  s.create_mode_arg = static_cast<int8_t>(path + 1);  // mknod's dev follows it
+  return s;
+}
+
 constexpr SyscallInfo Truncate(absl::string_view name, int16_t nr, bool compat, bool by_fd) {
   SyscallInfo s = Base(name, "credfile_truncate", Op::kTruncate, nr, compat);
   (by_fd ? s.fd_arg : s.path_arg) = 0;
@@ -261,6 +274,10 @@ constexpr SyscallInfo kTable[] = {
     Unlink("unlink", 87, N, X, 0),
     Unlink("unlinkat", 263, N, 0, 1),
     Unlink("rmdir", 84, N, X, 0),
+    Make("mkdir", Op::kMkdir, 83, N, X, 0),
+    Make("mkdirat", Op::kMkdir, 258, N, 0, 1),
+    Make("mknod", Op::kMknod, 133, N, X, 0),
+    Make("mknodat", Op::kMknod, 259, N, 0, 1),
     // ---- ia32 (int 0x80 is open to every x86-64 process when IA32_EMULATION is on)
     Chmod("chmod", 15, C, X, X, 0, 1),
     Chmod("fchmod", 94, C, 0, X, X, 1),
@@ -318,6 +335,10 @@ constexpr SyscallInfo kTable[] = {
     Unlink("unlink", 10, C, X, 0),
     Unlink("unlinkat", 301, C, 0, 1),
     Unlink("rmdir", 40, C, X, 0),
+    Make("mkdir", Op::kMkdir, 39, C, X, 0),
+    Make("mkdirat", Op::kMkdir, 296, C, 0, 1),
+    Make("mknod", Op::kMknod, 14, C, X, 0),
+    Make("mknodat", Op::kMknod, 297, C, 0, 1),
 };
 
 // io_uring requests, with the argument layout bpf/io_uring.bpf.c fills in.
@@ -333,6 +354,7 @@ constexpr SyscallInfo kIoUringTable[] = {
     IoUring(Rename("io_uring_renameat", 35, N, 0, 1, 2, 3, 4)),
     IoUring(Unlink("io_uring_unlinkat", 36, N, 0, 1)),
     IoUring(Symlink("io_uring_symlinkat", 38, N, 1, 2)),
+    IoUring(Make("io_uring_mkdirat", Op::kMkdir, 37, N, 0, 1)),
     IoUring(Link("io_uring_linkat", 39, N, 0, 1, 2, 3, 4)),
     IoUring(SetXattr("io_uring_fsetxattr", 41, N, false, 0, X)),
     IoUring(SetXattr("io_uring_setxattr", 42, N, false, X, 0)),
@@ -427,6 +449,10 @@ void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS], __u64 (&any)[PS_NR_
       case Op::kUnlink:
         d.kind = PS_SCK_NAME;
         break;
+      case Op::kMkdir:
+      case Op::kMknod:
+        d.kind = PS_SCK_CREATE;
+        break;
       default:
         d.kind = IsCredsOp(s.op) ? PS_SCK_CREDS : PS_SCK_FILE;
     }
@@ -451,6 +477,8 @@ void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS], __u64 (&any)[PS_NR_
     const bool xattr_flags = s.op == Op::kXattrSet && !s.value_is_xattr_args;
     d.atflags_arg = xattr_flags ? PS_ARG_NONE : ArgOrNone(s.flags_arg);
     d.xflags_arg = xattr_flags ? ArgOrNone(s.flags_arg) : PS_ARG_NONE;
+    // openat2's mode sits in its struct open_how, read through that argument.
+    d.cmode_arg = ArgOrNone(s.oflags_mode == PS_OFL_OPEN_HOW ? s.oflags_arg : s.create_mode_arg);
     any[s.nr / 64] |= uint64_t{1} << (s.nr % 64);
   }
 }

@@ -41,7 +41,7 @@ struct SyscallInfo {
   int8_t path2_arg = kNoArg;  // rename/link/symlink: the new name
   int8_t dirfd2_arg = kNoArg;
   int8_t oflags_arg = kNoArg;       // open flags (or struct open_how for openat2)
-  int8_t create_mode_arg = kNoArg;  // open family: mode of a created file
+  int8_t create_mode_arg = kNoArg;  // open family, mkdir, mknod: mode of a created object
   uint8_t oflags_mode = PS_OFL_DIRECT;
   uint8_t name_sides = 0;  // name ops: 1 = path is a name to check, 2 = path2 is
   IdKind id_kind = IdKind::kNone;

@@ -208,6 +208,8 @@ absl::Status DecodeTrailer(absl::Span<const uint8_t> bytes, const SyscallInfo& s
   if (sc.op == Op::kWriteOpen && sc.create_mode_arg != kNoArg && ev.open_flags &&
       (*ev.open_flags & O_CREAT))
     c.create_mode = static_cast<uint32_t>(arg(sc.create_mode_arg)) & 07777;
+  if ((sc.op == Op::kMkdir || sc.op == Op::kMknod) && sc.create_mode_arg != kNoArg)
+    c.create_mode = static_cast<uint32_t>(arg(sc.create_mode_arg)) & 07777;
   if (sc.flags_arg != kNoArg && !(sc.op == Op::kXattrSet && !sc.value_is_xattr_args))
     c.at_flags = static_cast<uint32_t>(arg(sc.flags_arg));
   for (int i = 0; i < sc.id_args; ++i) c.requested_ids.push_back(IdArg(arg(i), sc.uid16));

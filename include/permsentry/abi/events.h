@@ -297,6 +297,8 @@ enum ps_sc_kind {
   PS_SCK_OPEN = 3,     /* open family, with write intent (O_WRONLY/O_RDWR/O_TRUNC/O_CREAT) */
   PS_SCK_TRUNCATE = 4, /* truncate / ftruncate */
   PS_SCK_NAME = 5,     /* rename, link, symlink, unlink: changes which inode a name holds */
+  /* Reported when the new object's mode opens access (ps_risky_create): */
+  PS_SCK_CREATE = 6, /* mkdir, mknod families (an open's O_CREAT is PS_SCK_OPEN's) */
 };
 enum ps_oflags_mode {
   PS_OFL_DIRECT = 0,   /* oflags_arg is the O_* flags */
@@ -327,7 +329,9 @@ struct ps_sc_desc {
   __u8 owner_arg;   /* index of the new owner (chown family), or PS_ARG_NONE */
   __u8 op;          /* enum ps_op the call performs */
   __u8 xflags_arg;  /* index of setxattr's XATTR_* flags, or PS_ARG_NONE */
-  __u8 _pad[5];
+  __u8 cmode_arg;   /* index of a creation's mode (open family, mkdir, mknod; mknod's dev
+                     * follows it), or PS_ARG_NONE */
+  __u8 _pad[4];
 };
 
 /*
