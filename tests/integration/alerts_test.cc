@@ -626,6 +626,27 @@ TEST_F(Alerts, RepeatsAreCoalescedWithACount) {
   }));
 }
 
+// Coalescing keys on the change, not only on rule, process and path: a setuid
+// bit after a setgid bit on the same file, by the same process within the
+// window, is an alert of its own, not a repeat of the first.
+TEST_F(Alerts, ADifferentChangeIsNeverFoldedIntoAnEarlierAlert) {
+  const std::string f = File("two-changes", 0755);
+  ASSERT_EQ(chmod(f.c_str(), 02755), 0);
+  const Event first = Alert("setid-bit-added", f);
+  EXPECT_EQ(Get(first, "file.mode"), "02755");
+  ASSERT_EQ(chmod(f.c_str(), 0755), 0);
+  ASSERT_EQ(chmod(f.c_str(), 04755), 0);
+  std::optional<Event> second = sensor_->WaitFor(
+      [&](const Event& e) {
+        return Get(e, "rule.id") == "setid-bit-added" && Get(e, "file.path") == f &&
+               Get(e, "file.mode") == "04755";
+      },
+      absl::Seconds(10));
+  ASSERT_TRUE(second) << sensor_->Stderr();
+  EXPECT_EQ(Get(*second, "event.kind"), "alert");
+  EXPECT_EQ(Get(*second, "permsentry.alert.coalesced"), "<missing>");
+}
+
 TEST_F(Alerts, ExcludedToolsMakeEventsNotAlerts) {
   const std::string f = File("pkg-managed", 0755);
   // Two commands: dash execs a lone one in place of itself.
@@ -650,7 +671,7 @@ TEST_F(Alerts, ReloadAppliesNewRulesAndKeepsSinks) {
                    *root_, "/reload-*\"}\n"));
   sensor_->Signal(SIGHUP);
   ASSERT_TRUE(Eventually([] {
-    return absl::StrContains(sensor_->Stderr(), ": 11 rules, 5 sinks");
+    return absl::StrContains(sensor_->Stderr(), ": 14 rules, 5 sinks");
   })) << sensor_->Stderr();
   const std::string f = File("reload-a", 0644);
   ASSERT_EQ(chmod(f.c_str(), 0600), 0);
@@ -663,7 +684,7 @@ TEST_F(Alerts, ReloadAppliesNewRulesAndKeepsSinks) {
   WriteConfig("");
   sensor_->Signal(SIGHUP);
   ASSERT_TRUE(
-      Eventually([] { return absl::StrContains(sensor_->Stderr(), ": 10 rules, 5 sinks"); }));
+      Eventually([] { return absl::StrContains(sensor_->Stderr(), ": 13 rules, 5 sinks"); }));
 }
 
 // ------------------------------------------------------------------ the tail socket

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/capability.h>
+#include <linux/openat2.h>
 #include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
@@ -25,6 +26,7 @@
 #include <string>
 
 #include "../common/acl_value.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/names.h"
@@ -986,6 +988,126 @@ TEST_F(Capture, AclGrantDelta) {
   Event e = Expect("setxattr", f);
   // rwx asked, the mask limits it to rw-.
   EXPECT_EQ(e["permsentry.access_delta.0"], "user nobody (65534): rw- via ACL");
+}
+
+// An access ACL is a mode change: `setfacl -m o::rwx` alerts as `chmod o+rwx`
+// does; a minimal ACL restating the mode (`setfacl -b`) grants nothing.
+TEST_F(Capture, AclThatOpensTheModeAlertsLikeChmod) {
+  constexpr uint32_t kNoId = 0xffffffff;
+  const std::string f = MakeFile("acl-other-rwx", 0644);
+  const std::string o_rwx = AclValue({{0x01, 6, kNoId}, {0x04, 4, kNoId}, {0x20, 7, kNoId}});
+  ASSERT_EQ(setxattr(f.c_str(), "system.posix_acl_access", o_rwx.data(), o_rwx.size(), 0), 0);
+  Event e = Expect("setxattr", f);
+  EXPECT_EQ(e["rule.id"], "world-writable");
+  EXPECT_EQ(e["file.mode"], "0647");  // the inode's mode after it: the kernel set it too
+  const std::string g = MakeFile("acl-minimal", 0644);
+  const std::string minimal = AclValue({{0x01, 6, kNoId}, {0x04, 4, kNoId}, {0x20, 4, kNoId}});
+  ASSERT_EQ(setxattr(g.c_str(), "system.posix_acl_access", minimal.data(), minimal.size(), 0), 0);
+  Event m = Expect("setxattr", g);
+  EXPECT_EQ(Get(m, "rule.id"), "<missing>") << SummaryOf(m);
+}
+
+// Dropping privileges is not gaining them: setpriv to an unprivileged user,
+// keeping a capability through PR_SET_KEEPCAPS and raising it back into the
+// effective set, alerts on nothing.
+TEST_F(Capture, DroppingPrivilegesIsNotGainingRoot) {
+  if (access("/usr/bin/setpriv", X_OK) != 0) GTEST_SKIP() << "no /usr/bin/setpriv (util-linux)";
+  const pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    execl("/usr/bin/setpriv", "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+          "--inh-caps=+net_bind_service", "--ambient-caps=+net_bind_service", "/bin/true",
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  const int status = WaitChild(pid);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status;
+  // Its last credential call: the capset that raises the kept capability.
+  std::optional<Event> raise = sensor_->WaitFor([&](const Event& e) {
+    if (Get(e, "process.pid") != std::to_string(pid) || Get(e, "permsentry.operation") != "creds")
+      return false;
+    for (int i = 0; i < 8; ++i)
+      if (absl::StartsWith(Get(e, absl::StrCat("permsentry.access_delta.", i)),
+                           "raised from permitted "))
+        return true;
+    return false;
+  });
+  ASSERT_TRUE(raise) << sensor_->Stderr();
+  EXPECT_EQ(Get(*raise, "rule.id"), "<missing>") << SummaryOf(*raise);
+  for (const Event& e : sensor_->InWindow(
+           [&](const Event& e) { return Get(e, "process.pid") == std::to_string(pid); }))
+    EXPECT_NE(Get(e, "rule.id"), "process-gained-root") << SummaryOf(e);
+}
+
+// ------------------------------------------------------------ creation modes
+
+// A file or directory can be born open: a setuid-root file made by open(O_CREAT,
+// 04755) and run later is the same backdoor as a chmod. Creations whose mode, as
+// the new inode has it (umask and default ACL applied), opens access are
+// reported wherever they happen; the rest are not.
+TEST_F(Capture, CreationModesThatOpenAccess) {
+  const mode_t saved_umask = umask(0);
+  struct Made {
+    std::string syscall, path, action, mode, rule;
+  };
+  std::vector<Made> made;
+  const auto open_made = [&](const std::string& sc, const std::string& name, long fd,
+                             const std::string& mode, const std::string& rule) {
+    ASSERT_GE(fd, 0) << sc << " " << name << ": " << strerror(errno);
+    close(static_cast<int>(fd));
+    made.push_back({sc, dir_ + "/" + name, "create", mode, rule});
+  };
+  const std::string suid = dir_ + "/suid", sgid = dir_ + "/sgid", ww = dir_ + "/ww";
+  open_made("open", "suid", syscall(SYS_open, suid.c_str(), O_CREAT | O_WRONLY | O_EXCL, 04755),
+            "04755", "setid-file-created");
+  open_made("creat", "sgid", syscall(SYS_creat, sgid.c_str(), 02755), "02755",
+            "setid-file-created");
+  open_how how{};
+  how.flags = O_CREAT | O_WRONLY | O_EXCL;
+  how.mode = 0666;
+  open_made("openat2", "ww", syscall(SYS_openat2, AT_FDCWD, ww.c_str(), &how, sizeof(how)), "0666",
+            "world-writable-created");
+  const std::string drop = dir_ + "/drop";
+  ASSERT_EQ(syscall(SYS_mkdir, drop.c_str(), 0777), 0);
+  made.push_back({"mkdir", drop, "mkdir", "0777", "world-writable-created"});
+  const std::string node = dir_ + "/mem-copy";
+  ASSERT_EQ(syscall(SYS_mknodat, AT_FDCWD, node.c_str(), S_IFCHR | 0600, makedev(1, 1)), 0);
+  made.push_back({"mknodat", node, "mknod", "0600", "device-node-outside-dev"});
+  const std::string regnode = dir_ + "/reg-node";
+  ASSERT_EQ(syscall(SYS_mknod, regnode.c_str(), S_IFREG | 04711, 0), 0);
+  made.push_back({"mknod", regnode, "create", "04711", "setid-file-created"});
+
+  for (const Made& m : made) {
+    Event e = Expect(m.syscall, m.path);
+    EXPECT_EQ(e["event.action"], m.action) << m.path;
+    EXPECT_EQ(e["event.outcome"], "success") << m.path;
+    EXPECT_EQ(e["file.path"], m.path);
+    EXPECT_EQ(e["file.mode"], m.mode) << m.path;
+    EXPECT_EQ(e["rule.id"], m.rule) << m.path;
+    EXPECT_EQ(e["permsentry.urgent"], "true") << m.path;
+    EXPECT_TRUE(HasDelta(e, "created with mode " + m.mode)) << m.path;
+  }
+  const Event dev = Expect("mknodat", node);
+  EXPECT_TRUE(HasDelta(dev, "character device 1:1")) << dev.at("message");
+  EXPECT_EQ(dev.at("permsentry.rdev"), "1:1");
+
+  // What opens nothing is not reported: the umask took the world bit, a
+  // directory with the sticky bit, a private file, a fifo, a socket's mode.
+  umask(022);
+  const std::string masked = dir_ + "/masked", sticky = dir_ + "/sticky", plain = dir_ + "/plain",
+                    fifo = dir_ + "/fifo";
+  ASSERT_EQ(mkdir(masked.c_str(), 0777), 0);
+  ASSERT_EQ(mkdir(sticky.c_str(), 01777), 0);
+  close(open(plain.c_str(), O_CREAT | O_WRONLY, 0666));
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0666), 0);
+  umask(saved_umask);
+  for (const std::string& p : {masked, sticky, plain, fifo})
+    ExpectNone(
+        [&](const Event& e) {
+          return Get(e, "process.pid") == std::to_string(getpid()) &&
+                 (Get(e, "file.path") == p || Get(e, "permsentry.path_arg") == p);
+        },
+        "a creation whose mode opens nothing: " + p);
 }
 
 // ------------------------------------------------------------------ ia32 ABI

@@ -121,6 +121,18 @@ TEST(AccessDelta, CredsAndCaps) {
   EXPECT_EQ(Delta(b.Build()),
             (std::vector<std::string>{"uid 1000 -> 0 (root)", "euid 1000 -> 0 (root)",
                                       "suid 1000 -> 0 (root)", "gained CAP_SYS_ADMIN"}));
+  // setpriv --inh-caps after a uid switch: the effective set raised from the
+  // permitted one it kept is no gain; an ambient capability is said.
+  auto keep = RecordBuilder(126);
+  keep.Flags(PS_OF_CREDS);
+  keep.ev.creds_before.uid = keep.ev.creds_after.uid = 65534;
+  keep.ev.creds_before.cap_permitted = keep.ev.creds_after.cap_permitted = 1ull << 10;
+  keep.ev.creds_after.cap_effective = 1ull << 10;
+  keep.ev.creds_after.cap_ambient = 1ull << 10;
+  EXPECT_EQ(Delta(keep.Build()),
+            (std::vector<std::string>{
+                "raised from permitted CAP_NET_BIND_SERVICE",
+                "ambient CAP_NET_BIND_SERVICE (kept across exec by unprivileged programs)"}));
   const uint32_t caps[5] = {0x02000001, 1u << 13, 0, 0, 0};
   EXPECT_EQ(Delta(RecordBuilder(188)
                       .Path("/bin/x")

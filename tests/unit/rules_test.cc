@@ -1,6 +1,7 @@
 // Rules without root: globs, message templates, conditions, the built-in pack
 // against recorded events, escalation, exceptions, exclusions, coalescing, and
 // every configuration error's message.
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <fstream>
@@ -170,7 +171,8 @@ TEST_F(Rules, BuiltinPackParses) {
   std::vector<std::string> ids;
   for (const Rule& r : defaults_.rules) ids.push_back(r.id);
   EXPECT_EQ(absl::StrJoin(ids, ","),
-            "setid-bit-added,world-writable,open-mode-system-path,owner-root-user-writable,"
+            "setid-bit-added,world-writable,setid-file-created,world-writable-created,"
+            "device-node-outside-dev,open-mode-system-path,owner-root-user-writable,"
             "credfile-acl-grant,file-capabilities-set,credfile-changed,authorized-keys-changed,"
             "sudoers-changed,process-gained-root");
   EXPECT_EQ(defaults_.exclude.size(), 1u);
@@ -229,6 +231,39 @@ TEST_F(Rules, WorldWritableWithoutSticky) {
   // Before unknown (not cached): taken as added.
   EXPECT_EQ(Judge(DecodeOrFail(RecordBuilder(90).Arg(1, 0666).Path("/srv/y").Build())).id(),
             "world-writable");
+}
+
+// Modes given at creation alert as a chmod to the same mode would: the
+// effective mode (the new inode's) decides; a creation has every bit it holds
+// as "added".
+TEST_F(Rules, CreationsThatOpenAccess) {
+  const auto created = [](uint32_t nr, const char* path, uint32_t type_mode) {
+    return DecodeOrFail(
+        RecordBuilder(nr).Path(path).Mode(type_mode & 07777).After(type_mode, 0, 0).Build());
+  };
+  auto open_creat = RecordBuilder(257).Arg(2, O_CREAT | O_WRONLY).Arg(3, 04755);
+  open_creat.ev.op = PS_OP_CREATE;
+  const OpEvent setuid_open = DecodeOrFail(
+      open_creat.Path("/srv/backdoor").Mode(04755).After(S_IFREG | 04755, 0, 0).Build());
+  EXPECT_EQ(setuid_open.action, "create");
+  EXPECT_EQ(Judge(setuid_open).id(), "setid-file-created");
+  EXPECT_EQ(Judge(setuid_open).severity(), "high");
+  EXPECT_EQ(Judge(created(83, "/srv/drop", S_IFDIR | 0777)).id(), "world-writable-created");
+  EXPECT_EQ(Judge(created(83, "/srv/drop", S_IFDIR | 01777)).id(), "none");  // sticky
+  auto node = RecordBuilder(133).Path("/tmp/sda").Mode(0600).After(S_IFBLK | 0600, 0, 0);
+  node.ev.rdev = 8u << 20;
+  node.ev.flags |= PS_OF_RDEV;
+  const OpEvent blk = DecodeOrFail(node.Build());
+  const Judged j = Judge(blk);
+  EXPECT_EQ(j.id(), "device-node-outside-dev");
+  const Enriched en = Enrich(blk, names_, symlinks_, &watch_);
+  EXPECT_NE(std::find(en.delta.begin(), en.delta.end(), "block device 8:0"), en.delta.end())
+      << absl::StrJoin(en.delta, "; ");
+  auto in_dev = RecordBuilder(133).Path("/dev/sdz").Mode(0600).After(S_IFBLK | 0600, 0, 0);
+  EXPECT_EQ(Judge(DecodeOrFail(in_dev.Build())).id(), "none");
+  // io_uring at submission: no result, no inode; the mode asked (umask applied).
+  auto ring = RecordBuilder::IoUring(37).Arg(2, 0777).Path("/srv/ringdir").Mode(0777);
+  EXPECT_EQ(Judge(DecodeOrFail(ring.Build())).id(), "world-writable-created");
 }
 
 TEST_F(Rules, OpenModesOnSystemPathsAndDotfiles) {
@@ -302,6 +337,47 @@ TEST_F(Rules, AclGrantOnCredentialFiles) {
   EXPECT_EQ(Judge(acl(nobody, false)).id(), "none");  // not a credential file
 }
 
+// An access ACL is a mode change: its owner, group (mask) and other entries
+// are the mode's bits. `setfacl -m o::rwx` alerts as `chmod o+rwx` does;
+// `setfacl -b` (a minimal ACL restating the mode) grants nothing.
+TEST_F(Rules, AclThatChangesTheModeIsAModeChange) {
+  const auto acl = [](const char* path, uint32_t before, const std::string& value) {
+    auto b = RecordBuilder(188)
+                 .Path(path)
+                 .Name("system.posix_acl_access")
+                 .Value(value, static_cast<uint32_t>(value.size()))
+                 .Before(S_IFREG | before, 0, 0);
+    return DecodeOrFail(b.Build());
+  };
+  const std::string o_rwx =
+      AclValue({{0x01, 6, kAclNoId}, {0x04, 4, kAclNoId}, {0x20, 7, kAclNoId}});
+  const Judged j = Judge(acl("/srv/x", 0644, o_rwx));
+  EXPECT_EQ(j.id(), "world-writable");
+  EXPECT_EQ(Judge(acl("/etc/x", 0644,
+                      AclValue({{0x01, 7, kAclNoId}, {0x04, 7, kAclNoId}, {0x20, 7, kAclNoId}})))
+                .id(),
+            "open-mode-system-path");
+  // A minimal ACL equal to the mode (setfacl -b), or one taking bits away.
+  const std::string minimal =
+      AclValue({{0x01, 6, kAclNoId}, {0x04, 4, kAclNoId}, {0x20, 4, kAclNoId}});
+  EXPECT_EQ(Judge(acl("/srv/x", 0644, minimal)).id(), "none");
+  auto shadow = RecordBuilder(188)
+                    .Path("/etc/shadow")
+                    .Name("system.posix_acl_access")
+                    .Value(minimal, static_cast<uint32_t>(minimal.size()))
+                    .Before(S_IFREG | 0644, 0, 42)
+                    .Watched(1, PS_WM_OBJECT);
+  EXPECT_EQ(Judge(DecodeOrFail(shadow.Build())).id(), "credfile-changed");  // not a grant
+  // A world-readable other entry on a file that was not: a grant.
+  auto grant = RecordBuilder(188)
+                   .Path("/etc/shadow")
+                   .Name("system.posix_acl_access")
+                   .Value(minimal, static_cast<uint32_t>(minimal.size()))
+                   .Before(S_IFREG | 0640, 0, 42)
+                   .Watched(1, PS_WM_OBJECT);
+  EXPECT_EQ(Judge(DecodeOrFail(grant.Build())).id(), "credfile-acl-grant");
+}
+
 TEST_F(Rules, FileCapabilities) {
   // v2: magic 0x02000000 | effective, permitted CAP_NET_RAW (13), inheritable 0.
   std::string caps(20, '\0');
@@ -371,8 +447,19 @@ TEST_F(Rules, ProcessGainingRoot) {
   b.Flags(PS_OF_CREDS);
   b.ev.creds_before.uid = b.ev.creds_before.euid = b.ev.creds_before.suid = 1000;
   b.ev.creds_after = b.ev.creds_before;
-  b.ev.creds_after.cap_effective = 1ull << 21;
+  b.ev.creds_after.cap_effective = b.ev.creds_after.cap_permitted = 1ull << 21;
   EXPECT_EQ(Judge(DecodeOrFail(b.Build())).id(), "process-gained-root");
+  // Dropping privileges keeps nothing new: setpriv (or a daemon) switching to
+  // an unprivileged uid with PR_SET_KEEPCAPS, then raising its effective set
+  // from what it still held in the permitted one.
+  auto drop = RecordBuilder(126);
+  drop.Flags(PS_OF_CREDS);
+  drop.ev.creds_before.uid = drop.ev.creds_before.euid = drop.ev.creds_before.suid = 65534;
+  drop.ev.creds_before.cap_permitted = 1ull << 21 | 1ull << 12;
+  drop.ev.creds_after = drop.ev.creds_before;
+  drop.ev.creds_after.cap_effective = 1ull << 21;
+  EXPECT_EQ(Judge(DecodeOrFail(drop.Build())).id(), "none");
+  EXPECT_EQ(Judge(Setuid(0, 0, 0, 65534, 65534)).id(), "none");
   // Every capability inside a new user namespace (unshare, a rootless
   // container; seen by the rich backend): not a gain over the host.
   auto ns = RecordBuilder::Rich(Op::kCreds, 272);
@@ -427,7 +514,7 @@ TEST_F(Rules, CustomRulesDisableAndReplace) {
       message: "{ai.agent} touched {file.path} ({event.action}, {severity})"
 )yaml");
   ASSERT_TRUE(set.ok()) << set.status();
-  EXPECT_EQ(set->rules.size(), 10u);  // 10 built in, one disabled, one replaced, one added
+  EXPECT_EQ(set->rules.size(), 13u);  // 13 built in, one disabled, one replaced, one added
   const Judged mine = Judge(Chmod("/tmp/x", 0755, 04755), Agent(), &*set);
   EXPECT_EQ(mine.id(), "setid-bit-added");
   EXPECT_EQ(mine.severity(), "low");                                           // escalate: false
@@ -480,7 +567,8 @@ TEST(RuleErrors, EveryMessage) {
             "chown, setuid, setgid, setreuid, setregid, setresuid, setresgid, setfsuid, "
             "setfsgid, setgroups, capset, setxattr, removexattr, credfile_write, "
             "credfile_truncate, credfile_rename, credfile_link, credfile_symlink, "
-            "credfile_unlink)");
+            "credfile_unlink, mkdir, mknod, create, exec_setid, cred_change, mount, umount, "
+            "write_open, truncate, rename, link, symlink, unlink)");
   EXPECT_EQ(rule("      match: {mode_added: setuidd}\n"),
             "r.yaml:6: rule \"r1\": match.mode_added: \"setuidd\" is not one of setuid, setgid, "
             "sticky, owner_readable, owner_writable, owner_executable, group_readable, "

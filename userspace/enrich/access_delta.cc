@@ -163,10 +163,17 @@ void CredsDelta(const OpEvent& ev, std::vector<std::string>& out) {
         absl::StrCat("entered user namespace ", a.userns, " (its capabilities hold there)"));
     return;
   }
-  if (const uint64_t gained = a.cap_effective & ~b.cap_effective)
+  // Gained: new in the permitted set. Raising the effective set from the
+  // permitted one (PR_SET_KEEPCAPS after a uid switch) gains nothing held.
+  if (const uint64_t gained = (a.cap_permitted | a.cap_effective) & ~b.cap_permitted)
     out.push_back("gained " + absl::StrJoin(CapabilityNames(gained), ","));
+  if (const uint64_t raised = a.cap_effective & ~b.cap_effective & b.cap_permitted)
+    out.push_back("raised from permitted " + absl::StrJoin(CapabilityNames(raised), ","));
   if (const uint64_t lost = b.cap_effective & ~a.cap_effective)
     out.push_back("dropped " + absl::StrJoin(CapabilityNames(lost), ","));
+  if (const uint64_t amb = a.cap_ambient & ~b.cap_ambient)
+    out.push_back("ambient " + absl::StrJoin(CapabilityNames(amb), ",") +
+                  " (kept across exec by unprivileged programs)");
 }
 
 // What a change to a watched credential file did to it.
@@ -278,8 +285,18 @@ std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names) {
     case Op::kCreate:
     case Op::kMkdir:
     case Op::kMknod:
-      if (s.mode_after)
-        out.push_back(absl::StrCat("created with mode ", FormatMode(*s.mode_after)));
+      if (s.mode_after || ev.mode)
+        out.push_back(absl::StrCat("created with mode ",
+                                   FormatMode(s.mode_after ? *s.mode_after : *ev.mode)));
+      if (ev.rdev) {
+        const uint32_t type = ev.inode_after ? ev.inode_after->mode & S_IFMT
+                              : ev.object    ? ev.object->mode & S_IFMT
+                                             : 0;
+        out.push_back(absl::StrCat(type == S_IFBLK   ? "block device "
+                                   : type == S_IFCHR ? "character device "
+                                                     : "device ",
+                                   *ev.rdev >> 20, ":", *ev.rdev & 0xfffff));
+      }
       break;
     case Op::kMount:
     case Op::kUmount:

@@ -1,4 +1,5 @@
-// Repeated identical alerts (same rule, same process, same path) are coalesced:
+// Repeated identical alerts (same rule, same process, same path, same change)
+// are coalesced:
 // the first goes out at once; repeats within the window are counted, and one
 // summary with the count goes out when the window closes. Nothing is dropped:
 // every repeat is still an event in the stream, and the summary carries the
@@ -23,10 +24,14 @@ struct CoalesceKey {
   std::string rule_id;
   ProcKey process;
   std::string path;
+  // What changed (the action and its access delta): a different change by the
+  // same process under the same rule, a uid turning 0 after a capset, is an
+  // alert of its own, never a repeat of the first.
+  std::string change;
   bool operator==(const CoalesceKey&) const = default;
   template <typename H>
   friend H AbslHashValue(H h, const CoalesceKey& k) {
-    return H::combine(std::move(h), k.rule_id, k.process, k.path);
+    return H::combine(std::move(h), k.rule_id, k.process, k.path, k.change);
   }
 };
 

@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "render/tail_text.h"
 
@@ -119,7 +120,8 @@ void Pipeline::OnOperation(OpEvent& ev) {
   for (const Rule* r : d->matched) a.matched.push_back(r->id);
   const CoalesceKey key{.rule_id = a.rule_id,
                         .process = ev.proc.key(),
-                        .path = facts.path ? *facts.path : std::string()};
+                        .path = facts.path ? *facts.path : std::string(),
+                        .change = absl::StrCat(ev.action, ":", absl::StrJoin(en.delta, ";"))};
   if (!coalescer_->Admit(key, absl::Now(), ev, a)) {
     // A repeat: still an event in the stream, marked, and counted into the
     // summary that goes out when the window closes.

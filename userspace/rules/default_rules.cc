@@ -24,19 +24,53 @@ absl::string_view DefaultRulesYaml() {
     name: world-writable without the sticky bit
     description: >-
       Anyone on the host can now write the file, or add, remove and replace
-      anything in the directory.
+      anything in the directory. An access ACL whose other entry gives write
+      (setfacl -m o::rwx) is the same change.
     severity: medium
     match:
-      action: chmod
+      action: [chmod, setxattr]
       mode_added: world_writable
       mode_lacks: sticky
     message: "{rule.name}: {file.path} {file.mode_before} → {file.mode} by {actor}{ai.tag}: {access_delta}"
+
+  - id: setid-file-created
+    name: file created setuid or setgid
+    description: >-
+      A file was created with a setuid or setgid bit (open or creat with
+      O_CREAT, mknod): the same backdoor as a chmod, made in one call.
+    severity: high
+    match:
+      action: create
+      mode_has: [setuid, setgid]
+    message: "{rule.name}: {file.path} {file.mode} by {actor}{ai.tag}: {access_delta}"
+
+  - id: world-writable-created
+    name: created world-writable without the sticky bit
+    severity: medium
+    match:
+      action: [create, mkdir]
+      mode_has: world_writable
+      mode_lacks: sticky
+    message: "{rule.name}: {file.path} {file.mode} by {actor}{ai.tag}: {access_delta}"
+
+  - id: device-node-outside-dev
+    name: device node created outside /dev
+    description: >-
+      A block or character device node gives whoever can open it the device
+      itself (a disk, memory): outside /dev it escapes the permissions udev
+      manages.
+    severity: high
+    match:
+      action: mknod
+    except:
+      - path: [/dev/**]
+    message: "{rule.name}: {file.path} by {actor}{ai.tag}: {access_delta}"
 
   - id: open-mode-system-path
     name: chmod 777 or 666 on a system path or a home dotfile
     severity: high
     match:
-      action: chmod
+      action: [chmod, setxattr]
       mode_is: ["0777", "0666"]
       path: [/etc/**, /usr/**, /bin/**, /sbin/**, /lib/**, /lib64/**, /boot/**,
              "/home/*/.*", "/home/*/.*/**", "/root/.*", "/root/.*/**"]

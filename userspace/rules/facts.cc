@@ -19,16 +19,24 @@ void AclFacts(const OpEvent& ev, const FileStateChange& st, Facts& f) {
   if (ev.op != Op::kXattrSet || !ev.xattr_value) return;
   absl::StatusOr<PosixAcl> acl = DecodePosixAcl(*ev.xattr_value, ev.xattr_value_size);
   if (!acl.ok()) return;
-  std::optional<uint16_t> mask;
-  for (const AclEntry& e : acl->entries)
-    if (e.tag == AclTag::kMask) mask = e.perm;
+  std::optional<uint16_t> mask, user_obj, group_obj, other;
+  for (const AclEntry& e : acl->entries) {
+    if (e.tag == AclTag::kMask) mask = e.perm & 7;
+    if (e.tag == AclTag::kUserObj) user_obj = e.perm & 7;
+    if (e.tag == AclTag::kGroupObj) group_obj = e.perm & 7;
+    if (e.tag == AclTag::kOther) other = e.perm & 7;
+  }
   const std::optional<uint32_t> owner = st.uid_after ? st.uid_after : st.uid_before;
+  const std::optional<uint32_t> before = st.mode_before;
   for (const AclEntry& e : acl->entries) {
     // Named entries are limited by the mask, as the kernel applies it.
     const uint16_t named = e.perm & mask.value_or(7) & 7;
     switch (e.tag) {
       case AclTag::kOther:
-        if (e.perm & 7) f.acl_grants |= kGrantOthers;
+        // The other entry is the mode's other bits: a grant only where it adds
+        // to them (a minimal ACL restating the mode, as `setfacl -b` writes,
+        // grants nothing).
+        if (e.perm & 7 & ~(before ? *before & 7 : 0)) f.acl_grants |= kGrantOthers;
         break;
       case AclTag::kUser:
         if (named == 0) break;
@@ -42,6 +50,15 @@ void AclFacts(const OpEvent& ev, const FileStateChange& st, Facts& f) {
         break;
     }
   }
+  // An access ACL sets the mode's permission bits too: owner from the user
+  // entry, group from the mask (or the group entry without one), other from
+  // the other entry. `setfacl -m o::rwx` is `chmod o+rwx`, and the mode rules
+  // see it as one.
+  if (AclKindOf(*ev.xattr_name) != AclKind::kAccess || !user_obj || !group_obj || !other) return;
+  const uint32_t perms = *user_obj << 6 | mask.value_or(*group_obj) << 3 | *other;
+  f.mode_after = (before ? *before & 07000 : 0) | perms;
+  f.mode_added = before ? perms & ~*before : perms;
+  f.mode_removed = before ? *before & 0777 & ~perms : 0;
 }
 
 void CredsFacts(const OpEvent& ev, Facts& f) {
@@ -57,8 +74,10 @@ void CredsFacts(const OpEvent& ev, Facts& f) {
                     (!was_root && ((a.euid == 0 && b.euid != 0) || (a.fsuid == 0 && b.fsuid != 0)));
   // Capabilities in a new user namespace hold over what that namespace owns,
   // not over the host: entering one (unshare, a rootless container) gains none.
-  if (a.userns == b.userns)
-    f.caps_gained = (a.cap_effective & ~b.cap_effective) | (a.cap_permitted & ~b.cap_permitted);
+  // A capability is gained when it enters the permitted set: raising the
+  // effective set from the permitted one (as setpriv and daemons dropping
+  // their uid do with PR_SET_KEEPCAPS) gains nothing the process did not hold.
+  if (a.userns == b.userns) f.caps_gained = (a.cap_permitted | a.cap_effective) & ~b.cap_permitted;
 }
 
 }  // namespace
@@ -91,6 +110,11 @@ Facts FactsOf(const OpEvent& ev, const Enriched& en) {
       f.mode_added = st.mode_before ? after & ~*st.mode_before : after;
       f.mode_removed = st.mode_before ? *st.mode_before & ~after : 0;
     }
+  } else if (op == Op::kCreate || op == Op::kMkdir || op == Op::kMknod) {
+    // A new object: every bit it has is added. An io_uring request's result is
+    // not known at submission: the mode asked for, umask applied.
+    f.mode_after = st.mode_after ? st.mode_after : ev.mode;
+    if (f.mode_after) f.mode_added = *f.mode_after & 07777;
   } else if (op == Op::kRename && st.mode_after) {
     // A rename over a watched name: the new file against the one it replaced.
     f.mode_after = st.mode_after;

@@ -31,6 +31,11 @@ const std::vector<std::string>& Actions() {
       for (const SyscallInfo& s : list)
         if (seen.insert(std::string(s.action)).second) v->emplace_back(s.action);
     }
+    // The operations' own names (either backend), for calls outside the table.
+    for (const char* a :
+         {"create", "mkdir", "mknod", "exec_setid", "cred_change", "mount", "umount", "write_open",
+          "truncate", "rename", "link", "symlink", "unlink"})
+      if (seen.insert(a).second) v->emplace_back(a);
     return v;
   }();
   return *actions;
