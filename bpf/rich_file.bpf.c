@@ -349,12 +349,13 @@ int BPF_PROG(ps_filp_open, int dfd, struct filename* pathname, const struct open
    * new name pending. */
   const int created = p && p->op == PS_OP_CREATE && p->dentry == (__u64)d;
   if (created) {
-    p->op = 0;
     /* Kept for its mode, at no credential file's name: a creation. */
     if (!(p->flags & PS_OF_WATCHED)) {
       ps_name_emit(p, 0, 0);
+      p->op = 0;
       return 0;
     }
+    p->op = 0;
   }
   if (!(oflags & (PS_O_ACCMODE | PS_O_TRUNC)) && !created) return 0;
   if (!ps_dentry_state(d, &now) || !ps_watch_known(d, &now, &hit)) return 0;
