@@ -62,12 +62,15 @@ JOB
 nbackends=$(wc -w <<<"$backends")
 console=$(PERMSENTRY_VM_TIMEOUT_S=${PERMSENTRY_VM_TIMEOUT_S:-$((nbackends * suite_timeout + 300))} \
   "$here/vm.sh" "$build" "$series" "$job") || true
-summary="$build/vm/summary-$series.txt"
+# A run with extra kernel parameters is a row of its own, in a file of its own.
+extra=${PERMSENTRY_VM_CMDLINE:-}
+summary="$build/vm/summary-$series${extra:+-${extra//[^a-z0-9]/_}}.txt"
 : >"$summary"
 # Each line on stdout and in the summary file scripts/test.sh prints.
 say() { echo "$*" | tee -a "$summary"; }
 release=$(sed -n 's/^VM-KERNEL \(.*\)/\1/p' <<<"$console" | head -n 1)
 [[ -n "$release" ]] || release="linux $series"
+release="$release${extra:+ ($extra)}"
 status=0
 for backend in $backends; do
   section=$(awk -v b="$backend" '/^VM-RUN /{on = ($2 == b)} on' <<<"$console")

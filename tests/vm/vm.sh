@@ -14,6 +14,8 @@
 # /run are the VM's own tmpfs: nothing a job changes reaches the host.
 # Prints the console from "VM-KERNEL <release>" on, then "VM-JOB-EXIT <code>";
 # exits with the job's status (1 when it never finished).
+# PERMSENTRY_VM_CMDLINE adds kernel parameters (ia32_emulation=0: a machine
+# booted with the ia32 syscall table off).
 # Software emulation (TCG): slow, but the only accelerator that runs stock
 # kernels on these hosts.
 set -euo pipefail
@@ -150,7 +152,7 @@ timeout "${PERMSENTRY_VM_TIMEOUT_S:-2400}" qemu-system-x86_64 -accel tcg,thread=
   -object memory-backend-memfd,id=mem,size=${mem}M,share=on -numa node,memdev=mem \
   -chardev socket,id=vfs,path="$work/vfsd.sock" \
   -device vhost-user-fs-pci,chardev=vfs,tag=hostroot \
-  -append "console=ttyS0 lsm=lockdown,capability,landlock,yama,bpf panic=-1 quiet" \
+  -append "console=ttyS0 lsm=lockdown,capability,landlock,yama,bpf panic=-1 quiet ${PERMSENTRY_VM_CMDLINE:-}" \
   </dev/null >"$log" 2>&1 || true
 
 # The firmware's terminal escapes can share a line with the first marker.
