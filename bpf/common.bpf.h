@@ -118,6 +118,30 @@ __weak __noinline long ps_tail_bytes(__u32 off, __u64 src, __u32 len, __u32 kern
   return bpf_probe_read_user(ev->data + off, len, (const void*)src);
 }
 
+/* A hash of `len` (at most PS_PATH_MAX) bytes, eight at a time: the same
+ * argument read twice hashes the same unless someone rewrote it in between.
+ * (Unaligned 8-byte loads: x86-64 only, as this project is.) */
+static __always_inline __u64 ps_hash_mem(const __u8* p, __u32 len) {
+  __u64 h = 0xcbf29ce484222325ULL;
+  for (__u32 i = 0; i < PS_PATH_MAX / 8; i++) {
+    const __u32 at = i * 8;
+    if (at >= len) break;
+    __u64 w = *(const __u64*)(p + at);
+    const __u32 rem = len - at;
+    if (rem < 8) w &= (1ULL << (rem * 8)) - 1;
+    h = (h ^ w) * 0x100000001b3ULL;
+  }
+  return h ^ len;
+}
+
+/* The hash of data[off, off + len) of the record being built. A global
+ * function: verified once. */
+__weak __noinline __u64 ps_hash_tail(__u32 off, __u32 len) {
+  struct ps_op_event* ev = ps_scratch_event();
+  if (!ev || len > PS_PATH_MAX) return 0;
+  return ps_hash_mem(ev->data + (off & PS_TAIL_OFF_MASK), len);
+}
+
 static __always_inline void ps_count(__u32 stat) {
   __u64* v = bpf_map_lookup_elem(&stats, &stat);
   if (v) *v += 1;
@@ -264,6 +288,24 @@ static __always_inline int ps_creds_gain(const struct ps_creds* b, const struct 
   if (a->cap_effective & ~b->cap_effective) return 1;
   if (a->cap_permitted & ~b->cap_permitted) return 1;
   return 0;
+}
+
+/* Are the current task's credentials other than `b`, in anything they grant?
+ * Compared in place: no second snapshot on the stack. */
+static __always_inline int ps_creds_changed(const struct ps_creds* b) {
+  struct task_struct* task = bpf_get_current_task_btf();
+  const struct cred* c = task->cred;
+  __u64 caps[4] = {};
+  if (c->uid.val != b->uid || c->euid.val != b->euid || c->suid.val != b->suid ||
+      c->fsuid.val != b->fsuid || c->gid.val != b->gid || c->egid.val != b->egid ||
+      c->sgid.val != b->sgid || c->fsgid.val != b->fsgid || c->user_ns->ns.inum != b->userns)
+    return 1;
+  bpf_probe_read_kernel(&caps[0], 8, &c->cap_inheritable);
+  bpf_probe_read_kernel(&caps[1], 8, &c->cap_permitted);
+  bpf_probe_read_kernel(&caps[2], 8, &c->cap_effective);
+  bpf_probe_read_kernel(&caps[3], 8, &c->cap_ambient);
+  return caps[0] != b->cap_inheritable || caps[1] != b->cap_permitted ||
+         caps[2] != b->cap_effective || caps[3] != b->cap_ambient;
 }
 
 /* security.capability: file capabilities make an executable privileged, so

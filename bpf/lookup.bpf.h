@@ -119,6 +119,8 @@ struct ps_lookup {
   __u32 state, flags;
   __u32 follow_last, links;
   __u32 last; /* the current component is the path's last */
+  __u32 _pad0;
+  __u64 arg_hash; /* of the path as read, before the walk splices symlinks in */
 };
 
 /* Per-CPU working memory: the path being walked (room for a symlink splice),

@@ -63,6 +63,7 @@ struct ps_inflight {
   __u32 oflags;     /* open family: O_* flags */
   __u32 wname_side; /* name ops: 1 or 2, the path whose name is watched */
   __u32 cmode;      /* PS_ST_CREATE: the mode asked for, umask applied, type bits set */
+  __u64 arg_hash;   /* PS_ST_HASH: the path argument's hash, as the sys_enter lookup read it */
   /* Found at sys_exit, for the record's tail (built by global functions that
    * see only this state): the fd-named or opened object, the object found by
    * identity, and the fd naming the object (or PS_OBJ_NONE). */
@@ -134,6 +135,10 @@ static __always_inline void ps_read_args(const struct ps_sysregs* regs, __u64* a
 /* A creation whose mode as asked opens access (ps_risky_create): reported even
  * where no credential file is involved, if the new inode's mode still does. */
 #define PS_ST_CREATE (1u << 30)
+/* The sys_enter lookup hashed the path argument (arg_hash). */
+#define PS_ST_HASH (1u << 29)
+/* ...and at sys_exit it was not the same any more (PS_TF_PATH_CHANGED). */
+#define PS_ST_RACED (1u << 28)
 
 /* args[idx] for idx < 6, else 0. A switch rather than an index: older
  * verifiers (6.1) lose the bound of a spilled and reloaded index. */
@@ -251,7 +256,8 @@ __noinline int ps_enter_lookup(__u32 slot, struct ps_inflight* st) {
                      dirfd_arg < 6 ? (int)ps_arg(st->args, dirfd_arg) : PS_AT_FDCWD,
                      ps_follows(slot, st->args));
   if (!l) return -1;
-  st->flags |= PS_ST_LOOKUP;
+  st->flags |= PS_ST_LOOKUP | PS_ST_HASH;
+  st->arg_hash = l->arg_hash;
   st->lk_flags = l->flags;
   struct dentry* found = (struct dentry*)l->found;
   if (found) {
@@ -312,7 +318,7 @@ static __always_inline int ps_on_enter(const struct ps_sysregs* regs, long id) {
   st->cmode = cmode;
   st->flags = flags | (create ? PS_ST_CREATE : 0);
 
-  if (kind == PS_SCK_CREDS) {
+  if (kind == PS_SCK_CREDS || kind == PS_SCK_CREDS_IF) {
     ps_read_creds(&st->before);
     st->flags |= PS_OF_CREDS;
   } else if (kind == PS_SCK_FILE || kind == PS_SCK_TRUNCATE) {
@@ -364,9 +370,12 @@ static __always_inline int ps_on_enter(const struct ps_sysregs* regs, long id) {
  * the dcache): the call itself has looked it up by now. */
 static __always_inline void ps_exit_lookup(int slot, struct ps_inflight* st) {
   __u32 saved = st->flags;
+  const __u64 enter_hash = st->arg_hash;
   ps_enter_lookup(slot, st);
-  /* What was found now is the state after the call, not before it. */
+  /* What was found now is the state after the call, not before it; the path
+   * as sys_enter read it stays the one to compare with. */
   st->flags = (saved & ~PS_OF_BEFORE) | PS_ST_LOOKUP;
+  st->arg_hash = enter_hash;
   if (st->obj) st->lk_flags |= PS_LK_AT_EXIT;
 }
 
@@ -420,7 +429,7 @@ __noinline __u32 ps_put_where(__u32 off, __u32 slot, struct ps_inflight* st) {
     kind_flag = PS_PATH_OBJECT;
     rdentry = st->objd;
     rmnt = st->objmnt;
-  } else if (kind != PS_SCK_CREDS && relative) {
+  } else if (kind != PS_SCK_CREDS && kind != PS_SCK_CREDS_IF && relative) {
     long dirfd = dirfd_arg < 6 ? (int)ps_arg(st->args, dirfd_arg) : PS_AT_FDCWD;
     struct path* bp;
     struct inode* bi;
@@ -536,6 +545,12 @@ __noinline __u32 ps_put_trailer(__u32 off, __u32 slot, struct ps_inflight* st, l
     /* n counts the NUL; some kernels (6.12) return 0 for "". */
     if (n > 1 && n <= PS_PATH_MAX) {
       plen = n - 1;
+      /* Not the bytes the lookup at sys_enter walked: a second thread
+       * rewrote them, and this path may name a decoy. */
+      if ((st->flags & PS_ST_HASH) && ps_hash_tail(off, plen) != st->arg_hash) {
+        tflags |= PS_TF_PATH_CHANGED;
+        st->flags |= PS_ST_RACED;
+      }
       off += plen;
     } else if (n < 0) {
       tflags |= PS_TF_PATH_FAULT;
@@ -638,6 +653,24 @@ static __always_inline int ps_on_exit(long id, long ret) {
     if (op == PS_OP_MKNOD &&
         ((st->cmode & PS_S_IFMT) == 0 || (st->cmode & PS_S_IFMT) == PS_S_IFREG))
       op = PS_OP_CREATE;
+  } else if (kind == PS_SCK_CREDS_IF) {
+    /* Reported only if the caller's credentials changed: a set-id or
+     * file-capability exec, a new user namespace, an ambient capability. */
+    if (!ps_creds_changed(&st->before)) goto done;
+    if (op == PS_OP_EXEC_CREDS) {
+      /* The binary that gave them: the new program's executable. (The
+       * call's arguments pointed into the old program's memory, gone now.) */
+      struct task_struct* task = bpf_get_current_task_btf();
+      struct file* exe = BPF_CORE_READ(task, mm, exe_file);
+      if (exe) {
+        fdent = objd = (__u64)BPF_CORE_READ(exe, f_path.dentry);
+        fmnt = (__u64)BPF_CORE_READ(exe, f_path.mnt);
+        ps_read_inode(BPF_CORE_READ(exe, f_inode), &cur);
+        have_cur = 1;
+        st->inode_before = cur; /* an exec changes nothing in its binary */
+        st->flags |= PS_OF_BEFORE;
+      }
+    }
   } else if (kind == PS_SCK_FILE || kind == PS_SCK_TRUNCATE) {
     objfd = ps_fd_object(slot, st->args);
     if (objfd != PS_OBJ_NONE) {
@@ -765,6 +798,19 @@ static __always_inline int ps_on_exit(long id, long ret) {
   off = ps_put_trailer(off, slot, st, ret);
   ev = ps_scratch_event(); /* the helpers wrote to it: re-derive the pointer */
   if (!ev) goto done;
+  /* A mount: its file system type is the name read above (mount(2)'s type
+   * argument), its flags the call's. Every one is an alert candidate: they are
+   * rare outside container start-up, and userspace decides whether it covers
+   * a watched path. */
+  if (kind == PS_SCK_MOUNT) {
+    const __u8 mflags_arg = sc_desc[slot].oflags_arg;
+    if (ev->flags & PS_OF_NAME) ev->flags |= PS_OF_FSTYPE;
+    if (mflags_arg < 6) {
+      ev->open_flags = (__u32)ps_arg(st->args, mflags_arg);
+      ev->flags |= PS_OF_MOUNT_FLAGS;
+    }
+    urgent = 1;
+  }
 
   /* Alert candidates the default rules look for, decided here so that they
    * skip the bulk ring's batching: a setuid/setgid bit, a world-writable bit
@@ -779,8 +825,12 @@ static __always_inline int ps_on_exit(long id, long ret) {
     urgent = 1;
   if (kind == PS_SCK_CREDS && ret == 0 && ps_creds_gain(&ev->creds_before, &ev->creds_after))
     urgent = 1;
+  if (kind == PS_SCK_CREDS_IF &&
+      (op == PS_OP_EXEC_CREDS || ps_creds_gain(&ev->creds_before, &ev->creds_after)))
+    urgent = 1;
   if (flags & PS_OF_WATCHED) urgent = 1;             /* a credential file: alert candidate */
   if (created && (flags & PS_ST_CREATE)) urgent = 1; /* its mode opens access */
+  if (st->flags & PS_ST_RACED) urgent = 1;           /* the path changed under the call */
 
   ps_emit(off, urgent);
 done:

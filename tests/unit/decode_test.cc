@@ -179,9 +179,9 @@ TEST(Decode, RejectsUnknownSyscall) {
   auto huge = RecordBuilder(100000).Build();
   EXPECT_FALSE(DecodeOpEvent(huge, kOpts).ok());
   // Without a trailer an unknown syscall is only a number (rich backend).
-  OpEvent r = testing::DecodeOrFail(RecordBuilder::Rich(Op::kCreds, 272).Build());
+  OpEvent r = testing::DecodeOrFail(RecordBuilder::Rich(Op::kCreds, 250).Build());  // keyctl
   EXPECT_EQ(r.sc, nullptr);
-  EXPECT_EQ(r.syscall_nr, 272u);
+  EXPECT_EQ(r.syscall_nr, 250u);
   EXPECT_EQ(r.action, "cred_change");
   auto bad_op = RecordBuilder::Rich(Op::kMode).Build();
   reinterpret_cast<ps_op_event*>(bad_op.data())->op = PS_OP_MAX;

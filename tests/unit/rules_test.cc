@@ -174,7 +174,8 @@ TEST_F(Rules, BuiltinPackParses) {
             "setid-bit-added,world-writable,setid-file-created,world-writable-created,"
             "device-node-outside-dev,open-mode-system-path,owner-root-user-writable,"
             "credfile-acl-grant,file-capabilities-set,credfile-changed,authorized-keys-changed,"
-            "sudoers-changed,process-gained-root");
+            "sudoers-changed,mount-covers-watched,path-changed-during-call,"
+            "root-code-path-changed,process-gained-root");
   EXPECT_EQ(defaults_.exclude.size(), 1u);
   for (const Rule& r : defaults_.rules) EXPECT_TRUE(r.builtin);
 }
@@ -514,7 +515,7 @@ TEST_F(Rules, CustomRulesDisableAndReplace) {
       message: "{ai.agent} touched {file.path} ({event.action}, {severity})"
 )yaml");
   ASSERT_TRUE(set.ok()) << set.status();
-  EXPECT_EQ(set->rules.size(), 13u);  // 13 built in, one disabled, one replaced, one added
+  EXPECT_EQ(set->rules.size(), 16u);  // 16 built in, one disabled, one replaced, one added
   const Judged mine = Judge(Chmod("/tmp/x", 0755, 04755), Agent(), &*set);
   EXPECT_EQ(mine.id(), "setid-bit-added");
   EXPECT_EQ(mine.severity(), "low");                                           // escalate: false
@@ -565,10 +566,10 @@ TEST(RuleErrors, EveryMessage) {
   EXPECT_EQ(rule("      match: {action: chmdo}\n"),
             "r.yaml:6: rule \"r1\": match.action: \"chmdo\" is not an action (known: chmod, "
             "chown, setuid, setgid, setreuid, setregid, setresuid, setresgid, setfsuid, "
-            "setfsgid, setgroups, capset, setxattr, removexattr, credfile_write, "
-            "credfile_truncate, credfile_rename, credfile_link, credfile_symlink, "
-            "credfile_unlink, mkdir, mknod, create, exec_setid, cred_change, mount, umount, "
-            "write_open, truncate, rename, link, symlink, unlink)");
+            "setfsgid, setgroups, capset, exec_setid, unshare, setns, prctl, setxattr, "
+            "removexattr, credfile_write, credfile_truncate, credfile_rename, credfile_link, "
+            "credfile_symlink, credfile_unlink, mkdir, mknod, mount, umount, create, "
+            "cred_change, write_open, truncate, rename, link, symlink, unlink)");
   EXPECT_EQ(rule("      match: {mode_added: setuidd}\n"),
             "r.yaml:6: rule \"r1\": match.mode_added: \"setuidd\" is not one of setuid, setgid, "
             "sticky, owner_readable, owner_writable, owner_executable, group_readable, "

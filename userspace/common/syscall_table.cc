@@ -71,6 +71,16 @@ constexpr SyscallInfo Creds(absl::string_view name, absl::string_view action, Op
                      .nofollow = false};
 }
 
+// Calls that change the caller's credentials only sometimes: an exec of a
+// set-id or file-capability binary, unshare/setns into a user namespace,
+// prctl raising an ambient capability. Reported only when they did.
+constexpr SyscallInfo CredsIf(absl::string_view name, absl::string_view action, Op op, int16_t nr,
+                              bool compat) {
+  SyscallInfo s = Creds(name, action, op, nr, compat, false);
+  s.creds_if = true;
+  return s;
+}
+
 constexpr SyscallInfo SetXattr(absl::string_view name, int16_t nr, bool compat, bool nofollow,
                                int8_t fd, int8_t path) {
   SyscallInfo s{.name = name,
@@ -177,6 +187,36 @@ constexpr SyscallInfo Make(absl::string_view name, Op op, int16_t nr, bool compa
   return s;
 }
 
+// mount(source, target, type, flags, data): the target is the path, the
+// source (a device name, or the path a bind or move takes) the second, the
+// type the name. Every mount and unmount is reported.
+constexpr SyscallInfo Mount(int16_t nr, bool compat) {
+  SyscallInfo s = Base("mount", "mount", Op::kMount, nr, compat);
+  s.path_arg = 1;
+  s.path2_arg = 0;
+  s.name_arg = 2;
+  s.oflags_arg = 3;  // MS_*
+  return s;
+}
+// umount2(target, flags), and ia32's umount(target).
+constexpr SyscallInfo Umount(absl::string_view name, int16_t nr, bool compat, int8_t flags) {
+  SyscallInfo s = Base(name, "umount", Op::kUmount, nr, compat);
+  s.path_arg = 0;
+  s.oflags_arg = flags;  // MNT_*
+  return s;
+}
+// move_mount(from_dfd, from_path, to_dfd, to_path, flags): attaches what
+// fsmount or open_tree made, or moves a mount.
+constexpr SyscallInfo MoveMount(int16_t nr, bool compat) {
+  SyscallInfo s = Base("move_mount", "mount", Op::kMount, nr, compat);
+  s.dirfd2_arg = 0;
+  s.path2_arg = 1;
+  s.dirfd_arg = 2;
+  s.path_arg = 3;
+  s.oflags_arg = 4;  // MOVE_MOUNT_*
+  return s;
+}
+
 constexpr SyscallInfo Truncate(absl::string_view name, int16_t nr, bool compat, bool by_fd) {
   SyscallInfo s = Base(name, "credfile_truncate", Op::kTruncate, nr, compat);
   (by_fd ? s.fd_arg : s.path_arg) = 0;
@@ -250,6 +290,11 @@ constexpr SyscallInfo kTable[] = {
     SetId("setfsgid", "setfsgid", 123, N, false, G, 1),
     Creds("setgroups", "setgroups", Op::kCreds, 116, N, false),
     Creds("capset", "capset", Op::kCreds, 126, N, false),
+    CredsIf("execve", "exec_setid", Op::kExecCreds, 59, N),
+    CredsIf("execveat", "exec_setid", Op::kExecCreds, 322, N),
+    CredsIf("unshare", "unshare", Op::kCreds, 272, N),
+    CredsIf("setns", "setns", Op::kCreds, 308, N),
+    CredsIf("prctl", "prctl", Op::kCreds, 157, N),
     SetXattr("setxattr", 188, N, false, X, 0),
     SetXattr("lsetxattr", 189, N, true, X, 0),
     SetXattr("fsetxattr", 190, N, false, 0, X),
@@ -278,6 +323,9 @@ constexpr SyscallInfo kTable[] = {
     Make("mkdirat", Op::kMkdir, 258, N, 0, 1),
     Make("mknod", Op::kMknod, 133, N, X, 0),
     Make("mknodat", Op::kMknod, 259, N, 0, 1),
+    Mount(165, N),
+    Umount("umount2", 166, N, 1),
+    MoveMount(429, N),
     // ---- ia32 (int 0x80 is open to every x86-64 process when IA32_EMULATION is on)
     Chmod("chmod", 15, C, X, X, 0, 1),
     Chmod("fchmod", 94, C, 0, X, X, 1),
@@ -309,6 +357,11 @@ constexpr SyscallInfo kTable[] = {
     Creds("setgroups", "setgroups", Op::kCreds, 81, C, true),
     Creds("setgroups32", "setgroups", Op::kCreds, 206, C, false),
     Creds("capset", "capset", Op::kCreds, 185, C, false),
+    CredsIf("execve", "exec_setid", Op::kExecCreds, 11, C),
+    CredsIf("execveat", "exec_setid", Op::kExecCreds, 358, C),
+    CredsIf("unshare", "unshare", Op::kCreds, 310, C),
+    CredsIf("setns", "setns", Op::kCreds, 346, C),
+    CredsIf("prctl", "prctl", Op::kCreds, 172, C),
     SetXattr("setxattr", 226, C, false, X, 0),
     SetXattr("lsetxattr", 227, C, true, X, 0),
     SetXattr("fsetxattr", 228, C, false, 0, X),
@@ -339,6 +392,10 @@ constexpr SyscallInfo kTable[] = {
     Make("mkdirat", Op::kMkdir, 296, C, 0, 1),
     Make("mknod", Op::kMknod, 14, C, X, 0),
     Make("mknodat", Op::kMknod, 297, C, 0, 1),
+    Mount(21, C),
+    Umount("umount", 22, C, X),
+    Umount("umount2", 52, C, 1),
+    MoveMount(429, C),
 };
 
 // io_uring requests, with the argument layout bpf/io_uring.bpf.c fills in.
@@ -453,8 +510,12 @@ void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS], __u64 (&any)[PS_NR_
       case Op::kMknod:
         d.kind = PS_SCK_CREATE;
         break;
+      case Op::kMount:
+      case Op::kUmount:
+        d.kind = PS_SCK_MOUNT;
+        break;
       default:
-        d.kind = IsCredsOp(s.op) ? PS_SCK_CREDS : PS_SCK_FILE;
+        d.kind = s.creds_if ? PS_SCK_CREDS_IF : IsCredsOp(s.op) ? PS_SCK_CREDS : PS_SCK_FILE;
     }
     d.op = static_cast<uint8_t>(s.op);
     d.path2_arg = ArgOrNone(s.path2_arg);

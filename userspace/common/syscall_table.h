@@ -48,6 +48,7 @@ struct SyscallInfo {
   int8_t id_args = 0;  // set*id: how many ids it takes (1, 2 or 3), from arg 0
   bool value_is_xattr_args = false;
   bool io_uring = false;  // an io_uring opcode (nr is IORING_OP_*), not a syscall
+  bool creds_if = false;  // reported only when it changed the caller's credentials
 };
 
 // Every watched syscall, native and ia32.

@@ -201,6 +201,7 @@ absl::Status DecodeTrailer(absl::Span<const uint8_t> bytes, const SyscallInfo& s
     }
   }
   if (t.flags & PS_TF_LOOKUP) c.lookup_flags = t.lookup_flags;
+  c.path_changed = t.flags & PS_TF_PATH_CHANGED;
   const auto arg = [&](int8_t i) { return c.args[static_cast<size_t>(i)]; };
   if (sc.fd_arg != kNoArg) c.fd = static_cast<int>(arg(sc.fd_arg));
   if (sc.dirfd_arg != kNoArg) c.dirfd = static_cast<int>(arg(sc.dirfd_arg));
@@ -330,6 +331,7 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
   }
   if (raw.flags & PS_OF_RDEV) ev.rdev = raw.rdev;
   if (raw.flags & PS_OF_OPEN) ev.open_flags = raw.open_flags;
+  if (raw.flags & PS_OF_MOUNT_FLAGS) ev.mount_flags = raw.open_flags;
   if (raw.flags & PS_OF_XATTR_FLAGS) ev.xattr_flags = raw.xattr_flags;
   if (raw.flags & PS_OF_CREDS) {
     ev.creds_before = ToCreds(raw.creds_before);
@@ -350,7 +352,10 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
   if (raw.path2_len > 0) ev.path2.emplace(p, raw.path2_len);
   p += raw.path2_len;
   ev.xattr_user_copy = raw.flags & PS_OF_USER_COPY;
-  if (raw.flags & PS_OF_NAME_FAULT) {
+  if (raw.flags & PS_OF_FSTYPE) {
+    // A mount's type in the name slot (a fault there: no type was given).
+    if (!(raw.flags & PS_OF_NAME_FAULT) && raw.name_len > 0) ev.fstype.emplace(p, raw.name_len);
+  } else if (raw.flags & PS_OF_NAME_FAULT) {
     ev.xattr_name_fault = true;
   } else if (raw.flags & PS_OF_NAME) {
     ev.xattr_name.emplace(p, raw.name_len);

@@ -136,9 +136,12 @@ struct ObjectId {
 // table (or the io_uring table). Absent on the rich backend.
 struct CallArgs {
   std::array<uint64_t, 6> args{};
-  int64_t ret = 0;                   // raw return value (io_uring: 0)
-  std::optional<std::string> path;   // bytes as given; may hold any byte but NUL
-  bool path_fault = false;           // the call takes a path that could not be read
+  int64_t ret = 0;                  // raw return value (io_uring: 0)
+  std::optional<std::string> path;  // bytes as given; may hold any byte but NUL
+  bool path_fault = false;          // the call takes a path that could not be read
+  // The path in the caller's memory was rewritten during the call (another
+  // thread): `path` may name a decoy, not what the kernel acted on.
+  bool path_changed = false;
   std::optional<std::string> path2;  // rename/link/symlink: the new name
   bool path2_fault = false;
   std::optional<int> fd;
@@ -196,8 +199,10 @@ struct OpEvent {
   std::optional<std::string> xattr_value;  // bytes captured (bounded)
   uint32_t xattr_value_size = 0;           // the value's whole size
   bool xattr_value_fault = false;
-  bool xattr_user_copy = false;     // name/value read from the caller, not the kernel's copy
-  std::optional<std::string> text;  // symlink target, mount source, exec'd binary
+  bool xattr_user_copy = false;         // name/value read from the caller, not the kernel's copy
+  std::optional<std::string> text;      // symlink target, mount source, exec'd binary
+  std::optional<std::string> fstype;    // mounts: the file system type
+  std::optional<uint32_t> mount_flags;  // mounts: MS_*, MOVE_MOUNT_* or MNT_* flags
   std::optional<Creds> creds_before;
   std::optional<Creds> creds_after;
 

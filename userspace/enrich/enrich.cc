@@ -2,10 +2,13 @@
 #include "enrich/enrich.h"
 
 #include <fcntl.h>
+#include <sys/mount.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "watch/watch_list.h"
 
 namespace permsentry {
 namespace {
@@ -27,7 +30,40 @@ std::string Target(const OpEvent& ev, const Enriched& en) {
 // operation ("chmod", "credfile_write").
 absl::string_view CallName(const OpEvent& ev) { return ev.sc != nullptr ? ev.sc->name : ev.action; }
 
+// Is `watched` the mount point `target` or under it?
+bool Covers(absl::string_view target, absl::string_view watched) {
+  if (target == "/") return true;
+  return watched == target || (absl::StartsWith(watched, target) &&
+                               watched.size() > target.size() && watched[target.size()] == '/');
+}
+
+// The watched paths a mount or unmount at the event's target covers; the
+// first one's entry names the class. Mounts are rare: the list is expanded
+// each time (homes included), never cached stale.
+void CoveredWatches(const OpEvent& ev, const std::vector<WatchEntry>& list, Enriched& en) {
+  const std::string* target = ShownPath(ev, en);
+  if (target == nullptr || target->empty() || (*target)[0] != '/') return;
+  // A remount or a propagation change (MS_PRIVATE, ...) puts nothing new there.
+  const bool move = ev.sc != nullptr && ev.sc->name == "move_mount";
+  if (ev.op == Op::kMount && ev.mount_flags && !move &&
+      (*ev.mount_flags & (MS_REMOUNT | MS_SHARED | MS_PRIVATE | MS_SLAVE | MS_UNBINDABLE)))
+    return;
+  for (const WatchEntry& e : list) {
+    for (const std::string& p : ExpandWatchEntry(e)) {
+      if (!Covers(*target, p)) continue;
+      if (en.watch == nullptr) en.watch = &e;
+      en.covered.push_back(p);
+    }
+  }
+}
+
 }  // namespace
+
+const std::string* MountSource(const OpEvent& ev) {
+  if (ev.text) return &*ev.text;
+  if (ev.call && ev.call->path2) return &*ev.call->path2;
+  return nullptr;
+}
 
 Enriched Enrich(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
                 const std::vector<WatchEntry>* watch_list) {
@@ -36,6 +72,14 @@ Enriched Enrich(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
   if (en.path && ev.success()) symlinks.Annotate(ev, *en.path);
   if (ev.watch && watch_list && ev.watch->cls < watch_list->size())
     en.watch = &(*watch_list)[ev.watch->cls];
+  if ((ev.op == Op::kMount || ev.op == Op::kUmount) && watch_list != nullptr) {
+    CoveredWatches(ev, *watch_list, en);
+    for (size_t i = 0; i < en.covered.size() && i < 3; ++i)
+      en.delta.push_back(absl::StrCat(ev.op == Op::kMount ? "covers" : "uncovers", " watched ",
+                                      EscapeForText(en.covered[i])));
+    if (en.covered.size() > 3)
+      en.delta.push_back(absl::StrCat("and ", en.covered.size() - 3, " more watched paths"));
+  }
   return en;
 }
 
@@ -107,7 +151,14 @@ std::string Summary(const OpEvent& ev, const Enriched& en) {
     case Op::kMknod:
       what = absl::StrCat(ev.action, " ", Target(ev, en));
       break;
-    case Op::kMount:
+    case Op::kMount: {
+      // "mount tmpfs "none" on "/etc/sudoers.d"", "mount "/tmp/x" on "/etc/shadow"".
+      const std::string* src = MountSource(ev);
+      what = absl::StrCat(
+          ev.action, ev.fstype ? " " : "", ev.fstype ? EscapeForText(*ev.fstype) : "",
+          src ? absl::StrCat(" \"", EscapeForText(*src), "\"") : "", " on ", Target(ev, en));
+      break;
+    }
     case Op::kUmount:
       what = absl::StrCat(ev.action, " ", Target(ev, en));
       break;

@@ -23,6 +23,9 @@ struct Enriched {
   FileStateChange state;              // mode/owner before and after, as far as known
   std::vector<std::string> delta;     // who gained or lost what
   const WatchEntry* watch = nullptr;  // the watch-list entry that matched, if known
+  // Mounts and unmounts: the watched paths on or under the mount point (what
+  // the mount hides or replaces for every reader of those paths).
+  std::vector<std::string> covered;
 };
 // `watch_list` is the list the kernel's watch maps were built from (may be null).
 Enriched Enrich(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
@@ -34,6 +37,10 @@ std::string OpenFlagsText(uint32_t flags);
 // The path to show for the event's object: the resolved one, else (tracepoint
 // backend, unresolved) the path argument as the caller gave it; null if none.
 const std::string* ShownPath(const OpEvent& ev, const Enriched& en);
+
+// A mount's source as given (a device name, or the path a bind takes): the
+// kernel's copy (rich backend) or the caller's argument (tracepoint); null if none.
+const std::string* MountSource(const OpEvent& ev);
 
 // One-line human summary (the JSON `message` of an event), e.g.
 // "chmod /etc/sudoers.d/x 0440 -> 0442 by bash (pid 812, uid 0): others: +w".

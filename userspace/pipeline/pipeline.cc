@@ -92,6 +92,9 @@ void Pipeline::OnOperation(OpEvent& ev) {
       status_dirty = true;
     }
   }
+  // A mount or unmount can put other inodes at watched names: the watch list
+  // follows at once (mounts are rare).
+  if ((ev.op == Op::kMount || ev.op == Op::kUmount) && ev.success()) watch_refresh_due = true;
   if (ev.watch && ev.success()) {
     const Op op = ev.op;
     if (op == Op::kRename || op == Op::kLink || op == Op::kSymlink || op == Op::kUnlink ||

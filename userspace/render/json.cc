@@ -1,5 +1,6 @@
 #include <fcntl.h>
 #include <linux/xattr.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 
 #include "absl/strings/string_view.h"
@@ -139,6 +140,50 @@ void WriteNames(Writer& w, absl::string_view key, const std::vector<std::string>
 }
 
 // permsentry.acl / permsentry.capabilities for the xattrs that carry rights.
+// permsentry.mount: what was mounted where. The flags are named in the
+// call's own vocabulary (mount(2)'s MS_*, umount2's MNT_*).
+void WriteMount(Writer& w, const OpEvent& ev, const Enriched& en) {
+  struct Flag {
+    uint32_t bit;
+    const char* name;
+  };
+  static constexpr Flag kMs[] = {
+      {MS_RDONLY, "MS_RDONLY"}, {MS_NOSUID, "MS_NOSUID"},   {MS_NODEV, "MS_NODEV"},
+      {MS_NOEXEC, "MS_NOEXEC"}, {MS_REMOUNT, "MS_REMOUNT"}, {MS_BIND, "MS_BIND"},
+      {MS_MOVE, "MS_MOVE"},     {MS_REC, "MS_REC"},         {MS_PRIVATE, "MS_PRIVATE"},
+      {MS_SLAVE, "MS_SLAVE"},   {MS_SHARED, "MS_SHARED"},   {MS_UNBINDABLE, "MS_UNBINDABLE"},
+  };
+  static constexpr Flag kMnt[] = {{MNT_FORCE, "MNT_FORCE"},
+                                  {MNT_DETACH, "MNT_DETACH"},
+                                  {MNT_EXPIRE, "MNT_EXPIRE"},
+                                  {UMOUNT_NOFOLLOW, "UMOUNT_NOFOLLOW"}};
+  Key(w, "mount");
+  w.StartObject();
+  if (const std::string* src = MountSource(ev)) KBytes(w, "source", *src);
+  if (ev.fstype) KBytes(w, "fstype", *ev.fstype);
+  const bool move = ev.sc != nullptr && ev.sc->name == "move_mount";
+  if (ev.mount_flags && !move) {
+    const uint32_t f = *ev.mount_flags;
+    KStr(w, "flags", absl::StrFormat("0x%x", f));
+    std::vector<std::string> names;
+    if (ev.op == Op::kMount) {
+      for (const Flag& x : kMs)
+        if (f & x.bit) names.emplace_back(x.name);
+    } else {
+      for (const Flag& x : kMnt)
+        if (f & x.bit) names.emplace_back(x.name);
+    }
+    WriteNames(w, "flag_names", names);
+  }
+  if (!en.covered.empty()) {
+    Key(w, "covers_watched");
+    w.StartArray();
+    for (const std::string& p : en.covered) Str(w, EscapeBytes(p).text);
+    w.EndArray();
+  }
+  w.EndObject();
+}
+
 void WriteRightsXattr(Writer& w, const OpEvent& ev, NameCache& names) {
   if (!ev.xattr_name) return;
   const AclKind acl_kind = AclKindOf(*ev.xattr_name);
@@ -219,6 +264,16 @@ absl::string_view BeforeUnknownReason(const OpEvent& ev) {
 
 // permsentry.watch: which credential file, and how the kernel recognised it.
 void WriteWatch(Writer& w, const OpEvent& ev, const Enriched& en) {
+  if (!ev.watch && en.watch != nullptr && !en.covered.empty()) {
+    // A mount on or above a watched path: the first entry it covers.
+    Key(w, "watch");
+    w.StartObject();
+    KStr(w, "class", en.watch->cls);
+    KBytes(w, "entry", en.watch->pattern);
+    KStr(w, "match", "covered_by_mount");
+    w.EndObject();
+    return;
+  }
   if (!ev.watch) return;
   Key(w, "watch");
   w.StartObject();
@@ -436,6 +491,7 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   if (call != nullptr) {
     if (call->path) KBytes(w, "path_arg", *call->path);
     if (call->path_fault) KBool(w, "path_unreadable", true);
+    if (call->path_changed) KBool(w, "path_changed_during_call", true);
     if (call->path2) KBytes(w, "path2_arg", *call->path2);
     if (call->path2_fault) KBool(w, "path2_unreadable", true);
   }
@@ -468,6 +524,7 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
       KStr(w, "create_mode", FormatMode(*ev.mode));  // the mode it was created with
   }
   if (ev.rdev) KStr(w, "rdev", absl::StrCat(*ev.rdev >> 20, ":", *ev.rdev & 0xfffff));
+  if (ev.op == Op::kMount || ev.op == Op::kUmount) WriteMount(w, ev, en);
   if (!creds_op) {
     if (en.path) {
       KStr(w, "path_resolution", en.path->method);

@@ -133,6 +133,41 @@ absl::string_view DefaultRulesYaml() {
       watch_class: sudoers
     message: "{rule.name}: {summary}"
 
+  - id: mount-covers-watched
+    name: a mount on or above a watched file
+    description: >-
+      A bind mount over /etc/shadow or a tmpfs over /etc/sudoers.d changes
+      what everyone reading that path gets, without writing the file: the
+      same as replacing it. Unmounting one brings back what it hid.
+    severity: high
+    match:
+      action: [mount, umount]
+      covers_watched: true
+    message: "{rule.name}: {summary}"
+
+  - id: path-changed-during-call
+    name: a path rewritten while the kernel used it
+    description: >-
+      Another thread changed the path argument between the call's start and
+      its end: the path named in the event may be a decoy, not the file the
+      kernel changed (tracepoint backend; the object's identity, where known,
+      is the kernel's).
+    severity: high
+    match:
+      path_changed: true
+    message: "{rule.name}: {summary}"
+
+  - id: root-code-path-changed
+    name: a file that makes root run code changed
+    description: >-
+      What is written to ld.so.preload or the library path is loaded into
+      every program; a systemd unit or a cron entry is run as root at the next
+      boot, start or minute.
+    severity: high
+    match:
+      watch_class: [ld_preload, ld_so_conf, systemd_unit, cron]
+    message: "{rule.name} ({watch.class}): {summary}"
+
   - id: process-gained-root
     name: a process gained uid 0 or CAP_SYS_ADMIN
     severity: high

@@ -98,6 +98,8 @@ Facts FactsOf(const OpEvent& ev, const Enriched& en) {
   if (inode) f.file_type = TypeOf(inode->mode);
   f.watched = ev.watch.has_value();
   if (en.watch != nullptr) f.watch_class = en.watch->cls;
+  f.covers_watched = !en.covered.empty();
+  f.path_changed = ev.call && ev.call->path_changed;
 
   const FileStateChange& st = en.state;
   const Op op = ev.op;

@@ -49,6 +49,8 @@ struct Facts {
   const std::string* path = nullptr;
   uint8_t file_type = 0;  // FileType, 0 when unknown
   bool watched = false;
+  bool covers_watched = false;    // a mount or unmount on or above a watched path
+  bool path_changed = false;      // the path argument was rewritten during the call
   absl::string_view watch_class;  // empty when unverified
   // Mode bits (07777). For chmod, `after` is what the call set (or asked for,
   // when it failed); `added` counts bits the file may not have had: when the

@@ -92,6 +92,8 @@ constexpr absl::string_view kConditionKeys[] = {
     "outcome",
     "path",
     "watched",
+    "covers_watched",
+    "path_changed",
     "watch_class",
     "file_type",
     "mode_added",
@@ -325,6 +327,10 @@ absl::StatusOr<Condition> Condition::Parse(const YAML::Node& node, absl::string_
       s = take_globs(c.paths_, Glob::Kind::kPath);
     } else if (key == "watched") {
       s = take_bool(c.watched_);
+    } else if (key == "covers_watched") {
+      s = take_bool(c.covers_watched_);
+    } else if (key == "path_changed") {
+      s = take_bool(c.path_changed_);
     } else if (key == "watch_class") {
       absl::StatusOr<std::vector<std::pair<std::string, YAML::Mark>>> vals = Values(v, origin, w);
       if (!vals.ok()) return vals.status();
@@ -410,6 +416,8 @@ bool Condition::Matches(const Facts& f, NameCache& names) const {
     return false;
   if (!(outcomes_ & static_cast<uint8_t>(f.outcome))) return false;
   if (watched_ && *watched_ != f.watched) return false;
+  if (covers_watched_ && *covers_watched_ != f.covers_watched) return false;
+  if (path_changed_ && *path_changed_ != f.path_changed) return false;
   if (mode_added_ && !(f.mode_added & mode_added_)) return false;
   if (mode_removed_ && !(f.mode_removed & mode_removed_)) return false;
   if (mode_has_ && !(f.mode_after && (*f.mode_after & mode_has_))) return false;

@@ -48,6 +48,8 @@ class Condition {
   uint8_t outcomes_ = 0;  // Outcome bits
   std::vector<Glob> paths_;
   std::optional<bool> watched_;
+  std::optional<bool> covers_watched_;
+  std::optional<bool> path_changed_;
   std::vector<std::string> watch_classes_;
   uint8_t file_types_ = 0;
   uint32_t mode_added_ = 0, mode_removed_ = 0, mode_has_ = 0, mode_lacks_ = 0;

@@ -99,7 +99,40 @@ std::vector<WatchEntry> DefaultWatchList() {
       {"~/.ssh/authorized_keys", "authorized_keys"},
       {"~/.ssh/authorized_keys2", "authorized_keys"},
       {"/etc/polkit-1/rules.d/", "polkit"},
+      {"/etc/sudo.conf", "sudoers"},
+      {"/etc/doas.conf", "sudoers"},
+      // The tools' backups hold the same hashes and names.
+      {"/etc/passwd-", "passwd"},
+      {"/etc/shadow-", "shadow"},
+      {"/etc/group-", "group"},
+      {"/etc/gshadow-", "gshadow"},
+      {"/etc/subuid", "subid"},
+      {"/etc/subgid", "subid"},
+      // What runs code as root: preloaded into every dynamically linked
+      // program, on the library path, started by systemd, run by cron.
+      {"/etc/ld.so.preload", "ld_preload"},
+      {"/etc/ld.so.conf", "ld_so_conf"},
+      {"/etc/ld.so.conf.d/", "ld_so_conf"},
+      {"/etc/systemd/system/", "systemd_unit"},
+      {"/run/systemd/system/", "systemd_unit"},
+      {"/usr/lib/systemd/system/", "systemd_unit"},
+      {"/etc/crontab", "cron"},
       {"/etc/cron.d/", "cron"},
+      {"/etc/cron.hourly/", "cron"},
+      {"/etc/cron.daily/", "cron"},
+      {"/etc/cron.weekly/", "cron"},
+      {"/etc/cron.monthly/", "cron"},
+      {"/var/spool/cron/crontabs/", "cron"},
+      // What every login shell (root's in particular) runs.
+      {"/etc/profile", "shell_startup"},
+      {"/etc/profile.d/", "shell_startup"},
+      {"/etc/environment", "shell_startup"},
+      {"/etc/bash.bashrc", "shell_startup"},
+      {"/root/.bashrc", "shell_startup"},
+      {"/root/.profile", "shell_startup"},
+      {"/root/.bash_profile", "shell_startup"},
+      {"/root/.bash_login", "shell_startup"},
+      {"/root/.zshrc", "shell_startup"},
   };
   std::vector<WatchEntry> out;
   for (const Def& d : kDefaults) out.push_back(*MakeWatchEntry(d.pattern, d.cls));

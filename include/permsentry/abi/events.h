@@ -162,6 +162,10 @@ enum ps_result {
                                       * not from the kernel's copy (tracepoint backend) */
 #define PS_OF_EXCHANGE (1u << 18)    /* a rename exchanged the two names (RENAME_EXCHANGE) */
 #define PS_OF_XATTR_FLAGS (1u << 19) /* `xattr_flags`: XATTR_CREATE / XATTR_REPLACE */
+#define PS_OF_MOUNT_FLAGS                                                         \
+  (1u << 20) /* `open_flags` holds a mount's flags: mount(2)'s MS_*, move_mount's \
+              * MOVE_MOUNT_*, umount2's MNT_* */
+#define PS_OF_FSTYPE (1u << 21) /* the name in the tail is a mount's file system type */
 
 /* path_flags / path2_flags: what a kernel-resolved path in the tail is. */
 #define PS_PATH_OBJECT (1u << 0)       /* the object's own absolute path */
@@ -202,9 +206,10 @@ struct ps_object_id {
  *   path_len bytes   the object's path, resolved by the kernel (see path_flags);
  *                    for a rename or link, the source name
  *   path2_len bytes  rename / link: the destination name (see path2_flags)
- *   name_len bytes   xattr name
+ *   name_len bytes   xattr name, or a mount's file system type (PS_OF_FSTYPE)
  *   value_len bytes  xattr value (at most PS_XATTR_VALUE_MAX of value_size)
- *   text_len bytes   symlink target, mount source, or the exec'd binary's path
+ *   text_len bytes   symlink target, mount source (its device name, as mount(2)
+ *                    was given it or the mount holds it), or the exec'd binary's path
  *   trailer_len bytes  the syscall as the caller made it (struct ps_sc_trailer
  *                    and its strings): tracepoint backend only, else 0
  */
@@ -250,6 +255,9 @@ struct ps_op_event {
 #define PS_TF_PATH2 (1u << 2)       /* a second path (rename/link/symlink: the new name) */
 #define PS_TF_PATH2_FAULT (1u << 3) /* its pointer could not be read */
 #define PS_TF_LOOKUP (1u << 4)      /* the kernel looked the path up: see lookup_flags */
+#define PS_TF_PATH_CHANGED                                                     \
+  (1u << 5) /* the path in the caller's memory was not the same at sys_exit as \
+             * at sys_enter: another thread rewrote it during the call */
 
 /*
  * The tracepoint backend's optional trailer: the syscall (or io_uring request)
@@ -299,6 +307,9 @@ enum ps_sc_kind {
   PS_SCK_NAME = 5,     /* rename, link, symlink, unlink: changes which inode a name holds */
   /* Reported when the new object's mode opens access (ps_risky_create): */
   PS_SCK_CREATE = 6, /* mkdir, mknod families (an open's O_CREAT is PS_SCK_OPEN's) */
+  /* Reported only when the call changed the caller's credentials: */
+  PS_SCK_CREDS_IF = 7, /* execve (set-id, file capabilities), unshare, setns, prctl */
+  PS_SCK_MOUNT = 8,    /* mount, umount, move_mount: always reported */
 };
 enum ps_oflags_mode {
   PS_OFL_DIRECT = 0,   /* oflags_arg is the O_* flags */
