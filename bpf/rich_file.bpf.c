@@ -331,9 +331,7 @@ int BPF_PROG(ps_remove_acl_out, void* idmap, struct dentry* dentry, const char* 
 /* The open is done: the file the kernel opened, the flags it was asked for.
  * Reported when it could write (write access, O_TRUNC, or it created the file)
  * and a watched credential file is involved. */
-SEC("fexit/do_filp_open")
-int BPF_PROG(ps_filp_open, int dfd, struct filename* pathname, const struct open_flags* op,
-             struct file* ret) {
+static __always_inline int ps_open_done(const struct open_flags* op, struct file* ret) {
   struct ps_inode_state now = {};
   struct ps_watch_hit hit = {};
   int in_session = 0;
@@ -381,4 +379,19 @@ int BPF_PROG(ps_filp_open, int dfd, struct filename* pathname, const struct open
               &ev->path_flags);
   ps_emit(off, 1); /* a credential file: alert candidate */
   return 0;
+}
+
+SEC("fexit/do_filp_open")
+int BPF_PROG(ps_filp_open, int dfd, struct filename* pathname, const struct open_flags* op,
+             struct file* ret) {
+  return ps_open_done(op, ret);
+}
+
+/* Opens that start from a given root instead of a name: open_by_handle_at
+ * (a file handle names the inode, with no path and no lookup), and the
+ * kernel's own file_open_root callers. */
+SEC("fexit/do_file_open_root")
+int BPF_PROG(ps_file_open_root, const struct path* root, const char* name,
+             const struct open_flags* op, struct file* ret) {
+  return ps_open_done(op, ret);
 }

@@ -94,10 +94,15 @@ int BPF_PROG(ps_move_mount, const struct path* from_path, const struct path* to_
 }
 
 SEC("fexit/security_sb_umount")
-int BPF_PROG(ps_sb_umount, struct vfsmount* mnt, int flags, int ret) {
-  struct mount* m = ps_real_mount(mnt);
+int BPF_PROG(ps_sb_umount, struct vfsmount* unused, int flags, int ret) {
+  /* The mount as a number: the walk is a global function, which takes no
+   * typed pointer. */
+  __u64 m = 0;
+  bpf_get_func_arg(ctx, 0, &m);
+  struct vfsmount* mnt = (struct vfsmount*)m;
+  struct mount* rm = ps_real_mount(mnt);
   /* The mount point: the mount's root, walked up through its parents. */
-  return ps_mount_emit(PS_OP_UMOUNT, (__u64)BPF_CORE_READ(mnt, mnt_root), (__u64)mnt, 0, 0,
-                       (__u64)BPF_CORE_READ(m, mnt_devname),
+  return ps_mount_emit(PS_OP_UMOUNT, (__u64)BPF_CORE_READ(mnt, mnt_root), m, 0, 0,
+                       (__u64)BPF_CORE_READ(rm, mnt_devname),
                        (__u64)BPF_CORE_READ(mnt, mnt_sb, s_type, name), (__u32)flags, ret, 0);
 }

@@ -311,7 +311,9 @@ static __always_inline int ps_create_entry(__u32 op, const struct path* dir, str
   if (!p) return 0;
   p->mnt = ps_mnt(dir);
   p->mode = mode & 07777; /* as asked: the inode's mode once it exists */
-  p->rdev = dev;
+  /* The hook gets mknod's argument as the caller encoded it (new_encode_dev):
+   * the record carries the kernel's dev_t, major << 20 | minor. */
+  p->rdev = ((dev & 0xfff00) >> 8) << 20 | (dev & 0xff) | ((dev >> 12) & 0xfff00);
   if (op == PS_OP_MKNOD) p->flags |= PS_OF_RDEV;
   return ps_name_entered(p, ret);
 }

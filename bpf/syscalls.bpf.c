@@ -161,17 +161,48 @@ static __always_inline __u64 ps_arg(const __u64* args, __u8 idx) {
   }
 }
 
+/* A path that is the caller's own fd through its magic link: "/proc/self/fd/N"
+ * or "/dev/fd/N". The dcache lookup cannot walk a magic link (procfs makes it
+ * up on each lookup), so without this the object, and its credential mark,
+ * would be lost. Returns N, or PS_OBJ_NONE. */
+static __always_inline long ps_magic_fd(const void* p) {
+  char b[16] = {}, d[12] = {};
+  long skip;
+  if (!p || bpf_probe_read_user(b, 14, p) != 0) return PS_OBJ_NONE;
+  if (b[0] != '/') return PS_OBJ_NONE;
+  if (b[1] == 'd' && b[2] == 'e' && b[3] == 'v' && b[4] == '/' && b[5] == 'f' && b[6] == 'd' &&
+      b[7] == '/')
+    skip = 8;
+  else if (b[1] == 'p' && b[2] == 'r' && b[3] == 'o' && b[4] == 'c' && b[5] == '/' && b[6] == 's' &&
+           b[7] == 'e' && b[8] == 'l' && b[9] == 'f' && b[10] == '/' && b[11] == 'f' &&
+           b[12] == 'd' && b[13] == '/')
+    skip = 14;
+  else
+    return PS_OBJ_NONE;
+  if (bpf_probe_read_user_str(d, sizeof(d), p + skip) <= 1) return PS_OBJ_NONE;
+  long fd = 0;
+  for (int i = 0; i < 10; i++) {
+    const char c = d[i];
+    if (c == 0) return i ? fd : PS_OBJ_NONE;
+    if (c < '0' || c > '9') return PS_OBJ_NONE;
+    fd = fd * 10 + (c - '0');
+  }
+  return PS_OBJ_NONE; /* more digits than an fd has */
+}
+
 /* The fd naming the changed object itself, or PS_OBJ_NONE: the fd of fchmod and
  * friends, or the dirfd of an *at call with AT_EMPTY_PATH and an empty path
- * ("" or, since 6.10, NULL), which may be AT_FDCWD: the cwd is then the object. */
+ * ("" or, since 6.10, NULL), which may be AT_FDCWD: the cwd is then the object;
+ * or the fd a followed "/proc/self/fd/N" path names. */
 static __always_inline long ps_fd_object(int slot, const __u64* args) {
   const __u8 fd_arg = sc_desc[slot].fd_arg;
   const __u8 dirfd_arg = sc_desc[slot].dirfd_arg;
   const __u8 atflags_arg = sc_desc[slot].atflags_arg;
   const __u8 path_arg = sc_desc[slot].path_arg;
+  const __u64 at = atflags_arg < 6 ? ps_arg(args, atflags_arg) : 0;
 
   if (fd_arg < 6) return (int)ps_arg(args, fd_arg);
-  if (dirfd_arg < 6 && atflags_arg < 6 && (ps_arg(args, atflags_arg) & PS_AT_EMPTY_PATH)) {
+  if (dirfd_arg < 6 && atflags_arg < 6 && (at & PS_AT_EMPTY_PATH)) {
     char c = 0;
     if (path_arg < 6) {
       const void* p = (const void*)ps_arg(args, path_arg);
@@ -179,6 +210,10 @@ static __always_inline long ps_fd_object(int slot, const __u64* args) {
     }
     return (int)ps_arg(args, dirfd_arg);
   }
+  /* A call that follows the last component through the magic link acts on
+   * the fd's file (lchown and friends act on the link itself). */
+  if (path_arg < 6 && !sc_desc[slot].nofollow && !(at & 0x100 /* AT_SYMLINK_NOFOLLOW */))
+    return ps_magic_fd((const void*)ps_arg(args, path_arg));
   return PS_OBJ_NONE;
 }
 

@@ -577,6 +577,66 @@ TEST_F(Credfile, FlippedPathBufferNamesTheRealObject) {
   unlink(decoy.c_str());
 }
 
+// A watched file reached through its fd's magic link (/proc/self/fd/N,
+// /dev/fd/N), which no dcache walk can follow: the chmod still carries the
+// credential mark and its rule fires.
+TEST_F(Credfile, ChmodThroughProcSelfFdKeepsTheMark) {
+  const std::string f = P("etc/sudoers.d/by-fd");
+  WriteFile(f, "x\n", 0440);
+  const int fd = open(f.c_str(), O_RDONLY);
+  ASSERT_GE(fd, 0);
+  for (const std::string& via :
+       {absl::StrCat("/proc/self/fd/", fd), absl::StrCat("/dev/fd/", fd)}) {
+    sensor_->StartWindow();
+    ASSERT_EQ(chmod(via.c_str(), 0444), 0) << via;
+    std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+      return Get(ev, "process.pid") == std::to_string(getpid()) &&
+             Get(ev, "event.action") == "chmod" && Get(ev, "file.mode") == "0444";
+    });
+    ASSERT_TRUE(e) << "no chmod through " << via;
+    EXPECT_EQ(Get(*e, "file.path"), f) << via;
+    EXPECT_EQ(Get(*e, "permsentry.watch.class"), "sudoers") << via;
+    EXPECT_EQ(Get(*e, "rule.id"), "sudoers-changed") << via;
+    ASSERT_EQ(chmod(f.c_str(), 0440), 0);
+    ASSERT_TRUE(WaitCred("chmod", f));
+  }
+  close(fd);
+}
+
+// A file handle names an inode with no path and no lookup at all
+// (open_by_handle_at): a write-open of a watched file through one is still
+// that file's write, by identity.
+TEST_F(Credfile, OpenByHandleWithWriteIntent) {
+  const std::string f = P("etc/sudoers.d/by-handle");
+  WriteFile(f, "x\n", 0440);
+  struct stat st;
+  ASSERT_EQ(stat(f.c_str(), &st), 0);
+  struct {
+    file_handle fh;
+    unsigned char bytes[MAX_HANDLE_SZ];
+  } h{};
+  h.fh.handle_bytes = MAX_HANDLE_SZ;
+  int mount_id = 0;
+  if (name_to_handle_at(AT_FDCWD, f.c_str(), &h.fh, &mount_id, 0) != 0)
+    GTEST_SKIP() << "no file handles on this file system: " << strerror(errno);
+  const int mount_fd = open(P("etc").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(mount_fd, 0);
+  sensor_->StartWindow();
+  const int fd = open_by_handle_at(mount_fd, &h.fh, O_WRONLY | O_APPEND);
+  ASSERT_GE(fd, 0) << strerror(errno);
+  close(fd);
+  close(mount_fd);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(getpid()) &&
+           Get(ev, "event.action") == "credfile_write" &&
+           Get(ev, "permsentry.syscall") == "open_by_handle_at";
+  });
+  ASSERT_TRUE(e) << "no credfile_write through the handle\n" << sensor_->Stderr();
+  EXPECT_EQ(Get(*e, "permsentry.watch.class"), "sudoers");
+  EXPECT_EQ(Get(*e, "file.inode"), std::to_string(st.st_ino));
+  EXPECT_EQ(Get(*e, "rule.id"), "sudoers-changed");
+}
+
 // ------------------------------------------------------------------ io_uring
 
 class IoUring : public Credfile {

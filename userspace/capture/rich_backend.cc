@@ -31,7 +31,8 @@ struct BtfDeleter {
 // security_path_truncate. vfs_set_acl / vfs_remove_acl (6.2+): before, POSIX
 // ACLs pass vfs_setxattr / vfs_removexattr as xattr values.
 bool Optional(absl::string_view fn) {
-  return fn == "security_file_truncate" || fn == "vfs_set_acl" || fn == "vfs_remove_acl";
+  return fn == "security_file_truncate" || fn == "vfs_set_acl" || fn == "vfs_remove_acl" ||
+         fn == "do_file_open_root";
 }
 
 // "fexit/vfs_rename" → "vfs_rename"; "" for programs that hook no function.

@@ -58,7 +58,14 @@ constexpr char kUsage[] =
     "the sensor is not reachable, refuses, or ends the stream, 2 for bad usage.\n";
 
 volatile std::sig_atomic_t g_interrupted = 0;
-void OnInterrupt(int) { g_interrupted = 1; }
+volatile std::sig_atomic_t g_socket = -1;
+// A signal that lands between the flag check and the next read() would leave
+// that read blocked until the sensor spoke again: shutting the socket down
+// (async-signal-safe) makes it return at once, whenever the signal comes.
+void OnInterrupt(int) {
+  g_interrupted = 1;
+  if (g_socket >= 0) shutdown(g_socket, SHUT_RDWR);
+}
 
 int UsageError(const std::string& what) {
   std::fprintf(stderr, "permsentry tail: %s\n%s", what.c_str(), kUsage);
@@ -207,6 +214,8 @@ int TailCommand(int argc, char** argv) {
     std::fprintf(stderr, "permsentry tail: %s\n", ConnectError(socket_path, errno).c_str());
     return kExitFailure;
   }
+  g_socket = fd;
+  if (g_interrupted) return kExitOk;
   const std::string request = filter.ToRequest();
   // A refused peer is told why and disconnected at once: the request may then
   // fail to go out, but the refusal is still there to read.

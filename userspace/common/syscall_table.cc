@@ -307,6 +307,9 @@ constexpr SyscallInfo kTable[] = {
     Open("creat", 85, N, X, 0, X, 1, PS_OFL_CREAT),
     Open("openat", 257, N, 0, 1, 2, 3, PS_OFL_DIRECT),
     Open("openat2", 437, N, 0, 1, 2, X, PS_OFL_OPEN_HOW),
+    // open_by_handle_at(mount_fd, handle, flags): no path at all; the fd it
+    // returns names the object.
+    Open("open_by_handle_at", 304, N, X, X, 2, X, PS_OFL_DIRECT),
     Truncate("truncate", 76, N, false),
     Truncate("ftruncate", 77, N, true),
     Rename("rename", 82, N, X, 0, X, 1),
@@ -374,6 +377,7 @@ constexpr SyscallInfo kTable[] = {
     Open("creat", 8, C, X, 0, X, 1, PS_OFL_CREAT),
     Open("openat", 295, C, 0, 1, 2, 3, PS_OFL_DIRECT),
     Open("openat2", 437, C, 0, 1, 2, X, PS_OFL_OPEN_HOW),
+    Open("open_by_handle_at", 342, C, X, X, 2, X, PS_OFL_DIRECT),
     Truncate("truncate", 92, C, false),
     Truncate("ftruncate", 93, C, true),
     Truncate("truncate64", 193, C, false),
