@@ -522,6 +522,16 @@ static __always_inline struct ps_lookup* ps_lookup(const struct path* base, __u3
   return b ? &b->lk : NULL;
 }
 
+/* The hash of lkbuf.path[0, len) as just loaded (ps_hash_mem). A global
+ * function: its loop is verified once, not at every lookup's call site. */
+__weak __noinline __u64 ps_hash_lkpath(__u32 len) {
+  struct ps_lkbuf* b;
+  __u32 zero = 0;
+  b = bpf_map_lookup_elem(&lkbuf, &zero);
+  if (!b || len > PS_PATH_MAX) return 0;
+  return ps_hash_mem((const __u8*)b->path, len);
+}
+
 /* Copy a path (user or kernel memory) into lkbuf.path for ps_lookup; returns
  * its length or -1. */
 static __always_inline long ps_lk_load(const void* ptr, int kernel) {

@@ -38,12 +38,17 @@ struct ps_watch_hit {
 };
 
 /* Keys are built in per-CPU memory, not on the stack: these checks run deep in
- * call chains whose combined stack the verifier limits to 512 bytes. */
+ * call chains whose combined stack the verifier limits to 512 bytes. The slack
+ * after the key lets "dir/name" be read in at a variable offset. */
+struct ps_watch_key_buf {
+  struct ps_watch_name_key k;
+  char slack[PS_WATCH_NAME_LEN];
+};
 struct {
   __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
   __uint(max_entries, 1);
   __type(key, __u32);
-  __type(value, struct ps_watch_name_key);
+  __type(value, struct ps_watch_key_buf);
 } watch_key SEC(".maps") __weak;
 
 static __always_inline int ps_watch_hit_set(struct ps_watch_hit* h, const struct ps_watch_val* v,
@@ -77,8 +82,9 @@ static __always_inline int ps_watch_dir_entry(__u64 dir_ino, __u32 dir_dev, cons
   if (v->flags & PS_WF_ALL_ENTRIES) return ps_watch_hit_set(h, v, PS_WM_DIR_ENTRY);
   if (!(v->flags & PS_WF_NAMES)) return 0;
   if (d) {
-    nk = bpf_map_lookup_elem(&watch_key, &zero);
-    if (!nk) return 0;
+    struct ps_watch_key_buf* kb = bpf_map_lookup_elem(&watch_key, &zero);
+    if (!kb) return 0;
+    nk = &kb->k;
     __builtin_memset(nk->name, 0, sizeof(nk->name));
     bpf_probe_read_kernel_str(nk->name, sizeof(nk->name), BPF_CORE_READ(d, d_name.name));
   }
@@ -121,6 +127,55 @@ static __always_inline void ps_watch_forget(const struct ps_inode_state* s) {
   bpf_map_delete_elem(&watch_inodes, &k);
 }
 
+/*
+ * An entry of a directory the watch list does not know (made or moved in after
+ * the last refresh: `mkdir ~/.ssh`, or a replacement for a watched directory
+ * moved away) is still watched when the directory's parent, by the
+ * directory's name, says so: "dirname/" (every entry) or "dirname/name" in
+ * watch_names under the grandparent. One lookup (the grandparent's inode) for
+ * any other file. A global function: verified once.
+ */
+__weak __noinline int ps_watch_subname(__u64 parent, __u64 name, __u32 dev,
+                                       struct ps_watch_hit* h) {
+  /* The entry's parent dentry and name arrive as numbers (read by the caller):
+   * a global function takes no typed kernel pointer. */
+  const struct dentry* dir = (const struct dentry*)parent;
+  const struct dentry* gp = BPF_CORE_READ(dir, d_parent);
+  struct ps_watch_key k = {.dev = dev};
+  struct ps_watch_val* v;
+  __u32 zero = 0;
+  long n, m;
+  if (!h || !dir || !gp || dir == gp) return 0;
+  k.ino = BPF_CORE_READ(gp, d_inode, i_ino);
+  v = bpf_map_lookup_elem(&watch_inodes, &k);
+  if (!v || !(v->flags & PS_WF_SUBNAMES)) return 0;
+  struct ps_watch_key_buf* kb = bpf_map_lookup_elem(&watch_key, &zero);
+  if (!kb) return 0;
+  __builtin_memset(kb->k.name, 0, sizeof(kb->k.name));
+  kb->k.dir_ino = k.ino;
+  kb->k.dir_dev = dev;
+  kb->k._pad0 = 0;
+  n = bpf_probe_read_kernel_str(kb->k.name, PS_WATCH_NAME_LEN - 2, BPF_CORE_READ(dir, d_name.name));
+  if (n <= 1) return 0;
+  n -= 1; /* the directory name's length */
+  kb->k.name[n & (PS_WATCH_NAME_LEN - 1)] = '/';
+  v = bpf_map_lookup_elem(&watch_names, &kb->k);
+  if (v) {
+    h->cls = v->cls;
+    h->how = PS_WM_DIR_ENTRY;
+    return 1;
+  }
+  n += 1;
+  m = bpf_probe_read_kernel_str((char*)kb->k.name + (n & (PS_WATCH_NAME_LEN - 1)),
+                                PS_WATCH_NAME_LEN, (const void*)name);
+  if (m <= 1 || n + m > PS_WATCH_NAME_LEN - 1) return 0; /* longer than any key */
+  v = bpf_map_lookup_elem(&watch_names, &kb->k);
+  if (!v) return 0;
+  h->cls = v->cls;
+  h->how = PS_WM_NAME;
+  return 1;
+}
+
 /* Object watched by inode, or as an entry of its parent directory. */
 static __always_inline int ps_watch_dentry(const struct dentry* d, struct ps_watch_hit* h) {
   const struct inode* inode;
@@ -131,7 +186,10 @@ static __always_inline int ps_watch_dentry(const struct dentry* d, struct ps_wat
     return 1;
   dir = BPF_CORE_READ(d, d_parent, d_inode);
   if (!dir) return 0;
-  return ps_watch_dir_entry(BPF_CORE_READ(dir, i_ino), BPF_CORE_READ(dir, i_sb, s_dev), d, NULL, h);
+  const __u32 dev = BPF_CORE_READ(dir, i_sb, s_dev);
+  if (ps_watch_dir_entry(BPF_CORE_READ(dir, i_ino), dev, d, NULL, h)) return 1;
+  return ps_watch_subname((__u64)BPF_CORE_READ(d, d_parent), (__u64)BPF_CORE_READ(d, d_name.name),
+                          dev, h);
 }
 
 /* ps_watch_dentry for an object whose inode state was just read: its identity
@@ -140,7 +198,9 @@ static __always_inline int ps_watch_dentry(const struct dentry* d, struct ps_wat
 static __always_inline int ps_watch_known(const struct dentry* d, const struct ps_inode_state* s,
                                           struct ps_watch_hit* h) {
   if (ps_watch_id(s->ino, s->dev, h)) return 1;
-  return ps_watch_dir_entry(BPF_CORE_READ(d, d_parent, d_inode, i_ino), s->dev, d, NULL, h);
+  if (ps_watch_dir_entry(BPF_CORE_READ(d, d_parent, d_inode, i_ino), s->dev, d, NULL, h)) return 1;
+  return ps_watch_subname((__u64)BPF_CORE_READ(d, d_parent), (__u64)BPF_CORE_READ(d, d_name.name),
+                          s->dev, h);
 }
 
 #endif /* PERMSENTRY_BPF_WATCH_H_ */

@@ -97,7 +97,7 @@ static __always_inline struct ps_lookup* ps_lookup_path(__u64 ptr, int kernel, l
   b = bpf_map_lookup_elem(&lkbuf, &zero);
   if (len <= 0 || len > PS_PATH_MAX || !b) return NULL;
   /* The argument as read, before the walk splices symlink targets into it. */
-  const __u64 h = ps_hash_mem((const __u8*)b->path, len);
+  const __u64 h = ps_hash_lkpath(len);
   if (b->path[0] != '/' && ps_object(dirfd, &base, &binode) != 0) return NULL;
   struct ps_lookup* l = ps_lookup(base, len, follow);
   if (l) l->arg_hash = h;

@@ -279,6 +279,56 @@ TEST_F(Credfile, RenameAwayAndBack) {
   EXPECT_EQ(back["permsentry.access_delta.0"], "created by rename");
 }
 
+// A watched directory moved away and made again, and a key written in it at
+// once: the new directory is watched from its first write (its parent holds
+// it by name), not from the agent's next refresh. The same for a replaced
+// watched directory (sudoers.d).
+TEST_F(Credfile, ReplacedDirectoryIsWatchedFromItsFirstWrite) {
+  const std::string ssh = P("home/u/.ssh"), old_ssh = P("home/u/.ssh.old");
+  const std::string keys = ssh + "/authorized_keys";
+  const std::string sud = P("etc/sudoers.d"), old_sud = P("etc/sudoers.d.old");
+  const std::string drop = sud + "/zz-agent";
+  ASSERT_EQ(rename(ssh.c_str(), old_ssh.c_str()), 0);
+  ASSERT_EQ(mkdir(ssh.c_str(), 0700), 0);
+  WriteFile(keys, "ssh-ed25519 AAAA replaced\n", 0600);
+  ASSERT_EQ(rename(sud.c_str(), old_sud.c_str()), 0);
+  ASSERT_EQ(mkdir(sud.c_str(), 0755), 0);
+  WriteFile(drop, "agent ALL=(ALL) NOPASSWD: ALL\n", 0440);
+  Event k = ExpectCred("credfile_write", keys);
+  EXPECT_EQ(k["permsentry.watch.class"], "authorized_keys");
+  EXPECT_EQ(k["rule.id"], "authorized-keys-changed");
+  Event d = ExpectCred("credfile_write", drop);
+  EXPECT_EQ(d["permsentry.watch.class"], "sudoers");
+  EXPECT_EQ(d["rule.id"], "sudoers-changed");
+  // Put the suite's tree back as it was.
+  ASSERT_EQ(unlink(keys.c_str()), 0);
+  ASSERT_EQ(rmdir(ssh.c_str()), 0);
+  ASSERT_EQ(rename(old_ssh.c_str(), ssh.c_str()), 0);
+  ASSERT_EQ(unlink(drop.c_str()), 0);
+  ASSERT_EQ(rmdir(sud.c_str()), 0);
+  ASSERT_EQ(rename(old_sud.c_str(), sud.c_str()), 0);
+}
+
+// RENAME_EXCHANGE swaps two names in one call: with a watched name on either
+// side it is the replacement it is, reported as a rename with `exchange`.
+TEST_F(Credfile, RenameExchangeWithAWatchedName) {
+  const std::string passwd = P("etc/passwd"), other = P("etc/unwatched");
+  ASSERT_EQ(renameat2(AT_FDCWD, other.c_str(), AT_FDCWD, passwd.c_str(), RENAME_EXCHANGE), 0);
+  Event e = ExpectCred("credfile_rename", passwd);
+  EXPECT_EQ(e["permsentry.exchange"], "true");
+  EXPECT_EQ(e["permsentry.watch.class"], "passwd");
+  // And back, with the watched name as the source this time.
+  sensor_->StartWindow();
+  ASSERT_EQ(renameat2(AT_FDCWD, passwd.c_str(), AT_FDCWD, other.c_str(), RENAME_EXCHANGE), 0);
+  std::optional<Event> back = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "event.action") == "credfile_rename" &&
+           Get(ev, "process.pid") == std::to_string(getpid()) &&
+           Get(ev, "permsentry.exchange") == "true";
+  });
+  ASSERT_TRUE(back) << sensor_->Stderr();
+  EXPECT_EQ(Get(*back, "permsentry.watch.class"), "passwd");
+}
+
 TEST_F(Credfile, HardLinkWriteThroughItAndUnlink) {
   const std::string shadow = P("etc/shadow"), alias = P("other/s");
   ASSERT_EQ(link(shadow.c_str(), alias.c_str()), 0);

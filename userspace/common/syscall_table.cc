@@ -314,7 +314,7 @@ constexpr SyscallInfo kTable[] = {
     Truncate("ftruncate", 77, N, true),
     Rename("rename", 82, N, X, 0, X, 1),
     Rename("renameat", 264, N, 0, 1, 2, 3),
-    Rename("renameat2", 316, N, 0, 1, 2, 3),
+    Rename("renameat2", 316, N, 0, 1, 2, 3, 4),  // RENAME_* flags
     Link("link", 86, N, X, 0, X, 1),
     Link("linkat", 265, N, 0, 1, 2, 3, 4),
     Symlink("symlink", 88, N, X, 1),
@@ -384,7 +384,7 @@ constexpr SyscallInfo kTable[] = {
     Truncate("ftruncate64", 194, C, true),
     Rename("rename", 38, C, X, 0, X, 1),
     Rename("renameat", 302, C, 0, 1, 2, 3),
-    Rename("renameat2", 353, C, 0, 1, 2, 3),
+    Rename("renameat2", 353, C, 0, 1, 2, 3, 4),
     Link("link", 9, C, X, 0, X, 1),
     Link("linkat", 303, C, 0, 1, 2, 3, 4),
     Symlink("symlink", 83, C, X, 1),

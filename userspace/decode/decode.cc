@@ -1,6 +1,7 @@
 #include "decode/decode.h"
 
 #include <fcntl.h>
+#include <stdio.h>  // RENAME_EXCHANGE
 #include <time.h>
 
 #include <cstring>
@@ -382,6 +383,11 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
         absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(p), raw.trailer_len), *ev.sc,
         ev);
     if (!s.ok()) return s;
+    // renameat2(RENAME_EXCHANGE) as the caller asked it (the tracepoint
+    // backend has no kernel flag for it).
+    if (ev.op == Op::kRename && ev.sc->name == "renameat2" && ev.call && ev.call->at_flags &&
+        (*ev.call->at_flags & RENAME_EXCHANGE))
+      ev.exchange = true;
   }
   return ev;
 }

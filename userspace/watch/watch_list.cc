@@ -213,6 +213,27 @@ KernelWatch BuildKernelWatch(const std::vector<WatchEntry>& list) {
       SplitLast(path, dir, name);
       if (name.empty() || name.size() > kMaxName) continue;
       kw.filter[name] |= PS_NF_LAST | (e.directory ? PS_NF_DIR : 0);
+      // The directory by its name in its own parent: a directory made or moved
+      // there after this refresh (a new ~/.ssh, a replaced sudoers.d) is
+      // watched from its first write, not from the next refresh. A watched
+      // directory D: "D's name/" in D's parent (every entry); a watched name N
+      // in directory D: "D's name/N" in D's parent.
+      {
+        std::string holder = dir, sub = name + "/";
+        if (!e.directory) {
+          std::string dir_name;
+          SplitLast(dir, holder, dir_name);
+          if (holder.empty()) holder = "/";
+          sub = dir_name.empty() ? std::string() : dir_name + "/" + name;
+        }
+        if (!sub.empty() && sub.size() <= kMaxName) {
+          if (const std::optional<struct stat> hst = Stat(holder, /*follow=*/true);
+              hst && S_ISDIR(hst->st_mode)) {
+            Mark(kw.inodes, IdOf(*hst), cls, PS_WF_SUBNAMES);
+            Mark(kw.names, NameInDir{.dir = IdOf(*hst), .name = sub}, cls, 0);
+          }
+        }
+      }
       const std::optional<struct stat> dst = Stat(dir, /*follow=*/true);
       if (!dst || !S_ISDIR(dst->st_mode)) continue;
       Mark(kw.inodes, IdOf(*dst), cls, PS_WF_NAMES);

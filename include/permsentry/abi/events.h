@@ -359,6 +359,11 @@ struct ps_watch_key {
 #define PS_WF_OBJECT (1u << 0)      /* this inode is watched itself */
 #define PS_WF_ALL_ENTRIES (1u << 1) /* a directory whose every entry is watched */
 #define PS_WF_NAMES (1u << 2)       /* a directory holding watched names (see watch_names) */
+/* A directory whose subdirectories, by name, hold watched names or are watched
+ * directories: watch_names keys "subdir/name" (a watched name) or "subdir/"
+ * (every entry) under it, so that a subdirectory made or moved there after the
+ * last refresh (a new ~/.ssh) is watched from its first write. */
+#define PS_WF_SUBNAMES (1u << 3)
 struct ps_watch_val {
   __u32 cls; /* index into the watch list (the first entry that covers it) */
   __u32 flags;
