@@ -55,7 +55,19 @@ TEST_F(WatchListTest, MissingFileIsWatchedByName) {
   const KernelWatch kw = BuildKernelWatch({E("ssh/authorized_keys", "authorized_keys")});
   EXPECT_EQ(kw.paths_present, 0u);
   EXPECT_TRUE(kw.names.contains(NameInDir{.dir = Id("ssh"), .name = "authorized_keys"}));
-  EXPECT_EQ(kw.inodes.size(), 1u);  // the directory only
+  // The directory, and its parent, which holds it by name ("ssh/authorized_keys")
+  // for a replacement made after this refresh.
+  EXPECT_EQ(kw.inodes.size(), 2u);
+  EXPECT_TRUE(kw.names.contains(NameInDir{.dir = Id(""), .name = "ssh/authorized_keys"}));
+  EXPECT_EQ(kw.inodes.at(Id("")).flags, PS_WF_SUBNAMES);
+}
+
+// A home without .ssh yet: its .ssh is watched by name from the first write.
+TEST_F(WatchListTest, MissingDirectoryIsWatchedByNameInItsParent) {
+  ASSERT_EQ(mkdir(P("home").c_str(), 0755), 0);
+  const KernelWatch kw = BuildKernelWatch({E("home/.ssh/authorized_keys", "authorized_keys")});
+  EXPECT_TRUE(kw.names.contains(NameInDir{.dir = Id("home"), .name = ".ssh/authorized_keys"}));
+  EXPECT_EQ(kw.inodes.at(Id("home")).flags, PS_WF_SUBNAMES);
 }
 
 TEST_F(WatchListTest, DirectoryEntryWatchesEveryEntry) {
@@ -69,6 +81,9 @@ TEST_F(WatchListTest, DirectoryEntryWatchesEveryEntry) {
   EXPECT_EQ(kw.filter.at("sudoers.d"), PS_NF_LAST | PS_NF_DIR);
   // Renaming the directory itself away is a change at a watched name.
   EXPECT_TRUE(kw.names.contains(NameInDir{.dir = Id(""), .name = "sudoers.d"}));
+  // Every entry of a sudoers.d made there after this refresh.
+  EXPECT_TRUE(kw.names.contains(NameInDir{.dir = Id(""), .name = "sudoers.d/"}));
+  EXPECT_EQ(kw.inodes.at(Id("")).flags, PS_WF_NAMES | PS_WF_SUBNAMES);
 }
 
 TEST_F(WatchListTest, SymlinkWatchesLinkAndTarget) {

@@ -81,6 +81,10 @@ class CaptureBackend {
   virtual KernelTables tables() = 0;
   // Enter every running process into the process table (the task iterator).
   virtual absl::Status SeedProcessTable() = 0;
+  // Report every watched credential file some process holds open for
+  // writing (opened before the sensor started): run once the watch list is in
+  // the kernel.
+  virtual absl::Status ScanOpenWriters() = 0;
 
  protected:
   BackendInfo info_;

@@ -99,10 +99,11 @@ absl::Status BpfBackend::SizeMaps(bpf_object* obj, const CaptureOptions& options
   return absl::OkStatus();
 }
 
-absl::Status BpfBackend::Bind(bpf_object* obj, bpf_program* seed,
+absl::Status BpfBackend::Bind(bpf_object* obj, bpf_program* seed, bpf_program* scan,
                               RingReader::RecordHandler handler) {
   obj_ = obj;
   seed_ = seed;
+  scan_ = scan;
   const auto fd = [&](const char* name) {
     bpf_map* m = bpf_object__find_map_by_name(obj, name);
     return m != nullptr ? bpf_map__fd(m) : -1;
@@ -156,16 +157,18 @@ absl::StatusOr<CaptureStats> BpfBackend::ReadStats() const {
                       .proc_missing = sums[PS_STAT_PROC_MISSING]};
 }
 
-absl::Status BpfBackend::SeedProcessTable() {
-  if (seed_ == nullptr) return absl::FailedPreconditionError("the process hooks are not loaded");
-  bpf_link* link = bpf_program__attach_iter(seed_, nullptr);
+namespace {
+
+// Run an iterator program once, to its end (its output is its records).
+absl::Status RunIterator(bpf_program* prog, absl::string_view what) {
+  bpf_link* link = bpf_program__attach_iter(prog, nullptr);
   if (link == nullptr)
-    return absl::InternalError(absl::StrCat("cannot attach the task iterator: ", ErrText(errno)));
+    return absl::InternalError(absl::StrCat("cannot attach the ", what, ": ", ErrText(errno)));
   const int fd = bpf_iter_create(bpf_link__fd(link));
   if (fd < 0) {
     const int err = errno;
     bpf_link__destroy(link);
-    return absl::InternalError(absl::StrCat("cannot run the task iterator: ", ErrText(err)));
+    return absl::InternalError(absl::StrCat("cannot run the ", what, ": ", ErrText(err)));
   }
   char buf[256];
   while (read(fd, buf, sizeof(buf)) > 0) {
@@ -173,6 +176,18 @@ absl::Status BpfBackend::SeedProcessTable() {
   close(fd);
   bpf_link__destroy(link);
   return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status BpfBackend::SeedProcessTable() {
+  if (seed_ == nullptr) return absl::FailedPreconditionError("the process hooks are not loaded");
+  return RunIterator(seed_, "task iterator");
+}
+
+absl::Status BpfBackend::ScanOpenWriters() {
+  if (scan_ == nullptr) return absl::FailedPreconditionError("the startup scan is not loaded");
+  return RunIterator(scan_, "open-file iterator");
 }
 
 }  // namespace permsentry

@@ -41,10 +41,12 @@ class BpfBackend : public CaptureBackend {
   absl::StatusOr<CaptureStats> ReadStats() const override;
   KernelTables tables() override;
   absl::Status SeedProcessTable() override;
+  absl::Status ScanOpenWriters() override;
 
  protected:
   // Map the rings and find the tables in a loaded, attached object.
-  absl::Status Bind(bpf_object* obj, bpf_program* seed, RingReader::RecordHandler handler);
+  absl::Status Bind(bpf_object* obj, bpf_program* seed, bpf_program* scan,
+                    RingReader::RecordHandler handler);
   // Before the skeleton that owns the object goes: the rings hold its maps.
   void Unbind();
   // Size the rings and the process table of an opened object (before load).
@@ -53,6 +55,7 @@ class BpfBackend : public CaptureBackend {
  private:
   bpf_object* obj_ = nullptr;  // owned by the derived backend's skeleton
   bpf_program* seed_ = nullptr;
+  bpf_program* scan_ = nullptr;
   int stats_fd_ = -1;
   std::unique_ptr<RingReader> rings_;
   std::vector<std::unique_ptr<BpfTable>> tables_;

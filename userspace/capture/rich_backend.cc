@@ -82,6 +82,7 @@ class RichBackend : public BpfBackend {
     }
     // Run by SeedProcessTable, not attached with the others.
     bpf_program__set_autoattach(skel_->progs.ps_seed, false);
+    bpf_program__set_autoattach(skel_->progs.ps_scan_writers, false);
     const int err = permsentry_rich_bpf__load(skel_.get());
     if (err != 0) {
       if (err == -EPERM) {
@@ -105,7 +106,7 @@ class RichBackend : public BpfBackend {
     info_.name = "rich";
     info_.flavour = "fentry";
     info_.tracks_processes = true;
-    return Bind(skel_->obj, skel_->progs.ps_seed, std::move(handler));
+    return Bind(skel_->obj, skel_->progs.ps_seed, skel_->progs.ps_scan_writers, std::move(handler));
   }
 
  private:

@@ -149,7 +149,8 @@ class TracepointBackend : public BpfBackend {
     if (!process_error_.empty())
       info_.limits.push_back(absl::StrCat(
           "processes are not tracked, events carry no AI attribution: ", process_error_));
-    return Bind(s->obj, process_error_.empty() ? s->progs.ps_seed : nullptr, std::move(handler));
+    return Bind(s->obj, process_error_.empty() ? s->progs.ps_seed : nullptr,
+                process_error_.empty() ? s->progs.ps_scan_writers : nullptr, std::move(handler));
   }
 
  private:
@@ -166,8 +167,10 @@ class TracepointBackend : public BpfBackend {
     bpf_program__set_autoload(use_btf ? s->progs.ps_sys_exit_raw : s->progs.ps_sys_exit_btf, false);
     bpf_program__set_autoload(s->progs.ps_io_uring_submit, uring == Uring::kSubmitReq);
     bpf_program__set_autoload(s->progs.ps_io_uring_submit_sqe, uring == Uring::kSubmitSqe);
-    for (bpf_program* p : {s->progs.ps_fork, s->progs.ps_exec, s->progs.ps_exit, s->progs.ps_seed})
+    for (bpf_program* p : {s->progs.ps_fork, s->progs.ps_exec, s->progs.ps_exit, s->progs.ps_seed,
+                           s->progs.ps_scan_writers})
       bpf_program__set_autoload(p, process);
+    bpf_program__set_autoattach(s->progs.ps_scan_writers, false);
     return skel;
   }
 

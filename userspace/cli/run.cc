@@ -310,6 +310,15 @@ int RunCommand(int argc, char** argv) {
     }
   };
   refresh_watch(/*announce=*/true);
+  // What was opened for writing before the sensor could see the open: every
+  // holder of a watched file is reported once, now.
+  if (info.tracks_processes) {
+    if (absl::Status s = backend->ScanOpenWriters(); !s.ok()) {
+      std::fprintf(stderr,
+                   "permsentry: ALERT: files held open for writing before start not scanned: %s\n",
+                   std::string(s.message()).c_str());
+    }
+  }
 
   // Ready only once the watch list is in the kernel: what is reported from here
   // on is complete.

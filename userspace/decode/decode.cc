@@ -236,6 +236,8 @@ absl::string_view HookName(Hook h) {
       return "fentry";
     case Hook::kLsm:
       return "lsm";
+    case Hook::kScan:
+      return "startup_scan";
   }
   return "unknown";
 }
@@ -263,7 +265,7 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
   }
   const std::optional<Op> op = OpFromRaw(raw.op);
   if (!op) return absl::InvalidArgumentError(absl::StrFormat("operation %d unknown", raw.op));
-  if (raw.hook < PS_HOOK_SYSCALL || raw.hook > PS_HOOK_LSM || raw.result > PS_RESULT_ERROR) {
+  if (raw.hook < PS_HOOK_SYSCALL || raw.hook > PS_HOOK_SCAN || raw.result > PS_RESULT_ERROR) {
     return absl::InvalidArgumentError(
         absl::StrFormat("hook %d or result %d unknown", raw.hook, raw.result));
   }
@@ -319,6 +321,12 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
   }
   if (raw.flags & PS_OF_WATCHED)
     ev.watch = WatchMatch{.cls = raw.watch_class, .how = raw.watch_how};
+  if (hook == Hook::kScan) {
+    // The startup scan puts the holder's fd where a syscall number would be.
+    CallArgs c;
+    c.fd = static_cast<int>(raw.syscall_nr);
+    ev.call = std::move(c);
+  }
   ev.action = ActionOf(ev.op, ev.sc, ev.watch.has_value());
 
   if (raw.flags & PS_OF_OBJECT)

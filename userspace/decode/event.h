@@ -121,6 +121,7 @@ enum class Hook : uint8_t {
   kIoUring = PS_HOOK_IO_URING,  // io_uring's submission tracepoint
   kFentry = PS_HOOK_FENTRY,     // fentry/fexit on the function doing the work
   kLsm = PS_HOOK_LSM,           // BPF-LSM
+  kScan = PS_HOOK_SCAN,         // the startup scan: found open, not seen opening
 };
 absl::string_view HookName(Hook h);
 

@@ -183,7 +183,9 @@ void CredfileDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names
   switch (ev.op) {
     case Op::kWriteOpen: {
       const uint32_t f = ev.open_flags.value_or(0);
-      if (ev.object && !ev.inode_before && ev.hook == Hook::kFentry) {
+      if (ev.hook == Hook::kScan) {
+        out.push_back("held open for writing since before the sensor started");
+      } else if (ev.object && !ev.inode_before && ev.hook == Hook::kFentry) {
         out.push_back("created by the open");
       } else if (f & O_TRUNC) {
         out.push_back("contents replaced (opened with O_TRUNC)");

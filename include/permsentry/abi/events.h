@@ -129,6 +129,7 @@ enum ps_hook {
   PS_HOOK_IO_URING = 2, /* io_uring's submission tracepoint (tracepoint backend) */
   PS_HOOK_FENTRY = 3,   /* fentry/fexit on the kernel function that does the work */
   PS_HOOK_LSM = 4,      /* a BPF-LSM program */
+  PS_HOOK_SCAN = 5,     /* the startup scan (iter/task_file): found open, not seen opening */
 };
 
 /* How the operation ended (ps_op_event.result). */

@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Hook family: what was already there when the sensor started. Run once by
+ * userspace, after the watch list is in the kernel (both backends).
+ *
+ *   iter/task_file   every open file of every process: one held open for
+ *                    writing on a watched credential file was opened before
+ *                    the sensor could see the open, and whoever holds it can
+ *                    write it now. Reported as a write-open found by the scan
+ *                    (hook PS_HOOK_SCAN), with the holder as the process.
+ */
+#include "common.bpf.h"
+#include "path.bpf.h"
+#include "watch.bpf.h"
+
+char LICENSE[] SEC("license") = "GPL";
+
+#define PS_FMODE_WRITE 0x2 /* file->f_mode: open for writing */
+
+/* The process block of the record, from the holder (not the scanning task). */
+static __always_inline void ps_fill_holder(struct ps_process* p, struct task_struct* t) {
+  const struct cred* cred = BPF_CORE_READ(t, cred);
+  struct task_struct* leader = BPF_CORE_READ(t, group_leader);
+  p->pid = BPF_CORE_READ(t, tgid);
+  p->tid = BPF_CORE_READ(t, pid);
+  p->ppid = BPF_CORE_READ(t, real_parent, tgid);
+  p->uid = BPF_CORE_READ(cred, uid.val);
+  p->euid = BPF_CORE_READ(cred, euid.val);
+  p->gid = BPF_CORE_READ(cred, gid.val);
+  p->egid = BPF_CORE_READ(cred, egid.val);
+  p->start_time = BPF_CORE_READ(leader, start_boottime);
+  p->cgroup_id = 0;
+  if (bpf_core_field_exists(t->loginuid)) {
+    p->loginuid = BPF_CORE_READ(t, loginuid.val);
+    p->sessionid = BPF_CORE_READ(t, sessionid);
+  } else {
+    p->loginuid = (__u32)-1;
+    p->sessionid = (__u32)-1;
+  }
+  p->tty = 0;
+  bpf_probe_read_kernel(p->comm, PS_COMM_LEN, &t->comm);
+}
+
+SEC("iter/task_file")
+int ps_scan_writers(struct bpf_iter__task_file* ctx) {
+  struct task_struct* t = ctx->task;
+  struct file* f = ctx->file;
+  struct ps_inode_state s = {};
+  struct ps_watch_hit hit = {};
+  __u32 off = 0;
+  if (!t || !f || (t->flags & PS_PF_KTHREAD)) return 0;
+  if (!(f->f_mode & PS_FMODE_WRITE)) return 0;
+  struct dentry* d = f->f_path.dentry;
+  ps_read_inode(f->f_inode, &s);
+  if (!ps_watch_known(d, &s, &hit)) return 0;
+
+  struct ps_op_event* ev = ps_scratch_event();
+  if (!ev) return 0;
+  __builtin_memset(ev, 0, sizeof(*ev));
+  ev->hdr.abi_version = PS_ABI_VERSION;
+  ev->hdr.type = PS_EV_OP;
+  ev->hdr.ktime = bpf_ktime_get_boot_ns();
+  ev->op = PS_OP_WRITE_OPEN;
+  ev->hook = PS_HOOK_SCAN;
+  ev->result = PS_RESULT_OK;
+  ps_fill_holder(&ev->proc, t);
+  ps_fill_ai(ev);
+  ev->flags = PS_OF_OPEN | PS_OF_OBJECT | PS_OF_BEFORE | PS_OF_AFTER | PS_OF_WATCHED;
+  ev->open_flags = f->f_flags;
+  ev->before = s;
+  ev->after = s;
+  ev->obj.ino = s.ino;
+  ev->obj.dev = s.dev;
+  ev->obj.mode = s.mode;
+  ev->watch_class = hit.cls;
+  ev->watch_how = hit.how;
+  /* The fd that holds it, where a syscall number would be. */
+  ev->syscall_nr = ctx->fd;
+  ev->path_flags = PS_PATH_OBJECT;
+  ps_put_path(&off, (__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
+              &ev->path_len, &ev->path_flags);
+  ps_emit(off, 1); /* a credential file: alert candidate */
+  return 0;
+}
