@@ -671,7 +671,7 @@ TEST_F(Alerts, ReloadAppliesNewRulesAndKeepsSinks) {
                    *root_, "/reload-*\"}\n"));
   sensor_->Signal(SIGHUP);
   ASSERT_TRUE(Eventually([] {
-    return absl::StrContains(sensor_->Stderr(), ": 17 rules, 5 sinks");
+    return absl::StrContains(sensor_->Stderr(), ": 18 rules, 5 sinks");
   })) << sensor_->Stderr();
   const std::string f = File("reload-a", 0644);
   ASSERT_EQ(chmod(f.c_str(), 0600), 0);
@@ -684,7 +684,7 @@ TEST_F(Alerts, ReloadAppliesNewRulesAndKeepsSinks) {
   WriteConfig("");
   sensor_->Signal(SIGHUP);
   ASSERT_TRUE(
-      Eventually([] { return absl::StrContains(sensor_->Stderr(), ": 16 rules, 5 sinks"); }));
+      Eventually([] { return absl::StrContains(sensor_->Stderr(), ": 17 rules, 5 sinks"); }));
 }
 
 // ------------------------------------------------------------------ the tail socket

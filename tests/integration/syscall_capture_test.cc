@@ -1009,6 +1009,34 @@ TEST_F(Capture, AclThatOpensTheModeAlertsLikeChmod) {
   EXPECT_EQ(Get(m, "rule.id"), "<missing>") << SummaryOf(m);
 }
 
+// A process that is not root taking gid 0 (here: one that kept CAP_SETGID
+// across its switch to nobody) alerts; the same switch made while still root
+// does not.
+TEST_F(Capture, PrivilegedGroupTakenByANonRootProcess) {
+  const pid_t child = InChild([&] {
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) _exit(2);
+    if (syscall(SYS_setresgid, kNobody, kNobody, kNobody) != 0) _exit(2);  // as root: no alert
+    if (syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0) _exit(2);
+    __user_cap_header_struct h{.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    __user_cap_data_struct d[2] = {};
+    d[0].permitted = d[0].effective = 1u << CAP_SETGID;
+    if (syscall(SYS_capset, &h, d) != 0) _exit(3);
+    if (syscall(SYS_setresgid, 0, 0, 0) != 0) _exit(4);
+  });
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(child) &&
+           Get(ev, "permsentry.syscall") == "setresgid" && Get(ev, "user.id") == "65534";
+  });
+  ASSERT_TRUE(e) << sensor_->Stderr();
+  EXPECT_EQ(Get(*e, "rule.id"), "privileged-group-gained") << SummaryOf(*e);
+  std::optional<Event> as_root = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(child) &&
+           Get(ev, "permsentry.syscall") == "setresgid" && Get(ev, "user.id") == "0";
+  });
+  ASSERT_TRUE(as_root);
+  EXPECT_EQ(Get(*as_root, "rule.id"), "<missing>") << SummaryOf(*as_root);
+}
+
 // Dropping privileges is not gaining them: setpriv to an unprivileged user,
 // keeping a capability through PR_SET_KEEPCAPS and raising it back into the
 // effective set, alerts on nothing.

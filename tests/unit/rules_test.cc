@@ -175,7 +175,7 @@ TEST_F(Rules, BuiltinPackParses) {
             "device-node-outside-dev,open-mode-system-path,owner-root-user-writable,"
             "credfile-acl-grant,file-capabilities-set,credfile-changed,authorized-keys-changed,"
             "sudoers-changed,mount-covers-watched,path-changed-during-call,"
-            "root-code-path-changed,process-gained-root");
+            "root-code-path-changed,privileged-group-gained,process-gained-root");
   EXPECT_EQ(defaults_.exclude.size(), 1u);
   for (const Rule& r : defaults_.rules) EXPECT_TRUE(r.builtin);
 }
@@ -428,6 +428,32 @@ TEST_F(Rules, CredentialFilesByClass) {
   EXPECT_EQ(keys.severity(), "critical");
 }
 
+// A gid becoming 0, or a privileged group taken by a process that was not
+// root; a root daemon switching groups, or a set-group-id binary, is not one.
+TEST_F(Rules, PrivilegedGroupGained) {
+  const auto setgid = [](uint32_t uid, uint32_t gid_before, uint32_t gid_after) {
+    auto b = RecordBuilder(119).Arg(0, gid_after).Arg(1, gid_after).Arg(2, gid_after);
+    b.Flags(PS_OF_CREDS);
+    b.ev.creds_before.uid = b.ev.creds_before.euid = b.ev.creds_before.suid = uid;
+    b.ev.creds_before.gid = b.ev.creds_before.egid = b.ev.creds_before.sgid = gid_before;
+    b.ev.creds_before.fsgid = gid_before;
+    b.ev.creds_after = b.ev.creds_before;
+    b.ev.creds_after.gid = b.ev.creds_after.egid = b.ev.creds_after.sgid = gid_after;
+    b.ev.creds_after.fsgid = gid_after;
+    return DecodeOrFail(b.Build());
+  };
+  EXPECT_EQ(Judge(setgid(1000, 1000, 0)).id(), "privileged-group-gained");
+  EXPECT_EQ(Judge(setgid(1000, 1000, 4 /* adm on Debian */)).id(), "privileged-group-gained");
+  EXPECT_EQ(Judge(setgid(1000, 1000, 1001)).id(), "none");
+  EXPECT_EQ(Judge(setgid(0, 0, 4)).id(), "none");  // root already had everything
+  auto exec = RecordBuilder::Rich(Op::kExecCreds, 59);
+  exec.Flags(PS_OF_CREDS);
+  exec.ev.creds_before.uid = exec.ev.creds_before.euid = 1000;
+  exec.ev.creds_after = exec.ev.creds_before;
+  exec.ev.creds_after.egid = 42;  // chage: set-group-id shadow
+  EXPECT_EQ(Judge(DecodeOrFail(exec.Build())).id(), "none");
+}
+
 TEST_F(Rules, ProcessGainingRoot) {
   // su/sudo switching the real uid to 0, run by a human: the usual way up.
   auto sudo = Human({{.pid = 4242, .name = "sudo", .executable = "/usr/bin/sudo"}});
@@ -515,7 +541,7 @@ TEST_F(Rules, CustomRulesDisableAndReplace) {
       message: "{ai.agent} touched {file.path} ({event.action}, {severity})"
 )yaml");
   ASSERT_TRUE(set.ok()) << set.status();
-  EXPECT_EQ(set->rules.size(), 16u);  // 16 built in, one disabled, one replaced, one added
+  EXPECT_EQ(set->rules.size(), 17u);  // 17 built in, one disabled, one replaced, one added
   const Judged mine = Judge(Chmod("/tmp/x", 0755, 04755), Agent(), &*set);
   EXPECT_EQ(mine.id(), "setid-bit-added");
   EXPECT_EQ(mine.severity(), "low");                                           // escalate: false

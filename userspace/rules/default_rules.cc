@@ -168,6 +168,18 @@ absl::string_view DefaultRulesYaml() {
       watch_class: [ld_preload, ld_so_conf, systemd_unit, cron]
     message: "{rule.name} ({watch.class}): {summary}"
 
+  - id: privileged-group-gained
+    name: a process took a privileged group
+    description: >-
+      A process that was not root made group 0, or a group that reads the
+      password hashes or the disks (shadow, disk), administers the host (sudo,
+      adm) or its containers (docker), its real, effective or filesystem
+      group. (A set-group-id binary's own group is reported as exec_setid.)
+    severity: high
+    match:
+      gid_to: [0, shadow, sudo, disk, docker, adm]
+    message: "{rule.name}: {actor}{ai.tag}: {access_delta}"
+
   - id: process-gained-root
     name: a process gained uid 0 or CAP_SYS_ADMIN
     severity: high

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "enrich/xattr_decode.h"
 #include "rules/rules.h"
 
@@ -78,6 +80,13 @@ void CredsFacts(const OpEvent& ev, Facts& f) {
   // effective set from the permitted one (as setpriv and daemons dropping
   // their uid do with PR_SET_KEEPCAPS) gains nothing the process did not hold.
   if (a.userns == b.userns) f.caps_gained = (a.cap_permitted | a.cap_effective) & ~b.cap_permitted;
+  if (ev.op == Op::kCreds && b.uid != 0 && b.euid != 0) {
+    for (const uint32_t g : {a.gid, a.egid, a.fsgid}) {
+      const bool held = g == b.gid || g == b.egid || g == b.sgid || g == b.fsgid;
+      if (!held && std::find(f.gids_gained.begin(), f.gids_gained.end(), g) == f.gids_gained.end())
+        f.gids_gained.push_back(g);
+    }
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/strings/string_view.h"
 #include "decode/event.h"
@@ -66,6 +67,10 @@ struct Facts {
   uint64_t file_caps = 0;      // its permitted set
   bool creds_to_root = false;  // see FactsOf
   uint64_t caps_gained = 0;    // effective or permitted capabilities gained
+  // A credential call (not an exec: a set-group-id binary's group is its own)
+  // by a process that was not root: the real, effective or filesystem gids it
+  // took that it held in none of its gids before.
+  std::vector<uint32_t> gids_gained;
   Attribution::Kind attribution = Attribution::Kind::kNone;
   const Attribution* ai = nullptr;  // may be null
   absl::string_view executable;     // the process's executable, when known

@@ -87,35 +87,21 @@ std::string NamesOf(const T (&table)[N]) {
 }
 
 constexpr absl::string_view kConditionKeys[] = {
-    "action",
-    "syscall",
-    "outcome",
-    "path",
-    "watched",
-    "covers_watched",
-    "path_changed",
-    "watch_class",
-    "file_type",
-    "mode_added",
-    "mode_removed",
-    "mode_has",
-    "mode_lacks",
-    "mode_is",
-    "owner_to",
-    "group_to",
-    "acl_grants",
-    "file_caps",
-    "xattr",
-    "creds_to_root",
-    "caps_gained",
-    "attribution",
-    "agent",
-    "process_name",
-    "process_executable",
-    "ancestor_name",
-    "ancestor_executable",
-    "user",
-    "effective_user",
+    "action",        "syscall",
+    "outcome",       "path",
+    "watched",       "covers_watched",
+    "path_changed",  "watch_class",
+    "file_type",     "mode_added",
+    "mode_removed",  "mode_has",
+    "mode_lacks",    "mode_is",
+    "owner_to",      "group_to",
+    "gid_to",        "acl_grants",
+    "file_caps",     "xattr",
+    "creds_to_root", "caps_gained",
+    "attribution",   "agent",
+    "process_name",  "process_executable",
+    "ancestor_name", "ancestor_executable",
+    "user",          "effective_user",
 };
 
 // ------------------------------------------------------------------ parsing helpers
@@ -367,6 +353,8 @@ absl::StatusOr<Condition> Condition::Parse(const YAML::Node& node, absl::string_
       s = take_ids(c.owner_to_);
     } else if (key == "group_to") {
       s = take_ids(c.group_to_);
+    } else if (key == "gid_to") {
+      s = take_ids(c.gid_to_);
     } else if (key == "acl_grants") {
       s = take_bits(c.acl_grants_, kGrants);
     } else if (key == "file_caps") {
@@ -446,6 +434,11 @@ bool Condition::Matches(const Facts& f, NameCache& names) const {
   if (!paths_.empty() && !(f.path && AnyGlob(paths_, *f.path))) return false;
   if (!owner_to_.empty() && !(f.owner_to && IdMatches(owner_to_, *f.owner_to, false, names)))
     return false;
+  if (!gid_to_.empty()) {
+    bool any = false;
+    for (const uint32_t g : f.gids_gained) any = any || IdMatches(gid_to_, g, true, names);
+    if (!any) return false;
+  }
   if (!group_to_.empty() && !(f.group_to && IdMatches(group_to_, *f.group_to, true, names)))
     return false;
   if (!xattrs_.empty() && !(f.ev->xattr_name && AnyGlob(xattrs_, *f.ev->xattr_name))) return false;

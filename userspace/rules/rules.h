@@ -54,7 +54,7 @@ class Condition {
   uint8_t file_types_ = 0;
   uint32_t mode_added_ = 0, mode_removed_ = 0, mode_has_ = 0, mode_lacks_ = 0;
   std::vector<std::pair<uint32_t, uint32_t>> mode_is_;  // (value, mask)
-  std::vector<IdSpec> owner_to_, group_to_;
+  std::vector<IdSpec> owner_to_, group_to_, gid_to_;
   uint32_t acl_grants_ = 0;
   bool file_caps_ = false;
   uint64_t file_caps_mask_ = 0;  // 0 with file_caps_: any
