@@ -684,6 +684,47 @@ TEST_F(Credfile, HoldersOfWatchedFilesAtStartAreReported) {
   EXPECT_EQ(late.Stop(), 0);
 }
 
+// A watched file reached through 30 symlinks, and through one whose target is
+// 3,000 bytes long (kept in a data block on ext4, not in the inode): the
+// object is the watched inode either way. The rich backend sees the kernel's
+// object and keeps the mark (asserted); the tracepoint backend's dcache walk
+// gives up on such paths, which its figures below show (Known limits).
+TEST_F(Credfile, LongSymlinkChainsKeepTheMarkOnTheRichBackend) {
+  const std::string f = P("etc/sudoers.d/chained");
+  WriteFile(f, "x\n", 0440);
+  std::string prev = f;
+  for (int i = 0; i < 30; ++i) {
+    const std::string l = P(absl::StrCat("other/link", i));
+    ASSERT_EQ(symlink(prev.c_str(), l.c_str()), 0);
+    prev = l;
+  }
+  std::string padded = P("etc");
+  while (padded.size() < 3000) padded += "/.";
+  padded += "/sudoers.d/chained";
+  const std::string longlink = P("other/long-target");
+  ASSERT_EQ(symlink(padded.c_str(), longlink.c_str()), 0);
+  int marked = 0;
+  for (const auto& [via, mode] : {std::pair<std::string, mode_t>{prev, 0444}, {longlink, 0404}}) {
+    sensor_->StartWindow();
+    ASSERT_EQ(chmod(via.c_str(), mode), 0) << via;
+    const std::string m = absl::StrFormat("0%o", mode);
+    std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+      return Get(ev, "process.pid") == std::to_string(getpid()) &&
+             Get(ev, "event.action") == "chmod" && Get(ev, "file.mode") == m;
+    });
+    ASSERT_TRUE(e) << "no chmod through " << via;
+    const bool has_mark = Get(*e, "permsentry.watch.class") == "sudoers";
+    marked += has_mark;
+    if (RichBackend()) {
+      EXPECT_TRUE(has_mark) << via;
+      EXPECT_EQ(Get(*e, "file.path"), f);
+    }
+  }
+  std::printf("long symlink paths (%s backend): %d of 2 chmods carry the credential mark\n",
+              RichBackend() ? "rich" : "tracepoint", marked);
+  ASSERT_EQ(chmod(f.c_str(), 0440), 0);
+}
+
 // A file handle names an inode with no path and no lookup at all
 // (open_by_handle_at): a write-open of a watched file through one is still
 // that file's write, by identity.
