@@ -308,6 +308,43 @@ static __always_inline int ps_creds_changed(const struct ps_creds* b) {
          caps[2] != b->cap_effective || caps[3] != b->cap_ambient;
 }
 
+/* Append a group_info's gids (at most PS_GROUPS_MAX) to the tail at `off`;
+ * returns the bytes written. `gi` is a struct group_info pointer as a number. */
+static __always_inline __u32 ps_put_gids(__u32 off, __u64 gi) {
+  __u32 n = gi ? BPF_CORE_READ((struct group_info*)gi, ngroups) : 0;
+  if (n > PS_GROUPS_MAX) n = PS_GROUPS_MAX;
+  if (n == 0) return 0;
+  const __u64 gids = gi + bpf_core_field_offset(struct group_info, gid);
+  return ps_tail_bytes(off, gids, n * 4, 1) == 0 ? n * 4 : 0;
+}
+
+/* The supplementary groups of a credential change into the tail's value slot
+ * (PS_OF_GROUPS): the count before and its gids (`before` 0: not known),
+ * then the gids after. Returns the new offset. A global function: verified
+ * once. */
+__weak __noinline __u32 ps_put_groups(__u32 off, __u64 before, __u64 after) {
+  struct ps_op_event* ev = ps_scratch_event();
+  __u32 nb = PS_GROUPS_UNKNOWN, len = 4, w;
+  if (!ev) return off;
+  if (before) {
+    nb = BPF_CORE_READ((struct group_info*)before, ngroups);
+    if (nb > PS_GROUPS_MAX) nb = PS_GROUPS_MAX;
+  }
+  __builtin_memcpy(ev->data + (off & PS_TAIL_OFF_MASK), &nb, 4);
+  if (before) {
+    w = ps_put_gids(off + len, before);
+    if (w != nb * 4) return off; /* a list that cannot be read is no list */
+    len += w;
+  }
+  len += ps_put_gids(off + len, after);
+  ev = ps_scratch_event();
+  if (!ev) return off;
+  ev->flags |= PS_OF_VALUE | PS_OF_GROUPS;
+  ev->value_len = len;
+  ev->value_size = len;
+  return off + len;
+}
+
 /* security.capability: file capabilities make an executable privileged, so
  * setting them is an alert candidate wherever it happens. (ACL xattrs matter on
  * watched files, which are decided elsewhere; on any file they are bulk.) */

@@ -62,6 +62,14 @@ __noinline int ps_creds_emit(__u32 op, __u64 old, __u64 new, __u64 file, __u64 f
   ps_creds_of((const struct cred*)new, &ev->creds_after);
   ev->result = PS_RESULT_OK; /* committed */
   ev->flags |= PS_OF_CREDS;
+  /* New supplementary groups (setgroups, initgroups): both lists. */
+  const __u64 gb = (__u64)BPF_CORE_READ((const struct cred*)old, group_info);
+  const __u64 ga = (__u64)BPF_CORE_READ((const struct cred*)new, group_info);
+  if (!file && gb != ga) {
+    off = ps_put_groups(off, gb, ga);
+    ev = ps_scratch_event();
+    if (!ev) return 0;
+  }
   if (file) {
     struct file* f = (struct file*)file;
     struct ps_inode_state s = {};

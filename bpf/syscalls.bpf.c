@@ -830,6 +830,12 @@ static __always_inline int ps_on_exit(long id, long ret) {
     off = (__u32)r;
     if (r >> 32) urgent = 1; /* a file capability */
   }
+  /* setgroups: the groups it set, from the kernel's copy (the ones before
+   * are gone by now: not known). */
+  if (sc_desc[slot].groups && ret == 0) {
+    struct task_struct* task = bpf_get_current_task_btf();
+    off = ps_put_groups(off, 0, (__u64)BPF_CORE_READ(task, cred, group_info));
+  }
   off = ps_put_trailer(off, slot, st, ret);
   ev = ps_scratch_event(); /* the helpers wrote to it: re-derive the pointer */
   if (!ev) goto done;

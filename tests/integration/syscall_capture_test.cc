@@ -1037,6 +1037,36 @@ TEST_F(Capture, PrivilegedGroupTakenByANonRootProcess) {
   EXPECT_EQ(Get(*as_root, "rule.id"), "<missing>") << SummaryOf(*as_root);
 }
 
+// setgroups with a privileged group, by a process that is not root (it kept
+// CAP_SETGID): the groups by name, and the alert.
+TEST_F(Capture, SetgroupsNamesTheGroupsItSet) {
+  const pid_t child = InChild([&] {
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) _exit(2);
+    if (syscall(SYS_setresuid, kNobody, kNobody, kNobody) != 0) _exit(2);
+    __user_cap_header_struct h{.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    __user_cap_data_struct d[2] = {};
+    d[0].permitted = d[0].effective = 1u << CAP_SETGID;
+    if (syscall(SYS_capset, &h, d) != 0) _exit(3);
+    const gid_t groups[] = {4 /* adm */, kNobody};
+    if (syscall(SYS_setgroups, 2, groups) != 0) _exit(4);
+  });
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(child) &&
+           Get(ev, "permsentry.syscall") == "setgroups" && Get(ev, "user.id") == "65534";
+  });
+  ASSERT_TRUE(e) << sensor_->Stderr();
+  EXPECT_EQ(Get(*e, "permsentry.creds.groups_after.0"), "4");
+  EXPECT_EQ(Get(*e, "permsentry.creds.groups_after.1"), "65534");
+  EXPECT_EQ(Get(*e, "rule.id"), "privileged-group-gained") << SummaryOf(*e);
+  const std::string adm = getgrgid(4) != nullptr ? getgrgid(4)->gr_name : "4";
+  bool named = false;
+  for (int i = 0; i < 8; ++i) {
+    const std::string d = Get(*e, absl::StrCat("permsentry.access_delta.", i));
+    named = named || absl::StrContains(d, "groups") && absl::StrContains(d, adm + " (4)");
+  }
+  EXPECT_TRUE(named) << SummaryOf(*e);
+}
+
 // Dropping privileges is not gaining them: setpriv to an unprivileged user,
 // keeping a capability through PR_SET_KEEPCAPS and raising it back into the
 // effective set, alerts on nothing.

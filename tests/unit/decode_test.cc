@@ -172,6 +172,27 @@ TEST(Decode, RejectsSizeFieldBeyondBuffer) {
   EXPECT_FALSE(DecodeOpEvent(rec, kOpts).ok());
 }
 
+// Supplementary groups in the value slot: the count before (or unknown), its
+// gids, then the gids after; a list that is not whole gids is refused.
+TEST(Decode, SupplementaryGroupLists) {
+  const auto rec = [](std::vector<uint32_t> words) {
+    auto b = RecordBuilder::Rich(Op::kCreds, 116);
+    b.Flags(PS_OF_CREDS | PS_OF_GROUPS);
+    b.Value(std::string(reinterpret_cast<const char*>(words.data()), words.size() * 4),
+            static_cast<uint32_t>(words.size() * 4));
+    return b.Build();
+  };
+  OpEvent rich = testing::DecodeOrFail(rec({1, 100, 4, 27}));
+  ASSERT_TRUE(rich.groups_before && rich.groups_after);
+  EXPECT_EQ(*rich.groups_before, std::vector<uint32_t>{100});
+  EXPECT_EQ(*rich.groups_after, (std::vector<uint32_t>{4, 27}));
+  EXPECT_FALSE(rich.xattr_value);
+  OpEvent tp = testing::DecodeOrFail(rec({PS_GROUPS_UNKNOWN, 4}));
+  EXPECT_FALSE(tp.groups_before);
+  EXPECT_EQ(*tp.groups_after, std::vector<uint32_t>{4});
+  EXPECT_FALSE(DecodeOpEvent(rec({5, 1}), kOpts).ok());  // 5 before, 1 gid in all
+}
+
 TEST(Decode, RejectsUnknownSyscall) {
   // A trailer of arguments for read(2): the table cannot say what they mean.
   auto rec = RecordBuilder(0).Build();

@@ -544,6 +544,7 @@ void FillBpfTables(struct ps_sc_desc (&desc)[PS_DESC_SLOTS], __u64 (&any)[PS_NR_
     d.xflags_arg = xattr_flags ? ArgOrNone(s.flags_arg) : PS_ARG_NONE;
     // openat2's mode sits in its struct open_how, read through that argument.
     d.cmode_arg = ArgOrNone(s.oflags_mode == PS_OFL_OPEN_HOW ? s.oflags_arg : s.create_mode_arg);
+    d.groups = s.name == "setgroups" || s.name == "setgroups32";
     any[s.nr / 64] |= uint64_t{1} << (s.nr % 64);
   }
 }

@@ -370,7 +370,23 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
     ev.xattr_name.emplace(p, raw.name_len);
   }
   p += raw.name_len;
-  if (raw.flags & PS_OF_VALUE) {
+  if (raw.flags & PS_OF_GROUPS) {
+    // u32 count before (or unknown), those gids, then the gids after.
+    if (raw.value_len < 4 || raw.value_len % 4 != 0)
+      return absl::InvalidArgumentError(
+          absl::StrFormat("group lists of %d bytes, not a whole number of gids", raw.value_len));
+    std::vector<uint32_t> v(raw.value_len / 4);
+    std::memcpy(v.data(), p, raw.value_len);
+    size_t at = 1;
+    if (v[0] != PS_GROUPS_UNKNOWN) {
+      if (v[0] > v.size() - 1)
+        return absl::InvalidArgumentError(
+            absl::StrFormat("%d groups before, in a list of %d", v[0], v.size() - 1));
+      ev.groups_before.emplace(v.begin() + 1, v.begin() + 1 + v[0]);
+      at += v[0];
+    }
+    ev.groups_after.emplace(v.begin() + static_cast<std::ptrdiff_t>(at), v.end());
+  } else if (raw.flags & PS_OF_VALUE) {
     ev.xattr_value_size = raw.value_size;
     ev.xattr_value_fault = raw.flags & PS_OF_VALUE_FAULT;
     ev.xattr_value.emplace(p, raw.value_len);

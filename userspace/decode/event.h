@@ -206,6 +206,9 @@ struct OpEvent {
   std::optional<uint32_t> mount_flags;  // mounts: MS_*, MOVE_MOUNT_* or MNT_* flags
   std::optional<Creds> creds_before;
   std::optional<Creds> creds_after;
+  // Supplementary groups a credential change set: the list after it, and the
+  // one before when known (rich backend; the tracepoint backend has the after).
+  std::optional<std::vector<uint32_t>> groups_before, groups_after;
 
   // Set when a watched credential file is involved.
   std::optional<WatchMatch> watch;

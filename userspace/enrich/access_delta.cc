@@ -1,8 +1,9 @@
 #include "enrich/access_delta.h"
 
 #include <fcntl.h>
-
 #include <sys/stat.h>
+
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -141,6 +142,30 @@ void CapsDelta(const OpEvent& ev, std::vector<std::string>& out) {
   if (names.empty()) return;
   out.push_back(absl::StrCat("runs with ", absl::StrJoin(names, ","),
                              caps->effective ? " (effective at exec)" : " (permitted)"));
+}
+
+// Supplementary groups set: those gained and lost by name, or the whole new
+// list when the one before is not known.
+void GroupsDelta(const OpEvent& ev, NameCache& names, std::vector<std::string>& out) {
+  const auto named = [&](uint32_t g) {
+    const std::optional<std::string> n = names.GroupName(g);
+    return n ? absl::StrCat(*n, " (", g, ")") : absl::StrCat(g);
+  };
+  const std::vector<uint32_t>& after = *ev.groups_after;
+  if (!ev.groups_before) {
+    std::vector<std::string> all;
+    for (uint32_t g : after) all.push_back(named(g));
+    out.push_back(absl::StrCat("groups now ", all.empty() ? "none" : absl::StrJoin(all, ", ")));
+    return;
+  }
+  const std::vector<uint32_t>& before = *ev.groups_before;
+  std::vector<std::string> changes;
+  for (uint32_t g : after)
+    if (std::find(before.begin(), before.end(), g) == before.end())
+      changes.push_back("+" + named(g));
+  for (uint32_t g : before)
+    if (std::find(after.begin(), after.end(), g) == after.end()) changes.push_back("-" + named(g));
+  if (!changes.empty()) out.push_back(absl::StrCat("groups ", absl::StrJoin(changes, ", ")));
 }
 
 void CredsDelta(const OpEvent& ev, std::vector<std::string>& out) {
@@ -283,6 +308,7 @@ std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names) {
     case Op::kCreds:
     case Op::kExecCreds:
       if (ev.creds_before && ev.creds_after) CredsDelta(ev, out);
+      if (ev.groups_after) GroupsDelta(ev, names, out);
       break;
     case Op::kCreate:
     case Op::kMkdir:

@@ -606,6 +606,15 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
     w.StartObject();
     WriteCreds(w, "before", *ev.creds_before);
     WriteCreds(w, "after", *ev.creds_after);
+    // Supplementary groups set (gids; their names are in access_delta).
+    for (const auto& [key, list] : {std::pair{"groups_before", &ev.groups_before},
+                                    std::pair{"groups_after", &ev.groups_after}}) {
+      if (!*list) continue;
+      Key(w, key);
+      w.StartArray();
+      for (uint32_t g : **list) IdValue(w, g);
+      w.EndArray();
+    }
     const uint64_t before = ev.creds_before->cap_effective, after = ev.creds_after->cap_effective;
     if (ev.creds_before->userns != ev.creds_after->userns) {
       // Full capabilities in a new user namespace hold over what it owns only.

@@ -81,9 +81,18 @@ void CredsFacts(const OpEvent& ev, Facts& f) {
   // their uid do with PR_SET_KEEPCAPS) gains nothing the process did not hold.
   if (a.userns == b.userns) f.caps_gained = (a.cap_permitted | a.cap_effective) & ~b.cap_permitted;
   if (ev.op == Op::kCreds && b.uid != 0 && b.euid != 0) {
-    for (const uint32_t g : {a.gid, a.egid, a.fsgid}) {
-      const bool held = g == b.gid || g == b.egid || g == b.sgid || g == b.fsgid;
-      if (!held && std::find(f.gids_gained.begin(), f.gids_gained.end(), g) == f.gids_gained.end())
+    // Ids, and supplementary groups, held after that were held in no form
+    // before (the groups before, when the backend knows them).
+    const auto held = [&](uint32_t g) {
+      return g == b.gid || g == b.egid || g == b.sgid || g == b.fsgid ||
+             (ev.groups_before && std::find(ev.groups_before->begin(), ev.groups_before->end(),
+                                            g) != ev.groups_before->end());
+    };
+    std::vector<uint32_t> now = {a.gid, a.egid, a.fsgid};
+    if (ev.groups_after) now.insert(now.end(), ev.groups_after->begin(), ev.groups_after->end());
+    for (const uint32_t g : now) {
+      if (!held(g) &&
+          std::find(f.gids_gained.begin(), f.gids_gained.end(), g) == f.gids_gained.end())
         f.gids_gained.push_back(g);
     }
   }

@@ -167,6 +167,12 @@ enum ps_result {
   (1u << 20) /* `open_flags` holds a mount's flags: mount(2)'s MS_*, move_mount's \
               * MOVE_MOUNT_*, umount2's MNT_* */
 #define PS_OF_FSTYPE (1u << 21) /* the name in the tail is a mount's file system type */
+#define PS_OF_GROUPS                                                                \
+  (1u << 22) /* the value in the tail is the supplementary groups: a __u32 count of \
+              * the groups before (PS_GROUPS_UNKNOWN: not known), those gids, then  \
+              * the gids after the call (each list at most PS_GROUPS_MAX) */
+#define PS_GROUPS_UNKNOWN 0xffffffffu
+#define PS_GROUPS_MAX 63
 
 /* path_flags / path2_flags: what a kernel-resolved path in the tail is. */
 #define PS_PATH_OBJECT (1u << 0)       /* the object's own absolute path */
@@ -343,7 +349,8 @@ struct ps_sc_desc {
   __u8 xflags_arg;  /* index of setxattr's XATTR_* flags, or PS_ARG_NONE */
   __u8 cmode_arg;   /* index of a creation's mode (open family, mkdir, mknod; mknod's dev
                      * follows it), or PS_ARG_NONE */
-  __u8 _pad[4];
+  __u8 groups;      /* setgroups: report the supplementary groups it set */
+  __u8 _pad[3];
 };
 
 /*
