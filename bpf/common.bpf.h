@@ -364,6 +364,12 @@ static __always_inline int ps_caps_xattr(const __u8* name, __u32 len) {
 #define PS_S_IFCHR 0020000
 #define PS_S_IFBLK 0060000
 
+/* mknod's device number as userspace encodes it (new_encode_dev) in the
+ * kernel's dev_t encoding, major << 20 | minor. */
+static __always_inline __u32 ps_decode_dev(__u32 dev) {
+  return ((dev & 0xfff00) >> 8) << 20 | (dev & 0xff) | ((dev >> 12) & 0xfff00);
+}
+
 /* Does a new object's mode (type bits included; a type of 0 is a regular file,
  * as mknod takes it) open access: a set-id regular file, a world-writable
  * regular file, a world-writable directory without the sticky bit, or a
@@ -393,11 +399,10 @@ static __always_inline __u32 ps_apply_umask(__u32 mode) {
   return mode & ~(umask & 0777);
 }
 
-/* Start a record in `scratch`: header, process, process-table tag, the
- * operation and its hook; every other fixed field zeroed. Returns it, or NULL.
- * *in_session says whether the caller is in an AI session (an alert
- * candidate). */
-static __always_inline struct ps_op_event* ps_op_begin(__u16 op, __u8 hook, int* in_session) {
+/* Start a record in `scratch`: header, the operation and its hook; every
+ * other fixed field zeroed (the process is the caller's to fill). Returns it,
+ * or NULL. */
+static __always_inline struct ps_op_event* ps_op_start(__u16 op, __u8 hook) {
   struct ps_op_event* ev = ps_scratch_event();
   if (!ev) return NULL;
   __builtin_memset(ev, 0, sizeof(*ev));
@@ -406,6 +411,15 @@ static __always_inline struct ps_op_event* ps_op_begin(__u16 op, __u8 hook, int*
   ev->hdr.ktime = bpf_ktime_get_boot_ns();
   ev->op = op;
   ev->hook = hook;
+  return ev;
+}
+
+/* Start a record made by the current task: ps_op_start, its process block
+ * and process-table tag. *in_session says whether the caller is in an AI
+ * session (an alert candidate). */
+static __always_inline struct ps_op_event* ps_op_begin(__u16 op, __u8 hook, int* in_session) {
+  struct ps_op_event* ev = ps_op_start(op, hook);
+  if (!ev) return NULL;
   ps_fill_process(&ev->proc);
   *in_session = ps_fill_ai(ev);
   return ev;

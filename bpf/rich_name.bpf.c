@@ -313,7 +313,7 @@ static __always_inline int ps_create_entry(__u32 op, const struct path* dir, str
   p->mode = mode & 07777; /* as asked: the inode's mode once it exists */
   /* The hook gets mknod's argument as the caller encoded it (new_encode_dev):
    * the record carries the kernel's dev_t, major << 20 | minor. */
-  p->rdev = ((dev & 0xfff00) >> 8) << 20 | (dev & 0xff) | ((dev >> 12) & 0xfff00);
+  p->rdev = ps_decode_dev(dev);
   if (op == PS_OP_MKNOD) p->flags |= PS_OF_RDEV;
   return ps_name_entered(p, ret);
 }

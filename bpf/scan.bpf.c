@@ -54,14 +54,8 @@ int ps_scan_writers(struct bpf_iter__task_file* ctx) {
   ps_read_inode(f->f_inode, &s);
   if (!ps_watch_known(d, &s, &hit)) return 0;
 
-  struct ps_op_event* ev = ps_scratch_event();
+  struct ps_op_event* ev = ps_op_start(PS_OP_WRITE_OPEN, PS_HOOK_SCAN);
   if (!ev) return 0;
-  __builtin_memset(ev, 0, sizeof(*ev));
-  ev->hdr.abi_version = PS_ABI_VERSION;
-  ev->hdr.type = PS_EV_OP;
-  ev->hdr.ktime = bpf_ktime_get_boot_ns();
-  ev->op = PS_OP_WRITE_OPEN;
-  ev->hook = PS_HOOK_SCAN;
   ev->result = PS_RESULT_OK;
   ps_fill_holder(&ev->proc, t);
   ps_fill_ai(ev);

@@ -814,7 +814,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
     if (op == PS_OP_MKNOD) {
       const __u8 ca = sc_desc[slot].cmode_arg;
       const __u32 dev = ca < 5 ? (__u32)ps_arg(st->args, ca + 1) : 0;
-      ev->rdev = ((dev & 0xfff00) >> 8) << 20 | (dev & 0xff) | ((dev >> 12) & 0xfff00);
+      ev->rdev = ps_decode_dev(dev);
       ev->flags |= PS_OF_RDEV;
     }
   }
