@@ -155,6 +155,26 @@ class Capture : public ::testing::Test {
     return pid;
   }
 
+  // Runs `steps` in a child, in a mount namespace of its own made private (so
+  // nothing it mounts reaches the host). Returns the child's pid; `step` is 0
+  // when every step worked, 1 when this machine refuses the namespace, 2 when
+  // making it private failed, else the failed step `steps` returned (from 3).
+  static pid_t InOwnMountNamespace(const std::function<int()>& steps, int& step) {
+    int p[2];
+    step = -1;
+    if (pipe(p) != 0) return -1;
+    const pid_t child = InChild([&] {
+      const int s = unshare(CLONE_NEWNS) != 0                                         ? 1
+                    : mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ? 2
+                                                                                      : steps();
+      (void)!write(p[1], &s, sizeof(s));
+    });
+    close(p[1]);
+    if (read(p[0], &step, sizeof(step)) != static_cast<ssize_t>(sizeof(step))) step = -1;
+    close(p[0]);
+    return child;
+  }
+
   static SensorProcess* sensor_;
   std::string dir_;
 };
@@ -1254,34 +1274,26 @@ TEST_F(Capture, MountsAndUnmountsAreReported) {
   ASSERT_EQ(mkdir(nm.c_str(), 0755), 0);
   close(open(a.c_str(), O_CREAT | O_WRONLY, 0644));
   close(open(b.c_str(), O_CREAT | O_WRONLY, 0644));
-  int p[2];
-  ASSERT_EQ(pipe(p), 0);
-  const pid_t child = InChild([&] {
-    int step = 0;
-    const auto fail = [&](int s) {
-      (void)!write(p[1], &s, sizeof(s));
-      _exit(1);
-    };
-    if (unshare(CLONE_NEWNS) != 0) fail(1);
-    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) fail(2);
-    if (mount("permsentry-test", mnt.c_str(), "tmpfs", MS_NOSUID, "size=64k") != 0) fail(3);
-    if (umount2(mnt.c_str(), 0) != 0) fail(4);
-    if (mount(a.c_str(), b.c_str(), nullptr, MS_BIND, nullptr) != 0) fail(5);
-    if (umount(b.c_str()) != 0) fail(6);
-    const int fs = static_cast<int>(syscall(SYS_fsopen, "tmpfs", 0));
-    if (fs < 0) fail(7);
-    if (syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, nullptr, nullptr, 0) != 0) fail(8);
-    const int m = static_cast<int>(syscall(SYS_fsmount, fs, 0, 0));
-    if (m < 0) fail(9);
-    if (syscall(SYS_move_mount, m, "", AT_FDCWD, nm.c_str(), 4 /* MOVE_MOUNT_F_EMPTY_PATH */) != 0)
-      fail(10);
-    if (umount2(nm.c_str(), MNT_DETACH) != 0) fail(11);
-    (void)!write(p[1], &step, sizeof(step));
-  });
-  close(p[1]);
   int step = -1;
-  ASSERT_EQ(read(p[0], &step, sizeof(step)), static_cast<ssize_t>(sizeof(step)));
-  close(p[0]);
+  const pid_t child = InOwnMountNamespace(
+      [&] {
+        if (mount("permsentry-test", mnt.c_str(), "tmpfs", MS_NOSUID, "size=64k") != 0) return 3;
+        if (umount2(mnt.c_str(), 0) != 0) return 4;
+        if (mount(a.c_str(), b.c_str(), nullptr, MS_BIND, nullptr) != 0) return 5;
+        if (umount(b.c_str()) != 0) return 6;
+        const int fs = static_cast<int>(syscall(SYS_fsopen, "tmpfs", 0));
+        if (fs < 0) return 7;
+        if (syscall(SYS_fsconfig, fs, 6 /* FSCONFIG_CMD_CREATE */, nullptr, nullptr, 0) != 0)
+          return 8;
+        const int m = static_cast<int>(syscall(SYS_fsmount, fs, 0, 0));
+        if (m < 0) return 9;
+        if (syscall(SYS_move_mount, m, "", AT_FDCWD, nm.c_str(), 4 /* MOVE_MOUNT_F_EMPTY_PATH */) !=
+            0)
+          return 10;
+        if (umount2(nm.c_str(), MNT_DETACH) != 0) return 11;
+        return 0;
+      },
+      step);
   if (step == 1) GTEST_SKIP() << "unshare(CLONE_NEWNS) refused here";
   ASSERT_EQ(step, 0) << "mount step " << step << " failed";
 
@@ -1322,27 +1334,15 @@ TEST_F(Capture, MountsAndUnmountsAreReported) {
 TEST_F(Capture, MountOverAWatchedPathAlerts) {
   const std::string evil = dir_ + "/evil-shadow";
   close(open(evil.c_str(), O_CREAT | O_WRONLY, 0644));
-  int p[2];
-  ASSERT_EQ(pipe(p), 0);
-  const pid_t child = InChild([&] {
-    int step = 0;
-    if (unshare(CLONE_NEWNS) != 0) {
-      step = 1;
-    } else if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) {
-      step = 2;
-    } else if (mount(evil.c_str(), "/etc/shadow", nullptr, MS_BIND, nullptr) != 0) {
-      step = 3;
-    } else if (mount("none", "/etc/pam.d", "tmpfs", 0, "size=64k") != 0) {
-      step = 4;
-    } else if (umount2("/etc/pam.d", 0) != 0 || umount2("/etc/shadow", 0) != 0) {
-      step = 5;
-    }
-    (void)!write(p[1], &step, sizeof(step));
-  });
-  close(p[1]);
   int step = -1;
-  ASSERT_EQ(read(p[0], &step, sizeof(step)), static_cast<ssize_t>(sizeof(step)));
-  close(p[0]);
+  const pid_t child = InOwnMountNamespace(
+      [&] {
+        if (mount(evil.c_str(), "/etc/shadow", nullptr, MS_BIND, nullptr) != 0) return 3;
+        if (mount("none", "/etc/pam.d", "tmpfs", 0, "size=64k") != 0) return 4;
+        if (umount2("/etc/pam.d", 0) != 0 || umount2("/etc/shadow", 0) != 0) return 5;
+        return 0;
+      },
+      step);
   if (step == 1) GTEST_SKIP() << "unshare(CLONE_NEWNS) refused here";
   ASSERT_EQ(step, 0) << "mount step " << step << " failed";
   for (const auto& [syscall, target, cls] :
