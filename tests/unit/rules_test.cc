@@ -362,21 +362,19 @@ TEST_F(Rules, AclThatChangesTheModeIsAModeChange) {
   const std::string minimal =
       AclValue({{0x01, 6, kAclNoId}, {0x04, 4, kAclNoId}, {0x20, 4, kAclNoId}});
   EXPECT_EQ(Judge(acl("/srv/x", 0644, minimal)).id(), "none");
-  auto shadow = RecordBuilder(188)
-                    .Path("/etc/shadow")
-                    .Name("system.posix_acl_access")
-                    .Value(minimal, static_cast<uint32_t>(minimal.size()))
-                    .Before(S_IFREG | 0644, 0, 42)
-                    .Watched(1, PS_WM_OBJECT);
-  EXPECT_EQ(Judge(DecodeOrFail(shadow.Build())).id(), "credfile-changed");  // not a grant
+  // The same minimal ACL on the watched /etc/shadow, by its mode before.
+  const auto on_shadow = [&](uint32_t before) {
+    return DecodeOrFail(RecordBuilder(188)
+                            .Path("/etc/shadow")
+                            .Name("system.posix_acl_access")
+                            .Value(minimal, static_cast<uint32_t>(minimal.size()))
+                            .Before(S_IFREG | before, 0, 42)
+                            .Watched(1, PS_WM_OBJECT)
+                            .Build());
+  };
+  EXPECT_EQ(Judge(on_shadow(0644)).id(), "credfile-changed");  // not a grant
   // A world-readable other entry on a file that was not: a grant.
-  auto grant = RecordBuilder(188)
-                   .Path("/etc/shadow")
-                   .Name("system.posix_acl_access")
-                   .Value(minimal, static_cast<uint32_t>(minimal.size()))
-                   .Before(S_IFREG | 0640, 0, 42)
-                   .Watched(1, PS_WM_OBJECT);
-  EXPECT_EQ(Judge(DecodeOrFail(grant.Build())).id(), "credfile-acl-grant");
+  EXPECT_EQ(Judge(on_shadow(0640)).id(), "credfile-acl-grant");
 }
 
 TEST_F(Rules, FileCapabilities) {
