@@ -414,6 +414,57 @@ static __always_inline struct ps_op_event* ps_op_start(__u16 op, __u8 hook) {
   return ev;
 }
 
+#define PS_PF_IO_WORKER 0x00000010 /* task->flags: an io_uring worker (io-wq, SQPOLL) */
+#define PS_TS_COMPAT 0x0002        /* thread_info.status: in an ia32 syscall */
+#define PS_NR_IO_URING_ENTER 426   /* the same number natively and on ia32 */
+
+/* The syscall the caller is in, from its saved registers (a number, not an
+ * argument: nothing the caller's memory can change), and whether the work is
+ * an io_uring request: run by an io_uring worker, or inline in io_uring_enter.
+ * For hooks that are not on a syscall's own path (kernel functions, the
+ * scheduler's tracepoints). */
+static __always_inline void ps_caller_context(struct ps_op_event* ev) {
+  struct task_struct* t = bpf_get_current_task_btf();
+  if (t->flags & (PS_PF_IO_WORKER | PS_PF_KTHREAD)) {
+    if (t->flags & PS_PF_IO_WORKER) ev->flags |= PS_OF_IO_URING;
+    return;
+  }
+  struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(t);
+  if (!regs) return;
+  const long nr = BPF_CORE_READ(regs, orig_ax);
+  if (nr < 0 || nr >= 1024) return; /* not in a syscall */
+  ev->syscall_nr = (__u32)nr;
+  ev->flags |= PS_OF_SYSCALL;
+  if (BPF_CORE_READ(t, thread_info.status) & PS_TS_COMPAT) ev->flags |= PS_OF_COMPAT;
+  if (nr == PS_NR_IO_URING_ENTER) ev->flags |= PS_OF_IO_URING;
+}
+
+/* The process block of a record from task t, not the current one (the holder
+ * of a file the startup scan found, a child made by fork). No cgroup id: the
+ * helper gives the current task's only. */
+static __always_inline void ps_fill_task(struct ps_process* p, struct task_struct* t) {
+  const struct cred* cred = BPF_CORE_READ(t, cred);
+  struct task_struct* leader = BPF_CORE_READ(t, group_leader);
+  p->pid = BPF_CORE_READ(t, tgid);
+  p->tid = BPF_CORE_READ(t, pid);
+  p->ppid = BPF_CORE_READ(t, real_parent, tgid);
+  p->uid = BPF_CORE_READ(cred, uid.val);
+  p->euid = BPF_CORE_READ(cred, euid.val);
+  p->gid = BPF_CORE_READ(cred, gid.val);
+  p->egid = BPF_CORE_READ(cred, egid.val);
+  p->start_time = BPF_CORE_READ(leader, start_boottime);
+  p->cgroup_id = 0;
+  if (bpf_core_field_exists(t->loginuid)) {
+    p->loginuid = BPF_CORE_READ(t, loginuid.val);
+    p->sessionid = BPF_CORE_READ(t, sessionid);
+  } else {
+    p->loginuid = (__u32)-1;
+    p->sessionid = (__u32)-1;
+  }
+  p->tty = 0;
+  bpf_probe_read_kernel(p->comm, PS_COMM_LEN, &t->comm);
+}
+
 /* Start a record made by the current task: ps_op_start, its process block
  * and process-table tag. *in_session says whether the caller is in an AI
  * session (an alert candidate). */

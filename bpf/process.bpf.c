@@ -142,6 +142,27 @@ static __always_inline void ps_proc_output(struct ps_proc_event* ev, __u32 size,
 
 /* ---------------------------------------------------------------- fork */
 
+/* A child made with credentials its parent does not hold: the child is the
+ * process, its parent's credentials the before, its own the after; the
+ * syscall is the parent's (clone, clone3). An alert candidate when the parent
+ * is in an AI session, like any credential change. */
+static __always_inline void ps_fork_creds(struct task_struct* parent, struct task_struct* child,
+                                          const struct ps_proc_info* info) {
+  struct ps_op_event* ev = ps_op_start(PS_OP_CREDS, PS_HOOK_FORK);
+  if (!ev) return;
+  ps_fill_task(&ev->proc, child);
+  ev->proc.cgroup_id = bpf_get_current_cgroup_id(); /* inherited from the parent */
+  ev->proc.tty = info->tty;
+  ev->proc_flags = info->flags;
+  ev->ai_session = info->session;
+  ps_caller_context(ev);
+  ps_creds_of(parent->real_cred, &ev->creds_before);
+  ps_creds_of(child->real_cred, &ev->creds_after);
+  ev->flags |= PS_OF_CREDS;
+  ev->result = PS_RESULT_OK;
+  ps_emit(0, info->session.tgid != 0);
+}
+
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ps_fork, struct task_struct* parent, struct task_struct* child) {
   struct ps_proc_key ck, pk;
@@ -171,6 +192,14 @@ int BPF_PROG(ps_fork, struct task_struct* parent, struct task_struct* child) {
   struct ps_proc_event* ev = (struct ps_proc_event*)sb->rec;
   ps_proc_record(ev, child, &ck, &info, PS_PROC_FORK);
   ps_proc_output(ev, sizeof(*ev), 0);
+
+  /* clone(CLONE_NEWUSER) gives the child a new user namespace, and every
+   * capability in it, without a commit_creds or a credential call of its own:
+   * the fork is the only place it shows (after the fork record, which the
+   * child's ancestry needs). */
+  const struct cred* pc = parent->real_cred;
+  const struct cred* cc = child->real_cred;
+  if (pc && cc && pc->user_ns != cc->user_ns) ps_fork_creds(parent, child, &info);
   return 0;
 }
 

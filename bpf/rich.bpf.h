@@ -30,9 +30,6 @@
 #include "path.bpf.h"
 #include "watch.bpf.h"
 
-#define PS_PF_IO_WORKER 0x00000010 /* task->flags: an io_uring worker (io-wq, SQPOLL) */
-#define PS_TS_COMPAT 0x0002        /* thread_info.status: in an ia32 syscall */
-#define PS_NR_IO_URING_ENTER 426   /* the same number natively and on ia32 */
 #define PS_EWOULDBLOCK 11          /* a delegation break: the caller retries */
 
 /*
@@ -79,24 +76,8 @@ static __always_inline struct ps_pending* ps_pending_get(int create) {
                               create ? BPF_LOCAL_STORAGE_GET_F_CREATE : 0);
 }
 
-/* The syscall the caller is in, from its saved registers (a number, not an
- * argument: nothing the caller's memory can change), and whether the work is
- * an io_uring request: run by an io_uring worker, or inline in io_uring_enter. */
-static __always_inline void ps_rich_context(struct ps_op_event* ev) {
-  struct task_struct* t = bpf_get_current_task_btf();
-  if (t->flags & (PS_PF_IO_WORKER | PS_PF_KTHREAD)) {
-    if (t->flags & PS_PF_IO_WORKER) ev->flags |= PS_OF_IO_URING;
-    return;
-  }
-  struct pt_regs* regs = (struct pt_regs*)bpf_task_pt_regs(t);
-  if (!regs) return;
-  const long nr = BPF_CORE_READ(regs, orig_ax);
-  if (nr < 0 || nr >= 1024) return; /* not in a syscall */
-  ev->syscall_nr = (__u32)nr;
-  ev->flags |= PS_OF_SYSCALL;
-  if (BPF_CORE_READ(t, thread_info.status) & PS_TS_COMPAT) ev->flags |= PS_OF_COMPAT;
-  if (nr == PS_NR_IO_URING_ENTER) ev->flags |= PS_OF_IO_URING;
-}
+/* The caller's syscall and io_uring context (ps_caller_context, common.bpf.h). */
+static __always_inline void ps_rich_context(struct ps_op_event* ev) { ps_caller_context(ev); }
 
 /* Start a rich-backend record (see ps_op_begin), with the caller's context. */
 static __always_inline struct ps_op_event* ps_rich_begin(__u16 op, int* in_session) {

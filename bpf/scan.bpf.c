@@ -17,30 +17,6 @@ char LICENSE[] SEC("license") = "GPL";
 
 #define PS_FMODE_WRITE 0x2 /* file->f_mode: open for writing */
 
-/* The process block of the record, from the holder (not the scanning task). */
-static __always_inline void ps_fill_holder(struct ps_process* p, struct task_struct* t) {
-  const struct cred* cred = BPF_CORE_READ(t, cred);
-  struct task_struct* leader = BPF_CORE_READ(t, group_leader);
-  p->pid = BPF_CORE_READ(t, tgid);
-  p->tid = BPF_CORE_READ(t, pid);
-  p->ppid = BPF_CORE_READ(t, real_parent, tgid);
-  p->uid = BPF_CORE_READ(cred, uid.val);
-  p->euid = BPF_CORE_READ(cred, euid.val);
-  p->gid = BPF_CORE_READ(cred, gid.val);
-  p->egid = BPF_CORE_READ(cred, egid.val);
-  p->start_time = BPF_CORE_READ(leader, start_boottime);
-  p->cgroup_id = 0;
-  if (bpf_core_field_exists(t->loginuid)) {
-    p->loginuid = BPF_CORE_READ(t, loginuid.val);
-    p->sessionid = BPF_CORE_READ(t, sessionid);
-  } else {
-    p->loginuid = (__u32)-1;
-    p->sessionid = (__u32)-1;
-  }
-  p->tty = 0;
-  bpf_probe_read_kernel(p->comm, PS_COMM_LEN, &t->comm);
-}
-
 SEC("iter/task_file")
 int ps_scan_writers(struct bpf_iter__task_file* ctx) {
   struct task_struct* t = ctx->task;
@@ -57,7 +33,7 @@ int ps_scan_writers(struct bpf_iter__task_file* ctx) {
   struct ps_op_event* ev = ps_op_start(PS_OP_WRITE_OPEN, PS_HOOK_SCAN);
   if (!ev) return 0;
   ev->result = PS_RESULT_OK;
-  ps_fill_holder(&ev->proc, t);
+  ps_fill_task(&ev->proc, t);
   ps_fill_ai(ev);
   ev->flags = PS_OF_OPEN | PS_OF_OBJECT | PS_OF_BEFORE | PS_OF_AFTER | PS_OF_WATCHED;
   ev->open_flags = f->f_flags;

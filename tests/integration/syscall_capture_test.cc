@@ -642,6 +642,49 @@ TEST_F(Capture, NewUserNamespaceIsNotAHostGain) {
   EXPECT_EQ(Get(*e, "rule.id"), "<missing>");  // not "capabilities gained"
 }
 
+TEST_F(Capture, CloneIntoNewUserNamespaceIsReportedAsTheChild) {
+  // clone(CLONE_NEWUSER) makes the child's new namespace with the child's own
+  // credentials: no credential call is made, the fork is the change. The
+  // child reports the grandchild's pid (or clone's errno, as a negative).
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  const pid_t child = InChild([&] {
+    long r = -EPERM;
+    if (syscall(SYS_setresgid, kNobody, kNobody, kNobody) == 0 &&
+        syscall(SYS_setresuid, kNobody, kNobody, kNobody) == 0) {
+      r = syscall(SYS_clone, CLONE_NEWUSER | SIGCHLD, nullptr, nullptr, nullptr, nullptr);
+      if (r == 0) _exit(0);
+      if (r < 0) {
+        r = -errno;
+      } else {
+        (void)waitpid(static_cast<pid_t>(r), nullptr, 0);
+      }
+    }
+    (void)!write(p[1], &r, sizeof(r));
+  });
+  long grandchild = 0;
+  close(p[1]);
+  ASSERT_EQ(read(p[0], &grandchild, sizeof(grandchild)),
+            static_cast<ssize_t>(sizeof(grandchild)));
+  close(p[0]);
+  if (grandchild < 0)
+    GTEST_SKIP() << "clone(CLONE_NEWUSER) as nobody refused here: " << strerror(-grandchild);
+  std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+    return Get(ev, "process.pid") == std::to_string(grandchild) &&
+           Get(ev, "event.action") == "clone";
+  });
+  ASSERT_TRUE(e) << "no event for clone(CLONE_NEWUSER) by pid " << child;
+  EXPECT_EQ((*e)["process.parent.pid"], std::to_string(child));
+  EXPECT_EQ((*e)["permsentry.syscall"], "clone");
+  EXPECT_EQ((*e)["permsentry.hook"], "fork_tracepoint");
+  EXPECT_EQ((*e)["event.outcome"], "success");
+  EXPECT_EQ((*e)["permsentry.creds.new_user_namespace"], "true");
+  EXPECT_NE((*e)["permsentry.creds.before.userns"], (*e)["permsentry.creds.after.userns"]);
+  EXPECT_EQ((*e)["permsentry.creds.before.euid"], std::to_string(kNobody));
+  EXPECT_EQ(Get(*e, "permsentry.creds.capabilities_gained.0"), "<missing>");
+  EXPECT_EQ(Get(*e, "rule.id"), "<missing>");  // full capabilities, over its own namespace only
+}
+
 // ------------------------------------------------------------------ xattrs
 
 TEST_F(Capture, XattrFamily) {

@@ -238,6 +238,8 @@ absl::string_view HookName(Hook h) {
       return "lsm";
     case Hook::kScan:
       return "startup_scan";
+    case Hook::kFork:
+      return "fork_tracepoint";
   }
   return "unknown";
 }
@@ -265,7 +267,7 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
   }
   const std::optional<Op> op = OpFromRaw(raw.op);
   if (!op) return absl::InvalidArgumentError(absl::StrFormat("operation %d unknown", raw.op));
-  if (raw.hook < PS_HOOK_SYSCALL || raw.hook > PS_HOOK_SCAN || raw.result > PS_RESULT_ERROR) {
+  if (raw.hook < PS_HOOK_SYSCALL || raw.hook > PS_HOOK_FORK || raw.result > PS_RESULT_ERROR) {
     return absl::InvalidArgumentError(
         absl::StrFormat("hook %d or result %d unknown", raw.hook, raw.result));
   }
@@ -327,7 +329,9 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
     c.fd = static_cast<int>(raw.syscall_nr);
     ev.call = std::move(c);
   }
-  ev.action = ActionOf(ev.op, ev.sc, ev.watch.has_value());
+  // A child made in a new user namespace (clone, clone3): the fork is the change.
+  ev.action = hook == Hook::kFork ? absl::string_view("clone")
+                                  : ActionOf(ev.op, ev.sc, ev.watch.has_value());
 
   if (raw.flags & PS_OF_OBJECT)
     ev.object = ObjectId{.ino = raw.obj.ino, .dev = raw.obj.dev, .mode = raw.obj.mode};

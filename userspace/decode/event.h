@@ -122,6 +122,7 @@ enum class Hook : uint8_t {
   kFentry = PS_HOOK_FENTRY,     // fentry/fexit on the function doing the work
   kLsm = PS_HOOK_LSM,           // BPF-LSM
   kScan = PS_HOOK_SCAN,         // the startup scan: found open, not seen opening
+  kFork = PS_HOOK_FORK,         // sched_process_fork: a child with credentials of its own
 };
 absl::string_view HookName(Hook h);
 

@@ -130,6 +130,9 @@ enum ps_hook {
   PS_HOOK_FENTRY = 3,   /* fentry/fexit on the kernel function that does the work */
   PS_HOOK_LSM = 4,      /* a BPF-LSM program */
   PS_HOOK_SCAN = 5,     /* the startup scan (iter/task_file): found open, not seen opening */
+  PS_HOOK_FORK = 6,     /* sched_process_fork: a child made with credentials its parent does
+                         * not hold (clone into a new user namespace); the process is the
+                         * child, creds_before its parent's */
 };
 
 /* How the operation ended (ps_op_event.result). */
