@@ -30,7 +30,7 @@
 #include "path.bpf.h"
 #include "watch.bpf.h"
 
-#define PS_EWOULDBLOCK 11          /* a delegation break: the caller retries */
+#define PS_EWOULDBLOCK 11 /* a delegation break: the caller retries */
 
 /*
  * An operation between its entry hook and its completion, per task (task

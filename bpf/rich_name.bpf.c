@@ -119,7 +119,7 @@ __noinline int ps_name_emit(struct ps_pending* p, long ret, __u64 text) {
     if (freed) ps_watch_forget(&p->before);
     if (p->side == 2 && have_now) {
       struct inode* inode = BPF_CORE_READ((op == PS_OP_RENAME ? obj : dst), d_inode);
-      if (inode) ps_watch_mark(inode, p->hit.cls);
+      if (inode) ps_watch_mark(inode, &p->hit);
     }
   }
   return ps_emit(off, 1); /* a credential file: alert candidate */

@@ -750,7 +750,7 @@ static __always_inline int ps_on_exit(long id, long ret) {
       struct dentry* now = l ? (struct dentry*)l->found : NULL;
       struct inode* inode = now ? BPF_CORE_READ(now, d_inode) : NULL;
       if (inode) {
-        ps_watch_mark(inode, st->hit.cls);
+        ps_watch_mark(inode, &st->hit);
         ps_read_inode(inode, &cur); /* reported as "after" */
         have_cur = 1;
       }

@@ -35,6 +35,10 @@ struct {
 struct ps_watch_hit {
   __u32 cls;
   __u32 how; /* PS_WM_* */
+  /* PS_WM_NAME: the watch flags the inode at that name gets (a watched
+   * directory's PS_WF_ALL_ENTRIES), for ps_watch_mark */
+  __u32 wflags;
+  __u32 _pad0;
 };
 
 /* Keys are built in per-CPU memory, not on the stack: these checks run deep in
@@ -55,6 +59,7 @@ static __always_inline int ps_watch_hit_set(struct ps_watch_hit* h, const struct
                                             __u32 how) {
   h->cls = v->cls;
   h->how = how;
+  h->wflags = 0;
   return 1;
 }
 
@@ -93,7 +98,10 @@ static __always_inline int ps_watch_dir_entry(__u64 dir_ino, __u32 dir_dev, cons
   nk->dir_dev = dir_dev;
   nk->_pad0 = 0;
   v = bpf_map_lookup_elem(&watch_names, nk);
-  return v ? ps_watch_hit_set(h, v, PS_WM_NAME) : 0;
+  if (!v) return 0;
+  ps_watch_hit_set(h, v, PS_WM_NAME);
+  h->wflags = v->flags;
+  return 1;
 }
 
 /* Is the entry called nk->name (filled, NUL-padded) in directory `dir` watched? */
@@ -105,10 +113,14 @@ static __always_inline int ps_watch_entry(const struct inode* dir, struct ps_wat
 }
 
 /* The inode now at a watched name (after a rename or link onto it) is watched
- * from this moment: userspace's refresh would only learn of it later. */
-static __always_inline void ps_watch_mark(const struct inode* inode, __u32 cls) {
+ * from this moment, as fully as the name says (a directory put back at a
+ * watched directory's name watches every entry again): userspace's refresh
+ * would only learn of it later. */
+static __always_inline void ps_watch_mark(const struct inode* inode, const struct ps_watch_hit* h) {
   struct ps_watch_key k = {};
-  struct ps_watch_val v = {.cls = cls, .flags = PS_WF_OBJECT};
+  struct ps_watch_val v = {
+      .cls = h->cls,
+      .flags = PS_WF_OBJECT | (h->how & PS_WM_NAME ? h->wflags & PS_WF_ALL_ENTRIES : 0)};
   struct ps_watch_val* cur;
   if (!inode) return;
   k.ino = BPF_CORE_READ(inode, i_ino);
@@ -163,6 +175,7 @@ __weak __noinline int ps_watch_subname(__u64 parent, __u64 name, __u32 dev,
   if (v) {
     h->cls = v->cls;
     h->how = PS_WM_DIR_ENTRY;
+    h->wflags = 0;
     return 1;
   }
   n += 1;
@@ -173,6 +186,7 @@ __weak __noinline int ps_watch_subname(__u64 parent, __u64 name, __u32 dev,
   if (!v) return 0;
   h->cls = v->cls;
   h->how = PS_WM_NAME;
+  h->wflags = v->flags;
   return 1;
 }
 

@@ -157,7 +157,16 @@ static __noinline int ps_check_name(__u64 ptr, int kernel, long dirfd, int follo
     } else if (parent && !(l->flags & PS_LK_UNRESOLVED)) {
       /* The name does not exist (yet): is it a watched name there? */
       ps_name_key(c->last, c->last_len, nk->name);
-      if (!ps_watch_entry(BPF_CORE_READ(parent, d_inode), nk, &out->hit)) return 0;
+      const struct inode* pdir = BPF_CORE_READ(parent, d_inode);
+      /* Or a watched name in a directory made after the last refresh (a new
+       * ~/.ssh), which its own parent holds by name. The name's address goes
+       * to the global function as a number: copied through memory, the
+       * verifier forgets it is a map pointer. */
+      __u64 name_addr = (__u64)nk->name;
+      bpf_probe_read_kernel(&name_addr, sizeof(name_addr), &name_addr);
+      if (!ps_watch_entry(pdir, nk, &out->hit) &&
+          !ps_watch_subname((__u64)parent, name_addr, BPF_CORE_READ(pdir, i_sb, s_dev), &out->hit))
+        return 0;
     } else if ((fl & PS_NF_LAST) || (fp & PS_NF_DIR)) {
       out->hit.cls = (__u32)-1;
       out->hit.how = PS_WM_UNVERIFIED;

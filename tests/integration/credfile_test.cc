@@ -321,6 +321,28 @@ TEST_F(Credfile, ReplacedDirectoryIsWatchedFromItsFirstWrite) {
   Event d = write_to(drop);
   EXPECT_EQ(d["permsentry.watch.class"], "sudoers");
   EXPECT_EQ(d["rule.id"], "sudoers-changed");
+
+  // Name operations there too, before any refresh: the original sudoers.d
+  // moved back (it watches every entry again at once, not only itself) and a
+  // symlink made in it; a symlink made as authorized_keys in yet another new
+  // .ssh (its parent holds the name).
+  const auto symlink_at = [&](const std::string& path) {
+    std::optional<Event> e = own.WaitFor([&](const Event& ev) {
+      return Get(ev, "event.action") == "credfile_symlink" && Get(ev, "file.path") == path &&
+             Get(ev, "process.pid") == std::to_string(getpid());
+    });
+    EXPECT_TRUE(e) << "no credfile_symlink for " << path << "\n" << own.Stderr();
+    return e.value_or(Event{});
+  };
+  ASSERT_EQ(rename(sud.c_str(), (sud + ".new").c_str()), 0);
+  ASSERT_EQ(rename(old_sud.c_str(), sud.c_str()), 0);
+  const std::string link_in = sud + "/zz-link";
+  ASSERT_EQ(symlink("/var/tmp/evil", link_in.c_str()), 0);
+  EXPECT_EQ(symlink_at(link_in)["permsentry.watch.class"], "sudoers");
+  ASSERT_EQ(rename(ssh.c_str(), (ssh + ".2").c_str()), 0);
+  ASSERT_EQ(mkdir(ssh.c_str(), 0700), 0);
+  ASSERT_EQ(symlink("/var/tmp/evil-keys", keys.c_str()), 0);
+  EXPECT_EQ(symlink_at(keys)["permsentry.watch.class"], "authorized_keys");
   EXPECT_EQ(own.Stop(), 0);
 }
 

@@ -664,8 +664,7 @@ TEST_F(Capture, CloneIntoNewUserNamespaceIsReportedAsTheChild) {
   });
   long grandchild = 0;
   close(p[1]);
-  ASSERT_EQ(read(p[0], &grandchild, sizeof(grandchild)),
-            static_cast<ssize_t>(sizeof(grandchild)));
+  ASSERT_EQ(read(p[0], &grandchild, sizeof(grandchild)), static_cast<ssize_t>(sizeof(grandchild)));
   close(p[0]);
   if (grandchild < 0)
     GTEST_SKIP() << "clone(CLONE_NEWUSER) as nobody refused here: " << strerror(-grandchild);

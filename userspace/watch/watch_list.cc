@@ -237,7 +237,11 @@ KernelWatch BuildKernelWatch(const std::vector<WatchEntry>& list) {
       const std::optional<struct stat> dst = Stat(dir, /*follow=*/true);
       if (!dst || !S_ISDIR(dst->st_mode)) continue;
       Mark(kw.inodes, IdOf(*dst), cls, PS_WF_NAMES);
-      Mark(kw.names, NameInDir{.dir = IdOf(*dst), .name = name}, cls, 0);
+      // The name's value says what the inode at that name is watched as: a
+      // directory put back there (moved away and back, replaced) watches every
+      // entry again from its first write.
+      Mark(kw.names, NameInDir{.dir = IdOf(*dst), .name = name}, cls,
+           e.directory ? PS_WF_ALL_ENTRIES : 0);
 
       // The object itself: the name's own inode, and where it leads when it is
       // a symlink (writes go there).
