@@ -301,7 +301,7 @@ static __always_inline int ps_on_submit(struct io_kiocb* req) {
     }
     if (kind) {
       ev->path_flags = kind;
-      ps_put_path(&off, rd, rm, &ev->path_len, &ev->path_flags);
+      ps_put_path(&off, rd, rm, &ev->path_len, &ev->path_flags, &ev->path_root_len);
     }
   }
   if (op == PS_IORING_OP_SETXATTR || op == PS_IORING_OP_FSETXATTR) {

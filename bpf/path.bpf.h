@@ -4,10 +4,15 @@
  * dentry walk that turns a struct path into an absolute path string.
  *
  * The walk goes from the dentry up through d_parent, hopping mounts through
- * struct mount (mnt_mountpoint / mnt_parent), and stops at the caller's root
- * (task->fs->root), so chroots and mount namespaces give the path the caller
- * sees. It runs in a bpf_loop callback: an unrolled loop of this size does not
- * fit the verifier's budget.
+ * struct mount (mnt_mountpoint / mnt_parent), and stops at the host's root
+ * (pid 1's, ps_host_root_*), so a chrooted caller's file is named as the host
+ * sees it, not as the host's file of the same name. Where it passes the
+ * caller's own root, it notes how much of the path that root is
+ * (path_root_len: the rest is the caller's view). A file in another mount
+ * namespace is not reachable from the host's root: it is named from its
+ * namespace's root (PS_PATH_OTHER_MNTNS). Until the seed has found pid 1 the
+ * walk stops at the caller's root, as a fallback. It runs in a bpf_loop
+ * callback: an unrolled loop of this size does not fit the verifier's budget.
  */
 #ifndef PERMSENTRY_BPF_PATH_H_
 #define PERMSENTRY_BPF_PATH_H_
@@ -33,6 +38,11 @@ struct {
   __type(value, struct ps_walkbuf);
 } walkbuf SEC(".maps") __weak;
 
+/* The host's root: pid 1's root directory and its mount, set once by the
+ * startup seed (process.bpf.c). 0 until then. */
+__u64 ps_host_root_dentry __weak;
+__u64 ps_host_root_mnt __weak;
+
 /* The open file behind `fd` in the current task, or NULL. */
 static __always_inline struct file* ps_fd_file(long fd) {
   struct task_struct* task = bpf_get_current_task_btf();
@@ -57,15 +67,19 @@ static __always_inline void ps_read_inode(const struct inode* inode, struct ps_i
 }
 
 struct ps_walk {
-  __u64 dentry;   /* struct dentry * */
-  __u64 vfsmnt;   /* struct vfsmount * */
-  __u64 mnt_root; /* vfsmnt->mnt_root, re-read only on a mount hop */
-  __u64 root_dentry;
+  __u64 dentry;      /* struct dentry * */
+  __u64 vfsmnt;      /* struct vfsmount * */
+  __u64 mnt_root;    /* vfsmnt->mnt_root, re-read only on a mount hop */
+  __u64 root_dentry; /* the caller's root */
   __u64 root_vfsmnt;
+  __u64 stop_dentry; /* where the walk ends: the host's root */
+  __u64 stop_vfsmnt;
   __u32 off; /* the walk has written buf[off, PS_PATH_MAX) */
   __u32 flags;
   __u32 hops;
   __u32 done;
+  __u32 root_off; /* off when the walk passed the caller's root */
+  __u32 crossed;  /* ... which it did */
 };
 
 /* d_parent then d_name (struct qstr: hash, len, name), read in one go when the
@@ -100,7 +114,11 @@ static long ps_walk_step(__u32 i, void* arg) {
   struct ps_walkbuf* b;
   __u32 zero = 0, len;
 
-  if (w->dentry == w->root_dentry && w->vfsmnt == w->root_vfsmnt) {
+  if (w->dentry == w->root_dentry && w->vfsmnt == w->root_vfsmnt && !w->crossed) {
+    w->crossed = 1;
+    w->root_off = w->off;
+  }
+  if (w->dentry == w->stop_dentry && w->vfsmnt == w->stop_vfsmnt) {
     w->done = 1;
     return 1;
   }
@@ -111,8 +129,11 @@ static long ps_walk_step(__u32 i, void* arg) {
     struct mount* m = (void*)vm - bpf_core_field_offset(struct mount, mnt);
     struct mount* mp = BPF_CORE_READ(m, mnt_parent);
     if (mp == m || ++w->hops > PS_WALK_MAX_MOUNT_HOPS) {
-      /* The namespace's root, and never the caller's root on the way. */
-      w->flags |= PS_PATH_OUTSIDE_ROOT;
+      /* The namespace's root, and never the host's root on the way: another
+       * mount namespace (or, before the seed, the caller's root missed). */
+      w->flags |= w->stop_dentry == w->root_dentry && w->stop_vfsmnt == w->root_vfsmnt
+                      ? PS_PATH_OUTSIDE_ROOT
+                      : PS_PATH_OTHER_MNTNS;
       w->done = 1;
       return 1;
     }
@@ -141,7 +162,8 @@ static long ps_walk_step(__u32 i, void* arg) {
 
 /* The walk proper, a global function (verified once, not at every call site;
  * __weak: the linker keeps one copy). Leaves the path in walkbuf and returns
- * (PS_PATH_* flags << 32) | the offset where the path starts. */
+ * (root length << 48) | (PS_PATH_* flags << 32) | the offset where the path
+ * starts. */
 __weak __noinline __u64 ps_walk_run(__u64 dentry, __u64 vfsmnt) {
   struct task_struct* task = bpf_get_current_task_btf();
   struct ps_walkbuf* b;
@@ -155,6 +177,12 @@ __weak __noinline __u64 ps_walk_run(__u64 dentry, __u64 vfsmnt) {
   w.mnt_root = (__u64)BPF_CORE_READ(vm, mnt_root);
   w.root_dentry = (__u64)task->fs->root.dentry;
   w.root_vfsmnt = (__u64)task->fs->root.mnt;
+  w.stop_dentry = ps_host_root_dentry;
+  w.stop_vfsmnt = ps_host_root_mnt;
+  if (!w.stop_dentry || !w.stop_vfsmnt) {
+    w.stop_dentry = w.root_dentry;
+    w.stop_vfsmnt = w.root_vfsmnt;
+  }
   w.off = PS_PATH_MAX;
   /* d_unlinked(): hashed dentries are reachable by name; an unhashed non-root
    * one was deleted. */
@@ -163,6 +191,15 @@ __weak __noinline __u64 ps_walk_run(__u64 dentry, __u64 vfsmnt) {
   bpf_loop(PS_WALK_MAX_COMPONENTS + PS_WALK_MAX_MOUNT_HOPS, ps_walk_step, &w, 0);
   if (!w.done) w.flags |= PS_PATH_TRUNCATED;
   flags |= w.flags;
+  /* Under the caller's root, which is not the host's: that much of the path
+   * is the root. Not under it at all (a descriptor from before a chroot):
+   * outside. */
+  __u32 root_len = 0;
+  if (w.crossed) {
+    if (w.root_off > w.off && w.root_off <= PS_PATH_MAX) root_len = w.root_off - w.off;
+  } else if (w.root_dentry != w.stop_dentry || w.root_vfsmnt != w.stop_vfsmnt) {
+    flags |= PS_PATH_OUTSIDE_ROOT;
+  }
 
   b = bpf_map_lookup_elem(&walkbuf, &zero);
   if (!b) return (__u64)flags << 32 | PS_PATH_MAX;
@@ -170,7 +207,7 @@ __weak __noinline __u64 ps_walk_run(__u64 dentry, __u64 vfsmnt) {
     w.off -= 1;
     b->buf[PS_PATH_MAX - 1] = '/';
   }
-  return (__u64)flags << 32 | w.off;
+  return (__u64)root_len << 48 | (__u64)flags << 32 | w.off;
 }
 
 /*
@@ -178,12 +215,14 @@ __weak __noinline __u64 ps_walk_run(__u64 dentry, __u64 vfsmnt) {
  * dst[0, len): returns the length written; PS_PATH_* flags are or-ed into *flags.
  * `dst` is the event's tail at a bounded offset with room for PS_PATH_MAX bytes.
  */
-static __always_inline __u32 ps_resolve_dm(__u64 dentry, __u64 vfsmnt, __u8* dst, __u16* flags) {
+static __always_inline __u32 ps_resolve_dm(__u64 dentry, __u64 vfsmnt, __u8* dst, __u16* flags,
+                                           __u16* root_len) {
   struct ps_walkbuf* b;
   __u32 zero = 0, off, len;
   __u64 r = ps_walk_run(dentry, vfsmnt);
 
   *flags |= (__u16)(r >> 32);
+  *root_len = (__u16)(r >> 48);
   off = (__u32)r;
   b = bpf_map_lookup_elem(&walkbuf, &zero);
   /* The walk always leaves off >= 1, so the path is at most 4095 bytes and the
@@ -210,26 +249,30 @@ static __always_inline int ps_object(long fd, struct path** path, struct inode**
 }
 
 /* The absolute path of a dentry on a vfsmount at the record's data + off.
- * Returns its length, with the PS_PATH_* flags the walk found in bits 32 and
- * up (0 when nothing could be written). */
+ * Returns its length, with the PS_PATH_* flags the walk found in bits 32 to 47
+ * and the caller's root's share of it in bits 48 and up (0 when nothing could
+ * be written). */
 __weak __noinline __u64 ps_tail_resolve(__u32 off, __u64 dentry, __u64 vfsmnt) {
   struct ps_op_event* ev = ps_scratch_event();
-  __u16 flags = 0;
+  __u16 flags = 0, root_len = 0;
   __u32 len;
   if (!ev) return 0;
   off &= PS_TAIL_OFF_MASK;
-  len = ps_resolve_dm(dentry, vfsmnt, ev->data + off, &flags);
+  len = ps_resolve_dm(dentry, vfsmnt, ev->data + off, &flags, &root_len);
   if (len > PS_PATH_MAX) len = 0;
-  return (__u64)flags << 32 | len;
+  if (root_len > len) root_len = 0;
+  return (__u64)root_len << 48 | (__u64)flags << 32 | len;
 }
 
-/* Append the path of (dentry, vfsmnt) at *off: sets *len and *flags (flags
- * or-ed in), advances *off. */
+/* Append the path of (dentry, vfsmnt) at *off: sets *len, *root_len (the
+ * caller's root's share; NULL: not wanted) and *flags (or-ed in), advances
+ * *off. */
 static __always_inline void ps_put_path(__u32* off, __u64 dentry, __u64 vfsmnt, __u16* len,
-                                        __u16* flags) {
+                                        __u16* flags, __u16* root_len) {
   __u64 r = ps_tail_resolve(*off, dentry, vfsmnt);
   *len = (__u16)r;
   *flags |= (__u16)(r >> 32);
+  if (root_len) *root_len = (__u16)(r >> 48);
   *off += (__u16)r;
 }
 

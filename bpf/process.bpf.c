@@ -19,6 +19,7 @@
  * ancestry of later events, not at once.
  */
 #include "common.bpf.h"
+#include "path.bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -511,7 +512,15 @@ int ps_seed(struct bpf_iter__task* ctx) {
   struct ps_proc_key k;
   struct ps_proc_info info = {};
 
-  if (!t || t->pid != t->tgid || (t->flags & PS_PF_KTHREAD)) return 0;
+  if (!t) return 0;
+  /* The host's root, which every path is named from (path.bpf.h): init's
+   * (pid 1), or where this pid namespace does not show it, kthreadd's (pid 2),
+   * whose fs_struct init shared from boot until any chroot of its own. */
+  if ((t->pid == 1 || (t->pid == 2 && !ps_host_root_dentry)) && t->fs) {
+    ps_host_root_dentry = (__u64)BPF_CORE_READ(t, fs, root.dentry);
+    ps_host_root_mnt = (__u64)BPF_CORE_READ(t, fs, root.mnt);
+  }
+  if (t->pid != t->tgid || (t->flags & PS_PF_KTHREAD)) return 0;
   ps_task_key(t, &k);
   if (bpf_map_lookup_elem(&procs, &k)) return 0;
   ps_task_key(t->real_parent, &info.parent);

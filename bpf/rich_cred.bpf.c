@@ -80,7 +80,7 @@ __noinline int ps_creds_emit(__u32 op, __u64 old, __u64 new, __u64 file, __u64 f
     ps_set_object(ev, &s);
     ev->path_flags = PS_PATH_OBJECT;
     ps_put_path(&off, (__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
-                &ev->path_len, &ev->path_flags);
+                &ev->path_len, &ev->path_flags, &ev->path_root_len);
     n = filename ? ps_tail_str(off, filename, PS_PATH_MAX, 1) : 0;
     ev = ps_scratch_event();
     if (!ev) return 0;

@@ -56,7 +56,7 @@ __noinline int ps_attr_emit(struct ps_pending* p, long ret) {
     ps_set_object(ev, &now);
   }
   ev->path_flags = PS_PATH_OBJECT;
-  ps_put_path(&off, p->dentry, p->mnt, &ev->path_len, &ev->path_flags);
+  ps_put_path(&off, p->dentry, p->mnt, &ev->path_len, &ev->path_flags, &ev->path_root_len);
   return ps_emit(off, in_session || ps_rich_urgent(ev));
 }
 
@@ -203,7 +203,8 @@ __noinline int ps_xattr_emit(struct ps_pending* p, __u32 op, __u64 name, __u64 v
     }
   }
   ev->path_flags = PS_PATH_OBJECT;
-  ps_put_path(&off, (__u64)d, ps_guess_mount(d, &ev->path_flags), &ev->path_len, &ev->path_flags);
+  ps_put_path(&off, (__u64)d, ps_guess_mount(d, &ev->path_flags), &ev->path_len, &ev->path_flags,
+              &ev->path_root_len);
   n = ps_tail_str(off, name, PS_XATTR_NAME_MAX, 1);
   if (n > 1 && n <= PS_XATTR_NAME_MAX) {
     ev->name_len = n - 1;
@@ -375,8 +376,8 @@ static __always_inline int ps_open_done(const struct open_flags* op, struct file
   ev->watch_class = hit.cls;
   ev->watch_how = hit.how;
   ev->path_flags = PS_PATH_OBJECT;
-  ps_put_path(&off, (__u64)d, (__u64)BPF_CORE_READ(ret, f_path.mnt), &ev->path_len,
-              &ev->path_flags);
+  ps_put_path(&off, (__u64)d, (__u64)BPF_CORE_READ(ret, f_path.mnt), &ev->path_len, &ev->path_flags,
+              &ev->path_root_len);
   ps_emit(off, 1); /* a credential file: alert candidate */
   return 0;
 }

@@ -41,12 +41,12 @@ static __always_inline int ps_mount_emit(__u32 op, __u64 dentry, __u64 mnt, __u6
   ev->open_flags = mflags;
   ev->flags |= PS_OF_MOUNT_FLAGS;
   ev->path_flags = PS_PATH_OBJECT;
-  ps_put_path(&off, dentry, mnt, &ev->path_len, &ev->path_flags);
+  ps_put_path(&off, dentry, mnt, &ev->path_len, &ev->path_flags, &ev->path_root_len);
   if (dentry2) {
     ev = ps_scratch_event();
     if (!ev) return 0;
     ev->path2_flags = PS_PATH_OBJECT;
-    ps_put_path(&off, dentry2, mnt2, &ev->path2_len, &ev->path2_flags);
+    ps_put_path(&off, dentry2, mnt2, &ev->path2_len, &ev->path2_flags, &ev->path2_root_len);
   }
   n = fstype ? ps_tail_str(off, fstype, PS_XATTR_NAME_MAX, 1) : 0;
   ev = ps_scratch_event();

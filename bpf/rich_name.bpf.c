@@ -31,7 +31,7 @@ __noinline int ps_name_emit(struct ps_pending* p, long ret, __u64 text) {
   struct ps_inode_state now = {};
   int in_session = 0, have_now = 0;
   __u32 off = 0;
-  __u16 len = 0, flags = 0;
+  __u16 len = 0, flags = 0, root_len = 0;
   long n;
   if (!p) return 0;
   const __u32 op = p->op;
@@ -52,17 +52,19 @@ __noinline int ps_name_emit(struct ps_pending* p, long ret, __u64 text) {
     /* The move renamed the source's dentry itself: its old path is its
      * directory and the name it had. */
     flags = PS_PATH_OBJECT;
-    ps_put_path(&off, p->src_dir, p->src_mnt, &len, &flags);
+    ps_put_path(&off, p->src_dir, p->src_mnt, &len, &flags, &root_len);
     const __u32 nl = ps_tail_name(off, p, len);
     off += nl;
     ev = ps_scratch_event();
     if (!ev) return 0;
     ev->path_len = len + nl;
     ev->path_flags = flags;
+    ev->path_root_len = root_len;
     /* After success the moved dentry is the destination. */
     struct dentry* at_dst = ok ? obj : dst;
     ev->path2_flags = PS_PATH_OBJECT;
-    ps_put_path(&off, (__u64)at_dst, p->mnt2, &ev->path2_len, &ev->path2_flags);
+    ps_put_path(&off, (__u64)at_dst, p->mnt2, &ev->path2_len, &ev->path2_flags,
+                &ev->path2_root_len);
     ev->path2_flags &= ~PS_PATH_DELETED;
     /* What the watched side holds now. */
     if (p->side == 2)
@@ -71,13 +73,13 @@ __noinline int ps_name_emit(struct ps_pending* p, long ret, __u64 text) {
       have_now = ps_dentry_state(ok ? dst : obj, &now);
   } else if (op == PS_OP_LINK) {
     ev->path_flags = PS_PATH_OBJECT;
-    ps_put_path(&off, (__u64)obj, p->mnt, &ev->path_len, &ev->path_flags);
+    ps_put_path(&off, (__u64)obj, p->mnt, &ev->path_len, &ev->path_flags, &ev->path_root_len);
     ev->path2_flags = PS_PATH_OBJECT;
-    ps_put_path(&off, (__u64)dst, p->mnt2, &ev->path2_len, &ev->path2_flags);
+    ps_put_path(&off, (__u64)dst, p->mnt2, &ev->path2_len, &ev->path2_flags, &ev->path2_root_len);
     have_now = ps_dentry_state(ok ? dst : obj, &now);
   } else if (op == PS_OP_SYMLINK) {
     ev->path2_flags = PS_PATH_OBJECT;
-    ps_put_path(&off, (__u64)dst, p->mnt2, &ev->path2_len, &ev->path2_flags);
+    ps_put_path(&off, (__u64)dst, p->mnt2, &ev->path2_len, &ev->path2_flags, &ev->path2_root_len);
     have_now = ok && ps_dentry_state(dst, &now);
     n = text ? ps_tail_str(off, text, PS_PATH_MAX, 1) : 0;
     if (n > 1 && n <= PS_PATH_MAX) {
@@ -87,7 +89,7 @@ __noinline int ps_name_emit(struct ps_pending* p, long ret, __u64 text) {
   } else {
     /* unlink, rmdir, and creations: the name itself. */
     ev->path_flags = PS_PATH_OBJECT;
-    ps_put_path(&off, (__u64)obj, p->mnt, &ev->path_len, &ev->path_flags);
+    ps_put_path(&off, (__u64)obj, p->mnt, &ev->path_len, &ev->path_flags, &ev->path_root_len);
     if (op == PS_OP_UNLINK) {
       ev->path_flags &= ~PS_PATH_DELETED; /* it is: that is the operation */
     } else if (ok) {

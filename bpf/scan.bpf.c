@@ -48,7 +48,7 @@ int ps_scan_writers(struct bpf_iter__task_file* ctx) {
   ev->syscall_nr = ctx->fd;
   ev->path_flags = PS_PATH_OBJECT;
   ps_put_path(&off, (__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
-              &ev->path_len, &ev->path_flags);
+              &ev->path_len, &ev->path_flags, &ev->path_root_len);
   ps_emit(off, 1); /* a credential file: alert candidate */
   return 0;
 }

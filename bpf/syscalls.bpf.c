@@ -434,7 +434,7 @@ static __always_inline void ps_exit_lookup(int slot, struct ps_inflight* st) {
 __noinline __u32 ps_put_where(__u32 off, __u32 slot, struct ps_inflight* st) {
   struct ps_op_event* ev = ps_scratch_event();
   __u64 rdentry = 0, rmnt = 0;
-  __u16 kind_flag = 0, len = 0, pflags = 0;
+  __u16 kind_flag = 0, len = 0, pflags = 0, root_len = 0;
   int bad = 0, relative = 0;
   if (!ev || !st) return off;
   slot = PS_SLOT(slot);
@@ -475,17 +475,31 @@ __noinline __u32 ps_put_where(__u32 off, __u32 slot, struct ps_inflight* st) {
     } else {
       bad = 1;
     }
+  } else if (kind != PS_SCK_CREDS && kind != PS_SCK_CREDS_IF && path_arg < 6 &&
+             ps_host_root_dentry) {
+    /* An absolute argument is the caller's own view: from a chroot (or
+     * another mount namespace) it starts at the caller's root, which is then
+     * the base the host names it from. */
+    struct task_struct* task = bpf_get_current_task_btf();
+    const __u64 rd = (__u64)BPF_CORE_READ(task, fs, root.dentry);
+    const __u64 rm = (__u64)BPF_CORE_READ(task, fs, root.mnt);
+    if (rd != ps_host_root_dentry || rm != ps_host_root_mnt) {
+      kind_flag = PS_PATH_BASE;
+      rdentry = rd;
+      rmnt = rm;
+    }
   }
   if (!kind_flag) return off;
   pflags = kind_flag;
   if (bad || !rdentry)
     pflags |= PS_PATH_BAD_FD;
   else
-    ps_put_path(&off, rdentry, rmnt, &len, &pflags);
+    ps_put_path(&off, rdentry, rmnt, &len, &pflags, &root_len);
   ev = ps_scratch_event();
   if (!ev) return off;
   ev->path_flags = pflags;
   ev->path_len = len;
+  ev->path_root_len = root_len;
   return off;
 }
 

@@ -684,6 +684,50 @@ TEST_F(Capture, CloneIntoNewUserNamespaceIsReportedAsTheChild) {
   EXPECT_EQ(Get(*e, "rule.id"), "<missing>");  // full capabilities, over its own namespace only
 }
 
+// A chrooted caller's /etc/passwd is not the host's: every path is named from
+// the host's root, with the caller's own view beside it, whether the call
+// named it absolutely, relatively or by a descriptor.
+TEST_F(Capture, ChrootedCallerIsNamedFromTheHostRoot) {
+  const std::string jail = dir_ + "/jail";
+  ASSERT_EQ(mkdir(jail.c_str(), 0755), 0);
+  ASSERT_EQ(mkdir((jail + "/etc").c_str(), 0755), 0);
+  const std::string inside = MakeFile("jail/etc/passwd");
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  const pid_t child = InChild([&] {
+    int step = 0;
+    if (chroot(jail.c_str()) != 0 || chdir("/") != 0) {
+      step = 1;
+    } else if (chmod("/etc/passwd", 0604) != 0) {
+      step = 2;
+    } else if (chmod("etc/passwd", 0640) != 0) {
+      step = 3;
+    } else {
+      const int fd = open("/etc/passwd", O_RDONLY);
+      if (fd < 0 || fchmod(fd, 0600) != 0) step = 4;
+      close(fd);
+    }
+    (void)!write(p[1], &step, sizeof(step));
+  });
+  int step = -1;
+  close(p[1]);
+  ASSERT_EQ(read(p[0], &step, sizeof(step)), static_cast<ssize_t>(sizeof(step)));
+  close(p[0]);
+  ASSERT_EQ(step, 0) << "step " << step << " failed in the jail";
+  for (const char* mode : {"0604", "0640", "0600"}) {
+    std::optional<Event> e = sensor_->WaitFor([&](const Event& ev) {
+      return Get(ev, "process.pid") == std::to_string(child) && Get(ev, "file.mode") == mode;
+    });
+    ASSERT_TRUE(e) << "no chmod to " << mode << " in the jail\n" << sensor_->Stderr();
+    EXPECT_EQ((*e)["event.action"], "chmod") << mode;
+    EXPECT_EQ((*e)["file.path"], inside) << mode;
+    EXPECT_EQ((*e)["permsentry.chroot.root"], jail) << mode;
+    EXPECT_EQ((*e)["permsentry.chroot.path"], "/etc/passwd") << mode;
+    EXPECT_EQ(Get(*e, "permsentry.watch.class"), "<missing>") << mode;
+    EXPECT_EQ(Get(*e, "rule.id"), "<missing>") << mode;
+  }
+}
+
 // ------------------------------------------------------------------ xattrs
 
 TEST_F(Capture, XattrFamily) {

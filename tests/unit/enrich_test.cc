@@ -65,6 +65,54 @@ TEST(ResolveEventPath, Methods) {
   EXPECT_FALSE(ResolveEventPath(nobase));
 }
 
+TEST(ResolveEventPath, ChrootedCallerIsNamedFromTheHostRoot) {
+  // The kernel's walk to the host's root, the caller's root its first bytes.
+  auto obj = Decode(RecordBuilder(91)
+                        .Arg(0, 3)
+                        .Resolved("/srv/jail/etc/passwd", PS_PATH_OBJECT)
+                        .RootLen(9)
+                        .Build());
+  auto r = ResolveEventPath(obj);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->path, "/srv/jail/etc/passwd");
+  EXPECT_EQ(r->process_root, "/srv/jail");
+  EXPECT_EQ(r->path_in_root, "/etc/passwd");
+
+  // An absolute argument: the caller's root is the base; ".." stops there.
+  auto abs = Decode(RecordBuilder(90)
+                        .Path("/../etc/passwd")
+                        .Resolved("/srv/jail", PS_PATH_BASE)
+                        .RootLen(9)
+                        .Build());
+  r = ResolveEventPath(abs);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->path, "/srv/jail/etc/passwd");
+  EXPECT_EQ(r->method, "kernel_root");
+  EXPECT_EQ(r->path_in_root, "/etc/passwd");
+
+  // A relative one from a cwd inside the jail.
+  auto rel = Decode(
+      RecordBuilder(90).Path("passwd").Resolved("/srv/jail/etc", PS_PATH_BASE).RootLen(9).Build());
+  r = ResolveEventPath(rel);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->path, "/srv/jail/etc/passwd");
+  EXPECT_EQ(r->process_root, "/srv/jail");
+  EXPECT_EQ(r->path_in_root, "/etc/passwd");
+
+  // The host's own processes: no root to report; another namespace: said so.
+  auto host = Decode(RecordBuilder(91).Arg(0, 3).Resolved("/etc/passwd", PS_PATH_OBJECT).Build());
+  EXPECT_EQ(ResolveEventPath(host)->process_root, "");
+  auto ns = Decode(RecordBuilder(91)
+                       .Arg(0, 3)
+                       .Resolved("/etc/passwd", PS_PATH_OBJECT | PS_PATH_OTHER_MNTNS)
+                       .Build());
+  EXPECT_EQ(ResolveEventPath(ns)->caveats, std::vector<std::string>{"other_mount_namespace"});
+
+  // A root length beyond the path is a corrupt record.
+  auto bad = RecordBuilder(91).Arg(0, 3).Resolved("/a", PS_PATH_OBJECT).RootLen(9).Build();
+  EXPECT_FALSE(DecodeOpEvent(bad, {}).ok());
+}
+
 std::vector<std::string> Delta(std::vector<uint8_t> rec) {
   NameCache names;
   return AccessDelta(Decode(std::move(rec)), names);

@@ -121,6 +121,11 @@ struct RecordBuilder {
     ev.path_flags = flags;
     return *this;
   }
+  // The first `n` bytes of the resolved path are the caller's root (a chroot).
+  RecordBuilder& RootLen(uint16_t n) {
+    ev.path_root_len = n;
+    return *this;
+  }
   RecordBuilder& Resolved2(std::string r, uint16_t flags) {
     path2 = std::move(r);
     ev.path2_flags = flags;

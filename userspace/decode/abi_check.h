@@ -28,7 +28,7 @@ static_assert(offsetof(ps_creds, userns) == 64);
 static_assert(sizeof(ps_inode_state) == 32);
 static_assert(offsetof(ps_inode_state, mode) == 12);
 static_assert(sizeof(ps_object_id) == 16);
-static_assert(sizeof(ps_op_event) == 400);
+static_assert(sizeof(ps_op_event) == 408);
 static_assert(offsetof(ps_op_event, proc) == 16);
 static_assert(offsetof(ps_op_event, op) == 88);
 static_assert(offsetof(ps_op_event, hook) == 90);
@@ -48,7 +48,9 @@ static_assert(offsetof(ps_op_event, proc_flags) == 364);
 static_assert(offsetof(ps_op_event, ai_session) == 368);
 static_assert(offsetof(ps_op_event, path_len) == 384);
 static_assert(offsetof(ps_op_event, trailer_len) == 398);
-static_assert(offsetof(ps_op_event, data) == 400);
+static_assert(offsetof(ps_op_event, path_root_len) == 400);
+static_assert(offsetof(ps_op_event, path2_root_len) == 402);
+static_assert(offsetof(ps_op_event, data) == 408);
 static_assert(sizeof(ps_sc_trailer) == 72);
 static_assert(offsetof(ps_sc_trailer, ret) == 48);
 static_assert(offsetof(ps_sc_trailer, flags) == 56);
@@ -75,6 +77,6 @@ static_assert(sizeof(ps_sc_desc) == 24);
 static_assert(offsetof(ps_sc_desc, owner_arg) == 16);
 static_assert(offsetof(ps_sc_desc, op) == 17);
 static_assert(offsetof(ps_sc_desc, xflags_arg) == 18);
-static_assert(PS_OP_EVENT_MAX == 400 + 3 * 4096 + 256 + 512 + 72);
+static_assert(PS_OP_EVENT_MAX == 408 + 3 * 4096 + 256 + 512 + 72);
 
 #endif  // PERMSENTRY_DECODE_ABI_CHECK_H_

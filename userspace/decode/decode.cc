@@ -278,6 +278,11 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
         absl::StrFormat("tail lengths out of bounds: path %d, path2 %d, name %d, value %d, text %d",
                         raw.path_len, raw.path2_len, raw.name_len, raw.value_len, raw.text_len));
   }
+  if (raw.path_root_len > raw.path_len || raw.path2_root_len > raw.path2_len) {
+    return absl::InvalidArgumentError(absl::StrFormat("root lengths %d, %d beyond paths of %d, %d",
+                                                      raw.path_root_len, raw.path2_root_len,
+                                                      raw.path_len, raw.path2_len));
+  }
   const size_t tail = size_t{raw.path_len} + raw.path2_len + raw.name_len + raw.value_len +
                       raw.text_len + raw.trailer_len;
   if (sizeof(raw) + tail > raw.hdr.size) {
@@ -359,9 +364,11 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
 
   const char* p = reinterpret_cast<const char*>(record.data()) + sizeof(raw);
   ev.path_flags = raw.path_flags;
+  ev.path_root_len = raw.path_root_len;
   if (raw.path_len > 0) ev.path.emplace(p, raw.path_len);
   p += raw.path_len;
   ev.path2_flags = raw.path2_flags;
+  ev.path2_root_len = raw.path2_root_len;
   if (raw.path2_len > 0) ev.path2.emplace(p, raw.path2_len);
   p += raw.path2_len;
   ev.xattr_user_copy = raw.flags & PS_OF_USER_COPY;

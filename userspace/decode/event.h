@@ -184,8 +184,12 @@ struct OpEvent {
   std::optional<ObjectId> object;
   std::optional<std::string> path;
   uint16_t path_flags = 0;  // PS_PATH_*
+  // Leading bytes of the path that are the caller's root, when that is not
+  // the host's (a chroot): the rest is the caller's own view.
+  uint16_t path_root_len = 0;
   std::optional<std::string> path2;
   uint16_t path2_flags = 0;
+  uint16_t path2_root_len = 0;
   std::optional<InodeState> inode_before;
   std::optional<InodeState> inode_after;
 

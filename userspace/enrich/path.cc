@@ -63,17 +63,34 @@ absl::string_view LastComponent(absl::string_view path) {
 
 namespace {
 
+void Caveats(uint16_t f, ResolvedPath& r) {
+  if (f & PS_PATH_TRUNCATED) r.caveats.push_back("truncated");
+  if (f & PS_PATH_OUTSIDE_ROOT) r.caveats.push_back("outside_root");
+  if (f & PS_PATH_OTHER_MNTNS) r.caveats.push_back("other_mount_namespace");
+  if (f & PS_PATH_DELETED) r.caveats.push_back("deleted");
+  if (f & PS_PATH_MOUNT_GUESSED) r.caveats.push_back("mount_guessed");
+}
+
+// A chrooted caller: `root` is its root as the host names it (a prefix of the
+// kernel's path); the caller's own view is what follows it.
+void SetRoot(absl::string_view root, ResolvedPath& r) {
+  if (root.empty() || root == "/") return;
+  if (!absl::StartsWith(r.path, root) ||
+      (r.path.size() > root.size() && r.path[root.size()] != '/'))
+    return;  // ".." in an argument left it (lexically): no view to give
+  r.process_root = std::string(root);
+  r.path_in_root = r.path.size() == root.size() ? "/" : r.path.substr(root.size());
+}
+
 // A kernel-resolved path: the object's own (rich backend: always; tracepoint
 // backend: fd-named or found by its dcache lookup).
 std::optional<ResolvedPath> KernelPath(const OpEvent& ev, const std::optional<std::string>& path,
-                                       uint16_t f) {
+                                       uint16_t f, uint16_t root_len) {
   ResolvedPath r;
-  if (f & PS_PATH_TRUNCATED) r.caveats.push_back("truncated");
-  if (f & PS_PATH_OUTSIDE_ROOT) r.caveats.push_back("outside_root");
-  if (f & PS_PATH_DELETED) r.caveats.push_back("deleted");
-  if (f & PS_PATH_MOUNT_GUESSED) r.caveats.push_back("mount_guessed");
+  Caveats(f, r);
   if (!path) return std::nullopt;  // bad fd: nothing to name
   r.path = *path;                  // the kernel's own walk: already canonical
+  SetRoot(absl::string_view(*path).substr(0, root_len), r);
   if (!ev.call) {
     r.method = "kernel_path";  // the struct path the kernel acted on
     return r;
@@ -97,31 +114,40 @@ std::optional<ResolvedPath> ResolveEventPath(const OpEvent& ev) {
   const bool second = WatchedOnDestination(ev);
   if (!ev.call) {
     // Rich backend: every path is the kernel's.
-    if (second && ev.path2) return KernelPath(ev, ev.path2, ev.path2_flags);
-    return KernelPath(ev, ev.path, ev.path_flags);
+    if (second && ev.path2) return KernelPath(ev, ev.path2, ev.path2_flags, ev.path2_root_len);
+    return KernelPath(ev, ev.path, ev.path_flags, ev.path_root_len);
   }
   const uint16_t f = ev.path_flags;
-  if (f & PS_PATH_OBJECT) return KernelPath(ev, ev.path, f);
+  if (f & PS_PATH_OBJECT) return KernelPath(ev, ev.path, f, ev.path_root_len);
   const CallArgs& c = *ev.call;
   const std::optional<std::string>& named = second ? c.path2 : c.path;
   ResolvedPath r;
-  if (f & PS_PATH_TRUNCATED) r.caveats.push_back("truncated");
-  if (f & PS_PATH_OUTSIDE_ROOT) r.caveats.push_back("outside_root");
-  if (f & PS_PATH_DELETED) r.caveats.push_back("deleted");
+  Caveats(f, r);
+  const absl::string_view root =
+      ev.path ? absl::string_view(*ev.path).substr(0, ev.path_root_len) : absl::string_view();
   if (f & PS_PATH_PARENT) {
     if (!ev.path || !named) return std::nullopt;
     const absl::string_view last = LastComponent(*named);
     r.path = NormalizeAbsolutePath(absl::StrCat(*ev.path, "/", last));
     r.method = "kernel_parent";
+    SetRoot(root, r);
     return r;
   }
   if (!c.path) return std::nullopt;
   const std::string& arg = IsCredfileOp(ev.op) && named ? *named : *c.path;
   bool dotdot = false;
-  if (f & PS_PATH_BASE) {
+  if ((f & PS_PATH_BASE) && !arg.empty() && arg[0] == '/') {
+    // An absolute argument from a chrooted caller: its root is the base. The
+    // argument is normalised on its own first: ".." stops at that root.
+    if (!ev.path) return std::nullopt;
+    r.path = NormalizeAbsolutePath(*ev.path + NormalizeAbsolutePath(arg, &dotdot));
+    r.method = "kernel_root";
+    SetRoot(*ev.path, r);
+  } else if (f & PS_PATH_BASE) {
     if (!ev.path) return std::nullopt;  // bad dirfd
     r.path = NormalizeAbsolutePath(*ev.path + "/" + arg, &dotdot);
     r.method = (c.dirfd && *c.dirfd != kAtFdCwd) ? "kernel_dirfd" : "kernel_cwd";
+    SetRoot(root, r);
   } else if (!arg.empty() && arg[0] == '/') {
     r.path = NormalizeAbsolutePath(arg, &dotdot);
     r.method = "argument";
@@ -142,8 +168,8 @@ std::optional<std::string> OtherSidePath(const OpEvent& ev) {
 void SymlinkChecker::Annotate(const OpEvent& ev, ResolvedPath& path) {
   // The kernel's answers already followed every symlink the call follows.
   if (absl::StartsWith(path.method, "kernel_fd") || path.method == "kernel_lookup" ||
-      path.method == "kernel_parent" || path.method == "kernel_path" || !ev.call || !ev.sc ||
-      ev.sc->nofollow || IsCredfileOp(ev.op))
+      path.method == "kernel_root" || path.method == "kernel_parent" ||
+      path.method == "kernel_path" || !ev.call || !ev.sc || ev.sc->nofollow || IsCredfileOp(ev.op))
     return;
   const CallArgs& c = *ev.call;
   // The dcache lookup walked every component: no symlink on the way.

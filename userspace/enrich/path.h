@@ -21,15 +21,22 @@ struct ResolvedPath {
   // (the object found in the dcache and walked back to the root),
   // "kernel_parent" (the watched name's directory, walked back, + the name),
   // "kernel_cwd" or "kernel_dirfd" (kernel-resolved base + the argument),
+  // "kernel_root" (a chrooted caller's root, kernel-resolved, + its absolute
+  // argument),
   // "argument" (an absolute argument, normalised).
   std::string method;
   // Why the path may not be the whole truth: "truncated" (deeper than the walk
   // bound: leading components missing), "outside_root" (not under the caller's
-  // root), "deleted", "bad_fd", "dotdot_lexical" (".." in the argument was
+  // root), "other_mount_namespace" (not reachable from the host's root: named
+  // from its own namespace's root), "deleted", "bad_fd", "dotdot_lexical" (".." in the argument was
   // applied to the text; a symlink before it would lead elsewhere),
   // "mount_guessed" (the hook named no mount; one of several mounts of the
   // file system was taken).
   std::vector<std::string> caveats;
+  // The caller was chrooted (its root is not the host's): its root as the
+  // host names it, and the path as the caller sees it. Empty otherwise.
+  std::string process_root;
+  std::string path_in_root;
   // For calls that follow symlinks, when the path is a symlink (checked with
   // lstat right after the call): where it points, by realpath(3). Marked
   // "via_symlink" in caveats; the link itself was not changed.

@@ -530,6 +530,14 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
       KStr(w, "path_resolution", en.path->method);
       if (!en.path->caveats.empty()) WriteNames(w, "path_caveats", en.path->caveats);
       if (en.path->symlink_target) KBytes(w, "symlink_target", *en.path->symlink_target);
+      if (!en.path->process_root.empty()) {
+        // A chrooted caller: file.path is the host's name; this is the caller's.
+        Key(w, "chroot");
+        w.StartObject();
+        KBytes(w, "root", en.path->process_root);
+        KBytes(w, "path", en.path->path_in_root);
+        w.EndObject();
+      }
     } else {
       KStr(w, "path_resolution", (ev.path_flags & PS_PATH_BAD_FD) ? "bad_fd" : "unresolved");
     }

@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define PS_ABI_VERSION 5
+#define PS_ABI_VERSION 6
 
 /* Record types (ps_event_header.type). Never reuse a value. */
 enum ps_event_type {
@@ -181,13 +181,16 @@ enum ps_result {
 #define PS_PATH_OBJECT (1u << 0)       /* the object's own absolute path */
 #define PS_PATH_BASE (1u << 1)         /* the directory a relative path argument starts from */
 #define PS_PATH_TRUNCATED (1u << 2)    /* deeper than the walk bound: leading part missing */
-#define PS_PATH_OUTSIDE_ROOT (1u << 3) /* not under the caller's root (other mount ns, chroot) */
+#define PS_PATH_OUTSIDE_ROOT (1u << 3) /* not under the caller's root (a chroot's) */
 #define PS_PATH_DELETED (1u << 4)      /* the object was unlinked */
 #define PS_PATH_BAD_FD (1u << 5)       /* the fd / dirfd did not name an open file */
 #define PS_PATH_PARENT (1u << 6)       /* the directory holding the watched name (name ops) */
 #define PS_PATH_MOUNT_GUESSED                                   \
   (1u << 7) /* the hook gave no mount: one of several mounts of \
              * its file system was taken */
+#define PS_PATH_OTHER_MNTNS                                                   \
+  (1u << 8) /* not reachable from the host's root: named from the root of the \
+             * mount namespace it is in (a container's), not the host's */
 
 /* ps_sc_trailer.lookup_flags: how the tracepoint backend's dcache lookup of the
  * path argument went (bpf/lookup.bpf.h). With none of NOT_CACHED/ABSENT/
@@ -256,6 +259,12 @@ struct ps_op_event {
   __u16 value_len;
   __u16 text_len;
   __u16 trailer_len;
+  /* How many leading bytes of the path (path2) are the caller's own root, when
+   * it is not the host's (a chroot): the rest is the path as the caller sees
+   * it. 0: the caller's root is the host's, or the object is not under it. */
+  __u16 path_root_len;
+  __u16 path2_root_len;
+  __u32 _pad1;
   __u8 data[];
 };
 
