@@ -15,6 +15,9 @@
  *   write-open    fexit do_filp_open: the file the kernel opened and the flags
  *                 it was asked for (O_TRUNC included, which the file no longer
  *                 carries)
+ *   write         fexit security_file_permission (MAY_WRITE): a write through
+ *                 a descriptor the startup scan found open on a watched file
+ *                 (held_writers); attached only when there is one
  * Mode, owner and xattr changes are reported on every file; truncates and
  * write-opens when a watched credential file is involved.
  */
@@ -395,4 +398,48 @@ SEC("fexit/do_file_open_root")
 int BPF_PROG(ps_file_open_root, const struct path* root, const char* name,
              const struct open_flags* op, struct file* ret) {
   return ps_open_done(op, ret);
+}
+
+/* ---------------------------------------------------------------- held writers */
+
+#define PS_MAY_WRITE 0x2
+#define PS_HELD_INTERVAL_NS 1000000000ULL
+
+/* Every read and write verifies its access here (rw_verify_area), io_uring's
+ * and splice's too, after the permission check and before the write. Attached
+ * only while the startup scan's held_writers has
+ * an entry: a hash lookup per write is not paid on a host where no watched
+ * file was held open at start. The first write through such a descriptor is
+ * reported, then at most one a second (a log-like writer would flood). */
+SEC("fexit/security_file_permission")
+int BPF_PROG(ps_held_write, struct file* file, int mask, int ret) {
+  struct ps_inode_state now = {};
+  int in_session = 0;
+  __u32 off = 0;
+  if (!(mask & PS_MAY_WRITE)) return 0;
+  __u64 key = (__u64)file;
+  struct ps_held* h = bpf_map_lookup_elem(&held_writers, &key);
+  if (!h) return 0;
+  const struct inode* inode = file->f_inode;
+  if ((__u64)inode != h->inode) return 0; /* the struct file was reused */
+  const __u64 t = bpf_ktime_get_boot_ns();
+  if (h->last_ns && t - h->last_ns < PS_HELD_INTERVAL_NS) return 0;
+  h->last_ns = t;
+  ps_read_inode(inode, &now);
+
+  struct ps_op_event* ev = ps_rich_begin(PS_OP_WRITE, &in_session);
+  if (!ev) return 0;
+  ps_set_result(ev, ret); /* allowed (the write then ran) or refused */
+  ev->flags |= PS_OF_OPEN | PS_OF_BEFORE | PS_OF_WATCHED;
+  ev->open_flags = file->f_flags;
+  ev->before = now;
+  ps_set_object(ev, &now);
+  ev->watch_class = h->hit.cls;
+  ev->watch_how = h->hit.how;
+  ev->path_flags = PS_PATH_OBJECT;
+  ps_put_path(&off, (__u64)BPF_CORE_READ(file, f_path.dentry),
+              (__u64)BPF_CORE_READ(file, f_path.mnt), &ev->path_len, &ev->path_flags,
+              &ev->path_root_len);
+  ps_emit(off, 1); /* a credential file: alert candidate */
+  return 0;
 }

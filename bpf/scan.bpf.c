@@ -7,7 +7,9 @@
  *                    writing on a watched credential file was opened before
  *                    the sensor could see the open, and whoever holds it can
  *                    write it now. Reported as a write-open found by the scan
- *                    (hook PS_HOOK_SCAN), with the holder as the process.
+ *                    (hook PS_HOOK_SCAN), with the holder as the process,
+ *                    and kept in held_writers: the rich backend then reports
+ *                    the writes made through it.
  */
 #include "common.bpf.h"
 #include "path.bpf.h"
@@ -50,5 +52,11 @@ int ps_scan_writers(struct bpf_iter__task_file* ctx) {
   ps_put_path(&off, (__u64)BPF_CORE_READ(f, f_path.dentry), (__u64)BPF_CORE_READ(f, f_path.mnt),
               &ev->path_len, &ev->path_flags, &ev->path_root_len);
   ps_emit(off, 1); /* a credential file: alert candidate */
+
+  /* Its writes from now on (rich backend). */
+  struct ps_held h = {.inode = (__u64)f->f_inode, .last_ns = 0, .hit = hit};
+  __u64 key = (__u64)f;
+  if (bpf_map_update_elem(&held_writers, &key, &h, BPF_NOEXIST) == 0)
+    __sync_fetch_and_add(&ps_held_count, 1);
   return 0;
 }

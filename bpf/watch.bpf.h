@@ -41,6 +41,25 @@ struct ps_watch_hit {
   __u32 _pad0;
 };
 
+/*
+ * Descriptors the startup scan found open for writing on a watched object:
+ * opened before the sensor could see the open, so their writes are watched
+ * instead (rich backend: bpf/rich_file.bpf.c), by struct file pointer. The
+ * inode is kept to recognise a struct file freed and reused for another file.
+ */
+struct ps_held {
+  __u64 inode;   /* the struct inode the file had when found */
+  __u64 last_ns; /* the last write reported: at most one a second */
+  struct ps_watch_hit hit;
+};
+struct {
+  __uint(type, BPF_MAP_TYPE_HASH);
+  __uint(max_entries, 1024);
+  __type(key, __u64);
+  __type(value, struct ps_held);
+} held_writers SEC(".maps") __weak;
+__u32 ps_held_count __weak; /* entries in held_writers: the write hook is attached when > 0 */
+
 /* Keys are built in per-CPU memory, not on the stack: these checks run deep in
  * call chains whose combined stack the verifier limits to 512 bytes. The slack
  * after the key lets "dir/name" be read in at a variable offset. */

@@ -716,6 +716,25 @@ TEST_F(Credfile, HoldersOfWatchedFilesAtStartAreReported) {
   EXPECT_TRUE(HasDelta(*e, "held open for writing since before the sensor started"));
   // The scan ran before ready: everything it found is in.
   EXPECT_EQ(late.Count(held), 1u);
+  // Then its writes through that descriptor (rich backend: the tracepoint
+  // backend reports the holder only, Known limits).
+  char buf[8];
+  ASSERT_EQ(read(rfd, buf, sizeof(buf)), 2);
+  ASSERT_EQ(write(wfd, "agent ALL=(ALL) NOPASSWD: ALL\n", 30), 30);
+  if (RichBackend()) {
+    std::optional<Event> w = late.WaitFor([&](const Event& ev) {
+      return Get(ev, "process.pid") == std::to_string(getpid()) &&
+             Get(ev, "permsentry.operation") == "write" && Get(ev, "file.path") == f;
+    });
+    ASSERT_TRUE(w) << "no write through the held descriptor\n" << late.Stderr();
+    EXPECT_EQ(Get(*w, "event.action"), "credfile_write");
+    EXPECT_EQ(Get(*w, "event.outcome"), "success");
+    EXPECT_EQ(Get(*w, "permsentry.syscall"), "write");
+    EXPECT_EQ(Get(*w, "permsentry.watch.class"), "sudoers");
+    EXPECT_EQ(Get(*w, "rule.id"), "sudoers-changed");
+    EXPECT_TRUE(
+        HasDelta(*w, "written through a descriptor held open since before the sensor started"));
+  }
   close(wfd);
   close(rfd);
   EXPECT_EQ(late.Stop(), 0);

@@ -25,6 +25,9 @@ struct SkelDeleter {
 struct BtfDeleter {
   void operator()(btf* b) const { btf__free(b); }
 };
+struct LinkDeleter {
+  void operator()(bpf_link* l) const { bpf_link__destroy(l); }
+};
 
 // Hooked functions some kernels do not have, and why that loses nothing there.
 // security_file_truncate (6.2+): before, ftruncate and O_TRUNC pass
@@ -83,6 +86,8 @@ class RichBackend : public BpfBackend {
     // Run by SeedProcessTable, not attached with the others.
     bpf_program__set_autoattach(skel_->progs.ps_seed, false);
     bpf_program__set_autoattach(skel_->progs.ps_scan_writers, false);
+    // Attached by ScanOpenWriters, only when the scan found a held descriptor.
+    bpf_program__set_autoattach(skel_->progs.ps_held_write, false);
     const int err = permsentry_rich_bpf__load(skel_.get());
     if (err != 0) {
       if (err == -EPERM) {
@@ -109,9 +114,25 @@ class RichBackend : public BpfBackend {
     return Bind(skel_->obj, skel_->progs.ps_seed, skel_->progs.ps_scan_writers, std::move(handler));
   }
 
+  // The scan, then the writes through what it found: a hook on every read and
+  // write's permission check is attached only when some process holds a
+  // watched file open for writing from before the start.
+  absl::Status ScanOpenWriters() override {
+    if (absl::Status s = BpfBackend::ScanOpenWriters(); !s.ok()) return s;
+    if (held_link_ || skel_->bss->ps_held_count == 0) return absl::OkStatus();
+    bpf_link* l = bpf_program__attach(skel_->progs.ps_held_write);
+    if (l == nullptr) {
+      return absl::InternalError(absl::StrCat(
+          "cannot attach the hook for writes through held descriptors: ", ErrText(errno)));
+    }
+    held_link_.reset(l);
+    return absl::OkStatus();
+  }
+
  private:
   std::unique_ptr<permsentry_rich_bpf, SkelDeleter> skel_;
-  absl::flat_hash_set<std::string> skipped_;  // optional functions this kernel lacks
+  std::unique_ptr<bpf_link, LinkDeleter> held_link_;  // before skel_ in destruction
+  absl::flat_hash_set<std::string> skipped_;          // optional functions this kernel lacks
 };
 
 }  // namespace

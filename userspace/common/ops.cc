@@ -43,6 +43,8 @@ absl::string_view OpName(Op op) {
       return "write_open";
     case Op::kTruncate:
       return "truncate";
+    case Op::kWrite:
+      return "write";
   }
   return "unknown";
 }

@@ -30,6 +30,7 @@ enum class Op : uint8_t {
   kUnlink = PS_OP_UNLINK,
   kWriteOpen = PS_OP_WRITE_OPEN,
   kTruncate = PS_OP_TRUNCATE,
+  kWrite = PS_OP_WRITE,  // through a descriptor held since before the sensor started
 };
 
 // The operation of a record's op field, or nullopt for a value this agent does
@@ -44,8 +45,8 @@ inline bool IsCredsOp(Op op) { return op == Op::kCreds || op == Op::kExecCreds; 
 
 // Operations reported only when a watched credential file is involved.
 inline bool IsCredfileOp(Op op) {
-  return op == Op::kWriteOpen || op == Op::kTruncate || op == Op::kRename || op == Op::kLink ||
-         op == Op::kSymlink || op == Op::kUnlink;
+  return op == Op::kWriteOpen || op == Op::kWrite || op == Op::kTruncate || op == Op::kRename ||
+         op == Op::kLink || op == Op::kSymlink || op == Op::kUnlink;
 }
 
 }  // namespace permsentry

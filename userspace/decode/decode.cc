@@ -159,6 +159,8 @@ absl::string_view ActionOf(Op op, const SyscallInfo* sc, bool watched) {
       return watched ? "credfile_write" : "write_open";
     case Op::kTruncate:
       return watched ? "credfile_truncate" : "truncate";
+    case Op::kWrite:
+      return watched ? "credfile_write" : "write";
   }
   return "unknown";
 }

@@ -224,6 +224,9 @@ void CredfileDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names
     case Op::kTruncate:
       out.push_back("truncated");
       break;
+    case Op::kWrite:
+      out.push_back("written through a descriptor held open since before the sensor started");
+      break;
     case Op::kRename:
       if (second) {
         out.push_back(ev.inode_before ? "replaced by rename (a new inode holds the name)"
@@ -330,6 +333,7 @@ std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names) {
     case Op::kUmount:
       break;
     case Op::kWriteOpen:
+    case Op::kWrite:
     case Op::kTruncate:
     case Op::kRename:
     case Op::kLink:

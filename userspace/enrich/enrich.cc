@@ -168,6 +168,7 @@ std::string Summary(const OpEvent& ev, const Enriched& en) {
       break;
     case Op::kTruncate:
     case Op::kUnlink:
+    case Op::kWrite:
       what = absl::StrCat(ev.action, " ", Target(ev, en), " (", name, ")");
       break;
     case Op::kRename:

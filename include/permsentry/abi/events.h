@@ -120,6 +120,9 @@ enum ps_op {
   PS_OP_UNLINK = 15,      /* a name removed (unlink, rmdir) */
   PS_OP_WRITE_OPEN = 16,  /* opened with write intent (or created by the open) */
   PS_OP_TRUNCATE = 17,    /* its size set (truncate, ftruncate) */
+  PS_OP_WRITE = 18,       /* written through a descriptor opened before the sensor started
+                           * (found by the startup scan; the first write, then at most one
+                           * a second per descriptor) */
   PS_OP_MAX,
 };
 
