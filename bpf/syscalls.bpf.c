@@ -755,18 +755,24 @@ static __always_inline int ps_on_exit(long id, long ret) {
         (sc_desc[slot].name_sides == 1 || st->wname_side == 2))
       ps_watch_forget(&st->inode_before);
     /* Something new now holds a watched name (rename or link onto it): mark
-     * its inode watched at once, and report its state. */
-    if (ret == 0 && st->wname_side == 2 && !(st->hit.how & PS_WM_UNVERIFIED) &&
-        sc_desc[slot].path2_arg < 6) {
+     * its inode watched at once, and report its state. Or a watched inode
+     * has a new name (linked, or moved, elsewhere): the name filter learns
+     * it, so that its removal is looked up and reported (the filter runs
+     * before any lookup, and knew only the watched names). */
+    if (ret == 0 && !(st->hit.how & PS_WM_UNVERIFIED) && sc_desc[slot].path2_arg < 6 &&
+        (st->wname_side == 2 ||
+         (st->wname_side == 1 && (op == PS_OP_LINK || op == PS_OP_RENAME)))) {
       const __u8 d2 = sc_desc[slot].dirfd2_arg;
       struct ps_lookup* l = ps_lookup_path(ps_arg(st->args, sc_desc[slot].path2_arg), 0,
                                            d2 < 6 ? (int)ps_arg(st->args, d2) : PS_AT_FDCWD, 0);
       struct dentry* now = l ? (struct dentry*)l->found : NULL;
       struct inode* inode = now ? BPF_CORE_READ(now, d_inode) : NULL;
-      if (inode) {
+      if (inode && st->wname_side == 2) {
         ps_watch_mark(inode, &st->hit);
         ps_read_inode(inode, &cur); /* reported as "after" */
         have_cur = 1;
+      } else if (inode) {
+        ps_filter_learn((__u64)BPF_CORE_READ(now, d_name.name));
       }
     }
   }

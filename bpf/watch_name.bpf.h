@@ -21,6 +21,16 @@ struct {
   __type(value, __u32);
 } watch_filter SEC(".maps") __weak;
 
+/* Names the kernel learned: new names of watched inodes (ps_filter_learn).
+ * Apart from userspace's filter, and LRU: links made by the thousand evict
+ * each other, never the watch list's own names. */
+struct {
+  __uint(type, BPF_MAP_TYPE_LRU_HASH);
+  __uint(max_entries, 1024);
+  __type(key, struct ps_watch_filter_key);
+  __type(value, __u32);
+} watch_filter_learned SEC(".maps") __weak;
+
 /* The last two components of lkbuf.path, found by one pass over its bytes. */
 struct ps_comps {
   __u32 len;
@@ -81,7 +91,24 @@ static __always_inline __u32 ps_filter(__u32 start, __u32 len, struct ps_watch_n
   __u32* v;
   if (!ps_name_key(start, len, nk->name)) return 0;
   v = bpf_map_lookup_elem(&watch_filter, nk->name);
+  if (!v) v = bpf_map_lookup_elem(&watch_filter_learned, nk->name);
   return v ? *v : 0;
+}
+
+/* A watched inode's new name (a hard link, a rename elsewhere) joins the
+ * learned names, so that a later unlink or rename of it is looked up: identity
+ * then decides, as for every name. A name that becomes unrelated costs a
+ * lookup per use until it is evicted, nothing more. `name` is a kernel
+ * address, as a number. A global function: verified once. */
+__weak __noinline int ps_filter_learn(__u64 name) {
+  struct ps_watch_key_buf* kb;
+  __u32 zero = 0, v = PS_NF_LAST;
+  kb = bpf_map_lookup_elem(&watch_key, &zero);
+  if (!kb || !name) return 0;
+  __builtin_memset(kb->k.name, 0, sizeof(kb->k.name));
+  const long n = bpf_probe_read_kernel_str(kb->k.name, PS_WATCH_NAME_LEN - 1, (const void*)name);
+  if (n <= 1 || n > PS_WATCH_NAME_LEN - 2) return 0; /* longer than any key */
+  return bpf_map_update_elem(&watch_filter_learned, kb->k.name, &v, BPF_ANY) == 0;
 }
 
 /* Look up a path (user or kernel memory) from its dirfd (AT_FDCWD: the cwd). */

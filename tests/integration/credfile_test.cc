@@ -380,9 +380,17 @@ TEST_F(Credfile, HardLinkWriteThroughItAndUnlink) {
   Event w = ExpectCred("credfile_write", alias);
   EXPECT_EQ(w["permsentry.watch.class"], "shadow");
   EXPECT_EQ(w["permsentry.watch.match"], "inode");
-  // Removing that extra name elsewhere changes no credential file: not reported
-  // (name operations are filtered by the watched names before any lookup).
+  // Removing that extra name elsewhere is reported too: the kernel learned
+  // the name at the link (the tracepoint backend's name filter runs before any
+  // lookup), and identity decides.
+  struct stat st;
+  ASSERT_EQ(stat(alias.c_str(), &st), 0);
+  sensor_->StartWindow();
   ASSERT_EQ(unlink(alias.c_str()), 0);
+  Event gone = ExpectCred("credfile_unlink", alias);
+  EXPECT_EQ(gone["permsentry.watch.class"], "shadow");
+  EXPECT_EQ(gone["permsentry.watch.match"], "inode");
+  EXPECT_EQ(gone["file.inode"], std::to_string(st.st_ino));
   // Removing a watched name is.
   const std::string extra = P("etc/sudoers.d/extra");
   ASSERT_EQ(link(alias.c_str(), extra.c_str()), -1);  // gone
