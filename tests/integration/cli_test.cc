@@ -1,9 +1,12 @@
 // Integration: the command line as a user meets it, and the sensor's behaviour
 // under stress and misconfiguration. Needs root.
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <sys/wait.h>
@@ -13,8 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
@@ -216,7 +221,9 @@ TEST(Cli, RawTpBackendSaysIoUringIsNotWatched) {
 }
 
 TEST(Cli, ReloadWithBadConfigKeepsRunning) {
-  const std::string p = WriteTemp("reload", "output:\n  format: json\n");
+  const std::string status = absl::StrCat("/run/permsentry-test-status-", getpid(), ".json");
+  const std::string good = "output:\n  format: json\nai:\n  status_file: " + status + "\n";
+  const std::string p = WriteTemp("reload", good);
   SensorProcess sensor({"--config", p});
   ASSERT_TRUE(sensor.ready());
   std::ofstream(p) << "output:\n  colour: yes\n";
@@ -227,6 +234,27 @@ TEST(Cli, ReloadWithBadConfigKeepsRunning) {
   EXPECT_TRUE(absl::StrContains(sensor.Stderr(), "reload failed, keeping the running config: " + p +
                                                      ":2: unknown key \"output.colour\""))
       << sensor.Stderr();
+  // `permsentry status` says so too: the first generation still in force.
+  const auto status_says = [&](const std::string& want) {
+    const absl::Time until = absl::Now() + absl::Seconds(5);
+    CommandResult r;
+    do {
+      r = RunPermsentry({"status", "--file", status});
+      if (absl::StrContains(r.out, want)) return true;
+      absl::SleepFor(absl::Milliseconds(50));
+    } while (absl::Now() < until);
+    ADD_FAILURE() << "status never said \"" << want << "\":\n" << r.out << r.err;
+    return false;
+  };
+  EXPECT_TRUE(status_says("config: " + p + ", generation 1"));
+  EXPECT_TRUE(status_says("last reload refused, the config above kept: " + p +
+                          ":2: unknown key \\\"output.colour\\\""));  // quotes escaped
+  // A good file again: generation 2, no refusal.
+  std::ofstream(p) << good;
+  sensor.Signal(SIGHUP);
+  EXPECT_TRUE(status_says("config: " + p + ", generation 2"));
+  EXPECT_FALSE(
+      absl::StrContains(RunPermsentry({"status", "--file", status}).out, "last reload refused"));
   // Still capturing, still JSON.
   const std::string f = absl::StrCat("/var/tmp/permsentry-reload-", getpid());
   close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
@@ -235,6 +263,63 @@ TEST(Cli, ReloadWithBadConfigKeepsRunning) {
   EXPECT_EQ(sensor.Stop(), 0);
   unlink(f.c_str());
   unlink(p.c_str());
+}
+
+// The service manager's side of sd_notify(3), played by the test: a datagram
+// socket in NOTIFY_SOCKET. The sensor says READY=1 only once it is attached and
+// its watch list is in (after the ready file), then STATUS= with its counts,
+// WATCHDOG=1 from its loop (WATCHDOG_USEC set), RELOADING=1 and READY=1 around
+// a reload, and STOPPING=1.
+TEST(Service, NotifiesReadyStatusWatchdogReloadAndStopping) {
+  char dir[] = "/tmp/permsentry-notify-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string sock = std::string(dir) + "/notify";
+  const int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", sock.c_str());
+  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  const std::string cfg = WriteTemp("notify", "output:\n  format: json\n");
+  setenv("NOTIFY_SOCKET", sock.c_str(), 1);
+  setenv("WATCHDOG_USEC", "200000", 1);
+  SensorProcess sensor({"--config", cfg});
+  unsetenv("NOTIFY_SOCKET");
+  unsetenv("WATCHDOG_USEC");
+  ASSERT_TRUE(sensor.ready()) << sensor.Stderr();
+  std::vector<std::string> got;
+  // Messages until one contains `want` (each datagram holds one or more
+  // newline-separated assignments).
+  const auto wait_for = [&](const std::string& want) {
+    const absl::Time deadline = absl::Now() + absl::Seconds(10);
+    while (absl::Now() < deadline) {
+      pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+      if (poll(&p, 1, 100) != 1) continue;
+      char buf[4096];
+      const ssize_t n = recv(fd, buf, sizeof(buf), 0);
+      if (n <= 0) continue;
+      for (absl::string_view line : absl::StrSplit(absl::string_view(buf, n), '\n'))
+        got.emplace_back(line);
+      if (absl::StrContains(absl::string_view(buf, n), want)) return true;
+    }
+    return false;
+  };
+  EXPECT_TRUE(wait_for("READY=1")) << absl::StrJoin(got, " | ");
+  EXPECT_TRUE(absl::c_any_of(got, [&](const std::string& l) {
+    return l == absl::StrCat("MAINPID=", sensor.pid());
+  })) << absl::StrJoin(got, " | ");
+  EXPECT_TRUE(wait_for("WATCHDOG=1")) << absl::StrJoin(got, " | ");
+  EXPECT_TRUE(wait_for(" events, ")) << absl::StrJoin(got, " | ");
+  got.clear();
+  sensor.Signal(SIGHUP);
+  EXPECT_TRUE(wait_for("RELOADING=1")) << absl::StrJoin(got, " | ");
+  EXPECT_TRUE(wait_for("READY=1")) << absl::StrJoin(got, " | ");
+  EXPECT_EQ(sensor.Stop(), 0);
+  EXPECT_TRUE(wait_for("STOPPING=1")) << absl::StrJoin(got, " | ");
+  close(fd);
+  unlink(sock.c_str());
+  rmdir(dir);
+  unlink(cfg.c_str());
 }
 
 // A ring too small for the storm: losses are counted, alerted on stdout and

@@ -1,4 +1,4 @@
-#include "cli/config.h"
+#include "config/config.h"
 
 #include <gtest/gtest.h>
 
@@ -33,6 +33,22 @@ TEST(Config, Values) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->format, OutputFormat::kText);
   EXPECT_EQ(c->bulk_ring_mb, 64u);
+}
+
+TEST(Config, RestartOnlyChangesNameWhatAReloadCannotApply) {
+  const absl::StatusOr<Config> a = ParseConfig("capture:\n  bulk_ring_mb: 32\n", "a");
+  ASSERT_TRUE(a.ok()) << a.status();
+  // Rules, outputs and the watch list apply in place: nothing to restart for.
+  absl::StatusOr<Config> b = ParseConfig(
+      "capture:\n  bulk_ring_mb: 32\noutput:\n  format: text\nwatch:\n"
+      "  refresh_interval_s: 5\n",
+      "b");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_TRUE(RestartOnlyChanges(*a, *b).empty());
+  b = ParseConfig("capture:\n  bulk_ring_mb: 64\ntail:\n  socket: /run/x.sock\n", "b");
+  ASSERT_TRUE(b.ok()) << b.status();
+  EXPECT_EQ(RestartOnlyChanges(*a, *b),
+            (std::vector<std::string>{"capture.bulk_ring_mb", "tail.socket"}));
 }
 
 TEST(Config, Errors) {

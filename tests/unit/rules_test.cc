@@ -13,7 +13,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "cli/config.h"
+#include "config/config.h"
 #include "decode_or_fail.h"
 #include "enrich/enrich.h"
 #include "gtest/gtest.h"

@@ -5,7 +5,7 @@
 
 #include "absl/strings/string_view.h"
 #include "cli/commands.h"
-#include "cli/config.h"
+#include "config/config.h"
 
 namespace permsentry {
 namespace {

@@ -19,7 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "cli/commands.h"
-#include "cli/config.h"
+#include "config/config.h"
 #include "render/tail_text.h"
 #include "rules/rules.h"
 #include "sinks/tail_server.h"

@@ -54,30 +54,32 @@ void Pipeline::SetWatchList(std::shared_ptr<const std::vector<WatchEntry>> list)
   if (text_) text_->SetWatchList(watch_list_);
 }
 
-bool Pipeline::OnRecord(absl::Span<const uint8_t> record) {
+RecordOutcome Pipeline::OnRecord(absl::Span<const uint8_t> record) {
+  RecordOutcome out;
   alerted_ = false;
   // Never silent: counted, reported in the summary, the first few shown.
   const auto undecodable = [&](const absl::Status& s) {
     if (++counters_.undecodable <= 5)
       std::fprintf(stderr, "permsentry: undecodable record: %s\n",
                    std::string(s.message()).c_str());
-    return false;
+    return out;
   };
   if (RecordType(record) == PS_EV_PROC) {
     absl::StatusOr<ProcEvent> pe = DecodeProcEvent(record, decode_options_);
     if (!pe.ok()) return undecodable(pe.status());
     table_.Apply(*pe, absl::Now());
-    if (pe->kind == ProcEvent::Kind::kExec && (pe->flags & PS_PF_SESSION_ROOT)) status_dirty = true;
-    return false;
+    out.sessions_changed = pe->kind == ProcEvent::Kind::kExec && (pe->flags & PS_PF_SESSION_ROOT);
+    return out;
   }
   absl::StatusOr<OpEvent> ev = DecodeOpEvent(record, decode_options_);
   if (!ev.ok()) return undecodable(ev.status());
   ++counters_.events;
-  OnOperation(*ev);
-  return alerted_;
+  OnOperation(*ev, out);
+  out.alerted = alerted_;
+  return out;
 }
 
-void Pipeline::OnOperation(OpEvent& ev) {
+void Pipeline::OnOperation(OpEvent& ev, RecordOutcome& out) {
   // An alert candidate can overtake the fork and exec records of its own
   // process (they travel in the bulk ring): fetch them before attributing.
   if (ev.urgent && drain_bulk_ &&
@@ -89,18 +91,18 @@ void Pipeline::OnOperation(OpEvent& ev) {
   if (ev.ai->kind != Attribution::Kind::kNone) {
     if (AiSession* m = table_.MutableSession(ev.ai->session_root); m != nullptr) {
       ++(ev.ai->kind == Attribution::Kind::kAgent ? m->agent_changes : m->assisted_changes);
-      status_dirty = true;
+      out.sessions_changed = true;
     }
   }
   // A mount or unmount can put other inodes at watched names: the watch list
   // follows at once (mounts are rare).
-  if ((ev.op == Op::kMount || ev.op == Op::kUmount) && ev.success()) watch_refresh_due = true;
+  if ((ev.op == Op::kMount || ev.op == Op::kUmount) && ev.success()) out.watch_changed = true;
   if (ev.watch && ev.success()) {
     const Op op = ev.op;
     if (op == Op::kRename || op == Op::kLink || op == Op::kSymlink || op == Op::kUnlink ||
         op == Op::kCreate || op == Op::kMkdir || op == Op::kMknod ||
         (op == Op::kWriteOpen && (ev.open_flags.value_or(0) & O_CREAT)))
-      watch_refresh_due = true;
+      out.watch_changed = true;
   }
 
   const Enriched en = Enrich(ev, names_, symlinks_, watch_list_.get());

@@ -45,6 +45,14 @@ struct PipelineCounters {
   uint64_t coalesced = 0;    // repeats counted into summaries
 };
 
+// What one record did, for the caller's timers: returned, never left in
+// flags for the caller to clear.
+struct RecordOutcome {
+  bool alerted = false;           // an alert went out: flush the outputs now
+  bool sessions_changed = false;  // a session started or a change was attributed to one
+  bool watch_changed = false;     // a name or a mount may have moved a watched file
+};
+
 class Pipeline {
  public:
   Pipeline(StdoutWriter* out, TailServer* tail, SinkSet* sinks, std::string hostname,
@@ -58,8 +66,8 @@ class Pipeline {
   // records are still in it).
   void set_drain_bulk(std::function<void()> f) { drain_bulk_ = std::move(f); }
 
-  // One ring record. True when it made an alert: the caller flushes now.
-  bool OnRecord(absl::Span<const uint8_t> record);
+  // One ring record, and what it did.
+  RecordOutcome OnRecord(absl::Span<const uint8_t> record);
   // The sensor's own health: stdout, the tail, every sink.
   void OnHealth(const HealthAlert& h);
   // Summaries of repeats whose window closed (all of them with `flush`).
@@ -67,14 +75,9 @@ class Pipeline {
   bool Tick(absl::Time now, bool flush = false);
 
   const PipelineCounters& counters() const { return counters_; }
-  // Set by session starts and attributed changes; cleared by the caller.
-  bool status_dirty = true;
-  // A rename, link, unlink or create at a watched name: the watch list should
-  // be looked up again.
-  bool watch_refresh_due = false;
 
  private:
-  void OnOperation(OpEvent& ev);
+  void OnOperation(OpEvent& ev, RecordOutcome& out);
   // Render and send one event (and its alert, if any).
   void Emit(const OpEvent& ev, const Enriched& en, const AlertInfo* alert, bool send);
   std::shared_ptr<const AlertRecord> Record(const OpEvent& ev, const Enriched& en,
@@ -96,7 +99,7 @@ class Pipeline {
   std::unique_ptr<TextRenderer> text_;
   std::function<void()> drain_bulk_;
   PipelineCounters counters_;
-  bool alerted_ = false;
+  bool alerted_ = false;  // set by Emit for the record at hand
 };
 
 }  // namespace permsentry

@@ -1,8 +1,8 @@
 // The running sensor's state for `permsentry status`: live AI sessions with
 // their counts of changes, and the process table's size. Published as a JSON
 // file (replaced atomically) so reading it needs no connection to the sensor.
-#ifndef PERMSENTRY_CLI_STATUS_H_
-#define PERMSENTRY_CLI_STATUS_H_
+#ifndef PERMSENTRY_DAEMON_STATUS_FILE_H_
+#define PERMSENTRY_DAEMON_STATUS_FILE_H_
 
 #include <cstdint>
 #include <string>
@@ -36,6 +36,13 @@ struct StatusSnapshot {
   std::vector<SinkSet::Report> sinks;
   std::string tail_socket;  // empty: no tail server
   TailServerStats tail;
+  // The configuration in force: its file (empty: built-in), generation (1 at
+  // start, +1 per reload applied), when it was loaded, and why the last reload
+  // was refused (empty: it was not).
+  std::string config_path;
+  uint64_t config_generation = 0;
+  absl::Time config_loaded;
+  std::string config_error;
 };
 
 std::string StatusJson(const StatusSnapshot& s);
@@ -52,8 +59,6 @@ class StatusWriter {
   bool warned_ = false;
 };
 
-int StatusCommand(int argc, char** argv);
-
 }  // namespace permsentry
 
-#endif  // PERMSENTRY_CLI_STATUS_H_
+#endif  // PERMSENTRY_DAEMON_STATUS_FILE_H_

@@ -1,4 +1,4 @@
-#include "cli/config.h"
+#include "config/config.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -686,6 +686,27 @@ std::string RulesDefaultYaml(const Config& d) {
 }
 
 }  // namespace
+
+std::vector<std::string> RestartOnlyChanges(const Config& running, const Config& next) {
+  std::vector<std::string> out;
+  const auto check = [&](bool differs, const char* key) {
+    if (differs) out.push_back(key);
+  };
+  check(running.bulk_ring_mb != next.bulk_ring_mb, "capture.bulk_ring_mb");
+  check(running.urgent_ring_kb != next.urgent_ring_kb, "capture.urgent_ring_kb");
+  check(running.drain_interval_ms != next.drain_interval_ms, "capture.drain_interval_ms");
+  check(running.stats_interval_ms != next.stats_interval_ms, "capture.stats_interval_ms");
+  check(running.process_table_entries != next.process_table_entries,
+        "capture.process_table_entries");
+  check(running.stdout_buffer_mb != next.stdout_buffer_mb, "output.buffer_mb");
+  check(running.status_file != next.status_file, "ai.status_file");
+  check(running.tail_enabled != next.tail_enabled, "tail.enabled");
+  check(running.tail.socket_path != next.tail.socket_path, "tail.socket");
+  check(running.tail.group != next.tail.group, "tail.group");
+  check(running.tail.backlog_events != next.tail.backlog_events, "tail.backlog");
+  check(running.tail.client_buffer_bytes != next.tail.client_buffer_bytes, "tail.client_buffer_kb");
+  return out;
+}
 
 std::string DefaultConfigYaml() {
   const Config d;

@@ -1,8 +1,8 @@
 // The agent's configuration file (YAML). Every key is optional: with no file at
 // all the built-in defaults apply. Unknown keys and bad values are errors with
 // file:line, so a typo never silently changes what the sensor does.
-#ifndef PERMSENTRY_CLI_CONFIG_H_
-#define PERMSENTRY_CLI_CONFIG_H_
+#ifndef PERMSENTRY_CONFIG_CONFIG_H_
+#define PERMSENTRY_CONFIG_CONFIG_H_
 
 #include <cstdint>
 #include <optional>
@@ -76,9 +76,16 @@ absl::StatusOr<Config> LoadConfigFile(const std::string& path);
 // The same for a command's --config: an error is said on stderr, in one line.
 std::optional<Config> LoadConfigOrSay(const std::string& path);
 
+// The settings a reload cannot apply in place, by their keys
+// ("capture.bulk_ring_mb", "tail.socket"), that differ between the running
+// config and the next: they size the kernel's rings and tables or the
+// outputs opened at start. A reload applies everything else; these wait for
+// a restart.
+std::vector<std::string> RestartOnlyChanges(const Config& running, const Config& next);
+
 // The built-in default, as YAML (printed by `permsentry run --print-default-config`).
 std::string DefaultConfigYaml();
 
 }  // namespace permsentry
 
-#endif  // PERMSENTRY_CLI_CONFIG_H_
+#endif  // PERMSENTRY_CONFIG_CONFIG_H_
