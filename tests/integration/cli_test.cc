@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/algorithm/container.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -320,6 +321,43 @@ TEST(Service, NotifiesReadyStatusWatchdogReloadAndStopping) {
   unlink(sock.c_str());
   rmdir(dir);
   unlink(cfg.c_str());
+}
+
+// The unit's CapabilityBoundingSet is all the sensor needs: run as root with
+// only those capabilities (setpriv, as systemd would), it attaches, names the
+// changed file, marks a credential file and reads the process's ancestry.
+TEST(Service, RunsWithTheUnitsCapabilitiesOnly) {
+  std::ifstream unit(std::string(PERMSENTRY_SOURCE_DIR) + "/packaging/permsentry.service.in");
+  ASSERT_TRUE(unit) << "packaging/permsentry.service.in";
+  std::string line, caps;
+  while (std::getline(unit, line))
+    if (absl::StartsWith(line, "CapabilityBoundingSet=")) caps = line.substr(22);
+  ASSERT_FALSE(caps.empty());
+  std::string bounding = "-all";
+  for (absl::string_view c : absl::StrSplit(caps, ' ', absl::SkipEmpty())) {
+    ASSERT_TRUE(absl::StartsWith(c, "CAP_")) << c;
+    bounding += absl::StrCat(",+", absl::AsciiStrToLower(c.substr(4)));
+  }
+  EXPECT_FALSE(absl::StrContains(bounding, "sys_admin")) << bounding;
+  SensorProcess sensor({}, true,
+                       {"/usr/bin/setpriv", "--bounding-set=" + bounding, "--no-new-privs"});
+  ASSERT_TRUE(sensor.ready()) << bounding << "\n" << sensor.Stderr();
+  const std::string status = absl::StrCat("/proc/", sensor.pid(), "/status");
+  std::ifstream st(status);
+  std::string capeff;
+  while (std::getline(st, line))
+    if (absl::StartsWith(line, "CapBnd:")) capeff = line;
+  EXPECT_NE(capeff, "CapBnd:\t000001ffffffffff") << "setpriv did not narrow the set";
+  const std::string f = absl::StrCat("/var/tmp/permsentry-caps-", getpid());
+  close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
+  ASSERT_EQ(syscall(SYS_chmod, f.c_str(), 0640), 0);
+  std::optional<Event> e = sensor.WaitForSyscall(getpid(), "chmod", f);
+  ASSERT_TRUE(e) << sensor.Stderr();
+  EXPECT_EQ((*e)["file.path"], f);
+  // /proc of this process, read with CAP_SYS_PTRACE: its executable.
+  EXPECT_NE(Get(*e, "permsentry.ancestry.0.executable"), "<missing>");
+  EXPECT_EQ(sensor.Stop(), 0);
+  unlink(f.c_str());
 }
 
 // A ring too small for the storm: losses are counted, alerted on stdout and

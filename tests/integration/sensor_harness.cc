@@ -79,7 +79,9 @@ std::string PermsentryBinary() {
   return PERMSENTRY_BIN;
 }
 
-SensorProcess::SensorProcess(std::vector<std::string> extra_args, bool json) : json_(json) {
+SensorProcess::SensorProcess(std::vector<std::string> extra_args, bool json,
+                             std::vector<std::string> prefix)
+    : json_(json) {
   ready_file_ = TempName("ready");
   stderr_file_ = TempName("stderr");
   int pipefd[2];
@@ -93,6 +95,7 @@ SensorProcess::SensorProcess(std::vector<std::string> extra_args, bool json) : j
     args.push_back(backend);
   }
   args.insert(args.end(), extra_args.begin(), extra_args.end());
+  args.insert(args.begin(), prefix.begin(), prefix.end());
   pid_ = fork();
   if (pid_ == 0) {
     dup2(pipefd[1], STDOUT_FILENO);

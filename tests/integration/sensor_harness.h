@@ -30,7 +30,9 @@ class SensorProcess {
   // Starts `permsentry run --format json --ready-file ...` plus extra args, and
   // waits until it reports every program attached. With json = false (for
   // `--format text`), lines are kept as text (see Lines) instead of parsed.
-  explicit SensorProcess(std::vector<std::string> extra_args = {}, bool json = true);
+  // `prefix`: a command that runs the sensor (setpriv with a capability set).
+  explicit SensorProcess(std::vector<std::string> extra_args = {}, bool json = true,
+                         std::vector<std::string> prefix = {});
   ~SensorProcess();
 
   bool ready() const { return ready_; }

@@ -39,6 +39,16 @@ void SetLibbpfVerbose(bool verbose) {
   libbpf_set_print(LibbpfPrint);
 }
 
+bpf_object_open_opts SkeletonOpenOptions() {
+  // The kernel's BTF where it publishes it; elsewhere libbpf finds it itself
+  // (and then needs CAP_SYS_ADMIN for the module scan).
+  static constexpr char kVmlinuxBtf[] = "/sys/kernel/btf/vmlinux";
+  bpf_object_open_opts o{};
+  o.sz = sizeof(o);
+  if (access(kVmlinuxBtf, R_OK) == 0) o.btf_custom_path = kVmlinuxBtf;
+  return o;
+}
+
 BpfTable::BpfTable(bpf_map* map)
     : fd_(bpf_map__fd(map)),
       name_(bpf_map__name(map)),

@@ -4,6 +4,8 @@
 #ifndef PERMSENTRY_CAPTURE_BPF_BACKEND_H_
 #define PERMSENTRY_CAPTURE_BPF_BACKEND_H_
 
+#include <bpf/libbpf.h>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -64,6 +66,12 @@ class BpfBackend : public CaptureBackend {
 
 // libbpf's log goes to stderr only when asked (errors are one line).
 void SetLibbpfVerbose(bool verbose);
+
+// Options for opening a skeleton: CO-RE relocations against the kernel's own
+// BTF file, named, so that libbpf does not enumerate kernel modules' BTF
+// (BPF_BTF_GET_NEXT_ID, which only CAP_SYS_ADMIN may call): the programs use
+// vmlinux types only, and the sensor then runs with CAP_BPF and CAP_PERFMON.
+bpf_object_open_opts SkeletonOpenOptions();
 
 }  // namespace permsentry
 

@@ -52,7 +52,8 @@ class RichBackend : public BpfBackend {
 
   absl::Status Load(const CaptureOptions& options) override {
     SetLibbpfVerbose(options.verbose);
-    skel_.reset(permsentry_rich_bpf__open());
+    const bpf_object_open_opts open_opts = SkeletonOpenOptions();
+    skel_.reset(permsentry_rich_bpf__open_opts(&open_opts));
     if (!skel_) {
       return absl::InternalError(absl::StrCat("cannot open the BPF object: ", ErrText(errno)));
     }

@@ -155,7 +155,8 @@ class TracepointBackend : public BpfBackend {
 
  private:
   absl::StatusOr<Skel> Open(bool use_btf, Uring uring, bool process) {
-    Skel skel(permsentry_tp_bpf__open());
+    const bpf_object_open_opts open_opts = SkeletonOpenOptions();
+    Skel skel(permsentry_tp_bpf__open_opts(&open_opts));
     if (!skel) {
       return absl::InternalError(absl::StrCat("cannot open the BPF object: ", ErrText(errno)));
     }
