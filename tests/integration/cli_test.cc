@@ -2,7 +2,9 @@
 // under stress and misconfiguration. Needs root.
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -23,6 +25,9 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "common/syscall_table.h"
+#include "decode/event.h"
+#include "enrich/path.h"
 #include "gtest/gtest.h"
 #include "sensor_harness.h"
 
@@ -358,6 +363,53 @@ TEST(Service, RunsWithTheUnitsCapabilitiesOnly) {
   EXPECT_NE(Get(*e, "permsentry.ancestry.0.executable"), "<missing>");
   EXPECT_EQ(sensor.Stop(), 0);
   unlink(f.c_str());
+}
+
+// A service with PrivateTmp has a /tmp of its own: a path an event names is
+// the host's, so the check for a followed symlink looks there (through init's
+// root), not in the sensor's private /tmp.
+TEST(Service, PrivateTmpStillSeesTheHostsSymlinks) {
+  const std::string d = absl::StrCat("/tmp/permsentry-privtmp-", getpid());
+  ASSERT_EQ(mkdir(d.c_str(), 0700), 0);
+  const std::string target = d + "/target", link = d + "/link";
+  close(open(target.c_str(), O_CREAT | O_WRONLY, 0600));
+  ASSERT_EQ(symlink(target.c_str(), link.c_str()), 0);
+  int p[2];
+  ASSERT_EQ(pipe(p), 0);
+  const pid_t child = fork();
+  if (child == 0) {
+    // What systemd does for PrivateTmp=yes: a mount namespace, a new /tmp.
+    std::string out = "setup failed";
+    if (unshare(CLONE_NEWNS) == 0 &&
+        mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) == 0 &&
+        mount("tmpfs", "/tmp", "tmpfs", 0, nullptr) == 0) {
+      struct stat st;
+      out = lstat(link.c_str(), &st) == 0 ? "the private /tmp shows the link" : "";
+      if (out.empty()) {
+        OpEvent ev;
+        ev.op = Op::kMode;
+        ev.sc = LookupSyscall(SYS_chmod, false);
+        CallArgs c;
+        c.path = link;
+        ev.call = c;
+        ResolvedPath r{.path = link, .method = "argument"};
+        SymlinkChecker checker;
+        checker.Annotate(ev, r);
+        out = absl::StrCat(absl::StrJoin(r.caveats, ","), " ", r.symlink_target.value_or("-"));
+      }
+    }
+    (void)!write(p[1], out.data(), out.size());
+    _exit(0);
+  }
+  close(p[1]);
+  char buf[512];
+  const ssize_t n = read(p[0], buf, sizeof(buf));
+  close(p[0]);
+  waitpid(child, nullptr, 0);
+  EXPECT_EQ(std::string(buf, n > 0 ? n : 0), "via_symlink " + target);
+  unlink(link.c_str());
+  unlink(target.c_str());
+  rmdir(d.c_str());
 }
 
 // A ring too small for the storm: losses are counted, alerted on stdout and

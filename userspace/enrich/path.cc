@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <vector>
 
@@ -165,6 +166,24 @@ std::optional<std::string> OtherSidePath(const OpEvent& ev) {
   return other;
 }
 
+SymlinkChecker::SymlinkChecker() {
+  // init's, or where it cannot be read (another pid namespace's init, a
+  // supervisor that hides it), kthreadd's: the same host root the kernel side
+  // names paths from (bpf/path.bpf.h).
+  char self[64] = {};
+  const ssize_t a = readlink("/proc/self/ns/mnt", self, sizeof(self) - 1);
+  if (a <= 0) return;
+  for (const char* pid : {"1", "2"}) {
+    char host[64] = {};
+    const ssize_t b =
+        readlink(absl::StrCat("/proc/", pid, "/ns/mnt").c_str(), host, sizeof(host) - 1);
+    if (b <= 0) continue;
+    if (absl::string_view(self, a) != absl::string_view(host, b))
+      host_root_ = absl::StrCat("/proc/", pid, "/root");
+    return;
+  }
+}
+
 void SymlinkChecker::Annotate(const OpEvent& ev, ResolvedPath& path) {
   // The kernel's answers already followed every symlink the call follows.
   if (absl::StartsWith(path.method, "kernel_fd") || path.method == "kernel_lookup" ||
@@ -185,9 +204,22 @@ void SymlinkChecker::Annotate(const OpEvent& ev, ResolvedPath& path) {
     if (cache_.size() >= kMaxEntries) cache_.clear();
     Entry e{.checked_ns = now, .target = std::nullopt};
     struct stat st;
-    if (lstat(path.path.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
+    const std::string at = host_root_ + path.path;
+    if (lstat(at.c_str(), &st) == 0 && S_ISLNK(st.st_mode)) {
       char buf[PATH_MAX];
-      e.target = realpath(path.path.c_str(), buf) != nullptr ? std::string(buf) : std::string();
+      if (host_root_.empty()) {
+        e.target = realpath(at.c_str(), buf) != nullptr ? std::string(buf) : std::string();
+      } else {
+        // realpath would leave init's root at its first step: the link's own
+        // text, made absolute against its directory.
+        const ssize_t n = readlink(at.c_str(), buf, sizeof(buf) - 1);
+        const std::string t = n > 0 ? std::string(buf, n) : std::string();
+        e.target = t.empty() || t[0] == '/'
+                       ? NormalizeAbsolutePath(t.empty() ? "/" : t)
+                       : NormalizeAbsolutePath(
+                             absl::StrCat(path.path.substr(0, path.path.rfind('/')), "/", t));
+        if (t.empty()) e.target = std::string();
+      }
     }
     it = cache_.insert_or_assign(path.path, std::move(e)).first;
   }

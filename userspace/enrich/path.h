@@ -69,9 +69,15 @@ std::optional<std::string> OtherSidePath(const OpEvent& ev);
 // path costs one lstat, not one per event. Not thread-safe.
 class SymlinkChecker {
  public:
+  SymlinkChecker();
   void Annotate(const OpEvent& ev, ResolvedPath& path);
 
  private:
+  // Where the host's files are seen from here: "" when this process shares
+  // init's mount namespace, else "/proc/1/root" (or kthreadd's, where init's
+  // cannot be read): a service with PrivateTmp or ProtectSystem has its own,
+  // and its /tmp is not the host's.
+  std::string host_root_;
   struct Entry {
     int64_t checked_ns;
     std::optional<std::string> target;  // set when the path is a symlink
