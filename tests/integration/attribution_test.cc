@@ -138,6 +138,9 @@ class Attribution : public ::testing::Test {
     EXPECT_EQ(Get(e, "permsentry.ai.agent"), agent);
     EXPECT_NE(Get(e, "permsentry.ai.session_id"), "<missing>");
     EXPECT_NE(Get(e, "permsentry.ai.root_pid"), "<missing>");
+    // ECS's own fields name the same agent and session.
+    EXPECT_EQ(Get(e, "gen_ai.agent.name"), agent);
+    EXPECT_EQ(Get(e, "gen_ai.agent.id"), Get(e, "permsentry.ai.session_id"));
   }
   // The ancestry entry whose pid is the session root names the agent binary.
   static void ExpectRootInAncestry(const Event& e, const std::string& agent) {

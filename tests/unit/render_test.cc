@@ -371,6 +371,9 @@ TEST(RenderJson, AiAttribution) {
   EXPECT_EQ(Str(d, "/permsentry/ancestry/1/pid"), "812");
   EXPECT_EQ(Str(d, "/permsentry/ancestry/1/executable"), "<missing>");
   EXPECT_EQ(Str(d, "/permsentry/tty"), "pts/2");
+  // ECS's gen_ai.agent.* beside permsentry.ai.
+  EXPECT_EQ(Str(d, "/gen_ai/agent/name"), "claude");
+  EXPECT_EQ(Str(d, "/gen_ai/agent/id"), "claude-812-5000");
   EXPECT_NE(Str(d, "/message").find("[AI agent claude, session claude-812-5000]"),
             std::string::npos)
       << Str(d, "/message");
@@ -379,6 +382,7 @@ TEST(RenderJson, AiAttribution) {
   const rapidjson::Document n = RenderJson(ev);
   EXPECT_EQ(Str(n, "/permsentry/ai/attribution"), "none");
   EXPECT_EQ(Str(n, "/permsentry/ai/agent"), "<missing>");
+  EXPECT_EQ(Str(n, "/gen_ai/agent/name"), "<missing>");
 }
 
 }  // namespace

@@ -660,6 +660,18 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   }
   w.EndObject();
 
+  // ECS's own fields for the agent (gen_ai.agent.*): a SIEM that knows ECS sees
+  // it without a mapping; permsentry.ai keeps the evidence.
+  if (ev.ai && ev.ai->kind != Attribution::Kind::kNone) {
+    Key(w, "gen_ai");
+    w.StartObject();
+    Key(w, "agent");
+    w.StartObject();
+    KText(w, "name", ev.ai->agent);
+    KText(w, "id", ev.ai->session_id);
+    w.EndObject();
+    w.EndObject();
+  }
   w.EndObject();
   std::string line = JsonOut(absl::string_view(buf_.GetString(), buf_.GetSize()));
   line += '\n';
