@@ -1,9 +1,11 @@
 // The tracepoint backend: tp_btf (or raw_tp) programs on sys_enter/sys_exit,
 // io_uring's submission tracepoint, and the process-lifecycle tracepoints.
+#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -28,6 +30,23 @@ using Skel = std::unique_ptr<permsentry_tp_bpf, SkelDeleter>;
 // tracepoint is io_uring_submit_req since 6.4, io_uring_submit_sqe before.
 enum class Uring { kNone, kSubmitReq, kSubmitSqe };
 
+// Which of the two this kernel has, from its BTF (a tp_btf program names its
+// tracepoint by the btf_trace_* typedef): asked before loading, because a
+// name missing from vmlinux sends libbpf to the modules' BTF, which only
+// CAP_SYS_ADMIN may enumerate. nullopt when the BTF cannot be read: try both.
+std::optional<Uring> UringTracepoint() {
+  btf* vmlinux = btf__load_vmlinux_btf();
+  if (vmlinux == nullptr) return std::nullopt;
+  const auto has = [&](const char* name) {
+    return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) >= 0;
+  };
+  const Uring u = has("btf_trace_io_uring_submit_req")   ? Uring::kSubmitReq
+                  : has("btf_trace_io_uring_submit_sqe") ? Uring::kSubmitSqe
+                                                         : Uring::kNone;
+  btf__free(vmlinux);
+  return u;
+}
+
 class TracepointBackend : public BpfBackend {
  public:
   ~TracepointBackend() override { Unbind(); }
@@ -44,6 +63,8 @@ class TracepointBackend : public BpfBackend {
       Uring io_uring;
       bool process = true;
     };
+    const std::optional<Uring> have = UringTracepoint();
+    if (have == Uring::kNone) io_uring_error_ = "this kernel has no io_uring submission tracepoint";
     for (const Attempt a : {Attempt{true, Uring::kSubmitReq}, Attempt{true, Uring::kSubmitSqe},
                             Attempt{true, Uring::kNone}, Attempt{false, Uring::kNone},
                             Attempt{false, Uring::kNone, /*process=*/false}}) {
@@ -52,8 +73,14 @@ class TracepointBackend : public BpfBackend {
       if ((a.use_btf && options.flavour == TracepointFlavour::kRawTp) ||
           (!a.use_btf && options.flavour == TracepointFlavour::kTpBtf && !tp_btf_error_.empty()))
         continue;
-      // Later attempts only after the earlier ones failed for io_uring's sake.
-      if (a.use_btf && a.io_uring != Uring::kSubmitReq && io_uring_error_.empty()) continue;
+      // Only the tracepoint this kernel has; without io_uring only when it has
+      // none or the hook was refused.
+      if (have && a.io_uring != Uring::kNone && a.io_uring != *have) continue;
+      if (!have && a.use_btf && a.io_uring != Uring::kSubmitReq && io_uring_error_.empty())
+        continue;
+      if (have && a.use_btf && a.io_uring == Uring::kNone && *have != Uring::kNone &&
+          io_uring_error_.empty())
+        continue;
       if (!a.use_btf) io_uring_error_ = "the io_uring hook needs the tp_btf flavour";
       absl::StatusOr<Skel> skel = Open(a.use_btf, a.io_uring, a.process);
       if (!skel.ok()) return skel.status();
