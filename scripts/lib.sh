@@ -15,7 +15,9 @@ PERMSENTRY_BUILD_PACKAGES=(
 # Real peers for the sink tests: rsyslogd (syslog collector), python3 (an HTTP
 # server for the webhook), systemd-journald. The tests start their own on
 # loopback and stop them after; none is started as a service.
-PERMSENTRY_TEST_PACKAGES=(rsyslog python3 systemd)
+# ansible-core and ansible-lint: the deploy role is run and linted (tests/install);
+# prometheus: a real server scrapes the metrics (Service.PrometheusScrapesTheMetrics).
+PERMSENTRY_TEST_PACKAGES=(rsyslog python3 systemd ansible-core ansible-lint prometheus)
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

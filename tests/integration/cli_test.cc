@@ -1,6 +1,8 @@
 // Integration: the command line as a user meets it, and the sensor's behaviour
 // under stress and misconfiguration. Needs root.
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -410,6 +412,112 @@ TEST(Service, PrivateTmpStillSeesTheHostsSymlinks) {
   unlink(link.c_str());
   unlink(target.c_str());
   rmdir(d.c_str());
+}
+
+namespace {
+
+// One HTTP GET on loopback; the whole response, or "" when nothing answered.
+std::string HttpGet(uint16_t port, const std::string& target) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string out;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa)) == 0) {
+    const std::string req =
+        "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    (void)!write(fd, req.data(), req.size());
+    timeval tv{.tv_sec = 5, .tv_usec = 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    char buf[4096];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof(buf))) > 0) out.append(buf, n);
+  }
+  close(fd);
+  return out;
+}
+
+// A free loopback port (bound, then released for the server to take).
+uint16_t FreePort() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof(sa));
+  socklen_t len = sizeof(sa);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  close(fd);
+  return ntohs(sa.sin_port);
+}
+
+}  // namespace
+
+// The metrics as a fleet's monitoring sees them: a real Prometheus server
+// (Debian's) scrapes the sensor on loopback, and a query through its HTTP API
+// finds the chmod this test made, by action and outcome.
+TEST(Service, PrometheusScrapesTheMetrics) {
+  if (access("/usr/bin/prometheus", X_OK) != 0)
+    GTEST_SKIP() << "prometheus is not installed (apt-get install prometheus)";
+  const uint16_t mport = FreePort();
+  const std::string cfg = WriteTemp(
+      "metrics", absl::StrCat("metrics:\n  enabled: true\n  address: 127.0.0.1:", mport, "\n"));
+  SensorProcess sensor({"--config", cfg});
+  ASSERT_TRUE(sensor.ready()) << sensor.Stderr();
+  // The endpoint itself: text format, the families a fleet alerts on.
+  const std::string direct = HttpGet(mport, "/metrics");
+  EXPECT_TRUE(absl::StartsWith(direct, "HTTP/1.1 200 OK")) << direct;
+  for (const char* family :
+       {"# TYPE permsentry_events_total counter", "permsentry_events_lost_total{ring=\"bulk\"}",
+        "permsentry_build_info{", "permsentry_programs_attached ", "permsentry_tail_clients ",
+        "permsentry_config_generation 1"})
+    EXPECT_TRUE(absl::StrContains(direct, family)) << family << "\n" << direct;
+  EXPECT_TRUE(absl::StartsWith(HttpGet(mport, "/other"), "HTTP/1.1 404")) << "only /metrics";
+
+  char dir[] = "/var/tmp/permsentry-prom-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const uint16_t pport = FreePort();
+  const std::string pcfg = std::string(dir) + "/prometheus.yml";
+  std::ofstream(pcfg) << "global:\n  scrape_interval: 1s\nscrape_configs:\n"
+                      << "  - job_name: permsentry\n    static_configs:\n"
+                      << "      - targets: ['127.0.0.1:" << mport << "']\n";
+  const pid_t prom = fork();
+  if (prom == 0) {
+    const int null = open("/dev/null", O_WRONLY);
+    dup2(null, STDOUT_FILENO);
+    dup2(null, STDERR_FILENO);
+    const std::string listen = absl::StrCat("--web.listen-address=127.0.0.1:", pport);
+    const std::string config = "--config.file=" + pcfg;
+    const std::string storage = absl::StrCat("--storage.tsdb.path=", dir, "/data");
+    execl("/usr/bin/prometheus", "prometheus", config.c_str(), storage.c_str(), listen.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // A chmod the sensor reports, then Prometheus's own answer about it.
+  const std::string f = absl::StrCat("/var/tmp/permsentry-prom-file-", getpid());
+  close(open(f.c_str(), O_CREAT | O_WRONLY, 0600));
+  ASSERT_EQ(syscall(SYS_chmod, f.c_str(), 0640), 0);
+  ASSERT_TRUE(sensor.WaitForSyscall(getpid(), "chmod", f));
+  const std::string query =
+      "/api/v1/"
+      "query?query=permsentry_events_total%7Baction%3D%22chmod%22%2Coutcome%3D%22success%22%7D";
+  std::string answer;
+  const absl::Time deadline = absl::Now() + absl::Seconds(60);
+  while (absl::Now() < deadline) {
+    answer = HttpGet(pport, query);
+    if (absl::StrContains(answer, "\"job\":\"permsentry\"")) break;
+    absl::SleepFor(absl::Milliseconds(250));
+  }
+  kill(prom, SIGTERM);
+  waitpid(prom, nullptr, 0);
+  EXPECT_TRUE(absl::StrContains(answer, "\"status\":\"success\"")) << answer;
+  EXPECT_TRUE(absl::StrContains(answer, "\"__name__\":\"permsentry_events_total\"")) << answer;
+  EXPECT_TRUE(absl::StrContains(answer, "\"action\":\"chmod\"")) << answer;
+  EXPECT_EQ(sensor.Stop(), 0);
+  unlink(f.c_str());
+  unlink(cfg.c_str());
+  const std::string rm = std::string("rm -rf '") + dir + "'";
+  (void)!system(rm.c_str());
 }
 
 // A ring too small for the storm: losses are counted, alerted on stdout and

@@ -49,6 +49,7 @@ struct BackendInfo {
   // What it cannot see on this kernel: each a sentence, empty when complete.
   std::vector<std::string> limits;
   bool tracks_processes = true;  // AI attribution needs the lifecycle hooks
+  size_t programs = 0;           // programs attached to kernel hooks
 };
 
 // Sums of the kernel's per-CPU counters (enum ps_stat).

@@ -114,6 +114,13 @@ absl::Status BpfBackend::Bind(bpf_object* obj, bpf_program* seed, bpf_program* s
   obj_ = obj;
   seed_ = seed;
   scan_ = scan;
+  // Attached by the skeleton: loaded and auto-attached (the iterators and
+  // the optional hooks are run or attached on their own).
+  info_.programs = 0;
+  bpf_program* p;
+  bpf_object__for_each_program(p, obj) {
+    if (bpf_program__fd(p) >= 0 && bpf_program__autoattach(p)) ++info_.programs;
+  }
   const auto fd = [&](const char* name) {
     bpf_map* m = bpf_object__find_map_by_name(obj, name);
     return m != nullptr ? bpf_map__fd(m) : -1;

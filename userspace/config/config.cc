@@ -471,6 +471,33 @@ absl::Status ParseSinks(absl::string_view origin, const YAML::Node& node, Config
   return absl::OkStatus();
 }
 
+absl::Status ParseMetrics(absl::string_view origin, const YAML::Node& node, Config& c) {
+  if (absl::Status s = RequireMap(origin, node, "metrics"); !s.ok()) return s;
+  for (const auto& kv : node) {
+    const std::string key = kv.first.as<std::string>();
+    const YAML::Node& v = kv.second;
+    if (key == "enabled") {
+      const std::string b = v.IsScalar() ? v.Scalar() : "";
+      if (b != "true" && b != "false")
+        return ErrorAt(origin, v.Mark(), "metrics.enabled: expected true or false");
+      c.metrics_enabled = b == "true";
+    } else if (key == "address") {
+      const std::string a = v.IsScalar() ? v.Scalar() : "";
+      const size_t colon = a.rfind(':');
+      uint32_t port = 0;
+      if (colon == std::string::npos || colon == 0 ||
+          !absl::SimpleAtoi(a.substr(colon + 1), &port) || port > 65535)
+        return ErrorAt(origin, v.Mark(),
+                       "metrics.address: expected HOST:PORT (an IPv4 address or localhost)");
+      c.metrics_address = a;
+    } else {
+      return ErrorAt(origin, kv.first.Mark(),
+                     absl::StrFormat("unknown key \"metrics.%s\" (known: enabled, address)", key));
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status ParseTail(absl::string_view origin, const YAML::Node& node, Config& c) {
   if (absl::Status s = RequireMap(origin, node, "tail"); !s.ok()) return s;
   for (const auto& kv : node) {
@@ -547,10 +574,12 @@ absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view ori
         s = ParseSinks(origin, kv.second, c);
       } else if (key == "tail") {
         s = ParseTail(origin, kv.second, c);
+      } else if (key == "metrics") {
+        s = ParseMetrics(origin, kv.second, c);
       } else {
         s = ErrorAt(origin, kv.first.Mark(),
                     absl::StrFormat("unknown key \"%s\" (known: output, capture, watch, ai, "
-                                    "rules, sinks, tail)",
+                                    "rules, sinks, tail, metrics)",
                                     key));
       }
       if (!s.ok()) return s;
@@ -682,6 +711,10 @@ std::string RulesDefaultYaml(const Config& d) {
                       "  client_buffer_kb: %d    # a tail further behind is cut loose\n",
                       d.tail.socket_path, d.tail.group, d.tail.backlog_events,
                       d.tail.client_buffer_bytes >> 10),
+      absl::StrFormat("metrics:                    # Prometheus text format on GET /metrics\n"
+                      "  enabled: false\n"
+                      "  address: %s   # HOST:PORT; keep it on loopback or a trusted net\n",
+                      d.metrics_address),
       "# The built-in rules (rules.defaults):\n", Commented(DefaultRulesYaml(), ""));
 }
 
@@ -705,6 +738,8 @@ std::vector<std::string> RestartOnlyChanges(const Config& running, const Config&
   check(running.tail.group != next.tail.group, "tail.group");
   check(running.tail.backlog_events != next.tail.backlog_events, "tail.backlog");
   check(running.tail.client_buffer_bytes != next.tail.client_buffer_bytes, "tail.client_buffer_kb");
+  check(running.metrics_enabled != next.metrics_enabled, "metrics.enabled");
+  check(running.metrics_address != next.metrics_address, "metrics.address");
   return out;
 }
 

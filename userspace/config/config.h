@@ -62,6 +62,9 @@ struct Config {
   // The live stream for `permsentry tail`.
   bool tail_enabled = true;
   TailServerOptions tail;
+  // Prometheus metrics over HTTP (GET /metrics): off unless asked for.
+  bool metrics_enabled = false;
+  std::string metrics_address = "127.0.0.1:9464";
 };
 
 // Validate a config file, or a rule file (a file holding only `rules:` with a

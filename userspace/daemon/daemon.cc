@@ -29,6 +29,7 @@
 #include "common/names.h"
 #include "daemon/status_file.h"
 #include "decode/decode.h"
+#include "metrics/metrics.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/stdout_writer.h"
 #include "render/render.h"
@@ -82,6 +83,20 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
     if (!note.empty()) tail_note = tail_note.empty() ? note : absl::StrCat(tail_note, "; ", note);
   }
 
+  // Prometheus metrics, when asked for: a failure to listen is said and
+  // capture goes on without them.
+  std::unique_ptr<MetricsServer> metrics;
+  std::string metrics_note;
+  if (config.metrics_enabled) {
+    absl::StatusOr<std::unique_ptr<MetricsServer>> m =
+        MetricsServer::Listen(config.metrics_address);
+    if (m.ok()) {
+      metrics = *std::move(m);
+    } else {
+      metrics_note = absl::StrCat("ALERT: no metrics: ", m.status().message());
+    }
+  }
+
   Pipeline pipeline(&out, tail.get(), &sinks, Hostname(), BootToRealtimeOffsetNs());
   pipeline.SetWatchList(watch_list);
   pipeline.SetStdout(stdout_options(config));
@@ -124,6 +139,9 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
                config.sinks.size(), tail ? absl::StrCat(", tail on ", tail->path()).c_str() : "");
   std::fprintf(stderr, "permsentry: %s backend: %s\n", info.name.c_str(), info.reason.c_str());
   if (!tail_note.empty()) std::fprintf(stderr, "permsentry: %s\n", tail_note.c_str());
+  if (!metrics_note.empty()) std::fprintf(stderr, "permsentry: %s\n", metrics_note.c_str());
+  if (metrics)
+    std::fprintf(stderr, "permsentry: metrics on http://%s/metrics\n", metrics->address().c_str());
   for (const std::string& limit : info.limits)
     std::fprintf(stderr, "permsentry: WARNING: %s\n", limit.c_str());
 
@@ -375,7 +393,52 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
       ev.data.u32 = 2;
       epoll_ctl(epfd, EPOLL_CTL_ADD, tail->epoll_fd(), &ev);
     }
+    if (metrics) {
+      ev.data.u32 = 4;
+      epoll_ctl(epfd, EPOLL_CTL_ADD, metrics->epoll_fd(), &ev);
+    }
   }
+  // What a scrape sees: the counters as they are now.
+  const auto metrics_text = [&]() {
+    MetricsSnapshot m;
+#ifdef PERMSENTRY_VERSION
+    m.version = PERMSENTRY_VERSION;
+#endif
+    m.backend = info.name;
+    m.flavour = info.flavour;
+    m.programs_attached = info.programs;
+    const PipelineCounters& pc = pipeline.counters();
+    for (const auto& [k, v] : pc.events_by_action)
+      m.events.push_back(
+          {{std::string(k.first), std::string(k.second == Result::kOk      ? "success"
+                                              : k.second == Result::kError ? "failure"
+                                                                           : "unknown")},
+           v});
+    for (const auto& [k, v] : pc.alerts_by_rule)
+      m.alerts.push_back({{k.first, std::string(SeverityName(k.second))}, v});
+    m.undecodable = pc.undecodable;
+    m.repeats_coalesced = pc.coalesced;
+    if (absl::StatusOr<CaptureStats> st = backend->ReadStats(); st.ok()) {
+      m.lost_bulk = st->lost_bulk;
+      m.rerouted_urgent = st->lost_urgent;
+      m.untracked_processes = st->proc_full;
+    }
+    m.stdout_dropped = out.dropped();
+    for (const SinkSet::Report& r : sinks.Stats())
+      m.sinks.push_back({.name = r.name,
+                         .delivered = r.stats.delivered,
+                         .dropped = r.stats.dropped,
+                         .failed = r.stats.failed,
+                         .queued = r.stats.queued});
+    m.tail_clients = tail ? tail->Stats().clients : 0;
+    absl::flat_hash_map<std::string, uint64_t> by_agent;
+    for (const AiSession* s : table.LiveSessions()) ++by_agent[s->agent];
+    for (const auto& [a, k] : by_agent) m.sessions_by_agent.push_back({a, k});
+    m.kernel_processes = attribution_sync.CountProcs();
+    m.config_generation = config_generation;
+    m.config_reload_failed = !config_error.empty();
+    return PrometheusText(m);
+  };
   bool stdout_gone = false;
   bool stdout_polled = false;  // stdout is in the epoll set, for room to write
   auto flush_outputs = [&]() {
@@ -410,8 +473,10 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
       exit_code = kFailure;
       break;
     }
-    for (int i = 0; i < n; ++i)
+    for (int i = 0; i < n; ++i) {
       if (evs[i].data.u32 == 2) tail->Service();
+      if (evs[i].data.u32 == 4) metrics->Service(metrics_text);
+    }
     // Alert candidates first; then the bulk ring, in slices that stop as soon
     // as an alert is ready or the wakeup ring has a record. An alert is
     // written out before the next record is read.

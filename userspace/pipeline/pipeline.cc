@@ -74,6 +74,7 @@ RecordOutcome Pipeline::OnRecord(absl::Span<const uint8_t> record) {
   absl::StatusOr<OpEvent> ev = DecodeOpEvent(record, decode_options_);
   if (!ev.ok()) return undecodable(ev.status());
   ++counters_.events;
+  ++counters_.events_by_action[{ev->action, ev->result}];
   OnOperation(*ev, out);
   out.alerted = alerted_;
   return out;
@@ -159,6 +160,7 @@ void Pipeline::Emit(const OpEvent& ev, const Enriched& en, const AlertInfo* aler
   if (tail_ != nullptr) tail_->Publish(json, MetaOf(ev, en, alert));
   if (send) {
     ++counters_.alerts;
+    ++counters_.alerts_by_rule[{alert->rule_id, alert->severity}];
     alerted_ = true;
     if (sinks_ != nullptr && !sinks_->empty()) sinks_->Dispatch(Record(ev, en, *alert, *json));
   }
@@ -239,6 +241,7 @@ void Pipeline::OnHealth(const HealthAlert& h) {
     sinks_->Dispatch(r);
   }
   ++counters_.alerts;
+  ++counters_.alerts_by_rule[{h.rule_id, h.severity}];
 }
 
 }  // namespace permsentry

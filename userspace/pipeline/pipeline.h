@@ -14,8 +14,10 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "attribute/attribution.h"
@@ -43,6 +45,10 @@ struct PipelineCounters {
   uint64_t undecodable = 0;  // records that failed to decode
   uint64_t alerts = 0;       // alerts sent (summaries of repeats included)
   uint64_t coalesced = 0;    // repeats counted into summaries
+  // For the metrics: events by (event.action, result), alerts by (rule,
+  // severity). Actions are static text.
+  absl::flat_hash_map<std::pair<absl::string_view, Result>, uint64_t> events_by_action;
+  absl::flat_hash_map<std::pair<std::string, Severity>, uint64_t> alerts_by_rule;
 };
 
 // What one record did, for the caller's timers: returned, never left in
