@@ -54,7 +54,7 @@ TEST(Config, RestartOnlyChangesNameWhatAReloadCannotApply) {
 TEST(Config, Errors) {
   EXPECT_EQ(Error("outptu:\n  format: json\n"),
             "test.yaml:1: unknown key \"outptu\" (known: output, capture, watch, ai, rules, sinks, "
-            "tail)");
+            "tail, metrics)");
   EXPECT_EQ(Error("output:\n  format: xml\n"),
             "test.yaml:2: output.format: \"xml\" is not one of json, text");
   EXPECT_EQ(Error("capture:\n  bulk_ring_mb: 3\n"),

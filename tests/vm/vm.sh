@@ -16,6 +16,11 @@
 # exits with the job's status (1 when it never finished).
 # PERMSENTRY_VM_CMDLINE adds kernel parameters (ia32_emulation=0: a machine
 # booted with the ia32 syscall table off).
+# PERMSENTRY_VM_SYSTEMD=1 boots systemd as PID 1 instead (the host's, from its
+# /usr), with /usr writable through an overlay and the host's dpkg database
+# copied, so that a job can install a package and drive real units: the job
+# runs as permsentry-vm-job.service on the console, in permsentry-vm.target
+# (sysinit and journald, none of the host's other services).
 # Software emulation (TCG): slow, but the only accelerator that runs stock
 # kernels on these hosts.
 set -euo pipefail
@@ -91,6 +96,17 @@ for m in $modules; do
   load="$load /modules/$(basename "$m")"
 done
 cp "$job" "$root/job.sh"
+systemd_mode=${PERMSENTRY_VM_SYSTEMD:-0}
+if [[ $systemd_mode == 1 ]]; then
+  # The overlay over /usr: a module on these kernels, compressed on 6.12.
+  ov=$(ls "$kdir"/lib/modules/*/kernel/fs/overlayfs/overlay.ko* 2>/dev/null | head -n 1 || true)
+  if [[ $ov == *.xz ]]; then
+    xz -dc "$ov" >"$root/modules/overlay.ko"
+  elif [[ -n $ov ]]; then
+    cp "$ov" "$root/modules/overlay.ko"
+  fi
+  [[ -n $ov ]] && load="$load /modules/overlay.ko"
+fi
 cat >"$root/init" <<INIT
 #!/bin/sh
 mount -t proc proc /proc
@@ -108,7 +124,15 @@ mount -t tmpfs -o mode=0755 tmpfs /newroot
 cd /newroot
 mkdir -p usr proc sys dev tmp var/tmp var/log var/lib run root home
 ln -s usr/bin bin; ln -s usr/sbin sbin; ln -s usr/lib lib; ln -s usr/lib64 lib64
-mount --bind /host/usr usr
+if [ "$systemd_mode" = 1 ]; then
+  mkdir -p .ovl/upper .ovl/work var/lib
+  mount -t overlay overlay -o lowerdir=/host/usr,upperdir=/newroot/.ovl/upper,workdir=/newroot/.ovl/work usr ||
+    { echo "VM-JOB-EXIT overlay"; poweroff -f; }
+  cp -a /host/var/lib/dpkg var/lib/dpkg
+  mkdir -p var/lib/apt/lists/partial var/cache/apt/archives/partial var/cache
+else
+  mount --bind /host/usr usr
+fi
 cp -a /host/etc etc
 mount -t proc proc proc
 mount -t sysfs sysfs sys
@@ -123,6 +147,33 @@ mount -t tmpfs tmpfs run
 chmod 1777 tmp var/tmp
 for d in "$source_dir" "$build"; do mkdir -p .\$d; mount --bind /host\$d .\$d; done
 cp /job.sh tmp/job.sh
+if [ "$systemd_mode" = 1 ]; then
+  # No host disk to mount, no host service to start: only the job's target.
+  : >etc/fstab
+  # Out of /tmp, which systemd may mount anew.
+  cp /job.sh permsentry-vm-job.sh
+  cat >etc/systemd/system/permsentry-vm.target <<UNIT
+[Unit]
+Description=permsentry VM test
+Requires=sysinit.target systemd-journald.service permsentry-vm-job.service
+After=sysinit.target systemd-journald.service
+AllowIsolate=yes
+UNIT
+  cat >etc/systemd/system/permsentry-vm-job.service <<UNIT
+[Unit]
+Description=permsentry VM test job
+After=sysinit.target systemd-journald.service
+[Service]
+Type=oneshot
+StandardOutput=tty
+StandardError=tty
+TTYPath=/dev/ttyS0
+Environment=PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root
+ExecStart=/bin/sh -c 'cd /tmp && /bin/sh /permsentry-vm-job.sh; echo "VM-JOB-EXIT \\\$\\\$?"; echo o >/proc/sysrq-trigger'
+UNIT
+  cd /
+  exec switch_root /newroot /lib/systemd/systemd
+fi
 cd /
 # switch_root, not chroot: a chrooted caller may not create a user namespace
 # (unshare(CLONE_NEWUSER) is EPERM), and a test does. The job's shell is PID 1
@@ -152,7 +203,7 @@ timeout "${PERMSENTRY_VM_TIMEOUT_S:-2400}" qemu-system-x86_64 -accel tcg,thread=
   -object memory-backend-memfd,id=mem,size=${mem}M,share=on -numa node,memdev=mem \
   -chardev socket,id=vfs,path="$work/vfsd.sock" \
   -device vhost-user-fs-pci,chardev=vfs,tag=hostroot \
-  -append "console=ttyS0 lsm=lockdown,capability,landlock,yama,bpf panic=-1 quiet ${PERMSENTRY_VM_CMDLINE:-}" \
+  -append "console=ttyS0 lsm=lockdown,capability,landlock,yama,bpf panic=-1 quiet ${PERMSENTRY_VM_CMDLINE:-}$([[ $systemd_mode == 1 ]] && echo " systemd.unit=permsentry-vm.target")" \
   </dev/null >"$log" 2>&1 || true
 
 # The firmware's terminal escapes can share a line with the first marker.
