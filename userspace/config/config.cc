@@ -44,6 +44,14 @@ absl::StatusOr<uint32_t> ReadUint(absl::string_view origin, const YAML::Node& no
   return static_cast<uint32_t>(v);
 }
 
+absl::StatusOr<bool> ReadBool(absl::string_view origin, const YAML::Node& node,
+                              absl::string_view key) {
+  const std::string v = node.IsScalar() ? node.Scalar() : "";
+  if (v != "true" && v != "false")
+    return ErrorAt(origin, node.Mark(), absl::StrCat(key, ": expected true or false"));
+  return v == "true";
+}
+
 absl::Status RequireMap(absl::string_view origin, const YAML::Node& node, absl::string_view what) {
   if (!node.IsMap())
     return ErrorAt(origin, node.Mark(), absl::StrCat(what, ": expected a mapping"));
@@ -140,10 +148,9 @@ absl::Status ParseWatch(absl::string_view origin, const YAML::Node& node, Config
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
     if (key == "defaults") {
-      const std::string v = kv.second.IsScalar() ? kv.second.Scalar() : "";
-      if (v != "true" && v != "false")
-        return ErrorAt(origin, kv.second.Mark(), "watch.defaults: expected true or false");
-      defaults = v == "true";
+      absl::StatusOr<bool> b = ReadBool(origin, kv.second, "watch.defaults");
+      if (!b.ok()) return b.status();
+      defaults = *b;
     } else if (key == "refresh_interval_s") {
       absl::StatusOr<uint32_t> v = ReadUint(origin, kv.second, "watch.refresh_interval_s", 1, 3600);
       if (!v.ok()) return v.status();
@@ -223,10 +230,9 @@ absl::Status ParseAi(absl::string_view origin, const YAML::Node& node, Config& c
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
     if (key == "defaults") {
-      const std::string v = kv.second.IsScalar() ? kv.second.Scalar() : "";
-      if (v != "true" && v != "false")
-        return ErrorAt(origin, kv.second.Mark(), "ai.defaults: expected true or false");
-      defaults = v == "true";
+      absl::StatusOr<bool> b = ReadBool(origin, kv.second, "ai.defaults");
+      if (!b.ok()) return b.status();
+      defaults = *b;
     } else if (key == "launchers") {
       absl::StatusOr<std::vector<std::string>> l = ReadStrings(origin, kv.second, "ai.launchers");
       if (!l.ok()) return l.status();
@@ -477,10 +483,9 @@ absl::Status ParseMetrics(absl::string_view origin, const YAML::Node& node, Conf
     const std::string key = kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
     if (key == "enabled") {
-      const std::string b = v.IsScalar() ? v.Scalar() : "";
-      if (b != "true" && b != "false")
-        return ErrorAt(origin, v.Mark(), "metrics.enabled: expected true or false");
-      c.metrics_enabled = b == "true";
+      absl::StatusOr<bool> b = ReadBool(origin, v, "metrics.enabled");
+      if (!b.ok()) return b.status();
+      c.metrics_enabled = *b;
     } else if (key == "address") {
       const std::string a = v.IsScalar() ? v.Scalar() : "";
       const size_t colon = a.rfind(':');
@@ -504,10 +509,9 @@ absl::Status ParseTail(absl::string_view origin, const YAML::Node& node, Config&
     const std::string key = kv.first.as<std::string>();
     const YAML::Node& v = kv.second;
     if (key == "enabled") {
-      const std::string b = v.IsScalar() ? v.Scalar() : "";
-      if (b != "true" && b != "false")
-        return ErrorAt(origin, v.Mark(), "tail.enabled: expected true or false");
-      c.tail_enabled = b == "true";
+      absl::StatusOr<bool> b = ReadBool(origin, v, "tail.enabled");
+      if (!b.ok()) return b.status();
+      c.tail_enabled = *b;
     } else if (key == "socket") {
       if (!v.IsScalar() || v.Scalar().empty() || v.Scalar()[0] != '/' || v.Scalar().size() > 107)
         return ErrorAt(origin, v.Mark(),

@@ -96,18 +96,27 @@ std::string PrometheusText(const MetricsSnapshot& s) {
   t.Family("permsentry_stdout_dropped_total", "counter",
            "Events not written to a stdout reader that fell behind.");
   t.Sample("permsentry_stdout_dropped_total", s.stdout_dropped);
-  t.Family("permsentry_sink_delivered_total", "counter", "Alerts delivered, by sink.");
-  for (const auto& k : s.sinks)
-    t.Sample("permsentry_sink_delivered_total", k.delivered, {{"sink", k.name}});
-  t.Family("permsentry_sink_dropped_total", "counter", "Alerts dropped with a sink's queue full.");
-  for (const auto& k : s.sinks)
-    t.Sample("permsentry_sink_dropped_total", k.dropped, {{"sink", k.name}});
-  t.Family("permsentry_sink_failed_total", "counter",
-           "Alerts a sink gave up on after its attempts.");
-  for (const auto& k : s.sinks)
-    t.Sample("permsentry_sink_failed_total", k.failed, {{"sink", k.name}});
-  t.Family("permsentry_sink_queued", "gauge", "Alerts waiting in a sink's queue.");
-  for (const auto& k : s.sinks) t.Sample("permsentry_sink_queued", k.queued, {{"sink", k.name}});
+  // The per-sink families: one sample per sink each.
+  struct SinkFamily {
+    const char* name;
+    const char* type;
+    const char* help;
+    uint64_t MetricsSnapshot::Sink::*value;
+  };
+  static constexpr SinkFamily kSinkFamilies[] = {
+      {"permsentry_sink_delivered_total", "counter", "Alerts delivered, by sink.",
+       &MetricsSnapshot::Sink::delivered},
+      {"permsentry_sink_dropped_total", "counter", "Alerts dropped with a sink's queue full.",
+       &MetricsSnapshot::Sink::dropped},
+      {"permsentry_sink_failed_total", "counter", "Alerts a sink gave up on after its attempts.",
+       &MetricsSnapshot::Sink::failed},
+      {"permsentry_sink_queued", "gauge", "Alerts waiting in a sink's queue.",
+       &MetricsSnapshot::Sink::queued},
+  };
+  for (const SinkFamily& f : kSinkFamilies) {
+    t.Family(f.name, f.type, f.help);
+    for (const auto& k : s.sinks) t.Sample(f.name, k.*f.value, {{"sink", k.name}});
+  }
   t.Family("permsentry_tail_clients", "gauge", "Connected `permsentry tail` clients.");
   t.Sample("permsentry_tail_clients", s.tail_clients);
   t.Family("permsentry_ai_sessions", "gauge", "Live AI agent sessions, by agent.");
