@@ -545,7 +545,12 @@ TEST_F(Credfile, FlippedPathBufferNamesTheRealObject) {
   const mode_t modes[] = {0600, 0604, 0640, 0644};
   mode_t mode_w = 0440, mode_d = 0440;
   const int kCalls = 3000;
-  for (int i = 0; i < kCalls; ++i) {
+  // 3,000 calls, or more until the flipper has won at least once (a chmod
+  // landed on the decoy) and lost once: on a quiet machine the two threads can
+  // go a whole run without racing. Bounded: five times as many at most.
+  int landed_watched = 0, landed_decoy = 0;
+  for (int i = 0; i < kCalls || (i < 5 * kCalls && (landed_watched == 0 || landed_decoy == 0));
+       ++i) {
     if (i % 3 == 2) {
       const int fd = open(buf.c_str(), O_WRONLY | O_APPEND);
       if (fd < 0) continue;
@@ -566,9 +571,11 @@ TEST_F(Credfile, FlippedPathBufferNamesTheRealObject) {
     if ((a.st_mode & 07777) == m) {
       mode_w = m;
       chmods[{watched, ms}]++;
+      ++landed_watched;
     } else if ((b.st_mode & 07777) == m) {
       mode_d = m;
       chmods[{decoy, ms}]++;
+      ++landed_decoy;
     }
   }
   stop = true;
