@@ -147,15 +147,19 @@ static __always_inline void ps_count(__u32 stat) {
   if (v) *v += 1;
 }
 
+#include "coalesce.bpf.h"
+
 /*
  * Send the record built in `scratch`, `tail` bytes of data after the fixed
  * part: to the wakeup ring when it may become an alert (falling back to the
  * bulk ring when that is full, counted), else to the bulk ring without a
- * wakeup. A global function, so the size needs no precise tracking in its
+ * wakeup, unless it repeats one sent lately (coalesce.bpf.h: then it is only
+ * counted). A global function, so the size needs no precise tracking in its
  * callers.
  */
 __weak __noinline int ps_emit(__u32 tail, __u32 urgent) {
   __u32 size;
+  int co = PS_CO_SEND;
   struct ps_op_event* ev = ps_scratch_event();
   if (!ev) return -1;
   /* The mask proves the size in bounds to every verifier (a compare-and-clamp
@@ -163,6 +167,16 @@ __weak __noinline int ps_emit(__u32 tail, __u32 urgent) {
    * rejects); the scratch buffer is a power of two above the largest record. */
   size = (sizeof(*ev) + tail) & (PS_SCRATCH_SIZE - 1);
   ev->hdr.size = size;
+  ev->coalesce_id = 0;
+  if (!urgent) {
+    co = ps_coalesce_begin(size);
+    if (co == PS_CO_REPEAT) return 0;
+    ev = ps_scratch_event(); /* re-derived after the global call */
+    if (!ev) {
+      if (co == PS_CO_CLAIM) ps_coalesce_end(0);
+      return -1;
+    }
+  }
   if (urgent) {
     ev->flags |= PS_OF_URGENT;
     if (bpf_ringbuf_output(&events_urgent, ev, size, 0) == 0) {
@@ -175,9 +189,11 @@ __weak __noinline int ps_emit(__u32 tail, __u32 urgent) {
   }
   if (bpf_ringbuf_output(&events_bulk, ev, size, BPF_RB_NO_WAKEUP) == 0) {
     ps_count(PS_STAT_EVENTS_BULK);
+    if (co == PS_CO_CLAIM) ps_coalesce_end(1);
     return 0;
   }
   ps_count(PS_STAT_LOST_BULK);
+  if (co == PS_CO_CLAIM) ps_coalesce_end(0);
   return -1;
 }
 

@@ -22,10 +22,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (pe.ok()) table.Apply(*pe, absl::Now());
     return 0;
   }
+  if (permsentry::RecordType(rec) == PS_EV_REPEATS) {
+    (void)permsentry::DecodeRepeatsEvent(rec, {});
+    return 0;
+  }
   absl::StatusOr<permsentry::OpEvent> ev = permsentry::DecodeOpEvent(rec, {});
   if (!ev.ok()) return 0;
-  for (const std::string& line : {json.Render(*ev), text.Render(*ev)}) {
-    if (line.empty() || line.back() != '\n' || line.find('\n') != line.size() - 1) std::abort();
+  // As itself, then as a summary of repeats of itself.
+  for (int pass = 0; pass < 2; ++pass) {
+    for (const std::string& line : {json.Render(*ev), text.Render(*ev)}) {
+      if (line.empty() || line.back() != '\n' || line.find('\n') != line.size() - 1) std::abort();
+    }
+    ev->repeats = size;
+    ev->repeats_first = ev->time;
+    ev->repeats_last = ev->time;
   }
   return 0;
 }

@@ -523,9 +523,10 @@ TEST(Service, PrometheusScrapesTheMetrics) {
 // A ring too small for the storm: losses are counted, alerted on stdout and
 // reported on stderr; nothing disappears without a number.
 TEST(Cli, FullRingBufferIsCountedAndAlerted) {
+  // Identical calls, not coalesced: each one a record, to fill the ring.
   const std::string p = WriteTemp("tiny",
                                   "capture:\n  bulk_ring_mb: 1\n  drain_interval_ms: 1000\n  "
-                                  "stats_interval_ms: 100\n");
+                                  "stats_interval_ms: 100\n  coalesce_window_ms: 0\n");
   SensorProcess sensor({"--config", p});
   ASSERT_TRUE(sensor.ready());
   const std::string f = absl::StrCat("/var/tmp/permsentry-tiny-", getpid());
@@ -656,7 +657,9 @@ TEST(Cli, AStdoutNobodyReadsNeverBlocksCapture) {
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
   const std::string cfg = dir + "/c.yaml", ready = dir + "/ready", err = dir + "/err";
+  // Not coalesced: every call of the storm below is a line stdout must hold.
   std::ofstream(cfg) << "output:\n  buffer_mb: 1\ncapture:\n  stats_interval_ms: 200\n"
+                     << "  coalesce_window_ms: 0\n"
                      << "tail:\n  socket: " << dir << "/tail.sock\n"
                      << "ai:\n  status_file: " << dir << "/status.json\n";
   int out[2];

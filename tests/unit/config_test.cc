@@ -65,7 +65,7 @@ TEST(Config, Errors) {
             "test.yaml:2: capture.drain_interval_ms: \"fast\" is not a whole number");
   EXPECT_EQ(Error("capture:\n  nope: 1\n"),
             "test.yaml:2: unknown key \"capture.nope\" (known: bulk_ring_mb, urgent_ring_kb, "
-            "drain_interval_ms, stats_interval_ms, process_table_entries)");
+            "drain_interval_ms, stats_interval_ms, process_table_entries, coalesce_window_ms)");
   EXPECT_EQ(Error("- a\n- b\n"), "test.yaml:1: top level: expected a mapping");
   const std::string bad = Error("output: [\n");
   EXPECT_EQ(bad.rfind("test.yaml:", 0), 0u) << bad;

@@ -365,3 +365,64 @@ TEST(Decode, BadProcRecordsAreErrors) {
 
 }  // namespace
 }  // namespace permsentry
+
+namespace permsentry {
+namespace {
+
+std::vector<uint8_t> RepeatsRecord(uint64_t id, uint64_t repeats, uint64_t first, uint64_t last,
+                                   uint32_t flags) {
+  ps_repeats_event r{};
+  r.hdr.abi_version = PS_ABI_VERSION;
+  r.hdr.type = PS_EV_REPEATS;
+  r.hdr.size = sizeof(r);
+  r.hdr.ktime = last + 5;
+  r.coalesce_id = id;
+  r.repeats = repeats;
+  r.first_ktime = first;
+  r.last_ktime = last;
+  r.flags = flags;
+  std::vector<uint8_t> out(sizeof(r));
+  std::memcpy(out.data(), &r, sizeof(r));
+  return out;
+}
+
+TEST(DecodeRepeats, CountAndTimes) {
+  const DecodeOptions o{.boot_to_realtime_ns = 1'700'000'000'000'000'000};
+  const auto rec = RepeatsRecord(0x1234'000101, 41, 2'000'000'000, 3'000'000'000, PS_RF_FINAL);
+  EXPECT_EQ(RecordType(rec), PS_EV_REPEATS);
+  absl::StatusOr<RepeatsEvent> r = DecodeRepeatsEvent(rec, o);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->coalesce_id, 0x1234'000101u);
+  EXPECT_EQ(r->repeats, 41u);
+  EXPECT_EQ(r->first, absl::FromUnixNanos(1'700'000'002'000'000'000));
+  EXPECT_EQ(r->last, absl::FromUnixNanos(1'700'000'003'000'000'000));
+  EXPECT_EQ(r->last_ktime_ns, 3'000'000'000u);
+  EXPECT_TRUE(r->final);
+  EXPECT_FALSE(DecodeRepeatsEvent(RepeatsRecord(7, 1, 5, 5, 0), o)->final);
+}
+
+TEST(DecodeRepeats, RejectsWhatTheKernelNeverSends) {
+  const DecodeOptions o;
+  // No id, no repeats, times backwards, short, another ABI.
+  EXPECT_FALSE(DecodeRepeatsEvent(RepeatsRecord(0, 3, 1, 2, 0), o).ok());
+  EXPECT_FALSE(DecodeRepeatsEvent(RepeatsRecord(9, 0, 1, 2, 0), o).ok());
+  EXPECT_FALSE(DecodeRepeatsEvent(RepeatsRecord(9, 3, 5, 2, 0), o).ok());
+  auto rec = RepeatsRecord(9, 3, 1, 2, 0);
+  rec.resize(40);
+  EXPECT_FALSE(DecodeRepeatsEvent(rec, o).ok());
+  rec = RepeatsRecord(9, 3, 1, 2, 0);
+  reinterpret_cast<ps_repeats_event*>(rec.data())->hdr.abi_version = 6;
+  EXPECT_EQ(DecodeRepeatsEvent(rec, o).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(DecodeRepeats, TheCoalesceIdOfAnOperation) {
+  auto b = RecordBuilder(90);
+  b.ev.coalesce_id = 0xabc'000205;
+  absl::StatusOr<OpEvent> ev = DecodeOpEvent(b.Build(), DecodeOptions{});
+  ASSERT_TRUE(ev.ok());
+  EXPECT_EQ(ev->coalesce_id, 0xabc'000205u);
+  EXPECT_EQ(ev->repeats, 0u);
+}
+
+}  // namespace
+}  // namespace permsentry

@@ -77,6 +77,30 @@ TEST(RenderJson, ChmodFields) {
   EXPECT_NE(Str(d, "/message").find("04755"), std::string::npos);
 }
 
+// A summary of identical calls the kernel counted: the event again, with
+// how many more and when the first and the last were.
+TEST(RenderJson, KernelRepeatsSummary) {
+  auto ev = Decode(RecordBuilder(90).Arg(1, 0600).Path("/srv/f").Build());
+  ev.repeats = 4991;
+  ev.repeats_first = absl::FromUnixMillis(1'700'000'000'250);
+  ev.repeats_last = absl::FromUnixMillis(1'700'000'001'500);
+  ev.time = ev.repeats_last;
+  auto d = RenderJson(ev);
+  ASSERT_TRUE(d.HasMember("permsentry"));
+  EXPECT_EQ(d["permsentry"]["repeats"].GetUint64(), 4991u);
+  EXPECT_EQ(Str(d, "/permsentry/repeats_first"), "2023-11-14T22:13:20.250000Z");
+  EXPECT_EQ(Str(d, "/permsentry/repeats_last"), "2023-11-14T22:13:21.500000Z");
+  EXPECT_EQ(Str(d, "/@timestamp"), "2023-11-14T22:13:21.500000Z");
+  EXPECT_EQ(Str(d, "/event/kind"), "event");
+  TextRenderer t;
+  const std::string line = t.Render(ev);
+  EXPECT_NE(line.find("(4991 more times since 2023-11-14T22:13:20.250Z)"), std::string::npos)
+      << line;
+  // An ordinary event says nothing of repeats.
+  ev.repeats = 0;
+  EXPECT_FALSE(RenderJson(ev)["permsentry"].HasMember("repeats"));
+}
+
 TEST(RenderJson, FailureErrnoName) {
   auto ev = Decode(RecordBuilder(90).Arg(1, 0644).Path("/missing").Ret(-2).Build());
   auto d = RenderJson(ev);

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "capture/kernel_table.h"
 #include "capture/rings.h"
 
@@ -61,6 +62,7 @@ struct CaptureStats {
   uint64_t no_entry = 0;
   uint64_t proc_full = 0;     // processes not tracked: process table full
   uint64_t proc_missing = 0;  // exec/exit of a process the table did not hold
+  uint64_t repeats = 0;       // identical repeats counted in the kernel, not sent
 };
 
 class CaptureBackend {
@@ -86,6 +88,14 @@ class CaptureBackend {
   // writing (opened before the sensor started): run once the watch list is in
   // the kernel.
   virtual absl::Status ScanOpenWriters() = 0;
+  // Lossless coalescing in the kernel (bpf/coalesce.bpf.h): a record identical
+  // to one sent at most `window` after the last of its kind is counted, not
+  // sent. Zero turns it off.
+  virtual absl::Status SetCoalesceWindow(absl::Duration window) = 0;
+  // Has each CPU send the counts that are due as repeats records (every count,
+  // and forget every record, with `all`: at stop). Returns how many CPUs left
+  // something for the next call (their table was in use, or the ring full).
+  virtual absl::StatusOr<int> FlushRepeats(bool all) = 0;
 
  protected:
   BackendInfo info_;

@@ -126,6 +126,9 @@ absl::Status BpfBackend::Bind(bpf_object* obj, bpf_program* seed, bpf_program* s
     return m != nullptr ? bpf_map__fd(m) : -1;
   };
   stats_fd_ = fd("stats");
+  coalesce_conf_fd_ = fd("coalesce_conf");
+  if (bpf_program* f = bpf_object__find_program_by_name(obj, "ps_coalesce_flush"); f != nullptr)
+    flush_fd_ = bpf_program__fd(f);
   absl::StatusOr<std::unique_ptr<RingReader>> r =
       RingReader::Open(fd("events_urgent"), fd("events_bulk"), std::move(handler));
   if (!r.ok()) return r.status();
@@ -171,7 +174,47 @@ absl::StatusOr<CaptureStats> BpfBackend::ReadStats() const {
                       .lost_urgent = sums[PS_STAT_LOST_URGENT],
                       .no_entry = sums[PS_STAT_NO_ENTRY],
                       .proc_full = sums[PS_STAT_PROC_FULL],
-                      .proc_missing = sums[PS_STAT_PROC_MISSING]};
+                      .proc_missing = sums[PS_STAT_PROC_MISSING],
+                      .repeats = sums[PS_STAT_REPEATS]};
+}
+
+absl::Status BpfBackend::SetCoalesceWindow(absl::Duration window) {
+  if (coalesce_conf_fd_ < 0) return absl::FailedPreconditionError("not attached");
+  const uint32_t key = 0;
+  ps_coalesce_conf conf{};
+  conf.window_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(window));
+  if (bpf_map_update_elem(coalesce_conf_fd_, &key, &conf, BPF_ANY) != 0)
+    return absl::InternalError(absl::StrCat("setting the coalescing window: ", ErrText(errno)));
+  coalesce_window_ = window;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<int> BpfBackend::FlushRepeats(bool all) {
+  if (flush_fd_ < 0 || coalesce_conf_fd_ < 0) return 0;
+  const uint32_t key = 0;
+  ps_coalesce_conf conf{};
+  conf.window_ns = static_cast<uint64_t>(absl::ToInt64Nanoseconds(coalesce_window_));
+  conf.flush_all = all ? 1 : 0;
+  // flush_all is read by the flush only: the hooks see the window alone.
+  if (all && bpf_map_update_elem(coalesce_conf_fd_, &key, &conf, BPF_ANY) != 0)
+    return absl::InternalError(absl::StrCat("flushing repeats: ", ErrText(errno)));
+  int left = 0;
+  const int ncpu = libbpf_num_possible_cpus();
+  for (int cpu = 0; cpu < ncpu; ++cpu) {
+    LIBBPF_OPTS(bpf_test_run_opts, opts, .flags = BPF_F_TEST_RUN_ON_CPU,
+                .cpu = static_cast<uint32_t>(cpu));
+    if (bpf_prog_test_run_opts(flush_fd_, &opts) != 0) {
+      if (errno == ENXIO) continue;  // possible but offline: its table is idle
+      return absl::InternalError(
+          absl::StrCat("flushing repeats on CPU ", cpu, ": ", ErrText(errno)));
+    }
+    if (opts.retval != 0) ++left;
+  }
+  if (all) {
+    conf.flush_all = 0;
+    (void)bpf_map_update_elem(coalesce_conf_fd_, &key, &conf, BPF_ANY);
+  }
+  return left;
 }
 
 namespace {

@@ -44,6 +44,8 @@ class BpfBackend : public CaptureBackend {
   KernelTables tables() override;
   absl::Status SeedProcessTable() override;
   absl::Status ScanOpenWriters() override;
+  absl::Status SetCoalesceWindow(absl::Duration window) override;
+  absl::StatusOr<int> FlushRepeats(bool all) override;
 
  protected:
   // Map the rings and find the tables in a loaded, attached object.
@@ -59,6 +61,9 @@ class BpfBackend : public CaptureBackend {
   bpf_program* seed_ = nullptr;
   bpf_program* scan_ = nullptr;
   int stats_fd_ = -1;
+  int coalesce_conf_fd_ = -1;
+  int flush_fd_ = -1;  // ps_coalesce_flush
+  absl::Duration coalesce_window_ = absl::ZeroDuration();
   std::unique_ptr<RingReader> rings_;
   std::vector<std::unique_ptr<BpfTable>> tables_;
   KernelTables by_role_;

@@ -89,6 +89,8 @@ class RichBackend : public BpfBackend {
     bpf_program__set_autoattach(skel_->progs.ps_scan_writers, false);
     // Attached by ScanOpenWriters, only when the scan found a held descriptor.
     bpf_program__set_autoattach(skel_->progs.ps_held_write, false);
+    // Run by FlushRepeats on each CPU, on no hook.
+    bpf_program__set_autoattach(skel_->progs.ps_coalesce_flush, false);
     const int err = permsentry_rich_bpf__load(skel_.get());
     if (err != 0) {
       if (err == -EPERM) {

@@ -20,6 +20,7 @@ namespace {
 constexpr char kRunUsage[] =
     "usage: permsentry run [--config FILE] [--format json|text] [--alerts-only]\n"
     "                      [--ready-file PATH] [--backend auto|rich|tracepoint] [--verbose]\n"
+    "                      [--record FILE]\n"
     "\n"
     "Attach to the kernel and print one event per line on stdout until SIGINT or\n"
     "SIGTERM; then detach and print on stderr how many events were seen and lost.\n"
@@ -38,6 +39,9 @@ constexpr char kRunUsage[] =
     "                          tracepoint; tp_btf and raw_tp force the tracepoint\n"
     "                          backend's flavour (`permsentry probe` says what runs)\n"
     "  -v, --verbose           show libbpf's log (verifier output) on stderr\n"
+    "      --record FILE       also write every raw ring record to FILE (a 4-byte\n"
+    "                          length, then the record), for `permsentry_bench\n"
+    "                          --replay` to measure the pipeline on exactly them\n"
     "      --print-default-config  print the built-in configuration (rules included)\n"
     "                          and exit\n"
     "  -h, --help              this help\n"
@@ -68,6 +72,7 @@ struct RunOptions {
   std::optional<std::string> config_path;
   std::optional<OutputFormat> format;
   std::optional<std::string> ready_file;
+  std::optional<std::string> record_path;
   bool verbose = false;
   bool alerts_only = false;
   BackendChoice backend = BackendChoice::kAuto;
@@ -85,6 +90,7 @@ int RunCommand(int argc, char** argv) {
       {"backend", required_argument, nullptr, 'b'},
       {"print-default-config", no_argument, nullptr, 'P'},
       {"alerts-only", no_argument, nullptr, 'A'},
+      {"record", required_argument, nullptr, 'R'},
       {"help", no_argument, nullptr, 'h'},
       {nullptr, 0, nullptr, 0},
   };
@@ -136,6 +142,9 @@ int RunCommand(int argc, char** argv) {
       case 'A':
         opts.alerts_only = true;
         break;
+      case 'R':
+        opts.record_path = optarg;
+        break;
       case 'P':
         std::fputs(DefaultConfigYaml().c_str(), stdout);
         return kExitOk;
@@ -164,6 +173,7 @@ int RunCommand(int argc, char** argv) {
   return RunDaemon(DaemonOptions{.config_path = opts.config_path,
                                  .format = opts.format,
                                  .ready_file = opts.ready_file,
+                                 .record_path = opts.record_path,
                                  .verbose = opts.verbose,
                                  .alerts_only = opts.alerts_only,
                                  .backend = opts.backend,

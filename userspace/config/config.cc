@@ -129,11 +129,14 @@ absl::Status ParseCapture(absl::string_view origin, const YAML::Node& node, Conf
     } else if (key == "process_table_entries") {
       v = ReadUint(origin, kv.second, "capture.process_table_entries", 1024, 4194304);
       if (v.ok()) c.process_table_entries = *v;
+    } else if (key == "coalesce_window_ms") {
+      v = ReadUint(origin, kv.second, "capture.coalesce_window_ms", 0, 60000);
+      if (v.ok()) c.coalesce_window_ms = *v;
     } else {
       return ErrorAt(origin, kv.first.Mark(),
                      absl::StrFormat("unknown key \"capture.%s\" (known: bulk_ring_mb, "
                                      "urgent_ring_kb, drain_interval_ms, stats_interval_ms, "
-                                     "process_table_entries)",
+                                     "process_table_entries, coalesce_window_ms)",
                                      key));
     }
     if (!v.ok()) return v.status();
@@ -766,9 +769,14 @@ std::string DefaultConfigYaml() {
           "  urgent_ring_kb: %d     # alert candidates; read at once\n"
           "  drain_interval_ms: %d\n"
           "  stats_interval_ms: %d  # how often lost-event counters are checked\n"
-          "  process_table_entries: %d  # live processes the kernel's table holds\n",
+          "  process_table_entries: %d  # live processes the kernel's table holds\n"
+          "  coalesce_window_ms: %d  # identical repeats (same process, object, call,\n"
+          "                           # result and state) within this of the last are\n"
+          "                           # counted in the kernel and reported as one event\n"
+          "                           # with permsentry.repeats; 0: off. Alert\n"
+          "                           # candidates are never coalesced\n",
           d.stdout_buffer_mb, d.bulk_ring_mb, d.urgent_ring_kb, d.drain_interval_ms,
-          d.stats_interval_ms, d.process_table_entries),
+          d.stats_interval_ms, d.process_table_entries, d.coalesce_window_ms),
       "watch:                     # credential files, recognised by inode identity\n"
       "  defaults: true           # the built-in list:\n",
       watch,

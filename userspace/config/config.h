@@ -31,6 +31,9 @@ struct Config {
   uint32_t urgent_ring_kb = 1024;
   // How often the bulk ring is drained when nothing wakes the reader.
   uint32_t drain_interval_ms = 5;
+  // Lossless coalescing in the kernel: identical repeats within this long of
+  // the last are counted, not sent (0: off).
+  uint32_t coalesce_window_ms = 1000;
   // How often the kernel counters are checked for lost events.
   uint32_t stats_interval_ms = 1000;
   // Credential files: the built-in list (unless watch.defaults is false) plus

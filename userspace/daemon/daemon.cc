@@ -116,8 +116,23 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
   // What the records did, for the timers below: the status file follows
   // session changes, the watch list names and mounts that may have moved.
   bool status_dirty = true, watch_refresh_due = false;
+  // --record: each record as it came, length-prefixed (for the replay benchmark).
+  std::unique_ptr<FILE, int (*)(FILE*)> record(nullptr, &fclose);
+  if (opts.record_path) {
+    record.reset(fopen(opts.record_path->c_str(), "we"));
+    if (!record) {
+      std::fprintf(stderr, "permsentry: cannot write %s: %s\n", opts.record_path->c_str(),
+                   strerror(errno));
+      return kFailure;
+    }
+  }
   absl::StatusOr<std::unique_ptr<CaptureBackend>> capture =
       StartCapture(capture_options, [&](absl::Span<const uint8_t> r) {
+        if (record) {
+          const uint32_t n = static_cast<uint32_t>(r.size());
+          std::fwrite(&n, sizeof(n), 1, record.get());
+          std::fwrite(r.data(), 1, r.size(), record.get());
+        }
         const RecordOutcome o = pipeline.OnRecord(r);
         status_dirty |= o.sessions_changed;
         watch_refresh_due |= o.watch_changed;
@@ -144,6 +159,26 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
     std::fprintf(stderr, "permsentry: metrics on http://%s/metrics\n", metrics->address().c_str());
   for (const std::string& limit : info.limits)
     std::fprintf(stderr, "permsentry: WARNING: %s\n", limit.c_str());
+
+  // Identical repeats counted in the kernel from here on.
+  if (absl::Status s = backend->SetCoalesceWindow(absl::Milliseconds(config.coalesce_window_ms));
+      !s.ok()) {
+    std::fprintf(stderr, "permsentry: WARNING: repeats are not coalesced: %s\n",
+                 std::string(s.message()).c_str());
+  }
+  // The counts that are due, as repeats records in the bulk ring (drained
+  // with it); with `all` every count, retried while a CPU's table is in use.
+  auto flush_repeats = [&](bool all) {
+    for (int attempt = 0; attempt < (all ? 100 : 1); ++attempt) {
+      absl::StatusOr<int> left = backend->FlushRepeats(all);
+      if (!left.ok()) {
+        std::fprintf(stderr, "permsentry: %s\n", std::string(left.status().message()).c_str());
+        return;
+      }
+      if (*left == 0) return;
+      if (all) (void)rings.Drain();  // the ring was full, or a table busy: room, and again
+    }
+  };
 
   // Agent signatures into the kernel, then the processes already running.
   AttributionSync attribution_sync(backend->tables());
@@ -418,6 +453,7 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
       m.alerts.push_back({{k.first, std::string(SeverityName(k.second))}, v});
     m.undecodable = pc.undecodable;
     m.repeats_coalesced = pc.coalesced;
+    m.kernel_repeats = pc.kernel_repeats;
     if (absl::StatusOr<CaptureStats> st = backend->ReadStats(); st.ok()) {
       m.lost_bulk = st->lost_bulk;
       m.rerouted_urgent = st->lost_urgent;
@@ -507,6 +543,7 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
       next_watchdog = now + watchdog_every;
     }
     if (now >= next_tick) {
+      flush_repeats(/*all=*/false);
       if (pipeline.Tick(now)) flush_outputs();
       next_tick = now + absl::Milliseconds(250);
     }
@@ -540,6 +577,10 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
           config.stdout_min_severity = loaded->stdout_min_severity;
           config.watch = loaded->watch;
           config.watch_refresh_s = loaded->watch_refresh_s;
+          if (loaded->coalesce_window_ms != config.coalesce_window_ms &&
+              backend->SetCoalesceWindow(absl::Milliseconds(loaded->coalesce_window_ms)).ok()) {
+            config.coalesce_window_ms = loaded->coalesce_window_ms;
+          }
           // New signatures apply to execs from now on; running sessions stay.
           if (absl::StatusOr<KernelSignatures> ks = BuildKernelSignatures(loaded->signatures);
               ks.ok() && attribution_sync.SetSignatures(*ks).ok()) {
@@ -581,6 +622,8 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
   // Hand over what is still in the rings before detaching, and the repeats
   // still being counted.
   (void)rings.Drain();
+  flush_repeats(/*all=*/true);
+  (void)rings.Drain();
   (void)pipeline.Tick(absl::Now(), /*flush=*/true);
   check_losses();
   flush_outputs();
@@ -609,13 +652,18 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
       "candidates rerouted from the full wakeup ring, %llu undecodable, %llu calls "
       "seen at exit without their entry, %llu processes not tracked (process table full), "
       "%llu execs or exits of processes the table did not hold; %llu alerts, %llu repeats "
-      "coalesced\n",
+      "coalesced; %llu identical calls counted in the kernel (%llu reported as repeats)\n",
       static_cast<unsigned long long>(pc.events), static_cast<unsigned long long>(st.lost_bulk),
       static_cast<unsigned long long>(st.lost_urgent),
       static_cast<unsigned long long>(pc.undecodable), static_cast<unsigned long long>(st.no_entry),
       static_cast<unsigned long long>(st.proc_full),
       static_cast<unsigned long long>(st.proc_missing), static_cast<unsigned long long>(pc.alerts),
-      static_cast<unsigned long long>(pc.coalesced));
+      static_cast<unsigned long long>(pc.coalesced), static_cast<unsigned long long>(st.repeats),
+      static_cast<unsigned long long>(pc.kernel_repeats));
+  if (pc.repeats_unmatched > 0) {
+    std::fprintf(stderr, "permsentry: %llu repeats were of records never decoded\n",
+                 static_cast<unsigned long long>(pc.repeats_unmatched));
+  }
   if (out.dropped() + out.dropped_alerts() > 0 || out.size() > 0) {
     const uint64_t at_exit = out.pending_events() + out.pending_alerts();
     std::fprintf(stderr,

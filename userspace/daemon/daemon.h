@@ -18,6 +18,7 @@ struct DaemonOptions {
   std::optional<std::string> config_path;  // re-read on reload; none: built-in
   std::optional<OutputFormat> format;      // a command-line format, kept over the file's
   std::optional<std::string> ready_file;   // created with our pid once attached
+  std::optional<std::string> record_path;  // every raw record also goes here (benchmarks)
   bool verbose = false;                    // libbpf's log on stderr
   bool alerts_only = false;                // stdout: alerts only
   BackendChoice backend = BackendChoice::kAuto;

@@ -297,6 +297,7 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
 
   OpEvent ev;
   ev.ktime_ns = raw.hdr.ktime;
+  ev.coalesce_id = raw.coalesce_id;
   ev.time = absl::FromUnixNanos(static_cast<int64_t>(raw.hdr.ktime) + options.boot_to_realtime_ns);
   ev.proc = Process{.pid = raw.proc.pid,
                     .tid = raw.proc.tid,
@@ -427,6 +428,38 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
       ev.exchange = true;
   }
   return ev;
+}
+
+absl::StatusOr<RepeatsEvent> DecodeRepeatsEvent(absl::Span<const uint8_t> record,
+                                                const DecodeOptions& options) {
+  ps_repeats_event raw;
+  if (record.size() < sizeof(raw)) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("repeats record too short: %d bytes, need %d", record.size(), sizeof(raw)));
+  }
+  std::memcpy(&raw, record.data(), sizeof(raw));
+  if (raw.hdr.abi_version != PS_ABI_VERSION) {
+    return absl::FailedPreconditionError(absl::StrFormat(
+        "record ABI version %d, this agent speaks %d", raw.hdr.abi_version, PS_ABI_VERSION));
+  }
+  if (raw.hdr.type != PS_EV_REPEATS || raw.hdr.size < sizeof(raw) || raw.hdr.size > record.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("not a repeats record (type %d, size %d)", raw.hdr.type, raw.hdr.size));
+  }
+  if (raw.coalesce_id == 0 || raw.repeats == 0 || raw.first_ktime > raw.last_ktime) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("repeats record out of range: id %d, %d repeats, %d..%d", raw.coalesce_id,
+                        raw.repeats, raw.first_ktime, raw.last_ktime));
+  }
+  const auto wall = [&](uint64_t k) {
+    return absl::FromUnixNanos(static_cast<int64_t>(k) + options.boot_to_realtime_ns);
+  };
+  return RepeatsEvent{.coalesce_id = raw.coalesce_id,
+                      .repeats = raw.repeats,
+                      .first = wall(raw.first_ktime),
+                      .last = wall(raw.last_ktime),
+                      .last_ktime_ns = raw.last_ktime,
+                      .final = (raw.flags & PS_RF_FINAL) != 0};
 }
 
 }  // namespace permsentry

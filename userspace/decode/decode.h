@@ -31,6 +31,10 @@ absl::StatusOr<ProcEvent> DecodeProcEvent(absl::Span<const uint8_t> record,
 absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
                                       const DecodeOptions& options);
 
+// Decode one PS_EV_REPEATS record.
+absl::StatusOr<RepeatsEvent> DecodeRepeatsEvent(absl::Span<const uint8_t> record,
+                                                const DecodeOptions& options);
+
 }  // namespace permsentry
 
 #endif  // PERMSENTRY_DECODE_DECODE_H_

@@ -157,10 +157,27 @@ struct CallArgs {
   std::optional<uint16_t> lookup_flags;
 };
 
+// `repeats` more calls identical to the operation record with this
+// coalesce_id, counted in the kernel between `first` and `last`.
+struct RepeatsEvent {
+  uint64_t coalesce_id = 0;
+  uint64_t repeats = 0;
+  absl::Time first, last;
+  uint64_t last_ktime_ns = 0;
+  bool final = false;  // the kernel forgot the record: no more repeats of it
+};
+
 // One operation, whichever backend and hook saw it.
 struct OpEvent {
   uint64_t ktime_ns = 0;  // CLOCK_BOOTTIME
   absl::Time time;        // wall clock of ktime_ns
+  // Non-zero: the kernel counts identical repeats of this record (see
+  // RepeatsEvent) instead of sending them.
+  uint64_t coalesce_id = 0;
+  // A summary of such repeats: this many more calls identical to the event,
+  // the first and the last at these times (`time` is the last's).
+  uint64_t repeats = 0;
+  absl::Time repeats_first, repeats_last;
   Process proc;
   Op op = Op::kMode;
   Hook hook = Hook::kSyscall;

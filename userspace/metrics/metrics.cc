@@ -93,6 +93,10 @@ std::string PrometheusText(const MetricsSnapshot& s) {
   t.Family("permsentry_alert_repeats_coalesced_total", "counter",
            "Repeats of an alert counted into its summary instead of sent.");
   t.Sample("permsentry_alert_repeats_coalesced_total", s.repeats_coalesced);
+  t.Family("permsentry_kernel_repeats_total", "counter",
+           "Identical calls counted in the kernel and reported as repeats of an event (also "
+           "in permsentry_events_total).");
+  t.Sample("permsentry_kernel_repeats_total", s.kernel_repeats);
   t.Family("permsentry_stdout_dropped_total", "counter",
            "Events not written to a stdout reader that fell behind.");
   t.Sample("permsentry_stdout_dropped_total", s.stdout_dropped);

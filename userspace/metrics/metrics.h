@@ -30,6 +30,7 @@ struct MetricsSnapshot {
   // (rule, severity) → alerts sent (summaries of repeats included).
   std::vector<std::pair<std::pair<std::string, std::string>, uint64_t>> alerts;
   uint64_t repeats_coalesced = 0;
+  uint64_t kernel_repeats = 0;  // identical calls counted in the kernel, reported
   uint64_t stdout_dropped = 0;
   struct Sink {
     std::string name;

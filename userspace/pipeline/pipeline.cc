@@ -71,13 +71,73 @@ RecordOutcome Pipeline::OnRecord(absl::Span<const uint8_t> record) {
     out.sessions_changed = pe->kind == ProcEvent::Kind::kExec && (pe->flags & PS_PF_SESSION_ROOT);
     return out;
   }
+  if (RecordType(record) == PS_EV_REPEATS) {
+    absl::StatusOr<RepeatsEvent> r = DecodeRepeatsEvent(record, decode_options_);
+    if (!r.ok()) return undecodable(r.status());
+    OnRepeats(*r);
+    out.alerted = alerted_;
+    return out;
+  }
   absl::StatusOr<OpEvent> ev = DecodeOpEvent(record, decode_options_);
   if (!ev.ok()) return undecodable(ev.status());
   ++counters_.events;
   ++counters_.events_by_action[{ev->action, ev->result}];
   OnOperation(*ev, out);
+  if (ev->coalesce_id != 0) {
+    // Kept raw (a copy into reused capacity, no decoding): most records are
+    // never repeated.
+    CoalescedRecord& c = coalescing_[static_cast<uint32_t>(ev->coalesce_id & 0xffffff)];
+    c.id = ev->coalesce_id;
+    c.raw.assign(record.begin(), record.end());
+    c.ai = ev->ai;
+  }
   out.alerted = alerted_;
   return out;
+}
+
+void Pipeline::OnRepeats(const RepeatsEvent& r) {
+  const auto it = coalescing_.find(static_cast<uint32_t>(r.coalesce_id & 0xffffff));
+  if (it == coalescing_.end() || it->second.id != r.coalesce_id) {
+    // The kernel counts repeats only of a record it sent, and sends the count
+    // after it: this is a record lost on the way (undecodable), still counted.
+    counters_.repeats_unmatched += r.repeats;
+    if (counters_.repeats_unmatched == r.repeats)
+      std::fprintf(stderr, "permsentry: %llu repeats of a record never seen\n",
+                   static_cast<unsigned long long>(r.repeats));
+    return;
+  }
+  absl::StatusOr<OpEvent> ev = DecodeOpEvent(it->second.raw, decode_options_);
+  if (!ev.ok()) return;  // decoded once already
+  ev->ai = it->second.ai;
+  if (r.final) coalescing_.erase(it);
+  counters_.kernel_repeats += r.repeats;
+  counters_.events_by_action[{ev->action, ev->result}] += r.repeats;
+  ev->coalesce_id = 0;
+  ev->repeats = r.repeats;
+  ev->repeats_first = r.first;
+  ev->repeats_last = r.last;
+  ev->time = r.last;
+  ev->ktime_ns = r.last_ktime_ns;
+  const Enriched en = Enrich(*ev, names_, symlinks_, watch_list_.get());
+  const Facts facts = FactsOf(*ev, en);
+  std::optional<Decision> d = rules_->Evaluate(facts, names_);
+  if (!d) {
+    Emit(*ev, en, nullptr, false);
+    return;
+  }
+  // The record alerted: these are that alert's repeats, summarised.
+  AlertInfo a{.rule_id = d->rule->id,
+              .rule_name = d->rule->name,
+              .message = std::move(d->message),
+              .severity = d->severity,
+              .base_severity = d->base,
+              .matched = {},
+              .coalesced = false,
+              .repeats = r.repeats,
+              .first_seen = r.first,
+              .last_seen = r.last};
+  for (const Rule* m : d->matched) a.matched.push_back(m->id);
+  Emit(*ev, en, &a, true);
 }
 
 void Pipeline::OnOperation(OpEvent& ev, RecordOutcome& out) {

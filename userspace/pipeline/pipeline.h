@@ -45,6 +45,10 @@ struct PipelineCounters {
   uint64_t undecodable = 0;  // records that failed to decode
   uint64_t alerts = 0;       // alerts sent (summaries of repeats included)
   uint64_t coalesced = 0;    // repeats counted into summaries
+  // Identical calls the kernel counted instead of sending (each PS_EV_REPEATS
+  // record adds its count), and counts for a record this pipeline never saw.
+  uint64_t kernel_repeats = 0;
+  uint64_t repeats_unmatched = 0;
   // For the metrics: events by (event.action, result), alerts by (rule,
   // severity). Actions are static text.
   absl::flat_hash_map<std::pair<absl::string_view, Result>, uint64_t> events_by_action;
@@ -84,6 +88,9 @@ class Pipeline {
 
  private:
   void OnOperation(OpEvent& ev, RecordOutcome& out);
+  // The kernel's count of repeats of a record it coalesces: rendered as that
+  // record again, with the count and the times of the first and last repeat.
+  void OnRepeats(const RepeatsEvent& r);
   // Render and send one event (and its alert, if any).
   void Emit(const OpEvent& ev, const Enriched& en, const AlertInfo* alert, bool send);
   std::shared_ptr<const AlertRecord> Record(const OpEvent& ev, const Enriched& en,
@@ -105,6 +112,16 @@ class Pipeline {
   std::unique_ptr<TextRenderer> text_;
   std::function<void()> drain_bulk_;
   PipelineCounters counters_;
+  // The records the kernel is coalescing, by slot (the low 24 bits of their
+  // coalesce_id: CPU and slot index), as raw bytes with the attribution they
+  // had: a slot's next record replaces its previous one, so this holds at
+  // most one record per kernel slot.
+  struct CoalescedRecord {
+    uint64_t id = 0;
+    std::vector<uint8_t> raw;
+    std::shared_ptr<const Attribution> ai;
+  };
+  absl::flat_hash_map<uint32_t, CoalescedRecord> coalescing_;
   bool alerted_ = false;  // set by Emit for the record at hand
 };
 

@@ -466,6 +466,12 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   w.StartObject();
   KStr(w, "operation", OpName(ev.op));
   KStr(w, "hook", HookName(ev.hook));
+  if (ev.repeats > 0) {
+    // A summary of identical calls the kernel counted instead of sending.
+    KU64(w, "repeats", ev.repeats);
+    KStr(w, "repeats_first", timestamps_.Format(ev.repeats_first));
+    KStr(w, "repeats_last", timestamps_.Format(ev.repeats_last));
+  }
   if (ev.sc != nullptr) {
     KStr(w, "syscall", ev.sc->name);
   } else if (ev.syscall_nr) {

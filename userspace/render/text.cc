@@ -65,6 +65,10 @@ std::string TextRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   std::string line = absl::StrCat(Time(ev.time), " ", ev.success() ? "ok  " : "FAIL", " ", user,
                                   " ", Summary(ev, en), ev.compat ? " [ia32]" : "");
   if (alert != nullptr) absl::StrAppend(&line, " (repeat of ", alert->rule_id, ", coalesced)");
+  if (ev.repeats > 0) {
+    absl::StrAppend(&line, " (", ev.repeats, ev.repeats == 1 ? " more time" : " more times",
+                    " since ", Time(ev.repeats_first), ")");
+  }
   if (color_) line = absl::StrCat(kColorDim, line, kColorReset);
   line += '\n';
   return line;

@@ -19,13 +19,14 @@
 #include <linux/types.h>
 #endif
 
-#define PS_ABI_VERSION 6
+#define PS_ABI_VERSION 7
 
 /* Record types (ps_event_header.type). Never reuse a value. */
 enum ps_event_type {
   PS_EV_SYSCALL = 1, /* ABI 4 and older: one syscall. Retired, never reused. */
   PS_EV_PROC = 2,    /* struct ps_proc_event: fork, exec, exit */
   PS_EV_OP = 3,      /* struct ps_op_event: an operation on an object or on credentials */
+  PS_EV_REPEATS = 4, /* struct ps_repeats_event: identical repeats of an earlier op record */
 };
 
 /* Bounds on the variable tail of an operation record. */
@@ -268,7 +269,39 @@ struct ps_op_event {
   __u16 path_root_len;
   __u16 path2_root_len;
   __u32 _pad1;
+  /* Non-zero: identical repeats of this record (same process, object,
+   * operation, result and before/after state) are counted in the kernel, not
+   * sent; PS_EV_REPEATS records with this id report how many, and when. Only
+   * records that are not alert candidates are coalesced. */
+  __u64 coalesce_id;
   __u8 data[];
+};
+
+/*
+ * Lossless coalescing (bpf/coalesce.bpf.h): `repeats` more calls identical to
+ * the op record whose coalesce_id is `coalesce_id` were made between
+ * first_ktime and last_ktime (CLOCK_BOOTTIME ns). Several such records may
+ * follow one op record; PS_RF_FINAL marks the last. Sent on the bulk ring,
+ * after the op record it counts for. Every call is either a record or counted
+ * in exactly one of these: records + repeats = calls.
+ */
+#define PS_RF_FINAL (1u << 0) /* the kernel forgot the op record: no more repeats of it */
+struct ps_repeats_event {
+  struct ps_event_header hdr;
+  __u64 coalesce_id;
+  __u64 repeats;
+  __u64 first_ktime;
+  __u64 last_ktime;
+  __u32 flags; /* PS_RF_* */
+  __u32 _pad0;
+};
+
+/* The coalescing settings (map coalesce_conf, one entry), written by userspace. */
+struct ps_coalesce_conf {
+  __u64 window_ns; /* 0: coalescing off. A repeat is counted when the last one of
+                    * its kind came at most this long before it */
+  __u32 flush_all; /* the flush program reports every pending count now (stop) */
+  __u32 _pad0;
 };
 
 /* ps_sc_trailer.flags */
@@ -530,6 +563,7 @@ enum ps_stat {
   PS_STAT_PROC_MISSING,    /* exec or exit of a process the table did not hold */
   PS_STAT_UNPAIRED,        /* rich backend: an operation's entry hook ran, its completion
                             * never matched it (reported with result unknown) */
+  PS_STAT_REPEATS,         /* identical repeats counted in the kernel, not sent as records */
   PS_STAT_MAX,
 };
 
