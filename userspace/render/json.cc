@@ -11,23 +11,18 @@
 #include "attribute/process_table.h"
 #include "common/names.h"
 #include "enrich/xattr_decode.h"
-#include "rapidjson/stringbuffer.h"
-#include "rapidjson/writer.h"
+#include "render/json_writer.h"
 #include "render/render.h"
 
 namespace permsentry {
 namespace {
 
-using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+using Writer = JsonWriter;
 
-// Thin helpers over RapidJSON's streaming writer: no DOM, one pass, no allocation
-// per field beyond the output buffer (the consumer renders at storm rates).
-void Key(Writer& w, absl::string_view k) {
-  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
-}
-void Str(Writer& w, absl::string_view v) {
-  w.String(v.data(), static_cast<rapidjson::SizeType>(v.size()));
-}
+// Thin helpers over the streaming writer: no DOM, one pass, no allocation per
+// field beyond the output buffer (the consumer renders at storm rates).
+void Key(Writer& w, absl::string_view k) { w.Key(k); }
+void Str(Writer& w, absl::string_view v) { w.String(v); }
 void KStr(Writer& w, absl::string_view k, absl::string_view v) {
   Key(w, k);
   Str(w, v);
@@ -61,8 +56,8 @@ void KText(Writer& w, absl::string_view k, absl::string_view v) { KStr(w, k, Esc
 // permsentry.ai and permsentry.ancestry, each rendered on its own (and reused
 // for every event sharing the attribution).
 std::string AiJson(const Attribution& ai) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  std::string scratch;
+  Writer w(&scratch);
   w.StartObject();
   KStr(w, "attribution", AttributionName(ai.kind));
   if (ai.kind != Attribution::Kind::kNone) {
@@ -75,12 +70,12 @@ std::string AiJson(const Attribution& ai) {
     w.EndArray();
   }
   w.EndObject();
-  return std::string(buf.GetString(), buf.GetSize());
+  return std::string(w.view());
 }
 
 std::string AncestryJson(const Attribution& ai) {
-  rapidjson::StringBuffer buf;
-  Writer w(buf);
+  std::string scratch;
+  Writer w(&scratch);
   w.StartArray();
   for (const AncestryEntry& a : ai.ancestry) {
     w.StartObject();
@@ -90,7 +85,7 @@ std::string AncestryJson(const Attribution& ai) {
     w.EndObject();
   }
   w.EndArray();
-  return std::string(buf.GetString(), buf.GetSize());
+  return std::string(w.view());
 }
 
 std::string CapHex(uint64_t caps) { return absl::StrFormat("0x%016x", caps); }
@@ -347,8 +342,7 @@ std::string Renderer::Render(const OpEvent& ev) {
 
 std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) {
   const bool creds_op = IsCredsOp(ev.op);
-  buf_.Clear();
-  Writer w(buf_);
+  Writer w(&buf_);
   w.StartObject();
   KStr(w, "@timestamp", timestamps_.Format(ev.time));
   // An alert's message is its rule's; the event's own summary stays beside it.
@@ -657,9 +651,9 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
     last_ai_ = ev.ai;
   }
   Key(w, "ai");
-  w.RawValue(last_ai_json_.data(), last_ai_json_.size(), rapidjson::kObjectType);
+  w.RawValue(last_ai_json_);
   Key(w, "ancestry");
-  w.RawValue(last_ai_ancestry_json_.data(), last_ai_ancestry_json_.size(), rapidjson::kArrayType);
+  w.RawValue(last_ai_ancestry_json_);
   if (alert != nullptr) {
     KStr(w, "summary", summary);
     WriteAlert(w, *alert, timestamps_);
@@ -679,14 +673,17 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
     w.EndObject();
   }
   w.EndObject();
-  std::string line = JsonOut(absl::string_view(buf_.GetString(), buf_.GetSize()));
+  // The writer escaped U+2028/U+2029 already (JsonOut does it for other writers).
+  const absl::string_view text = w.view();
+  std::string line;
+  line.reserve(text.size() + 1);
+  line.append(text.data(), text.size());
   line += '\n';
   return line;
 }
 
 std::string JsonRenderer::Render(const HealthAlert& h) {
-  buf_.Clear();
-  Writer w(buf_);
+  Writer w(&buf_);
   w.StartObject();
   KStr(w, "@timestamp", timestamps_.Format(h.time));
   KStr(w, "message", h.message);
@@ -724,7 +721,11 @@ std::string JsonRenderer::Render(const HealthAlert& h) {
   w.EndObject();
   w.EndObject();
   w.EndObject();
-  std::string line = JsonOut(absl::string_view(buf_.GetString(), buf_.GetSize()));
+  // The writer escaped U+2028/U+2029 already (JsonOut does it for other writers).
+  const absl::string_view text = w.view();
+  std::string line;
+  line.reserve(text.size() + 1);
+  line.append(text.data(), text.size());
   line += '\n';
   return line;
 }

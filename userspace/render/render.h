@@ -14,7 +14,6 @@
 #include "common/severity.h"
 #include "decode/event.h"
 #include "enrich/enrich.h"
-#include "rapidjson/stringbuffer.h"
 #include "watch/watch_list.h"
 
 namespace permsentry {
@@ -99,7 +98,7 @@ class JsonRenderer : public Renderer {
  private:
   std::string hostname_;
   TimestampFormatter timestamps_;
-  rapidjson::StringBuffer buf_;  // reused: no regrowth per event
+  std::string buf_;  // reused: no regrowth per event
   // The "ai" and "ancestry" members of the last attribution rendered: a storm
   // of events from one process shares one attribution, rendered once.
   std::shared_ptr<const Attribution> last_ai_;

@@ -1,0 +1,115 @@
+// A streaming JSON writer specialised for event lines: it appends to one
+// std::string, keeps commas with a bit per nesting level, and copies a string
+// that needs no escaping (nearly all of them: paths, names, keys) in one
+// append after a table scan, instead of byte by byte. Escapes as RapidJSON's
+// writer does (\", \\, \b \f \n \r \t, \u00XX for other control bytes), and
+// also U+2028 and U+2029, which some JSON-lines readers take for line ends.
+// Input must be UTF-8 (EscapeBytes makes it so); no validation is done here.
+#ifndef PERMSENTRY_RENDER_JSON_WRITER_H_
+#define PERMSENTRY_RENDER_JSON_WRITER_H_
+
+#include <algorithm>
+#include <charconv>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+#include "absl/strings/string_view.h"
+
+namespace permsentry {
+
+class JsonWriter {
+ public:
+  // Writes into *out from its start: *out is scratch space, kept at its size
+  // between uses (no clearing, no zeroing per line); view() is the text.
+  explicit JsonWriter(std::string* out) : out_(out) {
+    if (out->size() < 256) out->resize(256);
+  }
+  absl::string_view view() const { return absl::string_view(out_->data(), used_); }
+  JsonWriter(const JsonWriter&) = delete;
+  JsonWriter& operator=(const JsonWriter&) = delete;
+
+  void StartObject() { Open('{'); }
+  void EndObject() { Close('}'); }
+  void StartArray() { Open('['); }
+  void EndArray() { Close(']'); }
+  // A member name. Names are the program's own ASCII identifiers: copied
+  // without an escaping pass.
+  void Key(absl::string_view k) {
+    char* p = Room(k.size() + 4);
+    p = Separator(p);
+    *p++ = '"';
+    std::memcpy(p, k.data(), k.size());
+    p += k.size();
+    *p++ = '"';
+    *p++ = ':';
+    Advance(p);
+    after_key_ = true;
+  }
+  void String(absl::string_view v) {
+    Advance(Separator(Room(1)));
+    Quoted(v);
+  }
+  void Uint64(uint64_t v) { Number(v); }
+  void Int64(int64_t v) { Number(v); }
+  void Uint(unsigned v) { Number(uint64_t{v}); }
+  void Int(int v) { Number(int64_t{v}); }
+  void Bool(bool v) { Raw(v ? absl::string_view("true") : absl::string_view("false")); }
+  // Text that is already one JSON value (rendered by a JsonWriter).
+  void RawValue(absl::string_view json) { Raw(json); }
+
+ private:
+  // At least n writable bytes at the end; returns where writing goes.
+  char* Room(size_t n) {
+    if (used_ + n + 1 > out_->size()) [[unlikely]]
+      Grow(n);
+    return out_->data() + used_;
+  }
+  void Grow(size_t n);
+  void Advance(char* p) { used_ = static_cast<size_t>(p - out_->data()); }
+  // A comma before every element but a container's first, none after a key.
+  char* Separator(char* p) {
+    if (after_key_) {
+      after_key_ = false;
+      return p;
+    }
+    const uint64_t bit = uint64_t{1} << (depth_ & 63);
+    if (started_ & bit) *p++ = ',';
+    started_ |= bit;
+    return p;
+  }
+  void Open(char c) {
+    char* p = Separator(Room(2));
+    *p++ = c;
+    Advance(p);
+    ++depth_;
+    started_ &= ~(uint64_t{1} << (depth_ & 63));
+  }
+  void Close(char c) {
+    char* p = Room(1);
+    *p++ = c;
+    Advance(p);
+    --depth_;
+  }
+  void Raw(absl::string_view v) {
+    char* p = Separator(Room(v.size() + 1));
+    std::memcpy(p, v.data(), v.size());
+    Advance(p + v.size());
+  }
+  template <typename T>
+  void Number(T v) {
+    char* p = Separator(Room(24));
+    Advance(std::to_chars(p, p + 22, v).ptr);
+  }
+  void Quoted(absl::string_view s);
+
+  std::string* out_;
+  size_t used_ = 0;       // bytes of *out_ written; the rest is room
+  uint64_t started_ = 0;  // bit d: the container at depth d has an element
+  int depth_ = 0;
+  bool after_key_ = false;
+};
+
+}  // namespace permsentry
+
+#endif  // PERMSENTRY_RENDER_JSON_WRITER_H_
