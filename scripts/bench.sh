@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Overhead benchmark: permission and unrelated syscall storms with no sensor,
-# with permsentry and with auditd, in one run. Installs auditd without starting
-# it, and leaves the kernel's audit state as it found it. Arguments go to
-# permsentry_bench (see --help).
+# The benchmark, in one run: the pipeline's instructions per plain event and per
+# alert (callgrind over recorded records), the overhead of permission and
+# unrelated syscall storms with no sensor, with permsentry and with auditd, the
+# sustained storm (calls made / events + repeats delivered / lost, RSS, map
+# memory; the run fails if the sensor loses any), and alert latency idle and
+# under the storm. Installs auditd without starting it and valgrind, and leaves
+# the kernel's audit state as it found it. Arguments go to permsentry_bench
+# (see --help).
 #
 #   scripts/bench.sh [ARGS...]              on this host (its kernel picks the backend)
 #   scripts/bench.sh --vm 6.12 [ARGS...]    in a qemu VM on Debian's 6.12 (or 6.1)
@@ -39,8 +43,9 @@ if [[ "${1:-}" == "--vm" ]]; then
     printf '%q ' python3 "$prog_cost" --sensor "$sensor" --backends tracepoint,rich "$@" >"$job"
   else
     # Fewer cycles than on the host: emulation makes each call ~50x slower.
-    args=(--backends tracepoint,rich --no-auditd --latency-probes 0 --reps 5 --perm-cycles 2000
-      --unrelated-cycles 20000 --write-cycles 2000 --spawn-cycles 200 "$@")
+    args=(--backends tracepoint,rich --no-auditd --latency-probes 0 --no-instructions
+      --storm-seconds 0 --reps 5 --perm-cycles 2000 --unrelated-cycles 20000 --write-cycles 2000
+      --spawn-cycles 200 "$@")
     printf '%q ' "$bench" --sensor "$sensor" "${args[@]}" >"$job"
   fi
   printf '\n' >>"$job"
@@ -55,6 +60,8 @@ if [[ "${1:-}" == "--vm" ]]; then
 fi
 
 # auditd's maintainer scripts would start it (and enable audit for every
-# process started afterwards): the benchmark starts it itself.
+# process started afterwards): the benchmark starts it itself. valgrind
+# (callgrind) counts the pipeline's instructions per record.
 ensure_packages_nostart auditd
+ensure_packages valgrind
 exec "$bench" --sensor "$sensor" "$@"

@@ -34,7 +34,7 @@ enum class BackendChoice { kAuto, kTracepoint, kRich };
 enum class TracepointFlavour { kAuto, kTpBtf, kRawTp };
 
 struct CaptureOptions {
-  uint32_t bulk_ring_bytes = 32u << 20;
+  uint32_t bulk_ring_bytes = 16u << 20;
   uint32_t urgent_ring_bytes = 1u << 20;
   uint32_t process_table_entries = 65536;  // live processes the kernel table holds
   bool verbose = false;                    // pass libbpf's log (verifier output) to stderr

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/utsname.h>
 
+#include <algorithm>
 #include <vector>
 
 #include "absl/strings/str_format.h"
@@ -129,6 +130,12 @@ std::string UnescapeBytes(absl::string_view text) {
 }
 
 std::string EscapeForText(absl::string_view bytes) {
+  // Most names are printable ASCII with nothing to escape: one copy.
+  if (std::all_of(bytes.begin(), bytes.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+      }))
+    return std::string(bytes);
   std::string out;
   out.reserve(bytes.size());
   for (size_t i = 0; i < bytes.size();) {

@@ -26,7 +26,7 @@ enum class ColorMode { kAuto, kAlways, kNever };
 struct Config {
   OutputFormat format = OutputFormat::kJson;
   // Bulk ring: all events, drained on a timer. Power of two, in MiB.
-  uint32_t bulk_ring_mb = 32;
+  uint32_t bulk_ring_mb = 16;
   // Wakeup ring: alert candidates, read as soon as they land. Power of two, in KiB.
   uint32_t urgent_ring_kb = 1024;
   // How often the bulk ring is drained when nothing wakes the reader.
