@@ -27,6 +27,15 @@ void KStr(Writer& w, absl::string_view k, absl::string_view v) {
   Key(w, k);
   Str(w, v);
 }
+// Values the program made itself, with nothing to escape (see CleanString).
+void KClean(Writer& w, absl::string_view k, absl::string_view v) {
+  Key(w, k);
+  w.CleanString(v);
+}
+void KNumStr(Writer& w, absl::string_view k, uint64_t v) {
+  Key(w, k);
+  w.NumberString(v);
+}
 void KU64(Writer& w, absl::string_view k, uint64_t v) {
   Key(w, k);
   w.Uint64(v);
@@ -59,7 +68,7 @@ std::string AiJson(const Attribution& ai) {
   std::string scratch;
   Writer w(&scratch);
   w.StartObject();
-  KStr(w, "attribution", AttributionName(ai.kind));
+  KClean(w, "attribution", AttributionName(ai.kind));
   if (ai.kind != Attribution::Kind::kNone) {
     KText(w, "agent", ai.agent);
     KText(w, "session_id", ai.session_id);
@@ -109,10 +118,10 @@ void WriteCreds(Writer& w, absl::string_view key, const Creds& c) {
   KU64(w, "egid", c.egid);
   KU64(w, "sgid", c.sgid);
   KU64(w, "fsgid", c.fsgid);
-  KStr(w, "cap_effective", CapHex(c.cap_effective));
-  KStr(w, "cap_permitted", CapHex(c.cap_permitted));
-  KStr(w, "cap_inheritable", CapHex(c.cap_inheritable));
-  if (c.cap_ambient != 0) KStr(w, "cap_ambient", CapHex(c.cap_ambient));
+  KClean(w, "cap_effective", CapHex(c.cap_effective));
+  KClean(w, "cap_permitted", CapHex(c.cap_permitted));
+  KClean(w, "cap_inheritable", CapHex(c.cap_inheritable));
+  if (c.cap_ambient != 0) KClean(w, "cap_ambient", CapHex(c.cap_ambient));
   if (c.userns != 0) KU64(w, "userns", c.userns);
   w.EndObject();
 }
@@ -159,7 +168,7 @@ void WriteMount(Writer& w, const OpEvent& ev, const Enriched& en) {
   const bool move = ev.sc != nullptr && ev.sc->name == "move_mount";
   if (ev.mount_flags && !move) {
     const uint32_t f = *ev.mount_flags;
-    KStr(w, "flags", absl::StrFormat("0x%x", f));
+    KClean(w, "flags", absl::StrFormat("0x%x", f));
     std::vector<std::string> names;
     if (ev.op == Op::kMount) {
       for (const Flag& x : kMs)
@@ -185,7 +194,7 @@ void WriteRightsXattr(Writer& w, const OpEvent& ev, NameCache& names) {
   if (acl_kind != AclKind::kNone) {
     Key(w, "acl");
     w.StartObject();
-    KStr(w, "kind", acl_kind == AclKind::kAccess ? "access" : "default");
+    KClean(w, "kind", acl_kind == AclKind::kAccess ? "access" : "default");
     if (ev.op == Op::kXattrRemove) {
       KBool(w, "removed", true);
     } else if (ev.xattr_value) {
@@ -265,7 +274,7 @@ void WriteWatch(Writer& w, const OpEvent& ev, const Enriched& en) {
     w.StartObject();
     KStr(w, "class", en.watch->cls);
     KBytes(w, "entry", en.watch->pattern);
-    KStr(w, "match", "covered_by_mount");
+    KClean(w, "match", "covered_by_mount");
     w.EndObject();
     return;
   }
@@ -277,13 +286,13 @@ void WriteWatch(Writer& w, const OpEvent& ev, const Enriched& en) {
     KStr(w, "class", en.watch->cls);
     KBytes(w, "entry", en.watch->pattern);
   }
-  KStr(w, "match",
-       (how & PS_WM_UNVERIFIED)  ? "unverified_name"
-       : (how & PS_WM_OBJECT)    ? "inode"
-       : (how & PS_WM_DIR_ENTRY) ? "directory_entry"
-                                 : "name");
+  KClean(w, "match",
+         (how & PS_WM_UNVERIFIED)  ? "unverified_name"
+         : (how & PS_WM_OBJECT)    ? "inode"
+         : (how & PS_WM_DIR_ENTRY) ? "directory_entry"
+                                   : "name");
   if (ev.op == Op::kRename || ev.op == Op::kLink || ev.op == Op::kSymlink)
-    KStr(w, "side", (how & PS_WM_PATH2) ? "destination" : "source");
+    KClean(w, "side", (how & PS_WM_PATH2) ? "destination" : "source");
   w.EndObject();
 }
 
@@ -292,17 +301,17 @@ void WriteWatch(Writer& w, const OpEvent& ev, const Enriched& en) {
 void WriteAlert(Writer& w, const AlertInfo& a, TimestampFormatter& ts) {
   Key(w, "alert");
   w.StartObject();
-  KStr(w, "severity", SeverityName(a.severity));
+  KClean(w, "severity", SeverityName(a.severity));
   if (a.base_severity != a.severity) {
-    KStr(w, "base_severity", SeverityName(a.base_severity));
+    KClean(w, "base_severity", SeverityName(a.base_severity));
     KBool(w, "escalated", true);
   }
   if (!a.matched.empty()) WriteNames(w, "rules", a.matched);
   if (a.coalesced) KBool(w, "coalesced", true);
   if (a.repeats > 0) {
     KU64(w, "repeats", a.repeats);
-    KStr(w, "first_seen", ts.Format(a.first_seen));
-    KStr(w, "last_seen", ts.Format(a.last_seen));
+    KClean(w, "first_seen", ts.Format(a.first_seen));
+    KClean(w, "last_seen", ts.Format(a.last_seen));
   }
   w.EndObject();
 }
@@ -344,7 +353,7 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   const bool creds_op = IsCredsOp(ev.op);
   Writer w(&buf_);
   w.StartObject();
-  KStr(w, "@timestamp", timestamps_.Format(ev.time));
+  KClean(w, "@timestamp", timestamps_.Format(ev.time));
   // An alert's message is its rule's; the event's own summary stays beside it.
   const bool is_alert = alert != nullptr && !alert->coalesced;
   const std::string summary = Summary(ev, en);
@@ -352,26 +361,26 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
 
   Key(w, "event");
   w.StartObject();
-  KStr(w, "kind", is_alert ? "alert" : "event");
+  KClean(w, "kind", is_alert ? "alert" : "event");
   if (alert != nullptr) {
     Key(w, "severity");
     w.Int(EcsSeverity(alert->severity));
   }
   Key(w, "category");
   w.StartArray();
-  Str(w, creds_op ? "process" : "file");
+  w.CleanString(creds_op ? "process" : "file");
   w.EndArray();
   Key(w, "type");
   w.StartArray();
-  Str(w, EventType(ev.op));
+  w.CleanString(EventType(ev.op));
   w.EndArray();
-  KStr(w, "action", ev.action);
+  KClean(w, "action", ev.action);
   // An io_uring request seen at submission: its result is not known yet.
-  KStr(w, "outcome",
-       ev.result == Result::kUnknown ? "unknown"
-       : ev.success()                ? "success"
-                                     : "failure");
-  KStr(w, "module", "permsentry");
+  KClean(w, "outcome",
+         ev.result == Result::kUnknown ? "unknown"
+         : ev.success()                ? "success"
+                                       : "failure");
+  KClean(w, "module", "permsentry");
   w.EndObject();
 
   Key(w, "host");
@@ -403,22 +412,22 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
 
   Key(w, "user");
   w.StartObject();
-  KStr(w, "id", absl::StrCat(ev.proc.uid));
+  KNumStr(w, "id", ev.proc.uid);
   if (auto n = names_.UserName(ev.proc.uid)) KStr(w, "name", *n);
   Key(w, "effective");
   w.StartObject();
-  KStr(w, "id", absl::StrCat(ev.proc.euid));
+  KNumStr(w, "id", ev.proc.euid);
   if (auto n = names_.UserName(ev.proc.euid)) KStr(w, "name", *n);
   w.EndObject();
   w.EndObject();
 
   Key(w, "group");
   w.StartObject();
-  KStr(w, "id", absl::StrCat(ev.proc.gid));
+  KNumStr(w, "id", ev.proc.gid);
   if (auto n = names_.GroupName(ev.proc.gid)) KStr(w, "name", *n);
   Key(w, "effective");
   w.StartObject();
-  KStr(w, "id", absl::StrCat(ev.proc.egid));
+  KNumStr(w, "id", ev.proc.egid);
   w.EndObject();
   w.EndObject();
 
@@ -434,23 +443,23 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
       const uint64_t ino = inode ? inode->ino : ev.object->ino;
       const uint32_t dev = inode ? inode->dev : ev.object->dev;
       const uint32_t mode = inode ? inode->mode : ev.object->mode;
-      KStr(w, "inode", absl::StrCat(ino));
-      KStr(w, "device", absl::StrCat(dev >> 20, ":", dev & 0xfffff));
-      KStr(w, "type",
-           S_ISDIR(mode)   ? "dir"
-           : S_ISLNK(mode) ? "symlink"
-           : S_ISREG(mode) ? "file"
-           : S_ISCHR(mode) ? "char_device"
-           : S_ISBLK(mode) ? "block_device"
-                           : "other");
+      KNumStr(w, "inode", ino);
+      KClean(w, "device", absl::StrCat(dev >> 20, ":", dev & 0xfffff));
+      KClean(w, "type",
+             S_ISDIR(mode)   ? "dir"
+             : S_ISLNK(mode) ? "symlink"
+             : S_ISREG(mode) ? "file"
+             : S_ISCHR(mode) ? "char_device"
+             : S_ISBLK(mode) ? "block_device"
+                             : "other");
     }
-    if (st.mode_after) KStr(w, "mode", FormatMode(*st.mode_after));
+    if (st.mode_after) KClean(w, "mode", FormatMode(*st.mode_after));
     if (st.uid_after) {
-      KStr(w, "uid", absl::StrCat(*st.uid_after));
+      KNumStr(w, "uid", *st.uid_after);
       if (auto n = names_.UserName(*st.uid_after)) KStr(w, "owner", *n);
     }
     if (st.gid_after) {
-      KStr(w, "gid", absl::StrCat(*st.gid_after));
+      KNumStr(w, "gid", *st.gid_after);
       if (auto n = names_.GroupName(*st.gid_after)) KStr(w, "group", *n);
     }
     w.EndObject();
@@ -458,16 +467,16 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
 
   Key(w, "permsentry");
   w.StartObject();
-  KStr(w, "operation", OpName(ev.op));
-  KStr(w, "hook", HookName(ev.hook));
+  KClean(w, "operation", OpName(ev.op));
+  KClean(w, "hook", HookName(ev.hook));
   if (ev.repeats > 0) {
     // A summary of identical calls the kernel counted instead of sending.
     KU64(w, "repeats", ev.repeats);
-    KStr(w, "repeats_first", timestamps_.Format(ev.repeats_first));
-    KStr(w, "repeats_last", timestamps_.Format(ev.repeats_last));
+    KClean(w, "repeats_first", timestamps_.Format(ev.repeats_first));
+    KClean(w, "repeats_last", timestamps_.Format(ev.repeats_last));
   }
   if (ev.sc != nullptr) {
-    KStr(w, "syscall", ev.sc->name);
+    KClean(w, "syscall", ev.sc->name);
   } else if (ev.syscall_nr) {
     if (const absl::string_view n = OtherSyscallName(*ev.syscall_nr, ev.compat); !n.empty())
       KStr(w, "syscall", n);
@@ -487,7 +496,7 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   }
   const CallArgs* call = ev.call ? &*ev.call : nullptr;
   if (call != nullptr && ev.hook == Hook::kSyscall) KI64(w, "return_value", call->ret);
-  if (!ev.success()) KStr(w, "errno", ErrnoName(ev.error()));
+  if (!ev.success()) KClean(w, "errno", ErrnoName(ev.error()));
   if (call != nullptr) {
     if (call->path) KBytes(w, "path_arg", *call->path);
     if (call->path_fault) KBool(w, "path_unreadable", true);
@@ -517,17 +526,17 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   }
   WriteWatch(w, ev, en);
   if (ev.open_flags) {
-    KStr(w, "open_flags", OpenFlagsText(*ev.open_flags));
+    KClean(w, "open_flags", OpenFlagsText(*ev.open_flags));
     if (call != nullptr && call->create_mode)
-      KStr(w, "create_mode", FormatMode(*call->create_mode));
+      KClean(w, "create_mode", FormatMode(*call->create_mode));
     if (call == nullptr && ev.op == Op::kWriteOpen && ev.mode)
-      KStr(w, "create_mode", FormatMode(*ev.mode));  // the mode it was created with
+      KClean(w, "create_mode", FormatMode(*ev.mode));  // the mode it was created with
   }
   if (ev.rdev) KStr(w, "rdev", absl::StrCat(*ev.rdev >> 20, ":", *ev.rdev & 0xfffff));
   if (ev.op == Op::kMount || ev.op == Op::kUmount) WriteMount(w, ev, en);
   if (!creds_op) {
     if (en.path) {
-      KStr(w, "path_resolution", en.path->method);
+      KClean(w, "path_resolution", en.path->method);
       if (!en.path->caveats.empty()) WriteNames(w, "path_caveats", en.path->caveats);
       if (en.path->symlink_target) KBytes(w, "symlink_target", *en.path->symlink_target);
       if (!en.path->process_root.empty()) {
@@ -539,27 +548,27 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
         w.EndObject();
       }
     } else {
-      KStr(w, "path_resolution", (ev.path_flags & PS_PATH_BAD_FD) ? "bad_fd" : "unresolved");
+      KClean(w, "path_resolution", (ev.path_flags & PS_PATH_BAD_FD) ? "bad_fd" : "unresolved");
     }
     const FileStateChange& st = en.state;
     Key(w, "file");
     w.StartObject();
-    if (st.mode_before) KStr(w, "mode_before", FormatMode(*st.mode_before));
-    if (st.uid_before) KStr(w, "uid_before", absl::StrCat(*st.uid_before));
-    if (st.gid_before) KStr(w, "gid_before", absl::StrCat(*st.gid_before));
+    if (st.mode_before) KClean(w, "mode_before", FormatMode(*st.mode_before));
+    if (st.uid_before) KNumStr(w, "uid_before", *st.uid_before);
+    if (st.gid_before) KNumStr(w, "gid_before", *st.gid_before);
     // Where before/after come from: the inode itself (reached through the
     // kernel's own objects, or the tracepoint backend's fd or dcache lookup),
     // or else the request.
-    KStr(w, "state_source",
-         !(ev.inode_before || ev.inode_after)    ? "request"
-         : call != nullptr && call->lookup_flags ? "kernel_lookup"
-                                                 : "kernel_inode");
+    KClean(w, "state_source",
+           !(ev.inode_before || ev.inode_after)    ? "request"
+           : call != nullptr && call->lookup_flags ? "kernel_lookup"
+                                                   : "kernel_inode");
     if (!ev.inode_before) {
       KBool(w, "before_unknown", true);
-      KStr(w, "before_unknown_reason", BeforeUnknownReason(ev));
+      KClean(w, "before_unknown_reason", BeforeUnknownReason(ev));
     }
     if (ev.mode && (ev.op == Op::kMode || call != nullptr))
-      KStr(w, "mode_requested", FormatMode(*ev.mode));
+      KClean(w, "mode_requested", FormatMode(*ev.mode));
     w.EndObject();
     WriteNames(w, "access_delta", en.delta);
   } else if (!en.delta.empty()) {
@@ -572,7 +581,7 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
          {std::pair{"dirfd", call->dirfd}, std::pair{"dirfd2", call->dirfd2}}) {
       if (!fd) continue;
       if (*fd == kAtFdCwd) {
-        KStr(w, key, "AT_FDCWD");
+        KClean(w, key, "AT_FDCWD");
       } else {
         KI64(w, key, *fd);
       }
@@ -585,7 +594,7 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
     if (ev.xattr_name) KBytes(w, "name", *ev.xattr_name);
     if (ev.xattr_name_fault) KBool(w, "name_unreadable", true);
     if (ev.xattr_value) {
-      KStr(w, "value_hex", absl::BytesToHexString(*ev.xattr_value));
+      KClean(w, "value_hex", absl::BytesToHexString(*ev.xattr_value));
       KU64(w, "size", ev.xattr_value_size);
       if (ev.xattr_value->size() < ev.xattr_value_size) KBool(w, "value_truncated", true);
       if (ev.xattr_value_fault) KBool(w, "value_unreadable", true);
@@ -685,11 +694,11 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
 std::string JsonRenderer::Render(const HealthAlert& h) {
   Writer w(&buf_);
   w.StartObject();
-  KStr(w, "@timestamp", timestamps_.Format(h.time));
+  KClean(w, "@timestamp", timestamps_.Format(h.time));
   KStr(w, "message", h.message);
   Key(w, "event");
   w.StartObject();
-  KStr(w, "kind", "alert");
+  KClean(w, "kind", "alert");
   Key(w, "severity");
   w.Int(EcsSeverity(h.severity));
   Key(w, "category");
@@ -697,7 +706,7 @@ std::string JsonRenderer::Render(const HealthAlert& h) {
   Str(w, "host");
   w.EndArray();
   KStr(w, "action", h.action);
-  KStr(w, "module", "permsentry");
+  KClean(w, "module", "permsentry");
   w.EndObject();
   Key(w, "host");
   w.StartObject();
@@ -712,7 +721,7 @@ std::string JsonRenderer::Render(const HealthAlert& h) {
   w.StartObject();
   Key(w, "alert");
   w.StartObject();
-  KStr(w, "severity", SeverityName(h.severity));
+  KClean(w, "severity", SeverityName(h.severity));
   w.EndObject();
   Key(w, h.detail);
   w.StartObject();

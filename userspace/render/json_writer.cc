@@ -45,7 +45,7 @@ void JsonWriter::Quoted(absl::string_view s) {
   const size_t n = s.size();
   size_t clean = 0;  // start of the run not yet copied
   const auto flush = [&](size_t upto) {
-    std::memcpy(o, s.data() + clean, upto - clean);
+    CopyShort(o, s.data() + clean, upto - clean);
     o += upto - clean;
   };
   for (size_t i = 0; i < n; ++i) {

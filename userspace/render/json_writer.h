@@ -18,6 +18,28 @@
 
 namespace permsentry {
 
+// memcpy for the short strings a line is made of (names, numbers, words),
+// inline: two overlapping loads and stores instead of a library call.
+inline void CopyShort(char* dst, const char* src, size_t n) {
+  if (n >= 8 && n <= 16) {
+    uint64_t a, b;
+    std::memcpy(&a, src, 8);
+    std::memcpy(&b, src + n - 8, 8);
+    std::memcpy(dst, &a, 8);
+    std::memcpy(dst + n - 8, &b, 8);
+  } else if (n >= 4 && n < 8) {
+    uint32_t a, b;
+    std::memcpy(&a, src, 4);
+    std::memcpy(&b, src + n - 4, 4);
+    std::memcpy(dst, &a, 4);
+    std::memcpy(dst + n - 4, &b, 4);
+  } else if (n < 4) {
+    for (size_t i = 0; i < n; ++i) dst[i] = src[i];
+  } else {
+    std::memcpy(dst, src, n);
+  }
+}
+
 class JsonWriter {
  public:
   // Writes into *out from its start: *out is scratch space, kept at its size
@@ -39,7 +61,7 @@ class JsonWriter {
     char* p = Room(k.size() + 4);
     p = Separator(p);
     *p++ = '"';
-    std::memcpy(p, k.data(), k.size());
+    CopyShort(p, k.data(), k.size());
     p += k.size();
     *p++ = '"';
     *p++ = ':';
@@ -49,6 +71,24 @@ class JsonWriter {
   void String(absl::string_view v) {
     Advance(Separator(Room(1)));
     Quoted(v);
+  }
+  // A string the program made itself (a literal, a name from a table, a
+  // formatted number or time): copied without the escaping pass.
+  void CleanString(absl::string_view v) {
+    char* p = Separator(Room(v.size() + 3));
+    *p++ = '"';
+    CopyShort(p, v.data(), v.size());
+    p += v.size();
+    *p++ = '"';
+    Advance(p);
+  }
+  // A number as a JSON string ("1000": ECS keeps ids as keywords).
+  void NumberString(uint64_t v) {
+    char* p = Separator(Room(24));
+    *p++ = '"';
+    p = std::to_chars(p, p + 21, v).ptr;
+    *p++ = '"';
+    Advance(p);
   }
   void Uint64(uint64_t v) { Number(v); }
   void Int64(int64_t v) { Number(v); }
