@@ -92,6 +92,8 @@ TEST(RenderJson, KernelRepeatsSummary) {
   EXPECT_EQ(Str(d, "/permsentry/repeats_last"), "2023-11-14T22:13:21.500000Z");
   EXPECT_EQ(Str(d, "/@timestamp"), "2023-11-14T22:13:21.500000Z");
   EXPECT_EQ(Str(d, "/event/kind"), "event");
+  EXPECT_NE(Str(d, "/message").find(" (and 4991 more times since 22:13:20Z)"), std::string::npos)
+      << Str(d, "/message");
   TextRenderer t;
   const std::string line = t.Render(ev);
   EXPECT_NE(line.find("(4991 more times since 2023-11-14T22:13:20.250Z)"), std::string::npos)

@@ -357,7 +357,17 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   // An alert's message is its rule's; the event's own summary stays beside it.
   const bool is_alert = alert != nullptr && !alert->coalesced;
   const std::string summary = Summary(ev, en);
-  KStr(w, "message", is_alert ? AlertMessage(*alert) : summary);
+  if (is_alert) {
+    KStr(w, "message", AlertMessage(*alert));
+  } else if (ev.repeats > 0) {
+    // A summary of the kernel's count: said in the line a person reads too.
+    KStr(w, "message",
+         absl::StrCat(summary, " (and ", ev.repeats, ev.repeats == 1 ? " more time" : " more times",
+                      " since ",
+                      absl::FormatTime("%H:%M:%SZ", ev.repeats_first, absl::UTCTimeZone()), ")"));
+  } else {
+    KStr(w, "message", summary);
+  }
 
   Key(w, "event");
   w.StartObject();
