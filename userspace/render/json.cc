@@ -107,6 +107,47 @@ void KBytes(Writer& w, absl::string_view k, absl::string_view bytes) {
   if (e.escaped) KBool(w, absl::StrCat(k, "_escaped"), true);
 }
 
+// "process", "user" and "group", as members of the event object.
+std::string ProcessMembers(const Process& p, NameCache& names_) {
+  std::string scratch;
+  Writer w(&scratch);
+  Key(w, "process");
+  w.StartObject();
+  KU64(w, "pid", p.pid);
+  Key(w, "thread");
+  w.StartObject();
+  KU64(w, "id", p.tid);
+  w.EndObject();
+  Key(w, "parent");
+  w.StartObject();
+  KU64(w, "pid", p.ppid);
+  w.EndObject();
+  KBytes(w, "name", p.comm);
+  w.EndObject();
+
+  Key(w, "user");
+  w.StartObject();
+  KNumStr(w, "id", p.uid);
+  if (auto n = names_.UserName(p.uid)) KStr(w, "name", *n);
+  Key(w, "effective");
+  w.StartObject();
+  KNumStr(w, "id", p.euid);
+  if (auto n = names_.UserName(p.euid)) KStr(w, "name", *n);
+  w.EndObject();
+  w.EndObject();
+
+  Key(w, "group");
+  w.StartObject();
+  KNumStr(w, "id", p.gid);
+  if (auto n = names_.GroupName(p.gid)) KStr(w, "name", *n);
+  Key(w, "effective");
+  w.StartObject();
+  KNumStr(w, "id", p.egid);
+  w.EndObject();
+  w.EndObject();
+  return std::string(w.view());
+}
+
 void WriteCreds(Writer& w, absl::string_view key, const Creds& c) {
   Key(w, key);
   w.StartObject();
@@ -406,40 +447,24 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
     w.EndObject();
   }
 
-  Key(w, "process");
-  w.StartObject();
-  KU64(w, "pid", ev.proc.pid);
-  Key(w, "thread");
-  w.StartObject();
-  KU64(w, "id", ev.proc.tid);
-  w.EndObject();
-  Key(w, "parent");
-  w.StartObject();
-  KU64(w, "pid", ev.proc.ppid);
-  w.EndObject();
-  KBytes(w, "name", ev.proc.comm);
-  w.EndObject();
-
-  Key(w, "user");
-  w.StartObject();
-  KNumStr(w, "id", ev.proc.uid);
-  if (auto n = names_.UserName(ev.proc.uid)) KStr(w, "name", *n);
-  Key(w, "effective");
-  w.StartObject();
-  KNumStr(w, "id", ev.proc.euid);
-  if (auto n = names_.UserName(ev.proc.euid)) KStr(w, "name", *n);
-  w.EndObject();
-  w.EndObject();
-
-  Key(w, "group");
-  w.StartObject();
-  KNumStr(w, "id", ev.proc.gid);
-  if (auto n = names_.GroupName(ev.proc.gid)) KStr(w, "name", *n);
-  Key(w, "effective");
-  w.StartObject();
-  KNumStr(w, "id", ev.proc.egid);
-  w.EndObject();
-  w.EndObject();
+  // process, user and group: the same for every event of a thread between two
+  // credential changes, so a storm renders them once.
+  const Process& p = ev.proc;
+  if (!(last_proc_.valid && last_proc_.pid == p.pid && last_proc_.tid == p.tid &&
+        last_proc_.ppid == p.ppid && last_proc_.uid == p.uid && last_proc_.euid == p.euid &&
+        last_proc_.gid == p.gid && last_proc_.egid == p.egid && last_proc_.comm == p.comm)) {
+    last_proc_ = ProcessBlock{.valid = true,
+                              .pid = p.pid,
+                              .tid = p.tid,
+                              .ppid = p.ppid,
+                              .uid = p.uid,
+                              .euid = p.euid,
+                              .gid = p.gid,
+                              .egid = p.egid,
+                              .comm = p.comm,
+                              .json = ProcessMembers(p, names_)};
+  }
+  w.RawMembers(last_proc_.json);
 
   if (!creds_op || ev.op == Op::kExecCreds) {
     const FileStateChange& st = en.state;

@@ -97,6 +97,9 @@ class JsonWriter {
   void Bool(bool v) { Raw(v ? absl::string_view("true") : absl::string_view("false")); }
   // Text that is already one JSON value (rendered by a JsonWriter).
   void RawValue(absl::string_view json) { Raw(json); }
+  // Text that is already members of an object ("a":1,"b":2, rendered by a
+  // JsonWriter with no StartObject), placed among this object's members.
+  void RawMembers(absl::string_view json) { Raw(json); }
 
  private:
   // At least n writable bytes at the end; returns where writing goes.

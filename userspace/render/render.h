@@ -101,6 +101,15 @@ class JsonRenderer : public Renderer {
   std::string buf_;  // reused: no regrowth per event
   // The "ai" and "ancestry" members of the last attribution rendered: a storm
   // of events from one process shares one attribution, rendered once.
+  // The "process", "user" and "group" members of the last event rendered,
+  // and what they were rendered from.
+  struct ProcessBlock {
+    bool valid = false;
+    uint32_t pid = 0, tid = 0, ppid = 0, uid = 0, euid = 0, gid = 0, egid = 0;
+    std::string comm;
+    std::string json;
+  };
+  ProcessBlock last_proc_;
   std::shared_ptr<const Attribution> last_ai_;
   std::string last_ai_json_;
   std::string last_ai_ancestry_json_;
