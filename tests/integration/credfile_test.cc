@@ -52,7 +52,10 @@ class Credfile : public ::testing::Test {
     WriteFile(r + "/etc/sudoers.d/x", "alice ALL=(ALL) ALL\n", 0440);
     WriteFile(r + "/etc/unwatched", "x\n", 0644);
     config_ = new std::string(r + "/permsentry.yaml");
-    std::ofstream(*config_) << "watch:\n  paths:\n"
+    // Every call its own record: the flipped-buffer test counts the chmods of
+    // its decoy (not a credential file) one by one, as the kernel made them.
+    std::ofstream(*config_) << "capture:\n  coalesce_window_ms: 0\n"
+                            << "watch:\n  paths:\n"
                             << "    - {path: " << r << "/etc/passwd, class: passwd}\n"
                             << "    - {path: " << r << "/etc/shadow, class: shadow}\n"
                             << "    - {path: " << r << "/etc/sudoers.d/, class: sudoers}\n"
