@@ -169,6 +169,13 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
   // The counts that are due, as repeats records in the bulk ring (drained
   // with it); with `all` every count, retried while a CPU's table is in use.
   auto flush_repeats = [&](bool all) {
+    // Nothing counted that is not reported yet: no program run (on a host with
+    // many CPUs, one interrupt each per tick).
+    if (!all) {
+      const absl::StatusOr<CaptureStats> st = backend->ReadStats();
+      const PipelineCounters& pc = pipeline.counters();
+      if (st.ok() && st->repeats == pc.kernel_repeats + pc.repeats_unmatched) return;
+    }
     for (int attempt = 0; attempt < (all ? 100 : 1); ++attempt) {
       absl::StatusOr<int> left = backend->FlushRepeats(all);
       if (!left.ok()) {
