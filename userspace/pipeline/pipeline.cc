@@ -25,6 +25,23 @@ TailMeta MetaOf(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) {
   return m;
 }
 
+// What the rules decided, self-contained (a reload replaces the rule set);
+// `repeats` > 0 for a summary of repeats between `first` and `last`.
+AlertInfo AlertOf(Decision&& d, uint64_t repeats, absl::Time first, absl::Time last) {
+  AlertInfo a{.rule_id = d.rule->id,
+              .rule_name = d.rule->name,
+              .message = std::move(d.message),
+              .severity = d.severity,
+              .base_severity = d.base,
+              .matched = {},
+              .coalesced = false,
+              .repeats = repeats,
+              .first_seen = first,
+              .last_seen = last};
+  for (const Rule* r : d.matched) a.matched.push_back(r->id);
+  return a;
+}
+
 }  // namespace
 
 Pipeline::Pipeline(StdoutWriter* out, TailServer* tail, SinkSet* sinks, std::string hostname,
@@ -126,17 +143,7 @@ void Pipeline::OnRepeats(const RepeatsEvent& r) {
     return;
   }
   // The record alerted: these are that alert's repeats, summarised.
-  AlertInfo a{.rule_id = d->rule->id,
-              .rule_name = d->rule->name,
-              .message = std::move(d->message),
-              .severity = d->severity,
-              .base_severity = d->base,
-              .matched = {},
-              .coalesced = false,
-              .repeats = r.repeats,
-              .first_seen = r.first,
-              .last_seen = r.last};
-  for (const Rule* m : d->matched) a.matched.push_back(m->id);
+  AlertInfo a = AlertOf(std::move(*d), r.repeats, r.first, r.last);
   Emit(*ev, en, &a, true);
 }
 
@@ -173,17 +180,7 @@ void Pipeline::OnOperation(OpEvent& ev, RecordOutcome& out) {
     Emit(ev, en, nullptr, false);
     return;
   }
-  AlertInfo a{.rule_id = d->rule->id,
-              .rule_name = d->rule->name,
-              .message = std::move(d->message),
-              .severity = d->severity,
-              .base_severity = d->base,
-              .matched = {},
-              .coalesced = false,
-              .repeats = 0,
-              .first_seen = ev.time,
-              .last_seen = ev.time};
-  for (const Rule* r : d->matched) a.matched.push_back(r->id);
+  AlertInfo a = AlertOf(std::move(*d), 0, ev.time, ev.time);
   const CoalesceKey key{.rule_id = a.rule_id,
                         .process = ev.proc.key(),
                         .path = facts.path ? *facts.path : std::string(),
