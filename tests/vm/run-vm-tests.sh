@@ -52,6 +52,10 @@ for backend in $backends; do
       --gtest_filter='$filter' 2>&1; echo \$? >/tmp/gtest.code; } |
     tee /tmp/gtest.out | grep --line-buffered '^\[ RUN ' | sed -u 's/^/VM-LIVE /'
   echo "VM-EXIT \$backend \$(cat /tmp/gtest.code)"
+  # A suite that did not pass: what the kernel logged below the console's level.
+  if [ "\$(cat /tmp/gtest.code)" != 0 ]; then
+    { echo "uptime \$(cat /proc/uptime)"; free -m; dmesg | tail -n 30; } | sed 's/^/VM-DMESG /'
+  fi
   sed 's/^/VM-OUT /' /tmp/gtest.out
 done
 exit 0
@@ -99,8 +103,11 @@ for backend in $backends; do
   # stopped answering during it.
   last=$(sed -n 's/^VM-LIVE \[ RUN      \] //p' <<<"$section" | tail -n 1)
   if [[ -n "$last" ]] && ! grep -qE "^\[ *(OK|FAILED|SKIPPED) *\] ${last//./\\.}( |\$)" <<<"$out"; then
+    # timeout(1) says 124 when its bound passed; 137 is a SIGKILL: its -k
+    # after the bound, or the kernel's (the OOM killer), whose words follow.
     case "$code" in
-      124 | 137) failed="${failed:-}(timed out after ${suite_timeout}s in $last) " ;;
+      124) failed="${failed:-}(timed out after ${suite_timeout}s in $last) " ;;
+      137) failed="${failed:-}(killed, SIGKILL, in $last) " ;;
       "") failed="${failed:-}(the VM stopped during $last) " ;;
     esac
   fi
@@ -109,14 +116,14 @@ for backend in $backends; do
   else
     status=1
     say "$release $backend: FAIL ${passed:-0}/${ran:-?} ($note): ${failed:-exit ${code:-none}}"
-    # What failed, with its assertions, for the CI log.
-    grep -E '^(\[  FAILED|/.*Failure|Expected|  Actual|Which is|Value of|permsentry:)' <<<"$out" |
-      head -n 80 | sed 's/^/    /'
-    # Without an exit code the kernel's last words say why.
-    if [[ -z "$code" ]]; then
-      grep -E '(BUG|WARNING|Oops|lockup|hung_task|blocked for more|RCU|panic|Call Trace)' <<<"$section" |
-        head -n 40 | sed 's/^/    console: /'
-    fi
+    # What failed, with its assertions, for the CI log. (Under pipefail a grep
+    # that finds nothing would end this script before the next backend's row.)
+    { grep -E '^(\[  FAILED|/.*Failure|Expected|  Actual|Which is|Value of|permsentry:)' <<<"$out" ||
+      true; } | head -n 80 | sed 's/^/    /'
+    sed -n 's/^VM-DMESG /    dmesg: /p' <<<"$section"
+    # The kernel's words, for a suite that hung, was killed or lost its VM.
+    { grep -E '(BUG|WARNING|Oops|lockup|hung_task|blocked for more|RCU|panic|Call Trace|Out of memory|oom-kill|Killed process|TSC unstable|clocksource.*unstable)' \
+      <<<"$section" || true; } | head -n 40 | sed 's/^/    console: /'
   fi
 done
 if ((status != 0)); then
