@@ -69,7 +69,7 @@ struct ps_envscan {
   __u32 kind, sig; /* what matched: enum ps_ai_env_kind, signature */
   __u32 ide;
   __u32 text_len;
-  __u32 _pad0;
+  __u32 generic; /* a generic marker (AI_AGENT=NAME) matched; a specific one may follow */
 };
 
 /* Per-CPU room for one lifecycle record and one environment variable. Not the
@@ -302,6 +302,14 @@ static __always_inline long ps_env_matched(struct ps_envscan* s, struct ps_proc_
     s->ptr += s->n;
     return 0;
   }
+  /* A generic marker names an agent nobody listed: kept, and the scan goes
+   * on, since an agent's own marker later in the environment says more. */
+  const int generic = s->want.sig == PS_AI_SIG_GENERIC;
+  if (generic && s->generic) {
+    s->phase = 0;
+    s->ptr += s->n;
+    return 0;
+  }
   __u32 len = s->n - 1;
   if (len > PS_AI_TEXT_MAX - 1) len = PS_AI_TEXT_MAX - 1;
   asm volatile("" : "+r"(len));
@@ -311,6 +319,12 @@ static __always_inline long ps_env_matched(struct ps_envscan* s, struct ps_proc_
   s->text_len = len;
   s->kind = s->want.kind;
   s->sig = s->want.sig;
+  if (generic) {
+    s->generic = 1;
+    s->phase = 0;
+    s->ptr += s->n;
+    return 0;
+  }
   return 1;
 }
 
@@ -371,7 +385,12 @@ static long ps_env_step_cb(__u32 i, void* unused) {
     if (at_end && s->want.value_mode == PS_AIV_EXACT) {
       __u64 pk = ps_env_pair(s->nh, s->h);
       struct ps_ai_env_val* v = bpf_map_lookup_elem(&ai_env, &pk);
-      if (!v) goto next;
+      /* No listed value: the name's own entry may still be a generic marker
+       * (AGENT=goose is goose; AGENT=anything-else names that agent). */
+      if (!v) {
+        if (s->want.kind == PS_AIE_AGENT) return ps_env_matched(s, sb);
+        goto next;
+      }
       s->want = *v;
       return ps_env_matched(s, sb);
     }
@@ -442,7 +461,16 @@ int BPF_PROG(ps_exec, struct task_struct* t, pid_t old_pid, struct linux_binprm*
   __u32 exe_len = n > 1 ? (__u32)(n - 1) : 0;
   __u32 text_len = 0;
 
-  if (info->session.tgid == 0) {
+  /* A process may start a session when it is in none, or in a human's
+   * declared `--assisted-by` session: an agent the human then runs is an
+   * agent's session of its own (the declaration itself, inherited in the
+   * environment, does not start a new one). */
+  int in_assisted = 0;
+  if (info->session.tgid != 0) {
+    struct ps_proc_info* root = bpf_map_lookup_elem(&procs, &info->session);
+    in_assisted = root && root->signal == PS_SIGNAL_DECLARED && root->sig == PS_AI_SIG_ASSISTED;
+  }
+  if (info->session.tgid == 0 || in_assisted) {
     /* 1. The executable's path. */
     sig = ps_match_path(offsetof(struct ps_proc_event, data), exe_len, &launcher);
     if (sig >= 0) signal = PS_SIGNAL_EXE;
@@ -479,6 +507,10 @@ int BPF_PROG(ps_exec, struct task_struct* t, pid_t old_pid, struct linux_binprm*
         sig = 0; /* the real index (kDeclaredSig for declared) is set below */
         signal = (r & PS_SCAN_AGENT) ? PS_SIGNAL_ENV : PS_SIGNAL_DECLARED;
         text_len = sb->scan.text_len;
+        if (in_assisted && sb->scan.sig == PS_AI_SIG_ASSISTED) {
+          signal = PS_SIGNAL_NONE;
+          text_len = 0;
+        }
       }
     }
     if (signal != PS_SIGNAL_NONE) {

@@ -23,6 +23,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "gtest/gtest.h"
 #include "sensor_harness.h"
@@ -287,6 +288,87 @@ TEST_F(Attribution, EnvironmentMarkerAloneStartsASession) {
   ExpectAgent(*e, "goose");
   EXPECT_TRUE(absl::EndsWith(Get(*e, "permsentry.ai.evidence.0"), ": env GOOSE_TERMINAL=1"))
       << Get(*e, "permsentry.ai.evidence.0");
+}
+
+// The markers the real CLIs set for their shell tools (agents.md, observed):
+// each alone starts that agent's session.
+TEST_F(Attribution, ObservedMarkersOfNewerAgents) {
+  const struct {
+    const char* marker;
+    const char* agent;
+  } cases[] = {{"QWEN_CODE=1", "qwen-code"},
+               {"COPILOT_CLI=1", "copilot"},
+               {"CODEX_SESSION_ID=0199aa", "codex"},
+               {"CLAUDE_CODE_SESSION_ID=5e1f", "claude"}};
+  int mode = 0661;  // not 0644: File() itself sets that
+  for (const auto& c : cases) {
+    const std::string f = File(absl::StrCat("observed-", c.agent));
+    const std::string m = absl::StrFormat("0%o", mode);
+    ASSERT_EQ(RunClean({"/bin/sh", "-c", "/bin/chmod " + m + " " + f}, {c.marker}), 0);
+    auto e = WaitChmod(f, m);
+    ASSERT_TRUE(e) << c.marker;
+    ExpectAgent(*e, c.agent);
+    EXPECT_TRUE(
+        absl::EndsWith(Get(*e, "permsentry.ai.evidence.0"), absl::StrCat(": env ", c.marker)))
+        << Get(*e, "permsentry.ai.evidence.0");
+    ++mode;
+  }
+}
+
+// An agent nobody listed, by the generic marker it sets: named by the value,
+// in the kernel, through a cleared environment.
+TEST_F(Attribution, GenericMarkerNamesAnUnlistedAgent) {
+  const std::string f = File("generic");
+  ASSERT_EQ(RunClean({"/bin/sh", "-c", "env -i /bin/chmod 0647 " + f},
+                     {"AI_AGENT=zed-agent_0.9", "HOME=/root"}),
+            0);
+  auto e = WaitChmod(f, "0647");
+  ASSERT_TRUE(e);
+  ExpectAgent(*e, "zed-agent_0.9");
+  EXPECT_TRUE(absl::EndsWith(Get(*e, "permsentry.ai.evidence.0"),
+                             ": env AI_AGENT=zed-agent_0.9 (a generic agent marker)"))
+      << Get(*e, "permsentry.ai.evidence.0");
+  // A listed agent's own marker wins over a generic one before it.
+  const std::string g = File("generic-claude");
+  ASSERT_EQ(RunClean({"/bin/sh", "-c", "/bin/chmod 0647 " + g},
+                     {"AI_AGENT=claude-code_2.1_agent", "CLAUDECODE=1"}),
+            0);
+  e = WaitChmod(g, "0647");
+  ASSERT_TRUE(e);
+  ExpectAgent(*e, "claude");
+  // AGENT=goose is goose; a value that is no name is "unnamed", still agent.
+  const std::string h = File("generic-unnamed");
+  ASSERT_EQ(RunClean({"/bin/sh", "-c", "/bin/chmod 0647 " + h}, {"AGENT=1234"}), 0);
+  e = WaitChmod(h, "0647");
+  ASSERT_TRUE(e);
+  ExpectAgent(*e, "unnamed");
+}
+
+// A human following a chat assistant's advice declares it: assisted, with the
+// declaration as evidence, inherited through sudo-style identity changes; an
+// agent started from that terminal is still that agent.
+TEST_F(Attribution, DeclaredAdviceIsAssisted) {
+  const std::string f = File("advice");
+  const CommandResult r =
+      RunPermsentry({"exec", "--assisted-by", "chatgpt", "--", "/bin/sh", "-c",
+                     "setpriv --reuid=0 --regid=0 --clear-groups env -i /bin/chmod 0711 " + f});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto e = WaitChmod(f, "0711");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(Get(*e, "permsentry.ai.attribution"), "assisted") << e->at("message");
+  EXPECT_EQ(Get(*e, "permsentry.ai.agent"), "chatgpt");
+  EXPECT_TRUE(absl::EndsWith(
+      Get(*e, "permsentry.ai.evidence.0"),
+      " sh: declared with permsentry exec --assisted-by (PERMSENTRY_ASSISTED=chatgpt)"))
+      << Get(*e, "permsentry.ai.evidence.0");
+  const std::string g = File("advice-then-agent");
+  ASSERT_EQ(RunPermsentry({"exec", "--assisted-by", "chatgpt", "--", Bin("claude"), "--",
+                           "/bin/chmod", "0712", g})
+                .exit_code,
+            0);
+  e = WaitChmod(g, "0712");
+  ASSERT_TRUE(e);
+  ExpectAgent(*e, "claude");
 }
 
 TEST_F(Attribution, HumanVsCodeTerminalWithoutAgentIsNone) {

@@ -582,10 +582,26 @@ TEST(Cli, BadBackendIsUsageError) {
 TEST(Cli, ExecUsageErrors) {
   CommandResult r = RunPermsentry({"exec", "--", "/bin/true"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_TRUE(absl::StartsWith(r.err, "permsentry exec: --agent NAME is required\n")) << r.err;
+  EXPECT_TRUE(
+      absl::StartsWith(r.err, "permsentry exec: give one of --agent NAME or --assisted-by NAME\n"))
+      << r.err;
   r = RunPermsentry({"exec", "--agent", "bad name", "--", "/bin/true"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_EQ(CountLines(r.err), 1) << r.err;
+  r = RunPermsentry({"exec", "--agent", "a", "--assisted-by", "b", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_TRUE(absl::StartsWith(r.err, "permsentry exec: give one of")) << r.err;
+  r = RunPermsentry({"exec", "--assisted-by", "chat bot", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err,
+            "permsentry exec: assistant name \"chat bot\" must be 1-64 letters, digits, '.', "
+            "'_' or '-'\n");
+  r = RunPermsentry({"exec", "--assisted-by", "chatgpt", "--session", "x", "--", "/bin/true"});
+  EXPECT_EQ(r.exit_code, 2);
+  r = RunPermsentry(
+      {"exec", "--assisted-by", "chatgpt", "/bin/sh", "-c", "echo $PERMSENTRY_ASSISTED; exit 4"});
+  EXPECT_EQ(r.exit_code, 4);
+  EXPECT_EQ(r.out, "chatgpt\n");
   r = RunPermsentry({"exec", "--agent", "bot", "--session", "a/b", "--", "/bin/true"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_TRUE(absl::StrContains(r.err, "session id \"a/b\"")) << r.err;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "attribute/attribution.h"
 #include "attribute/process_table.h"
 #include "attribute/signatures.h"
@@ -103,8 +104,9 @@ TEST(Signatures, DefaultTableCoversTheKnownAgents) {
   const SignatureSet d = DefaultSignatures();
   std::vector<std::string> names;
   for (const AgentSignature& a : d.agents) names.push_back(a.agent);
-  for (const char* want : {"claude", "codex", "gemini", "goose", "opencode", "aider", "cline",
-                           "roo-code", "amazon-q", "kiro", "cursor-agent", "copilot", "amp"}) {
+  for (const char* want :
+       {"claude", "codex", "gemini", "goose", "opencode", "aider", "cline", "roo-code", "amazon-q",
+        "kiro", "cursor-agent", "copilot", "amp", "qwen-code", "crush", "kilo-code", "auggie"}) {
     EXPECT_NE(std::find(names.begin(), names.end(), want), names.end()) << want;
   }
   absl::StatusOr<KernelSignatures> k = BuildKernelSignatures(d);
@@ -117,9 +119,19 @@ TEST(Signatures, DefaultTableCoversTheKnownAgents) {
   ASSERT_TRUE(k->env.contains(EnvPairKey(agent, FnvHash("goose"))));
   EXPECT_EQ(d.agents[k->env.at(EnvPairKey(agent, FnvHash("goose"))).sig].agent, "goose");
   EXPECT_EQ(d.agents[k->env.at(EnvPairKey(agent, FnvHash("amp"))).sig].agent, "amp");
-  // The declared marker is always there.
+  // Any other AGENT value is a generic marker: the name's own entry says so,
+  // and the kernel falls back to it when no listed value matches.
+  EXPECT_EQ(k->env.at(agent).kind, PS_AIE_AGENT);
+  EXPECT_EQ(k->env.at(agent).sig, kGenericSig);
+  ASSERT_TRUE(k->env.contains(FnvHash("AI_AGENT")));
+  EXPECT_EQ(k->env.at(FnvHash("AI_AGENT")).value_mode, PS_AIV_ANY);
+  EXPECT_EQ(k->env.at(FnvHash("AI_AGENT")).sig, kGenericSig);
+  // The declared markers are always there.
   ASSERT_TRUE(k->env.contains(FnvHash(kDeclaredEnv)));
   EXPECT_EQ(k->env.at(FnvHash(kDeclaredEnv)).kind, PS_AIE_DECLARED);
+  ASSERT_TRUE(k->env.contains(FnvHash(kAssistedEnv)));
+  EXPECT_EQ(k->env.at(FnvHash(kAssistedEnv)).kind, PS_AIE_DECLARED);
+  EXPECT_EQ(k->env.at(FnvHash(kAssistedEnv)).sig, kAssistedSig);
   // node is a launcher, claude an agent.
   EXPECT_EQ(k->paths.at(PathPatternHash("node")).flags, PS_AIP_LAUNCHER);
   EXPECT_EQ(k->paths.at(PathPatternHash("claude")).flags, PS_AIP_AGENT);
@@ -180,6 +192,52 @@ TEST(Signatures, MatchProcessInKernelOrder) {
   EXPECT_EQ(m->sig, kDeclaredSig);
   EXPECT_EQ(ParseDeclared(m->text).agent, "ci-bot");
   EXPECT_EQ(ParseDeclared(m->text).session, "run-7");
+
+  m = MatchProcess(d, {.exe = "/bin/sh", .argv = {}, .env = {"PERMSENTRY_ASSISTED=chatgpt"}}, &ide);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->signal, PS_SIGNAL_DECLARED);
+  EXPECT_EQ(m->sig, kAssistedSig);
+}
+
+TEST(Signatures, GenericMarkersNameAgentsNobodyListed) {
+  const SignatureSet d = DefaultSignatures();
+  bool ide = false;
+  // An agent the table does not know, by the generic marker's value.
+  auto m =
+      MatchProcess(d, {.exe = "/bin/sh", .argv = {}, .env = {"HOME=/", "AI_AGENT=newbot"}}, &ide);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->sig, kGenericSig);
+  EXPECT_EQ(m->signal, PS_SIGNAL_ENV);
+  EXPECT_EQ(m->text, "AI_AGENT=newbot");
+  EXPECT_EQ(GenericAgentName(m->text), "newbot");
+  // AGENT=goose is goose; AGENT=anything-else is generic.
+  m = MatchProcess(d, {.exe = "/bin/sh", .argv = {}, .env = {"AGENT=goose"}}, &ide);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(d.agents[m->sig].agent, "goose");
+  m = MatchProcess(d, {.exe = "/bin/sh", .argv = {}, .env = {"AGENT=zed-agent"}}, &ide);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->sig, kGenericSig);
+  // A listed agent's own marker wins over a generic one, wherever it is.
+  m = MatchProcess(
+      d, {.exe = "/bin/sh", .argv = {}, .env = {"AI_AGENT=claude-code_2.1_agent", "CLAUDECODE=1"}},
+      &ide);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(d.agents[m->sig].agent, "claude");
+  EXPECT_EQ(m->text, "CLAUDECODE=1");
+  // The first generic marker is the one kept.
+  m = MatchProcess(d, {.exe = "/bin/sh", .argv = {}, .env = {"AI_AGENT=one", "AGENT=two"}}, &ide);
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->text, "AI_AGENT=one");
+  // Values that are not names.
+  EXPECT_EQ(GenericAgentName("AGENT=1"), "unnamed");
+  EXPECT_EQ(GenericAgentName("AGENT=true"), "true");
+  EXPECT_EQ(GenericAgentName("AI_AGENT="), "unnamed");
+  EXPECT_EQ(GenericAgentName("AI_AGENT=a b"), "unnamed");
+  EXPECT_EQ(GenericAgentName(absl::StrCat("AI_AGENT=", std::string(65, 'x'))), "unnamed");
+  // Without generic markers, nothing.
+  SignatureSet none = d;
+  none.generic_env.clear();
+  EXPECT_FALSE(MatchProcess(none, {.exe = "/bin/sh", .argv = {}, .env = {"AI_AGENT=x"}}, &ide));
 }
 
 // ---------------------------------------------------------------- process table
@@ -398,6 +456,39 @@ TEST(Attribution, DeclaredSessionIdsAreTheDeclarersOwn) {
   r.Fork(1, 700, 1000);
   r.Exec(700, "sh", "/bin/sh", PS_SIGNAL_DECLARED, kDeclaredSig, "PERMSENTRY_AGENT=bot");
   EXPECT_TRUE(absl::StartsWith(r.table.Session(K(700))->id, "bot-700-"));
+}
+
+TEST(Attribution, GenericMarkerSessionIsNamedByItsValue) {
+  Recorder r;
+  r.Fork(1, 800, 1000);
+  r.Exec(800, "node", "/usr/bin/node", PS_SIGNAL_ENV, kGenericSig, "AI_AGENT=newbot");
+  r.Fork(800, 810, 1000);
+  r.Exec(810, "chmod", "/usr/bin/chmod");
+  const Attribution a = Attribute(r.Of(810), r.table);
+  EXPECT_EQ(a.kind, Attribution::Kind::kAgent);
+  EXPECT_EQ(a.agent, "newbot");
+  EXPECT_EQ(a.evidence[0], "pid 800 node: env AI_AGENT=newbot (a generic agent marker)");
+}
+
+TEST(Attribution, DeclaredAdviceIsAssistedAndMakesNoNeighbours) {
+  Recorder r;
+  const uint32_t tty = (136u << 20) | 4;
+  r.Fork(1, 900, 1000, 7, tty);
+  r.Exec(900, "bash", "/usr/bin/bash", PS_SIGNAL_DECLARED, kAssistedSig,
+         "PERMSENTRY_ASSISTED=chatgpt");
+  r.Fork(900, 910, 1000, 7, tty);
+  r.Exec(910, "chmod", "/usr/bin/chmod");
+  Attribution a = Attribute(r.Of(910), r.table);
+  EXPECT_EQ(a.kind, Attribution::Kind::kAssisted);
+  EXPECT_EQ(a.agent, "chatgpt");
+  EXPECT_EQ(a.evidence[0],
+            "pid 900 bash: declared with permsentry exec --assisted-by "
+            "(PERMSENTRY_ASSISTED=chatgpt)");
+  // Another shell in the same login session and terminal is not "beside" a
+  // human's declaration: none.
+  r.Fork(1, 920, 1000, 7, tty);
+  r.Exec(920, "bash", "/usr/bin/bash");
+  EXPECT_EQ(Attribute(r.Of(920), r.table).kind, Attribution::Kind::kNone);
 }
 
 TEST(ProcessTable, ExitedEntriesAreBounded) {

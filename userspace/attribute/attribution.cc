@@ -79,6 +79,9 @@ Attribution Attribute(const Subject& s, const ProcessTable& t) {
       a.evidence.push_back(absl::StrCat("kernel process table: in the AI session rooted at pid ",
                                         s.session.pid, " (its start was not seen)"));
     } else {
+      // A declared human session (--assisted-by) is the advice's, not an
+      // agent's: its members are `assisted`, with the declaration as evidence.
+      if (session->assisted) a.kind = Attribution::Kind::kAssisted;
       a.agent = session->agent;
       a.session_id = session->id;
       a.evidence.push_back(
@@ -102,7 +105,7 @@ Attribution Attribute(const Subject& s, const ProcessTable& t) {
 
   a.ancestry = Ancestry(s, t, ProcKey{}, kMaxAncestryOutsideSessions, &complete);
   for (const AiSession* live : t.LiveSessions()) {
-    if (!SameUser(s, *live)) continue;
+    if (live->assisted || !SameUser(s, *live)) continue;
     std::string why;
     if (s.sessionid != kUnsetId && s.sessionid == live->sessionid) {
       why = absl::StrCat("same login session (audit session ", s.sessionid, ")");

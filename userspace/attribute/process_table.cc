@@ -11,16 +11,19 @@
 namespace permsentry {
 namespace {
 
-std::string SignalText(uint32_t signal, const std::string& text, const std::string& exe,
-                       const std::string& comm) {
+std::string SignalText(uint32_t signal, uint32_t sig, const std::string& text,
+                       const std::string& exe, const std::string& comm) {
   switch (signal) {
     case PS_SIGNAL_EXE:
       return absl::StrCat("executable ", exe.empty() ? text : exe);
     case PS_SIGNAL_SCRIPT:
       return absl::StrCat(comm, " script ", text);
     case PS_SIGNAL_ENV:
+      if (sig == kGenericSig) return absl::StrCat("env ", text, " (a generic agent marker)");
       return absl::StrCat("env ", text);
     case PS_SIGNAL_DECLARED:
+      if (sig == kAssistedSig)
+        return absl::StrCat("declared with permsentry exec --assisted-by (", text, ")");
       return absl::StrCat("declared with permsentry exec (", text, ")");
     default:
       return "unknown signal";
@@ -59,7 +62,8 @@ std::string TtyName(uint32_t tty) {
 }
 
 std::string ProcessTable::AgentName(uint32_t sig, const std::string& text) const {
-  if (sig == kDeclaredSig) return ParseDeclared(text).agent;
+  if (sig == kDeclaredSig || sig == kAssistedSig) return ParseDeclared(text).agent;
+  if (sig == kGenericSig) return GenericAgentName(text);
   if (sigs_ != nullptr && sig < sigs_->agents.size()) return sigs_->agents[sig].agent;
   return "unknown";
 }
@@ -71,7 +75,8 @@ void ProcessTable::StartSession(const ProcEntry& root, uint32_t sig, uint32_t si
   s.root = root.key;
   s.agent = AgentName(sig, text);
   s.signal = signal;
-  s.matched = SignalText(signal, text, root.exe, root.comm);
+  s.matched = SignalText(signal, sig, text, root.exe, root.comm);
+  s.assisted = sig == kAssistedSig;
   s.seeded = seeded;
   s.start = when;
   s.uid = root.uid;

@@ -42,6 +42,9 @@ struct AiSession {
   absl::Time start;     // the root's exec (or the sensor's start, when seeded)
   uint32_t uid = 0, loginuid = kUnsetId, sessionid = kUnsetId, tty = 0;
   bool ide = false;  // the root runs in an IDE terminal
+  // Declared with `permsentry exec --assisted-by`: a human following advice
+  // from `agent`; its members are `assisted`, and it has no neighbours.
+  bool assisted = false;
   std::string root_comm, root_exe, cwd;
   int64_t live_members = 0;       // processes of the session still running
   absl::Time ended;               // when the last member exited

@@ -1,5 +1,7 @@
 #include "attribute/signatures.h"
 
+#include <tuple>
+
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -104,30 +106,57 @@ SignatureSet DefaultSignatures() {
     for (absl::string_view e : env) a.env.push_back(Marker(e));
     s.agents.push_back(std::move(a));
   };
-  add("claude", {"claude", "claude/versions/*"}, {"@anthropic-ai/claude-code/cli.js"},
-      {"CLAUDECODE=1", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_CHILD_SESSION=1"});
+  // Executables and npm scripts as the packages' `bin` entries name them (npm
+  // metadata, 2026-12); markers as the real CLIs set them for their shell
+  // tools (../shared/agents.md, observed table). An agent's deliberate marker
+  // is preferred to a name: names are what another program can share.
+  add("claude", {"claude", "claude/versions/*", "@anthropic-ai/claude-code/bin/claude.exe"},
+      {"@anthropic-ai/claude-code/cli.js"},
+      {"CLAUDECODE=1", "CLAUDE_CODE_ENTRYPOINT", "CLAUDE_CODE_CHILD_SESSION=1",
+       "CLAUDE_CODE_SESSION_ID"});
   add("codex", {"codex", "codex-linux-sandbox"}, {"@openai/codex/bin/codex.js"},
-      {"CODEX_THREAD_ID", "CODEX_SANDBOX_NETWORK_DISABLED=1", "CODEX_MANAGED_BY_NPM=1"});
+      {"CODEX_SESSION_ID", "CODEX_THREAD_ID", "CODEX_SANDBOX_NETWORK_DISABLED=1",
+       "CODEX_MANAGED_BY_NPM=1"});
   add("gemini", {"gemini"},
       {"@google/gemini-cli/dist/index.js", "@google/gemini-cli/bundle/gemini.js"},
-      {"GEMINI_CLI=1"});
+      {"GEMINI_CLI=1", "GEMINI_CLI_NO_RELAUNCH=true"});
+  add("qwen-code", {"qwen"}, {"@qwen-code/qwen-code/cli-entry.js"},
+      {"QWEN_CODE=1", "QWEN_CODE_SESSION_ID", "QWEN_CODE_CLI"});
+  add("copilot", {"copilot"}, {"@github/copilot/index.js", "@github/copilot/npm-loader.js"},
+      {"COPILOT_CLI=1", "COPILOT_AGENT_SESSION_ID", "COPILOT_AGENT=1"});
   add("goose", {"goose"}, {}, {"GOOSE_TERMINAL=1", "AGENT=goose"});
-  add("opencode", {"opencode"}, {"opencode-ai/bin/opencode"},
+  add("opencode", {"opencode", "opencode-ai/bin/opencode.exe"}, {"opencode-ai/bin/opencode"},
       {"OPENCODE=1", "OPENCODE_PID", "AGENT=1"});
   add("aider", {"aider"}, {"bin/aider"}, {"OR_APP_NAME=Aider"});
-  add("cline", {"cline"}, {"cline/dist/cli.js"}, {"CLINE_ACTIVE=true"});
+  add("cline", {"cline", "cline/bin/cline"}, {"cline/dist/cli.js"}, {"CLINE_ACTIVE=true"});
   add("roo-code", {}, {}, {"ROO_ACTIVE=true"});
+  add("kilo-code", {"kilocode", "@kilocode/cli/bin/kilo"}, {}, {});
+  add("crush", {"crush"}, {"@charmland/crush/run-crush.js"}, {});
+  add("auggie", {"auggie"}, {"@augmentcode/auggie/augment.mjs"}, {});
   add("amazon-q", {"qchat"}, {}, {"AWS_EXECUTION_ENV=AmazonQ-For-CLI*"});
   add("kiro", {"kiro-cli", "kiro-cli-chat"}, {}, {"KIRO_SESSION_ID"});
   add("cursor-agent", {"cursor-agent"}, {}, {"CURSOR_AGENT=1"});
-  add("copilot", {"copilot"}, {"@github/copilot/index.js"}, {"COPILOT_AGENT=1"});
-  add("amp", {"amp"}, {"@sourcegraph/amp/dist/main.js"}, {"AGENT=amp"});
+  add("amp", {"amp"}, {"@sourcegraph/amp/dist/main.js", "@ampcode/cli/bin/amp.exe"}, {"AGENT=amp"});
   add("windsurf", {}, {}, {"WINDSURF_CASCADE_TERMINAL=1"});
   s.launchers = {"node",    "nodejs",     "bun",        "deno",      "python",
                  "python3", "python3.11", "python3.12", "python3.13"};
   s.ide_env = {Marker("TERM_PROGRAM=vscode"), Marker("CURSOR_TRACE_ID"),
                Marker("VSCODE_GIT_IPC_HANDLE")};
+  // Claude Code sets AI_AGENT; opencode, Goose and Amp set AGENT.
+  s.generic_env = {"AI_AGENT", "AGENT"};
   return s;
+}
+
+std::string GenericAgentName(absl::string_view env_var) {
+  absl::string_view v = env_var;
+  if (const size_t eq = v.find('='); eq != absl::string_view::npos) v = v.substr(eq + 1);
+  bool letter = false, ok = !v.empty() && v.size() <= 64;
+  for (char c : v) {
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    letter |= alpha;
+    ok &= alpha || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == ':';
+  }
+  return ok && letter ? std::string(v) : "unnamed";
 }
 
 absl::StatusOr<KernelSignatures> BuildKernelSignatures(const SignatureSet& set) {
@@ -190,10 +219,30 @@ absl::StatusOr<KernelSignatures> BuildKernelSignatures(const SignatureSet& set) 
   }
   for (const EnvMarker& m : set.ide_env)
     if (absl::Status st = add_env(m, 0, PS_AIE_IDE, "ide"); !st.ok()) return st;
-  if (absl::Status st = add_env(EnvMarker{.name = kDeclaredEnv, .value = "", .mode = PS_AIV_ANY},
-                                kDeclaredSig, PS_AIE_DECLARED, "permsentry exec");
-      !st.ok())
-    return st;
+  for (const std::string& name : set.generic_env) {
+    absl::StatusOr<EnvMarker> m = ParseEnvMarker(name);
+    if (!m.ok() || m->mode != PS_AIV_ANY)
+      return absl::InvalidArgumentError(absl::StrFormat(
+          "generic marker \"%s\": give a variable's name (letters, digits and _)", name));
+    auto it = k.env.find(FnvHash(name));
+    if (it != k.env.end() && it->second.value_mode == PS_AIV_EXACT && it->second.kind == 0) {
+      // Listed NAME=VALUE markers keep their agents; any other value names
+      // an agent of its own (the kernel falls back to this entry).
+      it->second.kind = PS_AIE_AGENT;
+      it->second.sig = kGenericSig;
+      continue;
+    }
+    if (absl::Status st = add_env(*m, kGenericSig, PS_AIE_AGENT, "generic"); !st.ok()) return st;
+  }
+  for (const auto& [name, sig, who] :
+       {std::tuple<const char*, uint32_t, const char*>{kDeclaredEnv, kDeclaredSig,
+                                                       "permsentry exec --agent"},
+        {kAssistedEnv, kAssistedSig, "permsentry exec --assisted-by"}}) {
+    if (absl::Status st = add_env(EnvMarker{.name = name, .value = "", .mode = PS_AIV_ANY}, sig,
+                                  PS_AIE_DECLARED, who);
+        !st.ok())
+      return st;
+  }
   return k;
 }
 
@@ -231,7 +280,7 @@ std::optional<SignatureMatch> MatchProcess(const SignatureSet& set, const Proces
   // One pass over the environment: IDE markers count whatever else matches
   // (the kernel scans a recognised agent's environment too), and the first
   // agent marker is kept for after the paths.
-  std::optional<SignatureMatch> env_match;
+  std::optional<SignatureMatch> env_match, generic_match;
   for (const std::string& var : image.env) {
     const size_t eq = var.find('=');
     if (eq == std::string::npos || eq > kEnvNameMax) continue;
@@ -240,8 +289,10 @@ std::optional<SignatureMatch> MatchProcess(const SignatureSet& set, const Proces
     for (const EnvMarker& m : set.ide_env)
       if (ide != nullptr && EnvMatches(m, name, value)) *ide = true;
     if (env_match) continue;
-    if (name == kDeclaredEnv) {
-      env_match = SignatureMatch{.sig = kDeclaredSig, .signal = PS_SIGNAL_DECLARED, .text = var};
+    if (name == kDeclaredEnv || name == kAssistedEnv) {
+      env_match = SignatureMatch{.sig = name == kDeclaredEnv ? kDeclaredSig : kAssistedSig,
+                                 .signal = PS_SIGNAL_DECLARED,
+                                 .text = var};
       continue;
     }
     for (uint32_t i = 0; i < set.agents.size() && !env_match; ++i) {
@@ -252,7 +303,17 @@ std::optional<SignatureMatch> MatchProcess(const SignatureSet& set, const Proces
         }
       }
     }
+    // A generic marker only when nothing more specific comes (the first one).
+    if (!env_match && !generic_match) {
+      for (const std::string& g : set.generic_env) {
+        if (name == g) {
+          generic_match = SignatureMatch{.sig = kGenericSig, .signal = PS_SIGNAL_ENV, .text = var};
+          break;
+        }
+      }
+    }
   }
+  if (!env_match) env_match = std::move(generic_match);
   // Same order as the kernel: executable, a launcher's script, environment.
   // Both paths are checked against executables and scripts alike, as the
   // kernel's one path map does (a shebang script's path is argv[1] of its

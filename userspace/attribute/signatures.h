@@ -30,12 +30,17 @@ struct AgentSignature {
   std::vector<std::string> executables;  // trailing path components: "claude", "claude/versions/*"
   std::vector<std::string> scripts;      // argv[1] of a launcher, same matching
   std::vector<EnvMarker> env;            // markers the agent sets for what it spawns
+  std::string origin;                    // "FILE:LINE" of a configured one; empty: built in
 };
 
 struct SignatureSet {
   std::vector<AgentSignature> agents;
   std::vector<std::string> launchers;  // interpreters whose argv[1] is checked
   std::vector<EnvMarker> ide_env;      // an IDE terminal (assisted, never agent alone)
+  // Variables any agent may set, whose value names it (AI_AGENT=NAME): a
+  // session for an agent nobody listed. A listed agent's own marker wins.
+  std::vector<std::string> generic_env;
+  bool generic_env_set = false;  // (config) generic_env given: replaces the built-in list
 };
 
 // The built-in table (see ../shared/agents.md for where each signal comes from).
@@ -44,7 +49,20 @@ SignatureSet DefaultSignatures();
 // The marker `permsentry exec` sets: PERMSENTRY_AGENT=NAME[/SESSION].
 inline constexpr char kDeclaredEnv[] = "PERMSENTRY_AGENT";
 // Signature index the kernel reports for a declared session.
-inline constexpr uint32_t kDeclaredSig = 0xfffffffe;
+inline constexpr uint32_t kDeclaredSig = PS_AI_SIG_DECLARED;
+// The marker `permsentry exec --assisted-by` sets: PERMSENTRY_ASSISTED=NAME. A
+// human declares that what they run follows advice from NAME (a chat
+// assistant no process tree can show): `assisted`, never `agent`.
+inline constexpr char kAssistedEnv[] = "PERMSENTRY_ASSISTED";
+inline constexpr uint32_t kAssistedSig = PS_AI_SIG_ASSISTED;
+// Signature index of a generic marker (ai.generic_env: AI_AGENT, AGENT) whose
+// value names an agent the table does not list.
+inline constexpr uint32_t kGenericSig = PS_AI_SIG_GENERIC;
+
+// The agent a generic marker's value names: the value when it is a name
+// (letters, digits, . _ - : and at least one letter, at most 64 bytes), else
+// "unnamed" (AGENT=1).
+std::string GenericAgentName(absl::string_view env_var);
 
 // Validates a path pattern (no empty component, "*" only as the last of at
 // least two components, no "." or "..").

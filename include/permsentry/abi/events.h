@@ -492,6 +492,11 @@ enum ps_ai_env_kind {
   PS_AIE_IDE = 2,      /* an IDE terminal: PS_PF_IDE, never a session by itself */
   PS_AIE_DECLARED = 3, /* PERMSENTRY_AGENT: the value names the agent */
 };
+/* Signature indexes of markers that are not one agent's (ps_ai_env_val.sig):
+ * the marker's value names the agent. */
+#define PS_AI_SIG_GENERIC 0xfffffffdu  /* AI_AGENT=NAME, AGENT=NAME: an agent nobody listed */
+#define PS_AI_SIG_DECLARED 0xfffffffeu /* PERMSENTRY_AGENT=NAME[/SESSION] (`permsentry exec`) */
+#define PS_AI_SIG_ASSISTED 0xfffffffcu /* PERMSENTRY_ASSISTED=NAME: a human, advised by NAME */
 enum ps_ai_value_mode {
   PS_AIV_ANY = 0,    /* any value, empty included */
   PS_AIV_EXACT = 1,  /* look up ps_env_pair(name hash, value hash) for the signature */
