@@ -2,7 +2,8 @@
 # The Ansible role as a fleet would run it, short of a real systemd: lint
 # (ansible-lint), the playbook's syntax, then the role's own config tasks run
 # for every host of the sample inventory (connection local, into a scratch
-# directory, validated by the built binary's check-config), and a bad rule
+# directory, validated by the built binary's check-config; rule files and
+# agent signature packs), and a bad rule
 # file refused by that validation without replacing the good one.
 # Usage: check-ansible.sh SOURCE BUILD
 set -euo pipefail
@@ -37,6 +38,8 @@ for h in web1.example.com db1.example.com; do
     fail "$h: the written config does not pass check-config"
   grep -q "18 rules" "$work/$h.check" || fail "$h: rules.d not merged: $(cat "$work/$h.check")"
   grep -q "sinks: journald, syslog" "$work/$h.check" || fail "$h: sinks: $(cat "$work/$h.check")"
+  "$bin" check-config "$work/$h/agents.d/50-inhouse.yaml" | grep -q "1 agents: inhouse-bot" ||
+    fail "$h: the agent signature pack was not written"
 done
 echo "check-ansible: config for both hosts: $(cat "$work/web1.example.com.check")"
 # A bad rule file: the validation refuses it, the good one stays.

@@ -17,6 +17,7 @@ for f in usr/sbin/permsentry usr/lib/systemd/system/permsentry.service \
   [[ -s $root/$f ]] || fail "$f not installed"
 done
 [[ -d $root/etc/permsentry/rules.d ]] || fail "etc/permsentry/rules.d not installed"
+[[ -d $root/etc/permsentry/agents.d ]] || fail "etc/permsentry/agents.d not installed"
 bin=$root/usr/sbin/permsentry
 
 # The unit as installed, pointed at the scratch root's binary and config
@@ -38,7 +39,8 @@ grep -q '^ExecReload=/bin/kill -HUP \$MAINPID$' "$unit" || fail "no SIGHUP reloa
 # The installed config and the rules.d it names: the service's config dir is
 # /etc/permsentry, so a copy whose rule glob points into the scratch root.
 cfg=$root/check.yaml
-sed "s|\"/etc/permsentry/rules.d/\*.yaml\"|\"$root/etc/permsentry/rules.d/*.yaml\"|" \
+sed -e "s|\"/etc/permsentry/rules.d/\*.yaml\"|\"$root/etc/permsentry/rules.d/*.yaml\"|" \
+  -e "s|\"/etc/permsentry/agents.d/\*.yaml\"|\"$root/etc/permsentry/agents.d/*.yaml\"|" \
   "$root/etc/permsentry/permsentry.yaml" >"$cfg"
 before=$("$bin" check-config "$cfg")
 cat >"$root/etc/permsentry/rules.d/50-site.yaml" <<'RULES'
@@ -53,6 +55,21 @@ after=$("$bin" check-config "$cfg")
 [[ $before == *"17 rules"* && $after == *"18 rules"* ]] ||
   fail "rules.d not merged: \"$before\" then \"$after\""
 [[ $after == *"sinks: journald"* ]] || fail "the installed config sends no alerts to the journal: $after"
+# An agent signature pack dropped into agents.d: checked alone, then merged.
+cat >"$root/etc/permsentry/agents.d/50-inhouse.yaml" <<'PACK'
+agents:
+  - name: inhouse-bot
+    executables: [opt/inhouse/bin/bot]
+    env: [INHOUSE_BOT_SESSION]
+PACK
+pack=$("$bin" check-config "$root/etc/permsentry/agents.d/50-inhouse.yaml") ||
+  fail "the pack does not check: $pack"
+[[ $pack == *"ok (agent signature pack: 1 agents: inhouse-bot)" ]] || fail "pack: $pack"
+with=$("$bin" check-config "$cfg")
+n_before=$(sed -n 's/.* \([0-9]*\) agent signatures.*/\1/p' <<<"$after")
+n_with=$(sed -n 's/.* \([0-9]*\) agent signatures.*/\1/p' <<<"$with")
+[[ -n $n_before && $n_with == $((n_before + 1)) ]] ||
+  fail "agents.d not merged: \"$after\" then \"$with\""
 echo "check-install: config: $after"
 
 for c in run tail probe exec status check-config; do

@@ -1,7 +1,13 @@
 #include "config/config.h"
 
 #include <gtest/gtest.h>
+#include <stdlib.h>
+#include <unistd.h>
 
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 
 namespace permsentry {
@@ -172,8 +178,96 @@ TEST(Config, AiErrors) {
   EXPECT_EQ(Error("ai:\n  status_file: relative.json\n"),
             "test.yaml:2: ai.status_file: expected an absolute path");
   EXPECT_EQ(Error("ai:\n  nope: 1\n"),
-            "test.yaml:2: unknown key \"ai.nope\" (known: defaults, agents, launchers, ide_env, "
-            "status_file)");
+            "test.yaml:2: unknown key \"ai.nope\" (known: defaults, agents, files, launchers, "
+            "ide_env, generic_env, status_file)");
+}
+
+// A directory of signature packs, removed at the end.
+struct PackDir {
+  std::string dir;
+  PackDir() {
+    char tmpl[] = "/tmp/permsentry-packs-XXXXXX";
+    dir = mkdtemp(tmpl);
+  }
+  ~PackDir() { std::filesystem::remove_all(dir); }
+  std::string Write(const std::string& name, const std::string& text) {
+    const std::string p = dir + "/" + name;
+    std::ofstream(p) << text;
+    return p;
+  }
+};
+
+TEST(Config, AgentSignaturePacksMergeLikeRules) {
+  PackDir d;
+  d.Write("10-inhouse.yaml",
+          "agents:\n  - name: inhouse-bot\n    executables: [opt/inhouse/bot]\n"
+          "    env: [INHOUSE_BOT=1]\n");
+  // A pack that corrects a built-in signature replaces it.
+  d.Write("20-claude.yaml", "agents:\n  - name: claude\n    env: [CLAUDECODE=1]\n");
+  absl::StatusOr<Config> c =
+      ParseConfig(absl::StrCat("ai:\n  files: [\"", d.dir, "/*.yaml\"]\n"), "x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  size_t claudes = 0;
+  const AgentSignature* bot = nullptr;
+  for (const AgentSignature& a : c->signatures.agents) {
+    if (a.agent == "claude") {
+      ++claudes;
+      EXPECT_TRUE(a.executables.empty());
+      EXPECT_EQ(a.origin, d.dir + "/20-claude.yaml:2");
+    }
+    if (a.agent == "inhouse-bot") bot = &a;
+  }
+  EXPECT_EQ(claudes, 1u);
+  ASSERT_NE(bot, nullptr);
+  EXPECT_EQ(bot->executables, std::vector<std::string>{"opt/inhouse/bot"});
+  EXPECT_EQ(c->signatures.agents.size(), DefaultSignatures().agents.size() + 1);
+
+  // check-config knows a pack when it sees one.
+  absl::StatusOr<std::string> ok = CheckConfigFile(d.dir + "/10-inhouse.yaml");
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(*ok, d.dir + "/10-inhouse.yaml: ok (agent signature pack: 1 agents: inhouse-bot)");
+
+  // The same name twice among what is added: both places are named.
+  d.Write("30-again.yaml", "agents:\n  - {name: inhouse-bot, env: [OTHER=1]}\n");
+  EXPECT_EQ(Error(absl::StrCat("ai:\n  files: [\"", d.dir, "/*.yaml\"]\n")),
+            absl::StrCat(d.dir, "/30-again.yaml:2: agent \"inhouse-bot\" is already defined at ",
+                         d.dir, "/10-inhouse.yaml:2"));
+  // A bad entry in a pack is reported at its line, by check-config too.
+  const std::string bad = d.Write("bad.yaml", "agents:\n  - name: x\n    executables: [\"*\"]\n");
+  absl::StatusOr<std::string> r = CheckConfigFile(bad);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            bad +
+                ":3: agents.executables: \"*\": \"*\" may only be the whole last component, "
+                "after at least one other");
+  // A pack that claims a built-in agent's executable under another name.
+  const std::string clash = d.Write("clash.yaml", "agents:\n  - {name: x, executables: [codex]}\n");
+  r = CheckConfigFile(clash);
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), clash + ": path \"codex\" is claimed by both codex and x");
+  // A named file must exist; a glob may match nothing.
+  EXPECT_EQ(Error("ai:\n  files: [\"/nonexistent/pack.yaml\"]\n"),
+            "test.yaml:2: ai.files: cannot read agent signature pack /nonexistent/pack.yaml");
+  EXPECT_TRUE(ParseConfig("ai:\n  files: [\"/nonexistent/*.yaml\"]\n", "x").ok());
+  EXPECT_EQ(Error("ai:\n  files: [\"packs/*.yaml\"]\n"),
+            "test.yaml:2: ai.files: \"packs/*.yaml\" is not an absolute path");
+}
+
+TEST(Config, GenericMarkers) {
+  absl::StatusOr<Config> c = ParseConfig("", "x");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->signatures.generic_env, (std::vector<std::string>{"AI_AGENT", "AGENT"}));
+  c = ParseConfig("ai:\n  generic_env: [AI_AGENT, BOT_NAME]\n", "x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->signatures.generic_env, (std::vector<std::string>{"AI_AGENT", "BOT_NAME"}));
+  c = ParseConfig("ai:\n  generic_env: []\n", "x");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(c->signatures.generic_env.empty());
+  EXPECT_EQ(Error("ai:\n  generic_env: [\"AGENT=x\"]\n"),
+            "test.yaml:2: ai.generic_env: \"AGENT=x\" is not a variable's name (letters, digits "
+            "and _)");
+  EXPECT_EQ(Error("ai:\n  agents:\n    - {name: \"bad name\", env: [X=1]}\n"),
+            "test.yaml:3: ai.agents.name: expected 1-64 letters, digits, '.', '_' or '-'");
 }
 
 }  // namespace

@@ -1,10 +1,13 @@
 #include "config/config.h"
 
+#include <glob.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <sstream>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
@@ -226,10 +229,119 @@ absl::StatusOr<std::vector<EnvMarker>> ReadMarkers(absl::string_view origin, con
   return out;
 }
 
+// Agent signature entries: {name, executables, scripts, env}, as `ai.agents`
+// and signature packs (agents.d files) write them. `what` names the list.
+absl::StatusOr<std::vector<AgentSignature>> ParseAgentList(absl::string_view origin,
+                                                           const YAML::Node& node,
+                                                           absl::string_view what) {
+  if (!node.IsSequence())
+    return ErrorAt(origin, node.Mark(), absl::StrCat(what, ": expected a list"));
+  std::vector<AgentSignature> out;
+  for (const YAML::Node& item : node) {
+    if (!item.IsMap())
+      return ErrorAt(origin, item.Mark(),
+                     absl::StrCat(what, ": each entry is {name, executables, scripts, env}"));
+    AgentSignature a;
+    for (const auto& f : item) {
+      const std::string fk = f.first.as<std::string>();
+      const std::string field = absl::StrCat(what, ".", fk);
+      if (fk == "name") {
+        if (!f.second.IsScalar() || f.second.Scalar().empty() || f.second.Scalar().size() > 64 ||
+            f.second.Scalar().find_first_not_of(
+                "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                "0123456789._-") != std::string::npos)
+          return ErrorAt(origin, f.second.Mark(),
+                         absl::StrCat(field, ": expected 1-64 letters, digits, '.', '_' or '-'"));
+        a.agent = f.second.Scalar();
+      } else if (fk == "executables" || fk == "scripts") {
+        absl::StatusOr<std::vector<std::string>> l = ReadStrings(origin, f.second, field);
+        if (!l.ok()) return l.status();
+        for (size_t i = 0; i < l->size(); ++i) {
+          if (absl::Status st = CheckPathPattern((*l)[i]); !st.ok())
+            return ErrorAt(origin, f.second[i].Mark(), absl::StrCat(field, ": ", st.message()));
+        }
+        (fk == "executables" ? a.executables : a.scripts) = *l;
+      } else if (fk == "env") {
+        absl::StatusOr<std::vector<EnvMarker>> m = ReadMarkers(origin, f.second, field);
+        if (!m.ok()) return m.status();
+        a.env = *m;
+      } else {
+        return ErrorAt(origin, f.first.Mark(),
+                       absl::StrFormat("unknown key \"%s.%s\" (known: name, executables, "
+                                       "scripts, env)",
+                                       what, fk));
+      }
+    }
+    if (a.agent.empty())
+      return ErrorAt(origin, item.Mark(), absl::StrCat(what, ": an entry has no name"));
+    if (a.executables.empty() && a.scripts.empty() && a.env.empty())
+      return ErrorAt(
+          origin, item.Mark(),
+          absl::StrFormat("%s: \"%s\" has no executables, scripts or env", what, a.agent));
+    a.origin = absl::StrFormat("%s:%d", origin, item.Mark().line + 1);
+    out.push_back(std::move(a));
+  }
+  return out;
+}
+
+}  // namespace
+
+bool IsAgentPack(const YAML::Node& root) {
+  return root.IsMap() && root.size() == 1 && root["agents"] && root["agents"].IsSequence();
+}
+
+absl::StatusOr<std::vector<AgentSignature>> LoadAgentPack(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    return absl::NotFoundError(absl::StrFormat("%s: cannot read agent signature pack", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  YAML::Node root;
+  try {
+    root = YAML::Load(ss.str());
+  } catch (const YAML::ParserException& e) {
+    return ErrorAt(path, e.mark, absl::StrCat("invalid YAML: ", e.msg));
+  }
+  if (!IsAgentPack(root))
+    return ErrorAt(path, root.Mark(),
+                   "an agent signature pack holds only `agents:`, a list of {name, executables, "
+                   "scripts, env}");
+  try {
+    return ParseAgentList(path, root["agents"], "agents");
+  } catch (const YAML::Exception& e) {
+    return ErrorAt(path, e.mark, e.msg);
+  }
+}
+
+absl::StatusOr<SignatureSet> MergeSignatures(bool defaults, std::vector<AgentSignature> added,
+                                             SignatureSet extra) {
+  // Names are unique among added signatures; one with a built-in's name
+  // replaces it (a fleet's pack can correct a built-in signature).
+  absl::flat_hash_map<std::string, const AgentSignature*> seen;
+  for (const AgentSignature& a : added) {
+    auto [it, fresh] = seen.emplace(a.agent, &a);
+    if (!fresh)
+      return absl::InvalidArgumentError(absl::StrFormat("%s: agent \"%s\" is already defined at %s",
+                                                        a.origin, a.agent, it->second->origin));
+  }
+  SignatureSet set = defaults ? DefaultSignatures() : SignatureSet{};
+  std::erase_if(set.agents, [&](const AgentSignature& a) { return seen.contains(a.agent); });
+  set.agents.insert(set.agents.end(), std::make_move_iterator(added.begin()),
+                    std::make_move_iterator(added.end()));
+  set.launchers.insert(set.launchers.end(), extra.launchers.begin(), extra.launchers.end());
+  set.ide_env.insert(set.ide_env.end(), extra.ide_env.begin(), extra.ide_env.end());
+  if (extra.generic_env_set) set.generic_env = std::move(extra.generic_env);
+  if (absl::StatusOr<KernelSignatures> k = BuildKernelSignatures(set); !k.ok()) return k.status();
+  return set;
+}
+
+namespace {
+
 absl::Status ParseAi(absl::string_view origin, const YAML::Node& node, Config& c) {
   if (absl::Status s = RequireMap(origin, node, "ai"); !s.ok()) return s;
   bool defaults = true;
-  SignatureSet added;
+  SignatureSet extra;
+  std::vector<AgentSignature> added;
   for (const auto& kv : node) {
     const std::string key = kv.first.as<std::string>();
     if (key == "defaults") {
@@ -239,70 +351,74 @@ absl::Status ParseAi(absl::string_view origin, const YAML::Node& node, Config& c
     } else if (key == "launchers") {
       absl::StatusOr<std::vector<std::string>> l = ReadStrings(origin, kv.second, "ai.launchers");
       if (!l.ok()) return l.status();
-      added.launchers = *l;
+      extra.launchers = *l;
     } else if (key == "ide_env") {
       absl::StatusOr<std::vector<EnvMarker>> m = ReadMarkers(origin, kv.second, "ai.ide_env");
       if (!m.ok()) return m.status();
-      added.ide_env = *m;
+      extra.ide_env = *m;
+    } else if (key == "generic_env") {
+      if (kv.second.IsSequence() && kv.second.size() == 0) {
+        extra.generic_env_set = true;  // "generic_env: []": none
+        continue;
+      }
+      absl::StatusOr<std::vector<std::string>> l = ReadStrings(origin, kv.second, "ai.generic_env");
+      if (!l.ok()) return l.status();
+      for (size_t i = 0; i < l->size(); ++i) {
+        absl::StatusOr<EnvMarker> m = ParseEnvMarker((*l)[i]);
+        if (!m.ok() || m->mode != PS_AIV_ANY)
+          return ErrorAt(origin, kv.second[i].Mark(),
+                         absl::StrFormat("ai.generic_env: \"%s\" is not a variable's name "
+                                         "(letters, digits and _)",
+                                         (*l)[i]));
+      }
+      extra.generic_env = *l;
+      extra.generic_env_set = true;
     } else if (key == "status_file") {
       if (!kv.second.IsScalar() || kv.second.Scalar().empty() || kv.second.Scalar()[0] != '/')
         return ErrorAt(origin, kv.second.Mark(), "ai.status_file: expected an absolute path");
       c.status_file = kv.second.Scalar();
     } else if (key == "agents") {
-      if (!kv.second.IsSequence())
-        return ErrorAt(origin, kv.second.Mark(), "ai.agents: expected a list");
-      for (const YAML::Node& item : kv.second) {
-        if (!item.IsMap())
-          return ErrorAt(origin, item.Mark(),
-                         "ai.agents: each entry is {name, executables, scripts, env}");
-        AgentSignature a;
-        for (const auto& f : item) {
-          const std::string fk = f.first.as<std::string>();
-          const std::string what = absl::StrCat("ai.agents.", fk);
-          if (fk == "name") {
-            if (!f.second.IsScalar() || f.second.Scalar().empty())
-              return ErrorAt(origin, f.second.Mark(), "ai.agents.name: expected text");
-            a.agent = f.second.Scalar();
-          } else if (fk == "executables" || fk == "scripts") {
-            absl::StatusOr<std::vector<std::string>> l = ReadStrings(origin, f.second, what);
-            if (!l.ok()) return l.status();
-            for (size_t i = 0; i < l->size(); ++i) {
-              if (absl::Status st = CheckPathPattern((*l)[i]); !st.ok())
-                return ErrorAt(origin, f.second[i].Mark(), absl::StrCat(what, ": ", st.message()));
-            }
-            (fk == "executables" ? a.executables : a.scripts) = *l;
-          } else if (fk == "env") {
-            absl::StatusOr<std::vector<EnvMarker>> m = ReadMarkers(origin, f.second, what);
-            if (!m.ok()) return m.status();
-            a.env = *m;
-          } else {
-            return ErrorAt(origin, f.first.Mark(),
-                           absl::StrFormat("unknown key \"ai.agents.%s\" (known: name, "
-                                           "executables, scripts, env)",
-                                           fk));
-          }
+      absl::StatusOr<std::vector<AgentSignature>> l =
+          ParseAgentList(origin, kv.second, "ai.agents");
+      if (!l.ok()) return l.status();
+      added.insert(added.end(), l->begin(), l->end());
+    } else if (key == "files") {
+      absl::StatusOr<std::vector<std::string>> l = ReadStrings(origin, kv.second, "ai.files");
+      if (!l.ok()) return l.status();
+      for (size_t i = 0; i < l->size(); ++i) {
+        const std::string& pattern = (*l)[i];
+        if (pattern[0] != '/')
+          return ErrorAt(origin, kv.second[i].Mark(),
+                         absl::StrFormat("ai.files: \"%s\" is not an absolute path", pattern));
+        // A glob (agents.d/*.yaml) may match nothing; a plain path must exist.
+        std::vector<std::string> paths;
+        glob_t g{};
+        if (glob(pattern.c_str(), 0, nullptr, &g) == 0)
+          for (size_t j = 0; j < g.gl_pathc; ++j) paths.emplace_back(g.gl_pathv[j]);
+        globfree(&g);
+        if (paths.empty() && pattern.find_first_of("*?[") == std::string::npos)
+          return ErrorAt(origin, kv.second[i].Mark(),
+                         absl::StrFormat("ai.files: cannot read agent signature pack %s", pattern));
+        for (const std::string& p : paths) {
+          absl::StatusOr<std::vector<AgentSignature>> pack = LoadAgentPack(p);
+          if (!pack.ok()) return pack.status();
+          added.insert(added.end(), pack->begin(), pack->end());
         }
-        if (a.agent.empty()) return ErrorAt(origin, item.Mark(), "ai.agents: an entry has no name");
-        if (a.executables.empty() && a.scripts.empty() && a.env.empty())
-          return ErrorAt(
-              origin, item.Mark(),
-              absl::StrFormat("ai.agents: \"%s\" has no executables, scripts or env", a.agent));
-        added.agents.push_back(std::move(a));
       }
     } else {
       return ErrorAt(origin, kv.first.Mark(),
-                     absl::StrFormat("unknown key \"ai.%s\" (known: defaults, agents, launchers, "
-                                     "ide_env, status_file)",
+                     absl::StrFormat("unknown key \"ai.%s\" (known: defaults, agents, files, "
+                                     "launchers, ide_env, generic_env, status_file)",
                                      key));
     }
   }
-  SignatureSet set = defaults ? DefaultSignatures() : SignatureSet{};
-  set.agents.insert(set.agents.end(), added.agents.begin(), added.agents.end());
-  set.launchers.insert(set.launchers.end(), added.launchers.begin(), added.launchers.end());
-  set.ide_env.insert(set.ide_env.end(), added.ide_env.begin(), added.ide_env.end());
-  if (absl::StatusOr<KernelSignatures> k = BuildKernelSignatures(set); !k.ok())
-    return ErrorAt(origin, node.Mark(), absl::StrCat("ai: ", k.status().message()));
-  c.signatures = std::move(set);
+  absl::StatusOr<SignatureSet> set = MergeSignatures(defaults, std::move(added), std::move(extra));
+  if (!set.ok()) {
+    // A clash inside a pack or between entries already names its place.
+    if (absl::StrContains(set.status().message(), " is already defined at ")) return set.status();
+    return ErrorAt(origin, node.Mark(), absl::StrCat("ai: ", set.status().message()));
+  }
+  c.signatures = *std::move(set);
   return absl::OkStatus();
 }
 
@@ -613,6 +729,18 @@ absl::StatusOr<std::string> CheckConfigFile(const std::string& path) {
     if (!rules.ok()) return rules.status();
     return absl::StrFormat("%s: ok (rule file: %d rules)", path, rules->size());
   }
+  if (IsAgentPack(root)) {
+    absl::StatusOr<std::vector<AgentSignature>> pack = LoadAgentPack(path);
+    if (!pack.ok()) return pack.status();
+    std::vector<std::string> names;
+    for (const AgentSignature& a : *pack) names.push_back(a.agent);
+    // Checked against the built-in table as the sensor would merge it.
+    absl::StatusOr<SignatureSet> merged = MergeSignatures(true, *pack, SignatureSet{});
+    if (!merged.ok())
+      return absl::InvalidArgumentError(absl::StrCat(path, ": ", merged.status().message()));
+    return absl::StrFormat("%s: ok (agent signature pack: %d agents: %s)", path, pack->size(),
+                           absl::StrJoin(names, ", "));
+  }
   absl::StatusOr<Config> cfg = ParseConfig(ss.str(), path);
   if (!cfg.ok()) return cfg.status();
   std::vector<std::string> sinks;
@@ -670,7 +798,15 @@ std::string AiDefaultYaml(const Config& d) {
       agents,
       "  agents: []               # more: {name, executables, scripts, env}; paths match\n"
       "                           # trailing components (\"claude\", \"claude/versions/*\"),\n"
-      "                           # env is NAME, NAME=VALUE or NAME=PREFIX*\n"
+      "                           # env is NAME, NAME=VALUE or NAME=PREFIX*; a name that\n"
+      "                           # is built in replaces the built-in signature\n"
+      "  files: []                # signature packs (\"/etc/permsentry/agents.d/*.yaml\"):\n"
+      "                           # agents: [...], merged like ai.agents\n"
+      "  generic_env: ",
+      List(d.signatures.generic_env),
+      "   # markers any agent may set, whose value\n"
+      "                           # names it (AI_AGENT=NAME): sessions for agents nobody\n"
+      "                           # listed; a listed agent's own marker wins\n"
       "  # launchers: interpreters whose argv[1] is matched against scripts (built in):\n"
       "  #   ",
       List(d.signatures.launchers),

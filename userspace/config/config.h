@@ -74,6 +74,17 @@ struct Config {
 // list), without running anything: one line saying what it holds.
 absl::StatusOr<std::string> CheckConfigFile(const std::string& path);
 
+// Agent signature packs (ai.files, e.g. /etc/permsentry/agents.d/*.yaml): a
+// file holding only `agents:`, a list of {name, executables, scripts, env}.
+bool IsAgentPack(const YAML::Node& root);
+absl::StatusOr<std::vector<AgentSignature>> LoadAgentPack(const std::string& path);
+// The table the sensor runs with: the built-in one (if `defaults`), `added`
+// (a name that is built in replaces that signature; two added with one name
+// are an error), and `extra`'s launchers, IDE markers and generic markers.
+// Fails as the kernel's maps would refuse it.
+absl::StatusOr<SignatureSet> MergeSignatures(bool defaults, std::vector<AgentSignature> added,
+                                             SignatureSet extra);
+
 // Parse YAML text; `origin` names the source in error messages.
 absl::StatusOr<Config> ParseConfig(absl::string_view yaml, absl::string_view origin);
 
