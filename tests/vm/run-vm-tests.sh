@@ -54,7 +54,9 @@ for backend in $backends; do
   echo "VM-EXIT \$backend \$(cat /tmp/gtest.code)"
   # A suite that did not pass: what the kernel logged below the console's level.
   if [ "\$(cat /tmp/gtest.code)" != 0 ]; then
-    { echo "uptime \$(cat /proc/uptime)"; free -m; dmesg | tail -n 30; } | sed 's/^/VM-DMESG /'
+    { echo "uptime \$(cat /proc/uptime)"; free -m | sed -n 2p
+      dmesg | grep -iE 'oom|killed process|out of memory|segfault|blocked for|lockup|bug:|warning:|clocksource' |
+        tail -n 20; } | sed 's/^/VM-DMESG /'
   fi
   sed 's/^/VM-OUT /' /tmp/gtest.out
 done
