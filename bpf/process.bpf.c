@@ -41,7 +41,7 @@ struct {
 
 #define PS_ENV_BUF 4096
 #define PS_PROC_BUF 1024
-_Static_assert(sizeof(struct ps_proc_event) + PS_EXE_MAX + PS_AI_TEXT_MAX <= PS_PROC_BUF,
+_Static_assert(sizeof(struct ps_proc_event) + PS_PROC_TEXT_OFF + PS_AI_TEXT_MAX <= PS_PROC_BUF,
                "proc record does not fit its buffer");
 
 /* Suffix matching of a path held in the record buffer, right to left: at each
@@ -122,6 +122,9 @@ static __always_inline void ps_proc_record(struct ps_proc_event* ev, struct task
   ev->euid = cred->euid.val;
   ev->exe_len = 0;
   ev->text_len = 0;
+  ev->args_len = 0;
+  ev->args_flags = 0;
+  ev->_pad0 = 0;
 }
 
 static __always_inline void ps_proc_output(struct ps_proc_event* ev, __u32 size, int urgent) {
@@ -315,7 +318,7 @@ static __always_inline long ps_env_matched(struct ps_envscan* s, struct ps_proc_
   asm volatile("" : "+r"(len));
   len &= PS_AI_TEXT_MAX - 1;
   struct ps_proc_event* ev = (struct ps_proc_event*)sb->rec;
-  if (len > 0) bpf_probe_read_kernel(ev->data + PS_EXE_MAX, len, sb->env);
+  if (len > 0) bpf_probe_read_kernel(ev->data + PS_PROC_TEXT_OFF, len, sb->env);
   s->text_len = len;
   s->kind = s->want.kind;
   s->sig = s->want.sig;
@@ -481,12 +484,13 @@ int BPF_PROG(ps_exec, struct task_struct* t, pid_t old_pid, struct linux_binprm*
       __u64 arg = mm->arg_start, arg_end = mm->arg_end;
       long a0 = bpf_probe_read_user_str(sb->env, PS_ENV_BUF, (const void*)arg);
       if (a0 > 0 && arg + a0 < arg_end) {
-        long a1 =
-            bpf_probe_read_user_str(ev->data + PS_EXE_MAX, PS_AI_TEXT_MAX, (const void*)(arg + a0));
+        long a1 = bpf_probe_read_user_str(ev->data + PS_PROC_TEXT_OFF, PS_AI_TEXT_MAX,
+                                          (const void*)(arg + a0));
         if (a1 > 1) {
           __u32 unused;
           text_len = (__u32)(a1 - 1);
-          sig = ps_match_path(offsetof(struct ps_proc_event, data) + PS_EXE_MAX, text_len, &unused);
+          sig = ps_match_path(offsetof(struct ps_proc_event, data) + PS_PROC_TEXT_OFF, text_len,
+                              &unused);
           if (sig >= 0)
             signal = PS_SIGNAL_SCRIPT;
           else
@@ -523,13 +527,39 @@ int BPF_PROG(ps_exec, struct task_struct* t, pid_t old_pid, struct linux_binprm*
     }
   }
 
+  /* The new program's arguments (what process.args shows), bounded: argv is
+   * in the new mm by now. */
+  __u32 args_len = 0, args_flags = 0;
+  struct mm_struct* mm = t->mm;
+  if (mm) {
+    const __u64 a = mm->arg_start, e = mm->arg_end;
+    __u64 n = e > a ? e - a : 0;
+    if (n > PS_ARGS_MAX) {
+      n = PS_ARGS_MAX;
+      args_flags |= PS_PROC_ARGS_TRUNCATED;
+    }
+    asm volatile("" : "+r"(n));
+    n &= 2 * PS_ARGS_MAX - 1;
+    if (n > 0 && n <= PS_ARGS_MAX &&
+        bpf_probe_read_user(ev->data + PS_EXE_MAX, (__u32)n, (const void*)a) == 0)
+      args_len = (__u32)n;
+  }
+
   ps_identity(info, t); /* the new program's name; ids as they are now */
   ps_proc_record(ev, t, &k, info, PS_PROC_EXEC);
   exe_len &= PS_EXE_MAX - 1;
   text_len &= PS_AI_TEXT_MAX - 1;
   ev->exe_len = exe_len;
   ev->text_len = text_len;
-  ps_proc_output(ev, sizeof(*ev) + (text_len ? PS_EXE_MAX + text_len : exe_len), urgent);
+  ev->args_len = args_len;
+  ev->args_flags = args_len ? args_flags : 0;
+  /* The tail: exe, then (fixed slots once there is more) args, then text. */
+  __u32 size = sizeof(*ev) + exe_len;
+  if (text_len)
+    size = sizeof(*ev) + PS_PROC_TEXT_OFF + text_len;
+  else if (args_len)
+    size = sizeof(*ev) + PS_EXE_MAX + args_len;
+  ps_proc_output(ev, size, urgent);
   return 0;
 }
 

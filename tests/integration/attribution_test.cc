@@ -8,6 +8,10 @@
 // server with a minimal environment. Human processes (a VS Code terminal with
 // no agent, a shell beside an agent) must be none and assisted.
 #include <fcntl.h>
+#include <pthread.h>
+#include <pty.h>
+#include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -18,6 +22,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/match.h"
@@ -85,7 +90,10 @@ class Attribution : public ::testing::Test {
       ASSERT_EQ(chmod(dst.c_str(), 0755), 0);
     }
     config_ = new std::string(*root_ + "/permsentry.yaml");
+    // The suspicion's age bound is a unit test's: here a program need not
+    // have run for long to count.
     std::ofstream(*config_) << "ai:\n  status_file: " << *root_ << "/status.json\n"
+                            << "  suspect_min_age_s: 0\n"
                             << "capture:\n  stats_interval_ms: 200\n";
     StartSensor();
   }
@@ -369,6 +377,169 @@ TEST_F(Attribution, DeclaredAdviceIsAssisted) {
   e = WaitChmod(g, "0712");
   ASSERT_TRUE(e);
   ExpectAgent(*e, "claude");
+}
+
+// An ancestor is named by the program it ran when it forked, not by what it
+// execs later; the caller's own program and arguments are in process.*.
+TEST_F(Attribution, AncestorsAreNamedAsTheyWereWhenTheyForked) {
+  const std::string f = File("fork-then-exec");
+  const std::string fifo = Fifo("fork-then-exec.fifo");
+  const pid_t sh = Spawn(
+      {"/bin/sh", "-c", "(read x < " + fifo + "; /bin/chmod 0663 " + f + ") & exec /bin/sleep 60"},
+      {kPath});
+  // Once sh has become sleep, the child may act.
+  std::string comm;
+  for (const absl::Time end = absl::Now() + absl::Seconds(Scaled(10, 60));
+       comm != "sleep\n" && absl::Now() < end; absl::SleepFor(absl::Milliseconds(10))) {
+    std::ifstream in(absl::StrCat("/proc/", sh, "/comm"));
+    std::getline(in, comm);
+    comm += "\n";
+  }
+  ASSERT_EQ(comm, "sleep\n");
+  Release(fifo);
+  auto e = WaitChmod(f, "0663");
+  kill(sh, SIGKILL);
+  Wait(sh);
+  ASSERT_TRUE(e);
+  bool found = false;
+  for (int i = 1; i < 6; ++i) {
+    const std::string k = absl::StrCat("permsentry.ancestry.", i);
+    if (Get(*e, k + ".pid") != absl::StrCat(sh)) continue;
+    found = true;
+    EXPECT_EQ(Get(*e, k + ".name"), "sh");
+    EXPECT_EQ(Get(*e, k + ".executable"), "/bin/sh");
+  }
+  EXPECT_TRUE(found) << "pid " << sh << " not in the ancestry";
+  EXPECT_EQ(Get(*e, "process.executable"), "/bin/chmod");
+  EXPECT_EQ(Get(*e, "process.args.0"), "/bin/chmod");
+  EXPECT_EQ(Get(*e, "process.args.1"), "0663");
+  EXPECT_EQ(Get(*e, "process.args.2"), f);
+  EXPECT_EQ(Get(*e, "process.args_count"), "3");
+
+  // A child forked by a thread with a name of its own (tokio-rt-worker) is
+  // named by its program.
+  const std::string g = File("forked-by-a-thread");
+  pid_t child = -1;
+  std::thread worker([&] {
+    pthread_setname_np(pthread_self(), "tokio-rt-worker");
+    child = fork();
+    if (child == 0) {
+      const pid_t grandchild = fork();
+      if (grandchild == 0) {
+        execl("/bin/chmod", "chmod", "0664", g.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+      }
+      int st = 0;
+      waitpid(grandchild, &st, 0);
+      _exit(WIFEXITED(st) ? WEXITSTATUS(st) : 1);
+    }
+  });
+  worker.join();
+  ASSERT_GT(child, 0);
+  ASSERT_EQ(Wait(child), 0);
+  e = WaitChmod(g, "0664");
+  ASSERT_TRUE(e);
+  std::string self_comm;
+  std::getline(std::ifstream("/proc/self/comm"), self_comm);
+  EXPECT_EQ(Get(*e, "permsentry.ancestry.1.pid"), absl::StrCat(child));
+  EXPECT_EQ(Get(*e, "permsentry.ancestry.1.name"), self_comm);
+  EXPECT_EQ(Get(*e, "permsentry.ancestry.1.executable"),
+            std::filesystem::read_symlink("/proc/self/exe").string());
+}
+
+// Runs argv with a terminal of its own (a new session whose controlling
+// terminal is a fresh pty), as a person at a terminal would. Waits for it.
+int RunOnATerminal(const std::vector<std::string>& argv, const std::vector<std::string>& env) {
+  int master = -1, slave = -1;
+  if (openpty(&master, &slave, nullptr, nullptr, nullptr) != 0) return -2;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    setsid();
+    if (ioctl(slave, TIOCSCTTY, 0) != 0) _exit(125);
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    close(master);
+    std::vector<char*> a, e;
+    for (const std::string& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+    a.push_back(nullptr);
+    for (const std::string& s : env) e.push_back(const_cast<char*>(s.c_str()));
+    e.push_back(nullptr);
+    execve(a[0], a.data(), e.data());
+    _exit(127);
+  }
+  close(slave);
+  // Keep the terminal drained so that nothing blocks writing to it.
+  std::thread drain([master] {
+    char buf[4096];
+    while (read(master, buf, sizeof(buf)) > 0) {
+    }
+  });
+  const int code = Wait(pid);
+  close(master);
+  drain.join();
+  return code;
+}
+
+// A program no signature knows, on a terminal, that starts a shell in a new
+// session without one (what agents do): suspected, never agent. The same
+// from a human's shell, or through a package manager, is none.
+TEST_F(Attribution, SuspectedWhenAnUnknownProgramBehavesLikeAnAgent) {
+  const std::string f = File("suspect");
+  ASSERT_EQ(RunOnATerminal({"/usr/bin/python3", "-c",
+                            "import subprocess; subprocess.run(['/bin/sh', '-c', '/bin/chmod "
+                            "0665 " +
+                                f + "'], start_new_session=True, stdin=subprocess.DEVNULL)"},
+                           {kPath}),
+            0);
+  auto e = WaitChmod(f, "0665");
+  ASSERT_TRUE(e);
+  EXPECT_EQ(Get(*e, "permsentry.ai.attribution"), "suspected") << e->at("message");
+  EXPECT_EQ(Get(*e, "permsentry.ai.agent"), "<missing>");
+  EXPECT_TRUE(absl::StartsWith(Get(*e, "permsentry.ai.evidence.0"),
+                               "behaves like an AI agent: python3 (pid "))
+      << Get(*e, "permsentry.ai.evidence.0");
+  EXPECT_TRUE(absl::StrContains(Get(*e, "permsentry.ai.evidence.0"), ") started sh (pid "))
+      << Get(*e, "permsentry.ai.evidence.0");
+  EXPECT_EQ(Get(*e, "permsentry.ai.evidence.1"),
+            "no agent signature, marker or declaration matched: a heuristic, not proof");
+  EXPECT_EQ(Get(*e, "gen_ai.agent.name"), "<missing>");
+
+  // A human at a terminal: a chmod, and one through `setsid sh -c`.
+  const std::string g = File("human-at-a-terminal");
+  ASSERT_EQ(
+      RunOnATerminal({"/bin/bash", "-c",
+                      "/bin/chmod 0666 " + g + "; setsid -w sh -c '/bin/chmod 0667 " + g + "'"},
+                     {kPath}),
+      0);
+  for (const char* mode : {"0666", "0667"}) {
+    e = WaitChmod(g, mode);
+    ASSERT_TRUE(e) << mode;
+    EXPECT_EQ(Get(*e, "permsentry.ai.attribution"), "none") << mode << ": " << e->at("message");
+  }
+
+  // A package's maintainer script, installed from that same unknown program
+  // the way it would run any command: dpkg rules the suspicion out.
+  const std::string pkg = *root_ + "/pkg";
+  const std::string h = File("by-a-package");
+  std::filesystem::create_directories(pkg + "/DEBIAN");
+  std::ofstream(pkg + "/DEBIAN/control")
+      << "Package: permsentry-test-suspect\nVersion: 1.0\nArchitecture: all\n"
+      << "Maintainer: permsentry tests <root@localhost>\nDescription: test package\n";
+  std::ofstream(pkg + "/DEBIAN/postinst") << "#!/bin/sh\n/bin/chmod 0661 " << h << "\n";
+  ASSERT_EQ(chmod((pkg + "/DEBIAN/postinst").c_str(), 0755), 0);
+  ASSERT_EQ(RunClean({"/usr/bin/dpkg-deb", "--build", "--root-owner-group", pkg, pkg + ".deb"}), 0);
+  const int installed =
+      RunOnATerminal({"/usr/bin/python3", "-c",
+                      "import subprocess; subprocess.run(['/bin/sh', '-c', 'dpkg -i " + pkg +
+                          ".deb'], start_new_session=True, stdin=subprocess.DEVNULL)"},
+                     {kPath});
+  e = WaitChmod(h, "0661");
+  // The package goes again, whatever happened.
+  EXPECT_EQ(RunClean({"/usr/bin/dpkg", "--purge", "permsentry-test-suspect"}), 0);
+  ASSERT_EQ(installed, 0);
+  ASSERT_TRUE(e);
+  EXPECT_EQ(Get(*e, "permsentry.ai.attribution"), "none") << e->at("message");
 }
 
 TEST_F(Attribution, HumanVsCodeTerminalWithoutAgentIsNone) {

@@ -491,6 +491,165 @@ TEST(Attribution, DeclaredAdviceIsAssistedAndMakesNoNeighbours) {
   EXPECT_EQ(Attribute(r.Of(920), r.table).kind, Attribution::Kind::kNone);
 }
 
+TEST(Attribution, AncestorsAreNamedAsTheyWereWhenTheyForked) {
+  Recorder r;
+  r.Fork(1, 10, 1000);
+  r.Exec(10, "sh", "/bin/sh");
+  r.Fork(10, 11, 1000);
+  // The parent execs another program after the fork; the child then runs
+  // chmod.
+  r.Exec(10, "sleep", "/bin/sleep");
+  r.Exec(11, "chmod", "/bin/chmod");
+  const Attribution a = Attribute(r.Of(11), r.table);
+  ASSERT_EQ(a.ancestry.size(), 3u);
+  EXPECT_EQ(a.ancestry[0].name, "chmod");
+  EXPECT_EQ(a.ancestry[0].executable, "/bin/chmod");
+  EXPECT_EQ(a.ancestry[1].pid, 10u);
+  EXPECT_EQ(a.ancestry[1].name, "sh");
+  EXPECT_EQ(a.ancestry[1].executable, "/bin/sh");
+  EXPECT_EQ(a.executable, "/bin/chmod");
+}
+
+TEST(Attribution, AChildIsNamedByItsProgramNotByTheForkingThread) {
+  Recorder r;
+  r.Fork(1, 20, 1000);
+  r.Exec(20, "codex", "/usr/bin/codex");
+  // The kernel's fork record names the thread that forked.
+  ProcEvent f = r.Base(ProcEvent::Kind::kFork, 21);
+  f.parent = K(20);
+  f.comm = "tokio-rt-worker";
+  f.uid = 1000;
+  r.table.Apply(f, absl::Now());
+  r.Fork(21, 22, 1000);
+  r.Exec(22, "chmod", "/bin/chmod");
+  const Attribution a = Attribute(r.Of(22), r.table);
+  ASSERT_GE(a.ancestry.size(), 3u);
+  EXPECT_EQ(a.ancestry[1].pid, 21u);
+  EXPECT_EQ(a.ancestry[1].name, "codex");
+  EXPECT_EQ(a.ancestry[1].executable, "/usr/bin/codex");
+}
+
+// The `suspected` heuristic on replayed process trees: its one shape fires,
+// the look-alikes of humans, cron, systemd units and package managers do not.
+struct SuspectCase {
+  Recorder r;
+  static constexpr uint32_t kPty = (136u << 20) | 5;
+  static constexpr uint64_t kSecond = 1'000'000'000;
+  // pid `p` forked by `parent` and exec'ing `comm`, with `tty` and `loginuid`.
+  void Proc(uint32_t parent, uint32_t p, const std::string& comm, uint32_t tty,
+            uint32_t loginuid = 1000) {
+    r.Fork(parent, p, 1000, kUnsetId, tty);
+    ProcEntry* e = nullptr;
+    (void)e;
+    r.Exec(p, comm, "/usr/bin/" + comm);
+    // Login uid as the kernel records it at fork and exec.
+    ProcEvent x = r.Base(ProcEvent::Kind::kExec, p);
+    const ProcEntry* cur = r.table.Find(K(p));
+    x.parent = cur->parent;
+    x.uid = 1000;
+    x.tty = tty;
+    x.loginuid = loginuid;
+    x.comm = comm;
+    x.exe = "/usr/bin/" + comm;
+    r.table.Apply(x, absl::Now());
+  }
+  // The subject `pid`, seen `after_s` seconds after the boot the keys count from.
+  Attribution At(uint32_t pid, uint64_t after_s = 60) {
+    Subject s = r.Of(pid);
+    s.ktime_ns = kBoot + after_s * kSecond;
+    return Attribute(s, r.table);
+  }
+};
+
+TEST(Attribution, SuspectedOnlyForTheShapeOfAnAgent) {
+  {
+    // An unknown CLI on a terminal starts a shell in a new session (no
+    // terminal), which runs chmod: suspected, with the evidence.
+    SuspectCase c;
+    c.Proc(1, 100, "bash", SuspectCase::kPty);
+    c.Proc(100, 110, "newagent", SuspectCase::kPty);
+    c.Proc(110, 120, "bash", 0);
+    c.Proc(120, 130, "chmod", 0);
+    const Attribution a = c.At(130);
+    EXPECT_EQ(a.kind, Attribution::Kind::kSuspected);
+    EXPECT_EQ(a.root_pid, 110u);
+    EXPECT_TRUE(a.agent.empty());
+    ASSERT_EQ(a.evidence.size(), 2u);
+    EXPECT_TRUE(absl::StartsWith(a.evidence[0],
+                                 "behaves like an AI agent: newagent (pid 110, /usr/bin/newagent, "
+                                 "running "))
+        << a.evidence[0];
+    EXPECT_TRUE(
+        absl::EndsWith(a.evidence[0], "on pts/5) started bash (pid 120) without a terminal"))
+        << a.evidence[0];
+    // Too young: a program that just started is not long-lived.
+    EXPECT_EQ(c.At(130, 0).kind, Attribution::Kind::kNone);
+  }
+  {
+    // A background interpreter of a login (no terminal) doing the same.
+    SuspectCase c;
+    c.Proc(1, 200, "node", 0, /*loginuid=*/1000);
+    c.Proc(200, 210, "sh", 0);
+    c.Proc(210, 220, "chmod", 0);
+    EXPECT_EQ(c.At(220).kind, Attribution::Kind::kSuspected);
+    // The same from a system unit (no login uid): none.
+    SuspectCase u;
+    u.Proc(1, 200, "node", 0, /*loginuid=*/kUnsetId);
+    u.Proc(200, 210, "sh", 0);
+    u.Proc(210, 220, "chmod", 0);
+    EXPECT_EQ(u.At(220).kind, Attribution::Kind::kNone);
+  }
+  {
+    // A human: chmod straight from an interactive shell, and `setsid sh -c`
+    // from it (a shell starting a shell is a human's).
+    SuspectCase c;
+    c.Proc(1, 300, "bash", SuspectCase::kPty);
+    c.Proc(300, 310, "chmod", SuspectCase::kPty);
+    EXPECT_EQ(c.At(310).kind, Attribution::Kind::kNone);
+    c.Proc(300, 320, "sh", 0);
+    c.Proc(320, 330, "chmod", 0);
+    EXPECT_EQ(c.At(330).kind, Attribution::Kind::kNone);
+    // A script the human runs on the terminal: its shells keep the terminal.
+    c.Proc(300, 340, "python3", SuspectCase::kPty);
+    c.Proc(340, 350, "sh", SuspectCase::kPty);
+    c.Proc(350, 360, "chmod", SuspectCase::kPty);
+    EXPECT_EQ(c.At(360).kind, Attribution::Kind::kNone);
+  }
+  for (const char* plumbing : {"cron", "dpkg", "apt-get", "unattended-upgr"}) {
+    // The agent shape, but through cron or a package manager anywhere in the
+    // chain: none.
+    SuspectCase c;
+    c.Proc(1, 400, plumbing, 0);
+    c.Proc(400, 410, "python3", SuspectCase::kPty);
+    c.Proc(410, 420, "sh", 0);
+    c.Proc(420, 430, "chmod", 0);
+    EXPECT_EQ(c.At(430).kind, Attribution::Kind::kNone) << plumbing;
+  }
+  {
+    // What agents run under (systemd, sshd, a login shell, tmux) rules
+    // nothing out.
+    SuspectCase c;
+    c.Proc(1, 500, "systemd", 0, kUnsetId);
+    c.Proc(500, 510, "sshd", 0);
+    c.Proc(510, 520, "bash", SuspectCase::kPty);
+    c.Proc(520, 530, "tmux: server", 0);
+    c.Proc(530, 540, "bash", SuspectCase::kPty);
+    c.Proc(540, 550, "newagent", SuspectCase::kPty);
+    c.Proc(550, 560, "bash", 0);
+    c.Proc(560, 570, "chmod", 0);
+    EXPECT_EQ(c.At(570).kind, Attribution::Kind::kSuspected);
+  }
+  {
+    // Turned off.
+    SuspectCase c;
+    c.r.sigs.suspect.enabled = false;
+    c.Proc(1, 110, "newagent", SuspectCase::kPty);
+    c.Proc(110, 120, "bash", 0);
+    c.Proc(120, 130, "chmod", 0);
+    EXPECT_EQ(c.At(130).kind, Attribution::Kind::kNone);
+  }
+}
+
 TEST(ProcessTable, ExitedEntriesAreBounded) {
   ProcessTable::Options o;
   o.max_exited = 100;

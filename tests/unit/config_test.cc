@@ -179,7 +179,7 @@ TEST(Config, AiErrors) {
             "test.yaml:2: ai.status_file: expected an absolute path");
   EXPECT_EQ(Error("ai:\n  nope: 1\n"),
             "test.yaml:2: unknown key \"ai.nope\" (known: defaults, agents, files, launchers, "
-            "ide_env, generic_env, status_file)");
+            "ide_env, generic_env, suspected, suspect_min_age_s, status_file)");
 }
 
 // A directory of signature packs, removed at the end.

@@ -351,6 +351,36 @@ TEST(Decode, ProcRecords) {
   EXPECT_EQ(e->parent.pid, 1u);
 }
 
+TEST(Decode, ExecArguments) {
+  using std::string_literals::operator""s;
+  absl::StatusOr<ProcEvent> e =
+      DecodeProcEvent(testing::ProcRecord(PS_PROC_EXEC, 10, "/bin/chmod", "", 0, 0, 0,
+                                          "chmod\0"
+                                          "0640\0/tmp/x\0"s),
+                      {});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->exe, "/bin/chmod");
+  EXPECT_EQ(e->args, (std::vector<std::string>{"chmod", "0640", "/tmp/x"}));
+  EXPECT_FALSE(e->args_truncated);
+  // Arguments and a session root's text together; the last argument cut.
+  e = DecodeProcEvent(
+      testing::ProcRecord(PS_PROC_EXEC, 10, "/usr/bin/node", "X=1", 10, PS_PF_SESSION_ROOT,
+                          PS_SIGNAL_ENV, "node\0/very/lo"s, PS_PROC_ARGS_TRUNCATED),
+      {});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->args, (std::vector<std::string>{"node", "/very/lo"}));
+  EXPECT_TRUE(e->args_truncated);
+  EXPECT_EQ(e->text, "X=1");
+  // More arguments than the kernel ever sends.
+  std::vector<uint8_t> r = testing::ProcRecord(PS_PROC_EXEC, 10, "/bin/sh", "", 0, 0, 0, "sh");
+  reinterpret_cast<ps_proc_event*>(r.data())->args_len = PS_ARGS_MAX + 1;
+  EXPECT_FALSE(DecodeProcEvent(r, {}).ok());
+  // Arguments past the end of the record.
+  r = testing::ProcRecord(PS_PROC_EXEC, 10, "/bin/sh", "", 0, 0, 0, "sh");
+  reinterpret_cast<ps_proc_event*>(r.data())->args_len = 40;
+  EXPECT_FALSE(DecodeProcEvent(r, {}).ok());
+}
+
 TEST(Decode, BadProcRecordsAreErrors) {
   std::vector<uint8_t> r = testing::ProcRecord(PS_PROC_EXEC, 10, "/bin/sh", "X=1");
   std::vector<uint8_t> cut(r.begin(), r.end() - 1);

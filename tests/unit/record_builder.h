@@ -227,7 +227,8 @@ struct RecordBuilder {
 // A process lifecycle record (PS_EV_PROC), laid out as process.bpf.c does.
 inline std::vector<uint8_t> ProcRecord(uint32_t kind, uint32_t pid, const std::string& exe = "",
                                        const std::string& text = "", uint32_t session_pid = 0,
-                                       uint32_t flags = 0, uint32_t signal = 0) {
+                                       uint32_t flags = 0, uint32_t signal = 0,
+                                       const std::string& args = "", uint16_t args_flags = 0) {
   ps_proc_event ev{};
   ev.hdr.abi_version = PS_ABI_VERSION;
   ev.hdr.type = PS_EV_PROC;
@@ -248,11 +249,18 @@ inline std::vector<uint8_t> ProcRecord(uint32_t kind, uint32_t pid, const std::s
   ev.exe_len = static_cast<uint16_t>(exe.size());
   ev.text_len = static_cast<uint16_t>(text.size());
   std::memcpy(ev.info.comm, "proc", 5);
-  std::vector<uint8_t> out(sizeof(ev) + (text.empty() ? exe.size() : PS_EXE_MAX + text.size()));
+  ev.args_len = static_cast<uint16_t>(args.size());
+  ev.args_flags = args_flags;
+  const size_t tail = !text.empty()   ? PS_PROC_TEXT_OFF + text.size()
+                      : !args.empty() ? PS_EXE_MAX + args.size()
+                                      : exe.size();
+  std::vector<uint8_t> out(sizeof(ev) + tail);
   ev.hdr.size = static_cast<uint32_t>(out.size());
   std::memcpy(out.data(), &ev, sizeof(ev));
   std::memcpy(out.data() + sizeof(ev), exe.data(), exe.size());
-  if (!text.empty()) std::memcpy(out.data() + sizeof(ev) + PS_EXE_MAX, text.data(), text.size());
+  if (!args.empty()) std::memcpy(out.data() + sizeof(ev) + PS_EXE_MAX, args.data(), args.size());
+  if (!text.empty())
+    std::memcpy(out.data() + sizeof(ev) + PS_PROC_TEXT_OFF, text.data(), text.size());
   return out;
 }
 

@@ -404,6 +404,8 @@ TEST(RenderJson, AiAttribution) {
             std::string::npos)
       << Str(d, "/message");
 
+  EXPECT_EQ(Str(d, "/process/executable"), "<missing>");  // no program known: none shown
+
   ev.ai = nullptr;
   const rapidjson::Document n = RenderJson(ev);
   EXPECT_EQ(Str(n, "/permsentry/ai/attribution"), "none");
@@ -522,6 +524,29 @@ TEST(RenderJson, RichIoUringHasItsResult) {
   EXPECT_EQ(Str(d, "/event/outcome"), "failure");
   EXPECT_EQ(Str(d, "/permsentry/errno"), "EACCES");
   EXPECT_EQ(Str(d, "/permsentry/syscall"), "<missing>");
+}
+
+// process.executable and process.args: the program the process runs, as its
+// exec left it; arguments are any bytes a caller chose.
+TEST(RenderJson, ProcessExecutableAndArgs) {
+  OpEvent ev = Decode(RecordBuilder(90).Arg(1, 0640).Path("/tmp/x").Build());
+  auto ai = std::make_shared<Attribution>();
+  ai->executable = "/usr/bin/chmod";
+  ai->args = {"chmod", "0640", "/tmp/x\n{\"forged\":1}"};
+  ev.ai = ai;
+  rapidjson::Document d = RenderJson(ev);
+  EXPECT_EQ(Str(d, "/process/executable"), "/usr/bin/chmod");
+  EXPECT_EQ(Str(d, "/process/args/0"), "chmod");
+  EXPECT_EQ(Str(d, "/process/args/2"), "/tmp/x\n{\"forged\":1}");
+  EXPECT_EQ(Str(d, "/process/args_count"), "3");
+  EXPECT_EQ(Str(d, "/process/args_truncated"), "<missing>");
+  auto cut = std::make_shared<Attribution>(*ai);
+  cut->args = {"node", "/a/very/lo"};
+  cut->args_truncated = true;
+  ev.ai = cut;  // a new attribution: the process block is not the cached one
+  d = RenderJson(ev);
+  EXPECT_EQ(Str(d, "/process/args/1"), "/a/very/lo");
+  EXPECT_EQ(Str(d, "/process/args_truncated"), "true");
 }
 
 }  // namespace

@@ -615,7 +615,7 @@ TEST(RuleErrors, EveryMessage) {
             "(CAP_SYS_ADMIN, CAP_SETUID, ...; or any)");
   EXPECT_EQ(rule("      match: {attribution: robot}\n"),
             "r.yaml:6: rule \"r1\": match.attribution: \"robot\" is not one of none, agent, "
-            "assisted");
+            "assisted, suspected");
   EXPECT_EQ(rule("      match: {watched: yes please}\n"),
             "r.yaml:6: rule \"r1\": match.watched: expected true or false");
   EXPECT_EQ(rule("      match: {syscall: chmood}\n"),

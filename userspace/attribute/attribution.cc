@@ -1,5 +1,7 @@
 #include "attribute/attribution.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/time.h"
@@ -23,13 +25,21 @@ std::vector<AncestryEntry> Ancestry(const Subject& s, const ProcessTable& t, con
     return out;
   }
   ProcKey next = e != nullptr ? e->parent : ProcKey{};
+  const ProcEntry* child = e;
   while (!next.empty() && out.size() < max) {
     const ProcEntry* p = t.Find(next);
     if (p == nullptr) {
       out.push_back(AncestryEntry{.pid = next.pid, .name = "?", .executable = ""});
       break;
     }
-    out.push_back(AncestryEntry{.pid = p->key.pid, .name = p->comm, .executable = p->exe});
+    // As the parent was when it forked this line's child (it may have exec'd
+    // since); as it is now when the fork was not seen.
+    const bool at_fork = child != nullptr && !child->parent_exe.empty();
+    out.push_back(
+        AncestryEntry{.pid = p->key.pid,
+                      .name = at_fork && !child->parent_comm.empty() ? child->parent_comm : p->comm,
+                      .executable = at_fork ? child->parent_exe : p->exe});
+    child = p;
     if (!stop.empty() && p->key == stop) {
       *complete = true;
       break;
@@ -42,6 +52,67 @@ std::vector<AncestryEntry> Ancestry(const Subject& s, const ProcessTable& t, con
 std::string SessionBegan(const AiSession& s) {
   return absl::StrCat(s.seeded ? "session running when the sensor started, " : "session began ",
                       absl::FormatTime("%Y-%m-%dT%H:%M:%SZ", s.start, absl::UTCTimeZone()));
+}
+
+bool In(const std::vector<std::string>& list, absl::string_view name) {
+  for (const std::string& n : list)
+    if (n == name) return true;
+  return false;
+}
+
+absl::string_view Base(absl::string_view path) {
+  const size_t slash = path.rfind('/');
+  return slash == absl::string_view::npos ? path : path.substr(slash + 1);
+}
+
+// The `suspected` heuristic (SuspectPolicy): its evidence, or nothing.
+std::optional<std::vector<std::string>> Suspect(const Subject& s, const ProcessTable& t,
+                                                const SuspectPolicy& p, uint32_t* root_pid) {
+  // The chain, nearest first, each named as it ran when it forked the next.
+  struct Link {
+    const ProcEntry* e;
+    std::string name;
+  };
+  std::vector<Link> chain;
+  const ProcEntry* e = t.Find(s.key);
+  if (e == nullptr) return std::nullopt;
+  chain.push_back(Link{e, s.comm});
+  for (const ProcEntry* child = e; chain.size() < kMaxAncestry && !child->parent.empty();) {
+    const ProcEntry* parent = t.Find(child->parent);
+    if (parent == nullptr) break;
+    chain.push_back(Link{parent, child->parent_comm.empty() ? parent->comm : child->parent_comm});
+    child = parent;
+  }
+  const auto is = [](const std::vector<std::string>& list, const Link& l) {
+    return In(list, l.name) || In(list, Base(l.e->exe));
+  };
+  for (const Link& l : chain)
+    if (is(p.exclude, l)) return std::nullopt;
+  for (size_t i = 0; i + 1 < chain.size(); ++i) {
+    const Link& shell = chain[i];
+    size_t j = i + 1;
+    while (j + 1 < chain.size() && is(p.wrappers, chain[j])) ++j;
+    const Link& parent = chain[j];
+    // A shell without a terminal, started by a program that is not a shell
+    // (a human's `setsid sh -c` from bash is not an agent).
+    if (!is(p.shells, shell) || shell.e->tty != 0 || is(p.shells, parent)) continue;
+    const uint64_t age =
+        s.ktime_ns > parent.e->key.start_ns ? s.ktime_ns - parent.e->key.start_ns : 0;
+    if (age < p.min_age_ns) continue;
+    const bool interactive = parent.e->tty != 0;
+    const bool login_interpreter = is(p.interpreters, parent) && parent.e->loginuid != kUnsetId;
+    if (!interactive && !login_interpreter) continue;
+    *root_pid = parent.e->key.pid;
+    return std::vector<std::string>{
+        absl::StrCat("behaves like an AI agent: ", parent.name, " (pid ", parent.e->key.pid,
+                     parent.e->exe.empty() ? "" : absl::StrCat(", ", parent.e->exe), ", running ",
+                     age / 1'000'000'000, " s, ",
+                     interactive ? absl::StrCat("on ", TtyName(parent.e->tty))
+                                 : absl::StrCat("an interpreter of login uid ", parent.e->loginuid),
+                     ") started ", shell.name, " (pid ", shell.e->key.pid, ") without a terminal"),
+        "no agent signature, marker or declaration matched: a heuristic, not proof"};
+  }
+  return std::nullopt;
 }
 
 bool SameUser(const Subject& s, const AiSession& a) {
@@ -59,11 +130,17 @@ Subject SubjectOf(const OpEvent& ev) {
                  .tty = ev.proc.tty,
                  .comm = ev.proc.comm,
                  .flags = ev.proc_flags,
-                 .session = ev.ai_session};
+                 .session = ev.ai_session,
+                 .ktime_ns = ev.ktime_ns};
 }
 
 Attribution Attribute(const Subject& s, const ProcessTable& t) {
   Attribution a;
+  if (const ProcEntry* e = t.Find(s.key)) {
+    a.executable = e->exe;
+    a.args = e->args;
+    a.args_truncated = e->args_truncated;
+  }
   bool complete = false;
   if (!s.session.empty()) {
     a.kind = Attribution::Kind::kAgent;
@@ -81,7 +158,10 @@ Attribution Attribute(const Subject& s, const ProcessTable& t) {
     } else {
       // A declared human session (--assisted-by) is the advice's, not an
       // agent's: its members are `assisted`, with the declaration as evidence.
-      if (session->assisted) a.kind = Attribution::Kind::kAssisted;
+      if (session->assisted) {
+        a.kind = Attribution::Kind::kAssisted;
+        a.declared_advice = true;
+      }
       a.agent = session->agent;
       a.session_id = session->id;
       a.evidence.push_back(
@@ -126,13 +206,21 @@ Attribution Attribute(const Subject& s, const ProcessTable& t) {
     a.evidence.push_back("not a descendant of the agent: a human beside it");
     return a;
   }
+  if (const SignatureSet* sigs = t.signatures(); sigs != nullptr && sigs->suspect.enabled) {
+    uint32_t root = 0;
+    if (auto why = Suspect(s, t, sigs->suspect, &root)) {
+      a.kind = Attribution::Kind::kSuspected;
+      a.root_pid = root;
+      a.evidence = *std::move(why);
+    }
+  }
   return a;
 }
 
 bool SameSubject(const Subject& a, const Subject& b) {
   return a.key == b.key && a.uid == b.uid && a.loginuid == b.loginuid &&
          a.sessionid == b.sessionid && a.tty == b.tty && a.comm == b.comm && a.flags == b.flags &&
-         a.session == b.session;
+         a.session == b.session;  // not ktime_ns: the cache is per process
 }
 
 std::shared_ptr<const Attribution> AttributionCache::Get(const Subject& s,

@@ -6,6 +6,9 @@
 //   assisted: not in any session, but beside a live one of the same user: the
 //             same audit login session, the same controlling terminal, or an
 //             IDE terminal while an agent runs in that IDE.
+//   suspected: in no session and beside none, but a shell without a terminal
+//             started by a long-lived program that behaves like an agent
+//             (SuspectPolicy); a heuristic, with its evidence, never `agent`.
 //   none:     everything else. An unset audit session id or no terminal never
 //             makes two processes neighbours.
 #ifndef PERMSENTRY_ATTRIBUTE_ATTRIBUTION_H_
@@ -24,8 +27,9 @@ struct Subject {
   uint32_t sessionid = kUnsetId;
   uint32_t tty = 0;
   std::string comm;
-  uint32_t flags = 0;  // PS_PF_* from the kernel's table
-  ProcKey session;     // the kernel's session tag; empty: none
+  uint32_t flags = 0;     // PS_PF_* from the kernel's table
+  ProcKey session;        // the kernel's session tag; empty: none
+  uint64_t ktime_ns = 0;  // when (CLOCK_BOOTTIME): how long its ancestors had run
 };
 Subject SubjectOf(const OpEvent& ev);
 

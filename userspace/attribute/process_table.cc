@@ -45,6 +45,8 @@ const char* AttributionName(Attribution::Kind k) {
       return "agent";
     case Attribution::Kind::kAssisted:
       return "assisted";
+    case Attribution::Kind::kSuspected:
+      return "suspected";
     default:
       return "none";
   }
@@ -162,8 +164,16 @@ void ProcessTable::Apply(const ProcEvent& ev, absl::Time now) {
       e.key = ev.key;
       e.parent = ev.parent;
       CopyIdentity(ev, e);
-      // A child runs its parent's program until it execs.
-      if (const ProcEntry* p = Find(ev.parent)) e.exe = p->exe;
+      // A child runs its parent's program until it execs: named by it, not by
+      // the thread that forked it (tokio-rt-worker, MainThread).
+      if (const ProcEntry* p = Find(ev.parent)) {
+        e.exe = p->exe;
+        e.args = p->args;
+        e.args_truncated = p->args_truncated;
+        if (!p->comm.empty()) e.comm = p->comm;
+        e.parent_comm = p->comm;
+        e.parent_exe = p->exe;
+      }
       entries_.emplace(ev.key, std::move(e));
       Join(ev.session);
       break;
@@ -185,6 +195,8 @@ void ProcessTable::Apply(const ProcEvent& ev, absl::Time now) {
       ProcEntry& e = it->second;
       CopyIdentity(ev, e);
       e.exe = ev.exe;
+      e.args = ev.args;
+      e.args_truncated = ev.args_truncated;
       if ((ev.flags & PS_PF_SESSION_ROOT) && ev.session == ev.key) {
         const bool fresh = !sessions_.contains(ev.key);
         StartSession(e, ev.sig, ev.signal, ev.text, ev.time, /*seeded=*/false);

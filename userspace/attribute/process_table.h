@@ -26,6 +26,11 @@ struct ProcEntry {
   uint32_t uid = 0, euid = 0, loginuid = kUnsetId, sessionid = kUnsetId, tty = 0;
   std::string comm;
   std::string exe;
+  std::vector<std::string> args;  // of its last exec (or its parent's, until it execs)
+  bool args_truncated = false;
+  // The parent's program when it forked this process: the ancestry names a
+  // parent so even after it execs something else.
+  std::string parent_comm, parent_exe;
   bool exited = false;
   // ktime of the newest record applied: the two rings deliver out of order, and
   // an older record must not undo a newer one.
@@ -66,6 +71,7 @@ class ProcessTable {
   // The signatures that name agents (for sessions that records start). Kept by
   // the caller.
   void SetSignatures(const SignatureSet* sigs) { sigs_ = sigs; }
+  const SignatureSet* signatures() const { return sigs_; }
 
   // A fork, exec or exit record. `now` drives the expiry of exited entries.
   void Apply(const ProcEvent& ev, absl::Time now);

@@ -33,6 +33,54 @@ struct AgentSignature {
   std::string origin;                    // "FILE:LINE" of a configured one; empty: built in
 };
 
+// The `suspected` heuristic: a process no signature matched, whose tree looks
+// like an agent's. A shell without a terminal (an agent starts each command in
+// a new session, stdin /dev/null) whose parent is a long-lived program that
+// is not a shell or a session tool and either has a terminal itself (an
+// interactive CLI) or is an interpreter started from a login (a background
+// node or python process). Chains through cron or a package manager never
+// count; system units never have a login uid, and have no terminal. Session
+// plumbing (sshd, tmux, sudo, systemd --user) is what agents run under too,
+// so it rules nothing out.
+struct SuspectPolicy {
+  bool enabled = true;
+  uint64_t min_age_ns = 5'000'000'000;  // the parent has run at least this long
+  std::vector<std::string> shells = {"sh", "bash", "dash", "zsh", "ksh", "fish"};
+  std::vector<std::string> interpreters = {"node",   "nodejs",     "bun",        "deno",
+                                           "python", "python3",    "ruby",       "perl",
+                                           "java",   "python3.11", "python3.12", "python3.13"};
+  // Wrappers between the program and its shell are looked through: a human's
+  // `setsid -w sh -c ...` is still a shell's child.
+  std::vector<std::string> wrappers = {"setsid", "nohup",  "env",     "timeout", "sudo",
+                                       "su",     "doas",   "runuser", "setpriv", "nice",
+                                       "ionice", "stdbuf", "flock",   "chroot",  "xargs"};
+  // Programs whose presence anywhere in the chain rules a suspicion out.
+  std::vector<std::string> exclude = {"cron",
+                                      "crond",
+                                      "anacron",
+                                      "atd",
+                                      "apt",
+                                      "apt-get",
+                                      "aptitude",
+                                      "dpkg",
+                                      "dnf",
+                                      "yum",
+                                      "rpm",
+                                      "zypper",
+                                      "unattended-upgr",
+                                      "packagekitd",
+                                      "pip",
+                                      "pip3",
+                                      "npm",
+                                      "yarn",
+                                      "pnpm",
+                                      "gem",
+                                      "bundle",
+                                      "cargo",
+                                      "make",
+                                      "cloud-init"};
+};
+
 struct SignatureSet {
   std::vector<AgentSignature> agents;
   std::vector<std::string> launchers;  // interpreters whose argv[1] is checked
@@ -41,6 +89,7 @@ struct SignatureSet {
   // session for an agent nobody listed. A listed agent's own marker wins.
   std::vector<std::string> generic_env;
   bool generic_env_set = false;  // (config) generic_env given: replaces the built-in list
+  SuspectPolicy suspect;
 };
 
 // The built-in table (see ../shared/agents.md for where each signal comes from).

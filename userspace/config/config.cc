@@ -331,6 +331,7 @@ absl::StatusOr<SignatureSet> MergeSignatures(bool defaults, std::vector<AgentSig
   set.launchers.insert(set.launchers.end(), extra.launchers.begin(), extra.launchers.end());
   set.ide_env.insert(set.ide_env.end(), extra.ide_env.begin(), extra.ide_env.end());
   if (extra.generic_env_set) set.generic_env = std::move(extra.generic_env);
+  set.suspect = std::move(extra.suspect);
   if (absl::StatusOr<KernelSignatures> k = BuildKernelSignatures(set); !k.ok()) return k.status();
   return set;
 }
@@ -373,6 +374,16 @@ absl::Status ParseAi(absl::string_view origin, const YAML::Node& node, Config& c
       }
       extra.generic_env = *l;
       extra.generic_env_set = true;
+    } else if (key == "suspected") {
+      absl::StatusOr<bool> b = ReadBool(origin, kv.second, "ai.suspected");
+      if (!b.ok()) return b.status();
+      extra.suspect.enabled = *b;
+    } else if (key == "suspect_min_age_s") {
+      uint32_t v = 0;
+      if (!kv.second.IsScalar() || !absl::SimpleAtoi(kv.second.Scalar(), &v) || v > 86400)
+        return ErrorAt(origin, kv.second.Mark(),
+                       "ai.suspect_min_age_s: expected a whole number of seconds in [0, 86400]");
+      extra.suspect.min_age_ns = uint64_t{v} * 1'000'000'000;
     } else if (key == "status_file") {
       if (!kv.second.IsScalar() || kv.second.Scalar().empty() || kv.second.Scalar()[0] != '/')
         return ErrorAt(origin, kv.second.Mark(), "ai.status_file: expected an absolute path");
@@ -408,7 +419,8 @@ absl::Status ParseAi(absl::string_view origin, const YAML::Node& node, Config& c
     } else {
       return ErrorAt(origin, kv.first.Mark(),
                      absl::StrFormat("unknown key \"ai.%s\" (known: defaults, agents, files, "
-                                     "launchers, ide_env, generic_env, status_file)",
+                                     "launchers, ide_env, generic_env, suspected, "
+                                     "suspect_min_age_s, status_file)",
                                      key));
     }
   }
@@ -807,6 +819,14 @@ std::string AiDefaultYaml(const Config& d) {
       "   # markers any agent may set, whose value\n"
       "                           # names it (AI_AGENT=NAME): sessions for agents nobody\n"
       "                           # listed; a listed agent's own marker wins\n"
+      "  suspected: ",
+      d.signatures.suspect.enabled ? "true" : "false",
+      "          # `suspected`: no signature matched, but a long-lived program\n"
+      "                           # (on a terminal, or a login's interpreter) starts\n"
+      "                           # shells without a terminal that make changes\n"
+      "  suspect_min_age_s: ",
+      d.signatures.suspect.min_age_ns / 1'000'000'000,
+      "     # how long that program must have run\n"
       "  # launchers: interpreters whose argv[1] is matched against scripts (built in):\n"
       "  #   ",
       List(d.signatures.launchers),

@@ -84,13 +84,16 @@ absl::StatusOr<ProcEvent> DecodeProcEvent(absl::Span<const uint8_t> record,
   if (raw.kind < PS_PROC_FORK || raw.kind > PS_PROC_EXIT) {
     return absl::InvalidArgumentError(absl::StrFormat("process record kind %d unknown", raw.kind));
   }
-  if (raw.exe_len >= PS_EXE_MAX || raw.text_len >= PS_AI_TEXT_MAX) {
-    return absl::InvalidArgumentError(absl::StrFormat(
-        "process record lengths out of bounds: exe %d, text %d", raw.exe_len, raw.text_len));
+  if (raw.exe_len >= PS_EXE_MAX || raw.text_len >= PS_AI_TEXT_MAX || raw.args_len > PS_ARGS_MAX) {
+    return absl::InvalidArgumentError(
+        absl::StrFormat("process record lengths out of bounds: exe %d, text %d, args %d",
+                        raw.exe_len, raw.text_len, raw.args_len));
   }
-  // The text, when there is one, starts PS_EXE_MAX bytes into the tail.
-  const size_t need =
-      sizeof(raw) + (raw.text_len > 0 ? PS_EXE_MAX + size_t{raw.text_len} : raw.exe_len);
+  // With arguments or text, the executable's slot is PS_EXE_MAX long, the
+  // arguments follow, and the text starts at PS_PROC_TEXT_OFF.
+  const size_t need = sizeof(raw) + (raw.text_len > 0   ? PS_PROC_TEXT_OFF + size_t{raw.text_len}
+                                     : raw.args_len > 0 ? PS_EXE_MAX + size_t{raw.args_len}
+                                                        : raw.exe_len);
   if (need > raw.hdr.size) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "process record tail of %d bytes overruns record of %d", need - sizeof(raw), raw.hdr.size));
@@ -114,7 +117,19 @@ absl::StatusOr<ProcEvent> DecodeProcEvent(absl::Span<const uint8_t> record,
   ev.comm = CommString(raw.info.comm);
   const char* tail = reinterpret_cast<const char*>(record.data()) + sizeof(raw);
   ev.exe.assign(tail, raw.exe_len);
-  if (raw.text_len > 0) ev.text.assign(tail + PS_EXE_MAX, raw.text_len);
+  if (raw.text_len > 0) ev.text.assign(tail + PS_PROC_TEXT_OFF, raw.text_len);
+  if (raw.args_len > 0) {
+    // argv as the kernel keeps it: NUL-terminated strings, the last one cut
+    // (and unterminated) when the whole did not fit.
+    absl::string_view a(tail + PS_EXE_MAX, raw.args_len);
+    while (!a.empty()) {
+      const size_t nul = a.find('\0');
+      ev.args.emplace_back(a.substr(0, nul));
+      if (nul == absl::string_view::npos) break;
+      a.remove_prefix(nul + 1);
+    }
+    ev.args_truncated = (raw.args_flags & PS_PROC_ARGS_TRUNCATED) != 0;
+  }
   return ev;
 }
 

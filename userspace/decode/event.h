@@ -64,6 +64,9 @@ struct ProcEvent {
   std::string comm;
   std::string exe;   // exec: the path it was executed as
   std::string text;  // exec of a session root: what matched (env var, script)
+  // exec: argv (at most PS_ARGS_MAX bytes of it; args_truncated: more there was)
+  std::vector<std::string> args;
+  bool args_truncated = false;
 };
 
 struct Creds {
@@ -97,7 +100,9 @@ struct AncestryEntry {
   std::string executable;  // the path it was executed as; empty when unknown
 };
 struct Attribution {
-  enum class Kind { kNone, kAgent, kAssisted };
+  // kSuspected: no signature matched, but the process tree looks like an
+  // agent's (see attribution.h); a heuristic, never reported as kAgent.
+  enum class Kind { kNone, kAgent, kAssisted, kSuspected };
   Kind kind = Kind::kNone;
   std::string agent;
   std::string session_id;
@@ -105,6 +110,13 @@ struct Attribution {
   ProcKey session_root;  // the session's root (agent) or the one it sat beside (assisted)
   std::vector<std::string> evidence;
   std::vector<AncestryEntry> ancestry;  // the process first, up to the session root
+  // The process's program as its last exec (or its parent's at fork) left it:
+  // process.executable and process.args.
+  std::string executable;
+  std::vector<std::string> args;
+  bool args_truncated = false;
+  // kAssisted by a human's own declaration (--assisted-by), not a neighbour.
+  bool declared_advice = false;
 };
 const char* AttributionName(Attribution::Kind k);
 

@@ -217,9 +217,15 @@ std::string AiTag(const OpEvent& ev) {
     return absl::StrCat(" [AI agent ", EscapeForText(ev.ai->agent), ", session ",
                         EscapeForText(ev.ai->session_id), "]");
   }
+  if (ev.ai && ev.ai->kind == Attribution::Kind::kAssisted && ev.ai->declared_advice) {
+    return absl::StrCat(" [assisted: declared advice from ", EscapeForText(ev.ai->agent), "]");
+  }
   if (ev.ai && ev.ai->kind == Attribution::Kind::kAssisted) {
     return absl::StrCat(" [assisted: beside AI agent ", EscapeForText(ev.ai->agent), ", session ",
                         EscapeForText(ev.ai->session_id), "]");
+  }
+  if (ev.ai && ev.ai->kind == Attribution::Kind::kSuspected) {
+    return absl::StrCat(" [suspected AI agent: pid ", ev.ai->root_pid, "]");
   }
   return "";
 }

@@ -149,11 +149,15 @@ void Pipeline::OnRepeats(const RepeatsEvent& r) {
 
 void Pipeline::OnOperation(OpEvent& ev, RecordOutcome& out) {
   // An alert candidate can overtake the fork and exec records of its own
-  // process (they travel in the bulk ring): fetch them before attributing.
-  if (ev.urgent && drain_bulk_ &&
-      (table_.Find(ev.proc.key()) == nullptr ||
-       (!ev.ai_session.empty() && table_.Session(ev.ai_session) == nullptr))) {
-    drain_bulk_();
+  // process (they travel in the bulk ring): fetch them before attributing. A
+  // process whose entry still names another program (bash that exec'd chmod)
+  // has an exec record on its way.
+  if (ev.urgent && drain_bulk_) {
+    const ProcEntry* e = table_.Find(ev.proc.key());
+    if (e == nullptr || e->comm != ev.proc.comm ||
+        (!ev.ai_session.empty() && table_.Session(ev.ai_session) == nullptr)) {
+      drain_bulk_();
+    }
   }
   ev.ai = attribution_cache_.Get(SubjectOf(ev), table_);
   if (ev.ai->kind != Attribution::Kind::kNone) {
@@ -246,8 +250,8 @@ std::shared_ptr<const AlertRecord> Pipeline::Record(const OpEvent& ev, const Enr
   const Attribution::Kind kind = ev.ai ? ev.ai->kind : Attribution::Kind::kNone;
   add("AI_ATTRIBUTION", AttributionName(kind));
   if (kind != Attribution::Kind::kNone) {
-    add("AI_AGENT", EscapeBytes(ev.ai->agent).text);
-    add("AI_SESSION", EscapeBytes(ev.ai->session_id).text);
+    if (!ev.ai->agent.empty()) add("AI_AGENT", EscapeBytes(ev.ai->agent).text);
+    if (!ev.ai->session_id.empty()) add("AI_SESSION", EscapeBytes(ev.ai->session_id).text);
     add("AI_ROOT_PID", absl::StrCat(ev.ai->root_pid));
   }
   if (a.repeats > 0) add("REPEATS", absl::StrCat(a.repeats));

@@ -70,8 +70,8 @@ std::string AiJson(const Attribution& ai) {
   w.StartObject();
   KClean(w, "attribution", AttributionName(ai.kind));
   if (ai.kind != Attribution::Kind::kNone) {
-    KText(w, "agent", ai.agent);
-    KText(w, "session_id", ai.session_id);
+    if (!ai.agent.empty()) KText(w, "agent", ai.agent);
+    if (!ai.session_id.empty()) KText(w, "session_id", ai.session_id);
     KU64(w, "root_pid", ai.root_pid);
     Key(w, "evidence");
     w.StartArray();
@@ -108,7 +108,7 @@ void KBytes(Writer& w, absl::string_view k, absl::string_view bytes) {
 }
 
 // "process", "user" and "group", as members of the event object.
-std::string ProcessMembers(const Process& p, NameCache& names_) {
+std::string ProcessMembers(const Process& p, const Attribution* ai, NameCache& names_) {
   std::string scratch;
   Writer w(&scratch);
   Key(w, "process");
@@ -123,6 +123,22 @@ std::string ProcessMembers(const Process& p, NameCache& names_) {
   KU64(w, "pid", p.ppid);
   w.EndObject();
   KBytes(w, "name", p.comm);
+  if (ai != nullptr && !ai->executable.empty()) KBytes(w, "executable", ai->executable);
+  if (ai != nullptr && !ai->args.empty()) {
+    // Any bytes a caller chose: escaped like file names.
+    Key(w, "args");
+    w.StartArray();
+    bool escaped = false;
+    for (const std::string& arg : ai->args) {
+      EscapedBytes e = EscapeBytes(arg);
+      Str(w, e.text);
+      escaped |= e.escaped;
+    }
+    w.EndArray();
+    KU64(w, "args_count", ai->args.size());
+    if (escaped) KBool(w, "args_escaped", true);
+    if (ai->args_truncated) KBool(w, "args_truncated", true);
+  }
   w.EndObject();
 
   Key(w, "user");
@@ -452,7 +468,8 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   const Process& p = ev.proc;
   if (!(last_proc_.valid && last_proc_.pid == p.pid && last_proc_.tid == p.tid &&
         last_proc_.ppid == p.ppid && last_proc_.uid == p.uid && last_proc_.euid == p.euid &&
-        last_proc_.gid == p.gid && last_proc_.egid == p.egid && last_proc_.comm == p.comm)) {
+        last_proc_.gid == p.gid && last_proc_.egid == p.egid && last_proc_.comm == p.comm &&
+        last_proc_.ai.get() == ev.ai.get())) {
     last_proc_ = ProcessBlock{.valid = true,
                               .pid = p.pid,
                               .tid = p.tid,
@@ -462,7 +479,8 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
                               .gid = p.gid,
                               .egid = p.egid,
                               .comm = p.comm,
-                              .json = ProcessMembers(p, names_)};
+                              .ai = ev.ai,
+                              .json = ProcessMembers(p, ev.ai.get(), names_)};
   }
   w.RawMembers(last_proc_.json);
 
@@ -706,7 +724,8 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
 
   // ECS's own fields for the agent (gen_ai.agent.*): a SIEM that knows ECS sees
   // it without a mapping; permsentry.ai keeps the evidence.
-  if (ev.ai && ev.ai->kind != Attribution::Kind::kNone) {
+  if (ev.ai &&
+      (ev.ai->kind == Attribution::Kind::kAgent || ev.ai->kind == Attribution::Kind::kAssisted)) {
     Key(w, "gen_ai");
     w.StartObject();
     Key(w, "agent");

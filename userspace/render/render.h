@@ -107,6 +107,9 @@ class JsonRenderer : public Renderer {
     bool valid = false;
     uint32_t pid = 0, tid = 0, ppid = 0, uid = 0, euid = 0, gid = 0, egid = 0;
     std::string comm;
+    // executable and args come from it (held: a freed one could come back at
+    // the same address)
+    std::shared_ptr<const Attribution> ai;
     std::string json;
   };
   ProcessBlock last_proc_;

@@ -77,7 +77,8 @@ constexpr Named kGrants[] = {{"others", kGrantOthers},
 constexpr Named kAttributions[] = {
     {"none", 1u << static_cast<int>(Attribution::Kind::kNone)},
     {"agent", 1u << static_cast<int>(Attribution::Kind::kAgent)},
-    {"assisted", 1u << static_cast<int>(Attribution::Kind::kAssisted)}};
+    {"assisted", 1u << static_cast<int>(Attribution::Kind::kAssisted)},
+    {"suspected", 1u << static_cast<int>(Attribution::Kind::kSuspected)}};
 
 template <typename T, size_t N>
 std::string NamesOf(const T (&table)[N]) {
@@ -766,7 +767,9 @@ std::optional<Decision> RuleSet::Evaluate(const Facts& f, NameCache& names) cons
         if (c.Matches(f, names)) return std::nullopt;
       d.emplace();
     }
-    const bool ai = f.attribution != Attribution::Kind::kNone;
+    // A suspicion is reported, but raises nothing: it is a heuristic.
+    const bool ai =
+        f.attribution == Attribution::Kind::kAgent || f.attribution == Attribution::Kind::kAssisted;
     const Severity sev = r.escalate && ai ? Escalate(r.severity) : r.severity;
     d->matched.push_back(&r);
     if (d->rule == nullptr || sev > d->severity) {

@@ -19,7 +19,7 @@
 #include <linux/types.h>
 #endif
 
-#define PS_ABI_VERSION 7
+#define PS_ABI_VERSION 8
 
 /* Record types (ps_event_header.type). Never reuse a value. */
 enum ps_event_type {
@@ -539,6 +539,13 @@ enum ps_proc_kind {
  * session does. data[]: exe_len bytes of the executable path, then text_len
  * bytes of what matched (an environment variable "NAME=value", or argv[1]).
  */
+/* An exec record's tail: the executable (exe_len bytes from 0); when there is
+ * more, the executable's slot is PS_EXE_MAX long, the arguments follow (argv
+ * as the kernel keeps it, NUL-separated, args_len bytes, at most PS_ARGS_MAX),
+ * and a session root's matched text sits at PS_PROC_TEXT_OFF. */
+#define PS_ARGS_MAX 256
+#define PS_PROC_TEXT_OFF (PS_EXE_MAX + PS_ARGS_MAX)
+#define PS_PROC_ARGS_TRUNCATED (1u << 0) /* argv was longer than PS_ARGS_MAX */
 struct ps_proc_event {
   struct ps_event_header hdr;
   struct ps_proc_key key;
@@ -548,9 +555,12 @@ struct ps_proc_event {
   __u32 euid;
   __u16 exe_len;
   __u16 text_len;
+  __u16 args_len;
+  __u16 args_flags; /* PS_PROC_ARGS_* */
+  __u32 _pad0;      /* the tail starts at sizeof: 8-byte aligned */
   __u8 data[];
 };
-#define PS_PROC_EVENT_MAX (sizeof(struct ps_proc_event) + PS_EXE_MAX + PS_AI_TEXT_MAX)
+#define PS_PROC_EVENT_MAX (sizeof(struct ps_proc_event) + PS_PROC_TEXT_OFF + PS_AI_TEXT_MAX)
 
 /* Syscall descriptor table: [0, 512) native numbers, [512, 1024) ia32 numbers. */
 #define PS_NR_SLOTS 512
