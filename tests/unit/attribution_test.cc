@@ -584,6 +584,10 @@ TEST(Attribution, SuspectedOnlyForTheShapeOfAnAgent) {
         << a.evidence[0];
     // Too young: a program that just started is not long-lived.
     EXPECT_EQ(c.At(130, 0).kind, Attribution::Kind::kNone);
+    // The shell exec'd the command in place (Codex): the command itself is
+    // the process without a terminal.
+    c.Proc(110, 140, "chmod", 0);
+    EXPECT_EQ(c.At(140).kind, Attribution::Kind::kSuspected);
   }
   {
     // A background interpreter of a login (no terminal) doing the same.
@@ -592,6 +596,9 @@ TEST(Attribution, SuspectedOnlyForTheShapeOfAnAgent) {
     c.Proc(200, 210, "sh", 0);
     c.Proc(210, 220, "chmod", 0);
     EXPECT_EQ(c.At(220).kind, Attribution::Kind::kSuspected);
+    // Not a shell: a daemon's worker has no terminal either.
+    c.Proc(200, 230, "chmod", 0);
+    EXPECT_EQ(c.At(230).kind, Attribution::Kind::kNone);
     // The same from a system unit (no login uid): none.
     SuspectCase u;
     u.Proc(1, 200, "node", 0, /*loginuid=*/kUnsetId);

@@ -93,14 +93,19 @@ std::optional<std::vector<std::string>> Suspect(const Subject& s, const ProcessT
     size_t j = i + 1;
     while (j + 1 < chain.size() && is(p.wrappers, chain[j])) ++j;
     const Link& parent = chain[j];
-    // A shell without a terminal, started by a program that is not a shell
-    // (a human's `setsid sh -c` from bash is not an agent).
-    if (!is(p.shells, shell) || shell.e->tty != 0 || is(p.shells, parent)) continue;
+    // A process without a terminal (a new session: agents start every command
+    // so, and some exec the command in place of the shell), started by a
+    // program that is not a shell (a human's `setsid sh -c` from bash is not
+    // an agent).
+    if (shell.e->tty != 0 || is(p.shells, parent)) continue;
     const uint64_t age =
         s.ktime_ns > parent.e->key.start_ns ? s.ktime_ns - parent.e->key.start_ns : 0;
     if (age < p.min_age_ns) continue;
     const bool interactive = parent.e->tty != 0;
-    const bool login_interpreter = is(p.interpreters, parent) && parent.e->loginuid != kUnsetId;
+    // Without a terminal of its own, only a login's interpreter starting a
+    // shell counts (a daemon's children have no terminal either).
+    const bool login_interpreter =
+        is(p.interpreters, parent) && parent.e->loginuid != kUnsetId && is(p.shells, shell);
     if (!interactive && !login_interpreter) continue;
     *root_pid = parent.e->key.pid;
     return std::vector<std::string>{

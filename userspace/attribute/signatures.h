@@ -34,14 +34,14 @@ struct AgentSignature {
 };
 
 // The `suspected` heuristic: a process no signature matched, whose tree looks
-// like an agent's. A shell without a terminal (an agent starts each command in
-// a new session, stdin /dev/null) whose parent is a long-lived program that
-// is not a shell or a session tool and either has a terminal itself (an
-// interactive CLI) or is an interpreter started from a login (a background
-// node or python process). Chains through cron or a package manager never
-// count; system units never have a login uid, and have no terminal. Session
-// plumbing (sshd, tmux, sudo, systemd --user) is what agents run under too,
-// so it rules nothing out.
+// like an agent's. A process without a terminal (an agent starts each command
+// in a new session, stdin /dev/null; some exec the command in place of the
+// shell) whose parent is a long-lived program that is not a shell (wrappers
+// looked through) and has a terminal itself (an interactive CLI), or a shell
+// started by an interpreter of a login (a background node or python process). Chains through cron
+// or a package manager never count; system units never have a login uid, and have no terminal.
+// Session plumbing (sshd, tmux, sudo, systemd --user) is what agents run under too, so it rules
+// nothing out.
 struct SuspectPolicy {
   bool enabled = true;
   uint64_t min_age_ns = 5'000'000'000;  // the parent has run at least this long
