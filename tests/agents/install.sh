@@ -21,6 +21,12 @@ if ! command -v npm >/dev/null || ! command -v node >/dev/null; then
   say "not installed: npm and node are not on this machine (apt-get install nodejs npm)"
   exit 0
 fi
+# Gemini CLI needs Node.js 20 or later (Debian 12's own is 18).
+node_major=$(node --version | sed -n 's/^v\([0-9]*\)\..*/\1/p')
+if ((${node_major:-0} < 20)); then
+  say "not installed: node $(node --version) is older than the agent CLIs need (20 or later)"
+  exit 0
+fi
 echo "agents: installing ${pins[*]} into $cache (node $(node --version))"
 rm -f "$cache/.pins"
 if ! out=$(timeout 900 npm install --prefix "$cache" --no-audit --no-fund --no-update-notifier \
