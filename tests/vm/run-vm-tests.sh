@@ -51,7 +51,7 @@ for backend in $backends; do
       timeout -k 20 $suite_timeout $build/tests/integration_tests --gtest_color=no \\
       --gtest_filter='$filter' 2>&1; echo \$? >/tmp/gtest.code; } |
     tee /tmp/gtest.out | grep --line-buffered '^\[ RUN ' | sed -u 's/^/VM-LIVE /'
-  echo "VM-EXIT \$backend \$(cat /tmp/gtest.code)"
+  echo "VM-EXIT \$backend \$(cat /tmp/gtest.code) uptime \$(cut -d' ' -f1 /proc/uptime)"
   # A suite that did not pass: what the kernel logged below the console's level.
   if [ "\$(cat /tmp/gtest.code)" != 0 ]; then
     { echo "uptime \$(cat /proc/uptime)"; free -m | sed -n 2p
@@ -66,6 +66,7 @@ JOB
 # The whole VM: every suite's bound and boot, so that a kernel that stops
 # answering costs minutes, not the CI run.
 nbackends=$(wc -w <<<"$backends")
+vm_start=$(date +%s)
 console=$(PERMSENTRY_VM_TIMEOUT_S=${PERMSENTRY_VM_TIMEOUT_S:-$((nbackends * suite_timeout + 300))} \
   "$here/vm.sh" "$build" "$series" "$job") || true
 # A run with extra kernel parameters is a row of its own, in a file of its own.
@@ -122,6 +123,8 @@ for backend in $backends; do
     # that finds nothing would end this script before the next backend's row.)
     { grep -E '^(\[  FAILED|/.*Failure|Expected|  Actual|Which is|Value of|permsentry:)' <<<"$out" ||
       true; } | head -n 80 | sed 's/^/    /'
+    # The guest's clock against the host's: a suite's bounds are the guest's.
+    echo "    guest uptime at the suite's end: $(sed -n "s/^VM-EXIT $backend [0-9]* uptime \([0-9.]*\).*/\1/p" <<<"$section" | tail -n 1) s; host time since the VM started: $(($(date +%s) - vm_start)) s"
     sed -n 's/^VM-DMESG /    dmesg: /p' <<<"$section"
     # The kernel's words, for a suite that hung, was killed or lost its VM.
     { grep -E '(BUG|WARNING|Oops|lockup|hung_task|blocked for more|RCU|panic|Call Trace|Out of memory|oom-kill|Killed process|TSC unstable|clocksource.*unstable)' \
