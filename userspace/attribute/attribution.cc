@@ -34,11 +34,11 @@ std::vector<AncestryEntry> Ancestry(const Subject& s, const ProcessTable& t, con
     }
     // As the parent was when it forked this line's child (it may have exec'd
     // since); as it is now when the fork was not seen.
-    const bool at_fork = child != nullptr && !child->parent_exe.empty();
+    const bool at_fork = child != nullptr && child->parent_image != nullptr;
     out.push_back(
         AncestryEntry{.pid = p->key.pid,
                       .name = at_fork && !child->parent_comm.empty() ? child->parent_comm : p->comm,
-                      .executable = at_fork ? child->parent_exe : p->exe});
+                      .executable = at_fork ? child->parent_image->exe : p->exe});
     child = p;
     if (!stop.empty() && p->key == stop) {
       *complete = true;
@@ -143,8 +143,10 @@ Attribution Attribute(const Subject& s, const ProcessTable& t) {
   Attribution a;
   if (const ProcEntry* e = t.Find(s.key)) {
     a.executable = e->exe;
-    a.args = e->args;
-    a.args_truncated = e->args_truncated;
+    if (e->image != nullptr) {
+      a.args = e->image->args;
+      a.args_truncated = e->image->args_truncated;
+    }
   }
   bool complete = false;
   if (!s.session.empty()) {

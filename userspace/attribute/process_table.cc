@@ -168,11 +168,10 @@ void ProcessTable::Apply(const ProcEvent& ev, absl::Time now) {
       // the thread that forked it (tokio-rt-worker, MainThread).
       if (const ProcEntry* p = Find(ev.parent)) {
         e.exe = p->exe;
-        e.args = p->args;
-        e.args_truncated = p->args_truncated;
+        e.image = p->image;
         if (!p->comm.empty()) e.comm = p->comm;
         e.parent_comm = p->comm;
-        e.parent_exe = p->exe;
+        e.parent_image = p->image;
       }
       entries_.emplace(ev.key, std::move(e));
       Join(ev.session);
@@ -195,8 +194,8 @@ void ProcessTable::Apply(const ProcEvent& ev, absl::Time now) {
       ProcEntry& e = it->second;
       CopyIdentity(ev, e);
       e.exe = ev.exe;
-      e.args = ev.args;
-      e.args_truncated = ev.args_truncated;
+      e.image = std::make_shared<const ExecImage>(
+          ExecImage{.exe = ev.exe, .args = ev.args, .args_truncated = ev.args_truncated});
       if ((ev.flags & PS_PF_SESSION_ROOT) && ev.session == ev.key) {
         const bool fresh = !sessions_.contains(ev.key);
         StartSession(e, ev.sig, ev.signal, ev.text, ev.time, /*seeded=*/false);
@@ -220,6 +219,8 @@ void ProcessTable::Seed(const ProcEntry& e, uint32_t sig, uint32_t signal,
                         const std::string& matched_text, absl::Time now) {
   auto [it, fresh] = entries_.try_emplace(e.key, e);
   if (!fresh) return;  // a record already told us about it
+  if (it->second.image == nullptr && !e.exe.empty())
+    it->second.image = std::make_shared<const ExecImage>(ExecImage{.exe = e.exe});
   ++version_;
   // A root the kernel recognised at its exec (after the sensor attached) gets
   // its session from that exec's record, which says what matched.

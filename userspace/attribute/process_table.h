@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,14 @@
 
 namespace permsentry {
 
+// What an exec started: shared, not copied, by every child forked before the
+// next exec (a fork storm is tens of thousands of entries).
+struct ExecImage {
+  std::string exe;
+  std::vector<std::string> args;  // argv, at most PS_ARGS_MAX bytes of it
+  bool args_truncated = false;
+};
+
 struct ProcEntry {
   ProcKey key;
   ProcKey parent;      // who forked it (not who it was reparented to)
@@ -26,11 +35,12 @@ struct ProcEntry {
   uint32_t uid = 0, euid = 0, loginuid = kUnsetId, sessionid = kUnsetId, tty = 0;
   std::string comm;
   std::string exe;
-  std::vector<std::string> args;  // of its last exec (or its parent's, until it execs)
-  bool args_truncated = false;
+  // Its last exec (or its parent's, until it execs); null when not seen.
+  std::shared_ptr<const ExecImage> image;
   // The parent's program when it forked this process: the ancestry names a
-  // parent so even after it execs something else.
-  std::string parent_comm, parent_exe;
+  // parent so even after it execs something else. Null: the fork was not seen.
+  std::shared_ptr<const ExecImage> parent_image;
+  std::string parent_comm;
   bool exited = false;
   // ktime of the newest record applied: the two rings deliver out of order, and
   // an older record must not undo a newer one.
