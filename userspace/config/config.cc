@@ -1,7 +1,5 @@
 #include "config/config.h"
 
-#include <glob.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -15,6 +13,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "common/file_patterns.h"
 #include "common/yaml_error.h"
 #include "yaml-cpp/yaml.h"
 
@@ -401,16 +400,11 @@ absl::Status ParseAi(absl::string_view origin, const YAML::Node& node, Config& c
         if (pattern[0] != '/')
           return ErrorAt(origin, kv.second[i].Mark(),
                          absl::StrFormat("ai.files: \"%s\" is not an absolute path", pattern));
-        // A glob (agents.d/*.yaml) may match nothing; a plain path must exist.
-        std::vector<std::string> paths;
-        glob_t g{};
-        if (glob(pattern.c_str(), 0, nullptr, &g) == 0)
-          for (size_t j = 0; j < g.gl_pathc; ++j) paths.emplace_back(g.gl_pathv[j]);
-        globfree(&g);
-        if (paths.empty() && pattern.find_first_of("*?[") == std::string::npos)
+        const std::optional<std::vector<std::string>> paths = FilesOf(pattern);
+        if (!paths)
           return ErrorAt(origin, kv.second[i].Mark(),
                          absl::StrFormat("ai.files: cannot read agent signature pack %s", pattern));
-        for (const std::string& p : paths) {
+        for (const std::string& p : *paths) {
           absl::StatusOr<std::vector<AgentSignature>> pack = LoadAgentPack(p);
           if (!pack.ok()) return pack.status();
           added.insert(added.end(), pack->begin(), pack->end());

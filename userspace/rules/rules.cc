@@ -1,7 +1,5 @@
 #include "rules/rules.h"
 
-#include <glob.h>
-
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -13,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/file_patterns.h"
 #include "common/syscall_table.h"
 #include "common/yaml_error.h"
 #include "enrich/xattr_decode.h"
@@ -682,17 +681,11 @@ absl::StatusOr<RuleSet> ParseRuleSet(const YAML::Node& node, absl::string_view o
         if (pattern[0] != '/')
           return YamlError(origin, mark,
                            absl::StrFormat("rules.files: \"%s\" is not an absolute path", pattern));
-        // A glob (rules.d/*.yaml) may match nothing; a plain path must exist.
-        std::vector<std::string> paths;
-        glob_t g{};
-        const int rc = glob(pattern.c_str(), 0, nullptr, &g);
-        if (rc == 0)
-          for (size_t i = 0; i < g.gl_pathc; ++i) paths.emplace_back(g.gl_pathv[i]);
-        globfree(&g);
-        if (paths.empty() && pattern.find_first_of("*?[") == std::string::npos)
+        const std::optional<std::vector<std::string>> paths = FilesOf(pattern);
+        if (!paths)
           return YamlError(origin, mark,
                            absl::StrFormat("rules.files: cannot read rule file %s", pattern));
-        for (const std::string& p : paths) {
+        for (const std::string& p : *paths) {
           absl::StatusOr<std::vector<Rule>> rules = LoadRuleFile(p);
           if (!rules.ok()) return rules.status();
           for (Rule& r : *rules) added.push_back(std::move(r));
