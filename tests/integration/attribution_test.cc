@@ -41,6 +41,18 @@ constexpr char kPath[] = "PATH=/usr/sbin:/usr/bin:/sbin:/bin";
 // Fork and exec argv with exactly `env`; returns the pid (not waited for).
 // With own_group, the process leads a process group of its own, so that it and
 // everything it starts can be ended together, by that group's id.
+// In a forked child: exec argv with exactly `env` (127 when it cannot).
+[[noreturn]] void ExecWith(const std::vector<std::string>& argv,
+                           const std::vector<std::string>& env) {
+  std::vector<char*> a, e;
+  for (const std::string& s : argv) a.push_back(const_cast<char*>(s.c_str()));
+  a.push_back(nullptr);
+  for (const std::string& s : env) e.push_back(const_cast<char*>(s.c_str()));
+  e.push_back(nullptr);
+  execve(a[0], a.data(), e.data());
+  _exit(127);
+}
+
 pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>& env,
             bool own_group = false) {
   const pid_t pid = fork();
@@ -49,13 +61,7 @@ pid_t Spawn(const std::vector<std::string>& argv, const std::vector<std::string>
     const int devnull = open("/dev/null", O_RDWR);
     dup2(devnull, STDIN_FILENO);
     dup2(devnull, STDOUT_FILENO);
-    std::vector<char*> a, e;
-    for (const std::string& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
-    for (const std::string& s : env) e.push_back(const_cast<char*>(s.c_str()));
-    e.push_back(nullptr);
-    execve(a[0], a.data(), e.data());
-    _exit(127);
+    ExecWith(argv, env);
   }
   if (own_group) setpgid(pid, pid);  // both sides: the group exists before either goes on
   return pid;
@@ -460,13 +466,7 @@ int RunOnATerminal(const std::vector<std::string>& argv, const std::vector<std::
     dup2(slave, 1);
     dup2(slave, 2);
     close(master);
-    std::vector<char*> a, e;
-    for (const std::string& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-    a.push_back(nullptr);
-    for (const std::string& s : env) e.push_back(const_cast<char*>(s.c_str()));
-    e.push_back(nullptr);
-    execve(a[0], a.data(), e.data());
-    _exit(127);
+    ExecWith(argv, env);
   }
   close(slave);
   // Keep the terminal drained so that nothing blocks writing to it.
