@@ -81,6 +81,10 @@ struct Options {
   int latency_interval_us = 2000;
   int storm_seconds = 10;    // the sustained storm (0: skip it)
   bool instructions = true;  // count the pipeline's instructions (callgrind)
+  bool instructions_only = false;
+  // Where to keep the recorded records (plain.records, alert.records) for a
+  // profiler; empty: they are deleted after the count.
+  std::string keep_records;
 };
 
 constexpr int kPermOpsPerCycle = 10;    // syscalls per permission cycle
@@ -673,7 +677,7 @@ __attribute__((noinline)) void ReplayRecords(permsentry::Pipeline& pipeline,
   (void)out.Flush();
 }
 
-int Replay(const std::string& file) {
+int Replay(const std::string& file, const std::string& out_file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) Die("cannot read " + file);
   std::vector<std::vector<uint8_t>> records;
@@ -685,10 +689,15 @@ int Replay(const std::string& file) {
     records.push_back(std::move(rec));
   }
   r.records = records.size();
-  const int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+  // Into FILE (--replay-out) with the boot clock taken as the epoch, so two
+  // builds' lines can be compared byte for byte; else to /dev/null.
+  const int devnull = out_file.empty()
+                          ? open("/dev/null", O_WRONLY | O_CLOEXEC)
+                          : open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (devnull < 0) Die("cannot write " + (out_file.empty() ? std::string("/dev/null") : out_file));
   permsentry::StdoutWriter out(devnull);
   permsentry::Pipeline pipeline(&out, nullptr, nullptr, "benchhost",
-                                permsentry::BootToRealtimeOffsetNs());
+                                out_file.empty() ? permsentry::BootToRealtimeOffsetNs() : 0);
   pipeline.SetRules(std::make_shared<const permsentry::RuleSet>(permsentry::Config().rules));
   pipeline.SetWatchList(
       std::make_shared<const std::vector<permsentry::WatchEntry>>(permsentry::Config().watch));
@@ -737,6 +746,10 @@ InstructionCount CountInstructions(const Options& o, const std::string& self, bo
       Run("valgrind --tool=callgrind --callgrind-out-file=/dev/null "
           "'--toggle-collect=*ReplayRecords*' '" +
           self + "' --replay '" + records + "' 2>&1");
+  if (!o.keep_records.empty()) {
+    const std::string kept = o.keep_records + (alerts ? "/alert.records" : "/plain.records");
+    if (std::rename(records.c_str(), kept.c_str()) != 0) Die("cannot keep records as " + kept);
+  }
   std::system(("rm -rf '" + dir + "'").c_str());
   unsigned long long insns = 0, ops = 0, al = 0;
   size_t recs = 0;
@@ -754,6 +767,20 @@ InstructionCount CountInstructions(const Options& o, const std::string& self, bo
   c.instructions = insns;
   c.per_operation = ops > 0 ? static_cast<double>(insns) / static_cast<double>(ops) : 0;
   return c;
+}
+
+void PrintInstructions(const std::vector<InstructionCount>& insns) {
+  if (insns.empty()) return;
+  std::printf(
+      "\npipeline instructions (callgrind, replay of recorded records: decode, attribute, "
+      "enrich, rules, render, write)\n");
+  std::printf("%-12s %10s %12s %10s %16s %12s\n", "kind", "records", "operations", "alerts",
+              "instructions", "per record");
+  for (const InstructionCount& c : insns) {
+    std::printf("%-12s %10zu %12zu %10llu %16llu %12.0f\n", c.what.c_str(), c.records, c.operations,
+                static_cast<unsigned long long>(c.alerts),
+                static_cast<unsigned long long>(c.instructions), c.per_operation);
+  }
 }
 
 // ------------------------------------------------------------------ sustained storm
@@ -949,7 +976,8 @@ void Usage() {
       "                        [--unrelated-cycles N] [--write-cycles N] [--spawn-cycles N]\n"
       "                        [--no-auditd] [--latency-probes N] [--latency-interval-us N]\n"
       "                        [--latency-only] [--storm-seconds N] [--no-instructions]\n"
-      "       permsentry_bench --replay RECORDS\n"
+      "                        [--keep-records DIR] [--instructions-only]\n"
+      "       permsentry_bench --replay RECORDS [--replay-out FILE]\n"
       "Runs the permission, unrelated, writes and spawn workloads with no sensor, with\n"
       "permsentry (one leg per capture backend in --backends, e.g. tracepoint,rich;\n"
       "default: auto) and with auditd, and prints ns/op (median of N reps), ratios and\n"
@@ -959,6 +987,11 @@ void Usage() {
       "kept by `permsentry run --record`, replayed by --replay RECORDS); then the\n"
       "sustained storm runs N seconds (default 10) with one process and with one per\n"
       "CPU, and the run fails (exit 1) if the sensor lost or miscounted any call.\n"
+      "--keep-records DIR keeps the recorded plain.records and alert.records there,\n"
+      "for a profiler: valgrind --tool=callgrind --toggle-collect='*ReplayRecords*'\n"
+      "permsentry_bench --replay DIR/plain.records. --instructions-only stops after\n"
+      "the count. --replay-out FILE writes the replay's lines to FILE, with the boot\n"
+      "clock as the epoch: the same records give the same bytes, build after build.\n"
       "Needs root. auditd runs last; the kernel's audit state is restored after.");
 }
 
@@ -966,6 +999,7 @@ void Usage() {
 
 int main(int argc, char** argv) {
   Options o;
+  std::string replay, replay_out;
   static const option kLong[] = {{"sensor", required_argument, nullptr, 's'},
                                  {"backends", required_argument, nullptr, 'B'},
                                  {"reps", required_argument, nullptr, 'r'},
@@ -980,6 +1014,9 @@ int main(int argc, char** argv) {
                                  {"storm-seconds", required_argument, nullptr, 'T'},
                                  {"no-instructions", no_argument, nullptr, 'N'},
                                  {"replay", required_argument, nullptr, 'P'},
+                                 {"keep-records", required_argument, nullptr, 'K'},
+                                 {"instructions-only", no_argument, nullptr, 'i'},
+                                 {"replay-out", required_argument, nullptr, 'R'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
   for (int c; (c = getopt_long(argc, argv, "h", kLong, nullptr)) != -1;) {
@@ -1032,7 +1069,17 @@ int main(int argc, char** argv) {
         o.instructions = false;
         break;
       case 'P':
-        return Replay(optarg);
+        replay = optarg;
+        break;
+      case 'R':
+        replay_out = optarg;
+        break;
+      case 'K':
+        o.keep_records = optarg;
+        break;
+      case 'i':
+        o.instructions_only = true;
+        break;
       case 'h':
         Usage();
         return 0;
@@ -1041,6 +1088,7 @@ int main(int argc, char** argv) {
         return 2;
     }
   }
+  if (!replay.empty()) return Replay(replay, replay_out);
   if (geteuid() != 0) Die("needs root (it loads the sensor and drives auditd)");
 
   // The pipeline's instructions per record, first (two short sensor runs).
@@ -1059,6 +1107,10 @@ int main(int argc, char** argv) {
         insns.push_back(CountInstructions(o, self, alerts));
       }
     }
+  }
+  if (o.instructions_only) {
+    PrintInstructions(insns);
+    return insns.empty() ? 1 : 0;
   }
 
   std::vector<LegResult> legs;
@@ -1199,18 +1251,7 @@ int main(int argc, char** argv) {
   std::printf("\n");
   for (const LegResult& l : legs)
     if (l.delivery != "-") std::printf("%-12s %s\n", l.name.c_str(), l.delivery.c_str());
-  if (!insns.empty()) {
-    std::printf(
-        "\npipeline instructions (callgrind, replay of recorded records: decode, attribute, "
-        "enrich, rules, render, write)\n");
-    std::printf("%-12s %10s %12s %10s %16s %12s\n", "kind", "records", "operations", "alerts",
-                "instructions", "per record");
-    for (const InstructionCount& c : insns) {
-      std::printf("%-12s %10zu %12zu %10llu %16llu %12.0f\n", c.what.c_str(), c.records,
-                  c.operations, static_cast<unsigned long long>(c.alerts),
-                  static_cast<unsigned long long>(c.instructions), c.per_operation);
-    }
-  }
+  PrintInstructions(insns);
   if (!storms.empty()) {
     std::printf(
         "\nsustained storm: the permission workload without pause, default settings, every "

@@ -94,6 +94,10 @@ absl::StatusOr<Glob> Glob::Compile(absl::string_view pattern, Kind kind) {
     if (t.op != Op::kByte) break;
     g.prefix_.push_back(static_cast<char>(t.byte));
   }
+  if (!g.literal_ && g.prefix_.size() + 1 == g.tokens_.size()) {
+    if (g.tokens_.back().op == Op::kDoubleStar) g.tail_ = Tail::kAnything;
+    if (g.tokens_.back().op == Op::kStar) g.tail_ = Tail::kNoSlash;
+  }
   if (g.literal_) {
     // Escapes resolved: the literal is the token bytes.
     std::string lit;
@@ -118,6 +122,8 @@ bool Glob::Matches(absl::string_view subject) const {
   if (literal_) return subject == bare_dir_;
   if (has_bare_dir_ && subject == bare_dir_) return true;
   if (!absl::StartsWith(subject, prefix_)) return false;
+  if (tail_ == Tail::kAnything) return true;
+  if (tail_ == Tail::kNoSlash) return subject.find('/', prefix_.size()) == absl::string_view::npos;
   const size_t n = tokens_.size();
   States cur, next;
   cur.set(0);

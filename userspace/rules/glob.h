@@ -56,6 +56,10 @@ class Glob {
   bool has_bare_dir_ = false;
   bool literal_ = false;  // no wildcard at all: compared as a string
   std::string prefix_;    // the bytes before the first wildcard: a cheap first test
+  // Most rule globs are a prefix and then one "**" ("/etc/**") or one "*"
+  // ("python3*"): matched by the prefix and a look at the rest, no simulation.
+  enum class Tail : uint8_t { kGeneral, kAnything, kNoSlash };
+  Tail tail_ = Tail::kGeneral;
 };
 
 }  // namespace permsentry

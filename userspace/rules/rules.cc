@@ -400,8 +400,7 @@ absl::StatusOr<Condition> Condition::Parse(const YAML::Node& node, absl::string_
 
 bool Condition::Matches(const Facts& f, NameCache& names) const {
   // Cheapest and most selective first: most events fail on the action.
-  if (actions_ != 0 && (f.action_index < 0 || !(actions_ & (uint64_t{1} << f.action_index))))
-    return false;
+  if (!MayMatchAction(f.action_index)) return false;
   if (!(outcomes_ & static_cast<uint8_t>(f.outcome))) return false;
   if (watched_ && *watched_ != f.watched) return false;
   if (covers_watched_ && *covers_watched_ != f.covers_watched) return false;
@@ -431,7 +430,7 @@ bool Condition::Matches(const Facts& f, NameCache& names) const {
   if (!watch_classes_.empty() && std::find(watch_classes_.begin(), watch_classes_.end(),
                                            f.watch_class) == watch_classes_.end())
     return false;
-  if (!paths_.empty() && !(f.path && AnyGlob(paths_, *f.path))) return false;
+  // Ids before globs: a number compares in one instruction, a glob walks the path.
   if (!owner_to_.empty() && !(f.owner_to && IdMatches(owner_to_, *f.owner_to, false, names)))
     return false;
   if (!gid_to_.empty()) {
@@ -441,6 +440,7 @@ bool Condition::Matches(const Facts& f, NameCache& names) const {
   }
   if (!group_to_.empty() && !(f.group_to && IdMatches(group_to_, *f.group_to, true, names)))
     return false;
+  if (!paths_.empty() && !(f.path && AnyGlob(paths_, *f.path))) return false;
   if (!xattrs_.empty() && !(f.ev->xattr_name && AnyGlob(xattrs_, *f.ev->xattr_name))) return false;
   if (!agents_.empty() &&
       !(f.ai && f.attribution != Attribution::Kind::kNone && AnyGlob(agents_, f.ai->agent)))
@@ -740,7 +740,7 @@ std::optional<Decision> RuleSet::Evaluate(const Facts& f, NameCache& names) cons
   for (const Rule& r : rules) {
     bool hit = false;
     for (const Condition& c : r.match) {
-      if (c.Matches(f, names)) {
+      if (c.MayMatchAction(f.action_index) && c.Matches(f, names)) {
         hit = true;
         break;
       }

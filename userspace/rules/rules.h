@@ -41,6 +41,11 @@ class Condition {
   static absl::StatusOr<Condition> Parse(const YAML::Node& node, absl::string_view origin,
                                          absl::string_view what, bool exception);
   bool Matches(const Facts& f, NameCache& names) const;
+  // The first test of Matches, inline: most conditions name actions, and most
+  // events are of another one (`action_index` -1: an action no rule names).
+  bool MayMatchAction(int action_index) const {
+    return actions_ == 0 || (action_index >= 0 && (actions_ & (uint64_t{1} << action_index)));
+  }
 
  private:
   uint64_t actions_ = 0;  // bit per ActionIndex; 0: any
