@@ -68,7 +68,7 @@ std::string Hostname() {
 }
 
 EscapedBytes EscapeBytes(absl::string_view bytes) {
-  if (IsValidUtf8(bytes)) return {std::string(bytes), false};
+  if (IsAscii(bytes) || IsValidUtf8(bytes)) return {std::string(bytes), false};
   EscapedBytes out{.text = {}, .escaped = true};
   out.text.reserve(bytes.size() + 16);
   for (size_t i = 0; i < bytes.size();) {
@@ -130,14 +130,19 @@ std::string UnescapeBytes(absl::string_view text) {
 }
 
 std::string EscapeForText(absl::string_view bytes) {
-  // Most names are printable ASCII with nothing to escape: one copy.
-  if (std::all_of(bytes.begin(), bytes.end(), [](char ch) {
-        const auto c = static_cast<unsigned char>(ch);
-        return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
-      }))
-    return std::string(bytes);
   std::string out;
-  out.reserve(bytes.size());
+  AppendForText(&out, bytes);
+  return out;
+}
+
+void AppendForText(std::string* out_ptr, absl::string_view bytes) {
+  // Most names are printable ASCII with nothing to escape: one copy.
+  if (IsPlainText(bytes)) {
+    out_ptr->append(bytes.data(), bytes.size());
+    return;
+  }
+  std::string& out = *out_ptr;
+  out.reserve(out.size() + bytes.size());
   for (size_t i = 0; i < bytes.size();) {
     const unsigned char c = static_cast<unsigned char>(bytes[i]);
     const size_t n = Utf8SequenceLength(bytes, i);
@@ -171,7 +176,6 @@ std::string EscapeForText(absl::string_view bytes) {
         }
     }
   }
-  return out;
 }
 
 namespace {

@@ -4,6 +4,7 @@
 #define PERMSENTRY_COMMON_NAMES_H_
 
 #include <cstdint>
+#include <cstring>
 #include <optional>
 #include <string>
 #include "absl/strings/string_view.h"
@@ -28,6 +29,48 @@ struct EscapedBytes {
   bool escaped = false;
 };
 EscapedBytes EscapeBytes(absl::string_view bytes);
+
+// Whether every byte is ASCII (below 0x80): such bytes are valid UTF-8, and
+// EscapeBytes would return them unchanged. Eight bytes at a time: nearly every
+// name and path the sensor renders is ASCII.
+inline bool IsAscii(absl::string_view s) {
+  const char* p = s.data();
+  size_t n = s.size();
+  uint64_t any = 0;
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    any |= w;
+  }
+  for (; n > 0; ++p, --n) any |= static_cast<unsigned char>(*p);
+  return (any & 0x8080808080808080ULL) == 0;
+}
+
+// Whether EscapeForText leaves `s` as it is: printable ASCII, no backslash, no
+// double quote.
+inline bool IsPlainText(absl::string_view s) {
+  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
+  const auto zero_byte = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
+  const auto bad = [&](uint64_t w) {
+    return ((w - 0x2020202020202020ULL) & ~w & kHigh) |   // below 0x20
+           (((w + 0x0101010101010101ULL) | w) & kHigh) |    // 0x7f and above
+           zero_byte(w ^ 0x2222222222222222ULL) | zero_byte(w ^ 0x5c5c5c5c5c5c5c5cULL);
+  };
+  const char* p = s.data();
+  size_t n = s.size();
+  for (; n >= 8; p += 8, n -= 8) {
+    uint64_t w;
+    std::memcpy(&w, p, 8);
+    if (bad(w)) return false;
+  }
+  if (n == 0) return true;
+  uint64_t w = 0x6161616161616161ULL;  // 'a': plain padding
+  std::memcpy(&w, p, n);
+  return bad(w) == 0;
+}
+
+// EscapeForText(bytes), appended to *out.
+void AppendForText(std::string* out, absl::string_view bytes);
 
 // JSON text as it goes out, one record per line: U+2028 and U+2029 are valid
 // inside a JSON string, but JavaScript (and some log shippers) read them as

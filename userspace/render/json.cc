@@ -60,7 +60,10 @@ void IdValue(Writer& w, uint32_t id) {
 
 // Text that may hold any byte (environment values, executable paths): escaped
 // so the line stays one line of valid UTF-8.
-void KText(Writer& w, absl::string_view k, absl::string_view v) { KStr(w, k, EscapeBytes(v).text); }
+void KText(Writer& w, absl::string_view k, absl::string_view v) {
+  if (IsAscii(v)) return KStr(w, k, v);  // EscapeBytes would return it unchanged
+  KStr(w, k, EscapeBytes(v).text);
+}
 
 // permsentry.ai and permsentry.ancestry, each rendered on its own (and reused
 // for every event sharing the attribution).
@@ -102,6 +105,7 @@ std::string CapHex(uint64_t caps) { return absl::StrFormat("0x%016x", caps); }
 // A byte string that may need escaping (file names, xattr names): the text, and
 // a sibling "<key>_escaped": true when EscapeBytes had to escape it.
 void KBytes(Writer& w, absl::string_view k, absl::string_view bytes) {
+  if (IsAscii(bytes)) return KStr(w, k, bytes);  // EscapeBytes would return it unchanged
   EscapedBytes e = EscapeBytes(bytes);
   KStr(w, k, e.text);
   if (e.escaped) KBool(w, absl::StrCat(k, "_escaped"), true);

@@ -4,6 +4,10 @@
 #include <array>
 #include <cstring>
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 namespace permsentry {
 namespace {
 
@@ -24,54 +28,70 @@ constexpr std::array<char, 256> MakeEscapes() {
 }
 constexpr std::array<char, 256> kEscape = MakeEscapes();
 
-// Whether any of the 8 bytes in `w` may need a look: a control byte, '"',
-// '\\' or 0xe2 (false positives are possible, misses are not).
-inline bool MayEscape(uint64_t w) {
-  constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
-  const auto zero_byte = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
-  return (((w - 0x2020202020202020ULL) & ~w & kHigh) | zero_byte(w ^ 0x2222222222222222ULL) |
-          zero_byte(w ^ 0x5c5c5c5c5c5c5c5cULL) | zero_byte(w ^ 0xe2e2e2e2e2e2e2e2ULL)) != 0;
-}
-
 }  // namespace
 
 void JsonWriter::Grow(size_t n) { out_->resize(std::max(out_->size() * 2, used_ + n + 64)); }
 
 void JsonWriter::Quoted(absl::string_view s) {
-  // Worst case 6 bytes out per byte in (\u00XX), and the two quotes.
-  char* o = Room(s.size() * 6 + 2);
+  // Worst case 6 bytes out per byte in (\u00XX), the two quotes, and 16 for
+  // the block loop, which stores whole blocks and advances by what was real.
+  char* o = Room(s.size() * 6 + 2 + 16);
   *o++ = '"';
   const auto* p = reinterpret_cast<const unsigned char*>(s.data());
   const size_t n = s.size();
-  size_t clean = 0;  // start of the run not yet copied
-  const auto flush = [&](size_t upto) {
-    CopyShort(o, s.data() + clean, upto - clean);
-    o += upto - clean;
-  };
-  for (size_t i = 0; i < n; ++i) {
-    // Eight clean bytes at a time: most strings have no byte to escape.
-    while (i + 8 <= n) {
-      uint64_t w;
-      std::memcpy(&w, p + i, 8);
-      if (MayEscape(w)) break;
-      i += 8;
+  size_t i = 0;
+  while (i < n) {
+#if defined(__SSE2__)
+    {
+      // Sixteen bytes at a time, copied as they are scanned: most strings
+      // have no byte to escape. The last block is read from a padded copy.
+      const size_t left = n - i;
+      __m128i v;
+      if (left >= 16) {
+        v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+      } else {
+        alignas(16) unsigned char pad[16];
+        std::memset(pad, 'a', sizeof(pad));
+        CopyShort(reinterpret_cast<char*>(pad), reinterpret_cast<const char*>(p + i), left);
+        v = _mm_load_si128(reinterpret_cast<const __m128i*>(pad));
+      }
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
+      const __m128i c1f = _mm_set1_epi8(0x1f);
+      const __m128i special = _mm_or_si128(
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                       _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xe2))),
+                       _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f)));
+      const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(special));
+      const size_t k = mask == 0 ? 16 : static_cast<size_t>(__builtin_ctz(mask));
+      if (k >= left) {
+        o += left;
+        break;
+      }
+      i += k;
+      o += k;
+      if (k == 16) continue;
     }
-    if (i >= n) break;
+#else
+    if (kEscape[p[i]] == 0) {
+      *o++ = static_cast<char>(p[i++]);
+      continue;
+    }
+#endif
+    // p[i] needs a look.
     const char e = kEscape[p[i]];
-    if (e == 0) continue;
     if (e == 'L') {
       // U+2028 / U+2029 (E2 80 A8 / E2 80 A9): valid JSON, but line ends to
-      // JavaScript-era readers.
+      // JavaScript-era readers. Any other sequence with E2 is copied.
       if (i + 2 < n && p[i + 1] == 0x80 && (p[i + 2] == 0xa8 || p[i + 2] == 0xa9)) {
-        flush(i);
         std::memcpy(o, p[i + 2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
         o += 6;
-        i += 2;
-        clean = i + 1;
+        i += 3;
+      } else {
+        *o++ = static_cast<char>(p[i++]);
       }
       continue;
     }
-    flush(i);
     *o++ = '\\';
     *o++ = e;
     if (e == 'u') {
@@ -81,9 +101,8 @@ void JsonWriter::Quoted(absl::string_view s) {
       *o++ = kHex[p[i] >> 4];
       *o++ = kHex[p[i] & 15];
     }
-    clean = i + 1;
+    ++i;
   }
-  flush(n);
   *o++ = '"';
   Advance(o);
 }
