@@ -24,6 +24,28 @@ TEST(EscapeForText, ControlAndInvalid) {
   EXPECT_EQ(EscapeForText("caf\xc3\xa9"), "caf\xc3\xa9");
 }
 
+// The word-at-a-time checks agree with the byte-by-byte definitions, for every
+// byte at every position of strings around the word size.
+TEST(ByteChecks, AgreeWithTheirDefinitions) {
+  const auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '\\' && c != '"'; };
+  for (size_t len = 1; len <= 19; ++len) {
+    for (size_t at = 0; at < len; ++at) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'x');
+        s[at] = static_cast<char>(b);
+        ASSERT_EQ(IsAscii(s), b < 0x80) << len << " " << at << " " << b;
+        ASSERT_EQ(IsPlainText(s), plain(static_cast<unsigned char>(b)))
+            << len << " " << at << " " << b;
+      }
+    }
+  }
+  EXPECT_TRUE(IsAscii(""));
+  EXPECT_TRUE(IsPlainText(""));
+  std::string out = "x";
+  AppendForText(&out, "a\nb");
+  EXPECT_EQ(out, "xa\\nb");
+}
+
 TEST(ErrnoName, KnownAndUnknown) {
   EXPECT_EQ(ErrnoName(2), "ENOENT");
   EXPECT_EQ(ErrnoName(1), "EPERM");

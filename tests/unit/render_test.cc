@@ -10,6 +10,7 @@
 #include "rapidjson/document.h"
 #include "rapidjson/pointer.h"
 #include "record_builder.h"
+#include "render/json_writer.h"
 #include "render/render.h"
 
 namespace permsentry {
@@ -233,6 +234,39 @@ TEST(RenderJson, LineSeparatorsAreEscaped) {
   EXPECT_EQ(line.find("\xe2\x80\xa9"), std::string::npos) << line;
   EXPECT_NE(line.find("a\\u2028b\\u2029c"), std::string::npos) << line;
   EXPECT_EQ(Str(RenderJson(ev), "/file/path"), name);
+}
+
+// The writer's sixteen-byte scan: every byte that needs an escape, at every
+// position of strings around the block size, round-trips through a JSON parser,
+// and the line holds no raw control byte or U+2028/U+2029.
+TEST(JsonWriter, EscapesAtEveryPositionOfABlock) {
+  const std::vector<std::string> specials = {
+      "\"",   "\\",           "\n",           std::string(1, '\0'), "\x1f",
+      "\x7f", "\xe2\x80\xa8", "\xe2\x80\xa9", "\xe2\x82\xac",       "\xc3\xa9"};
+  for (size_t len = 0; len <= 40; ++len) {
+    for (size_t at = 0; at <= len; ++at) {
+      for (const std::string& sp : specials) {
+        std::string v = std::string(at, 'a') + sp + std::string(len - at, 'b');
+        std::string buf;
+        JsonWriter w(&buf);
+        w.StartObject();
+        w.Key("k");
+        w.String(v);
+        w.Key("n");
+        w.Uint(7);
+        w.EndObject();
+        const std::string text(w.view());
+        rapidjson::Document d;
+        d.Parse<rapidjson::kParseValidateEncodingFlag>(text.data(), text.size());
+        ASSERT_FALSE(d.HasParseError()) << text;
+        ASSERT_EQ(std::string(d["k"].GetString(), d["k"].GetStringLength()), v) << text;
+        ASSERT_EQ(d["n"].GetUint(), 7u);
+        for (const char c : text) ASSERT_GE(static_cast<unsigned char>(c), 0x20) << text;
+        ASSERT_EQ(text.find("\xe2\x80\xa8"), std::string::npos);
+        ASSERT_EQ(text.find("\xe2\x80\xa9"), std::string::npos);
+      }
+    }
+  }
 }
 
 TEST(RenderJson, InvalidUtf8IsMarkedEscaped) {

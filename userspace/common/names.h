@@ -53,7 +53,7 @@ inline bool IsPlainText(absl::string_view s) {
   const auto zero_byte = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
   const auto bad = [&](uint64_t w) {
     return ((w - 0x2020202020202020ULL) & ~w & kHigh) |   // below 0x20
-           (((w + 0x0101010101010101ULL) | w) & kHigh) |    // 0x7f and above
+           (((w + 0x0101010101010101ULL) | w) & kHigh) |  // 0x7f and above
            zero_byte(w ^ 0x2222222222222222ULL) | zero_byte(w ^ 0x5c5c5c5c5c5c5c5cULL);
   };
   const char* p = s.data();

@@ -258,16 +258,28 @@ void CredfileDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names
 
 }  // namespace
 
-std::string FormatMode(uint32_t mode) {
+namespace {
+// "0644", "04755" into `out` (at least 6 bytes); returns the length.
+size_t ModeChars(uint32_t mode, char* out) {
   mode &= 07777;
-  char out[6];
-  int n = 0;
+  size_t n = 0;
   out[n++] = '0';
   if (mode > 0777) out[n++] = static_cast<char>('0' + (mode >> 9));
   out[n++] = static_cast<char>('0' + ((mode >> 6) & 7));
   out[n++] = static_cast<char>('0' + ((mode >> 3) & 7));
   out[n++] = static_cast<char>('0' + (mode & 7));
-  return std::string(out, n);
+  return n;
+}
+}  // namespace
+
+std::string FormatMode(uint32_t mode) {
+  char out[6];
+  return std::string(out, ModeChars(mode, out));
+}
+
+void AppendMode(std::string* out, uint32_t mode) {
+  char m[6];
+  out->append(m, ModeChars(mode, m));
 }
 
 FileStateChange FileStateOf(const OpEvent& ev) {

@@ -28,6 +28,7 @@ FileStateChange FileStateOf(const OpEvent& ev);
 
 // "04755", "0644": octal with a leading zero, at least four digits.
 std::string FormatMode(uint32_t mode);
+void AppendMode(std::string* out, uint32_t mode);
 
 // The access delta. Empty for calls that changed nothing (failures).
 std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names);

@@ -13,17 +13,33 @@
 namespace permsentry {
 namespace {
 
-std::string IdText(uint32_t id) { return id == kUnsetId ? "-1" : absl::StrCat(id); }
+void Put(std::string* out, absl::string_view v) { out->append(v.data(), v.size()); }
 
-std::string Target(const OpEvent& ev, const Enriched& en) {
-  if (en.path) return absl::StrCat("\"", EscapeForText(en.path->path), "\"");
-  if (ev.call) {
-    if (ev.call->path) return absl::StrCat("\"", EscapeForText(*ev.call->path), "\"");
-    if (ev.call->path_fault) return "<unreadable path>";
-    if (ev.call->fd) return absl::StrCat("fd ", *ev.call->fd);
+void AppendId(std::string* out, uint32_t id) {
+  if (id == kUnsetId) {
+    out->append("-1");
+  } else {
+    absl::StrAppend(out, id);
   }
-  if (ev.object) return absl::StrCat("inode ", ev.object->ino);
-  return "";
+}
+
+void AppendQuoted(std::string* out, absl::string_view bytes) {
+  out->push_back('"');
+  AppendForText(out, bytes);
+  out->push_back('"');
+}
+
+void AppendTarget(std::string* out, const OpEvent& ev, const Enriched& en) {
+  if (en.path) return AppendQuoted(out, en.path->path);
+  if (ev.call) {
+    if (ev.call->path) return AppendQuoted(out, *ev.call->path);
+    if (ev.call->path_fault) {
+      out->append("<unreadable path>");
+      return;
+    }
+    if (ev.call->fd) return absl::StrAppend(out, "fd ", *ev.call->fd);
+  }
+  if (ev.object) absl::StrAppend(out, "inode ", ev.object->ino);
 }
 
 // What names the call in the summary: the syscall when known, else the
@@ -114,62 +130,109 @@ std::string OpenFlagsText(uint32_t flags) {
 }
 
 std::string Summary(const OpEvent& ev, const Enriched& en) {
+  std::string out;
+  AppendSummary(&out, ev, en);
+  return out;
+}
+
+void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en) {
+  // Appended piece by piece into the caller's buffer: at storm rates a
+  // temporary string per piece was most of the cost of a line.
   const absl::string_view name = CallName(ev);
-  std::string what;
+  const auto space_target = [&] {
+    out->push_back(' ');
+    AppendTarget(out, ev, en);
+  };
   switch (ev.op) {
     case Op::kMode:
-      what = absl::StrCat(name, " ", Target(ev, en), " ",
-                          en.state.mode_before ? FormatMode(*en.state.mode_before) : "?", " -> ",
-                          FormatMode(ev.mode.value_or(0)));
+      Put(out, name);
+      space_target();
+      out->push_back(' ');
+      if (en.state.mode_before) {
+        AppendMode(out, *en.state.mode_before);
+      } else {
+        out->push_back('?');
+      }
+      out->append(" -> ");
+      AppendMode(out, ev.mode.value_or(0));
       break;
     case Op::kOwner:
-      what =
-          absl::StrCat(name, " ", Target(ev, en), " to ", ev.owner ? absl::StrCat(*ev.owner) : "-1",
-                       ":", ev.group ? absl::StrCat(*ev.group) : "-1");
+      Put(out, name);
+      space_target();
+      out->append(" to ");
+      if (ev.owner) {
+        absl::StrAppend(out, *ev.owner);
+      } else {
+        out->append("-1");
+      }
+      out->push_back(':');
+      if (ev.group) {
+        absl::StrAppend(out, *ev.group);
+      } else {
+        out->append("-1");
+      }
       break;
     case Op::kXattrSet:
     case Op::kXattrRemove:
-      what = absl::StrCat(name, " ", EscapeForText(ev.xattr_name.value_or("?")), " on ",
-                          Target(ev, en));
+      Put(out, name);
+      out->push_back(' ');
+      AppendForText(out, ev.xattr_name ? absl::string_view(*ev.xattr_name) : "?");
+      out->append(" on ");
+      AppendTarget(out, ev, en);
       break;
     case Op::kCreds:
+      Put(out, name);
       if (ev.call && !ev.call->requested_ids.empty()) {
-        std::vector<std::string> ids;
-        for (uint32_t id : ev.call->requested_ids) ids.push_back(IdText(id));
-        what = absl::StrCat(name, "(", absl::StrJoin(ids, ", "), ")");
-      } else {
-        what = std::string(name);
+        out->push_back('(');
+        for (size_t i = 0; i < ev.call->requested_ids.size(); ++i) {
+          if (i > 0) out->append(", ");
+          AppendId(out, ev.call->requested_ids[i]);
+        }
+        out->push_back(')');
       }
       break;
     case Op::kExecCreds:
-      what = absl::StrCat(
-          "exec of ", ev.text ? absl::StrCat("\"", EscapeForText(*ev.text), "\"") : Target(ev, en),
-          " with new credentials");
+      out->append("exec of ");
+      if (ev.text) {
+        AppendQuoted(out, *ev.text);
+      } else {
+        AppendTarget(out, ev, en);
+      }
+      out->append(" with new credentials");
       break;
     case Op::kCreate:
     case Op::kMkdir:
     case Op::kMknod:
-      what = absl::StrCat(ev.action, " ", Target(ev, en));
+    case Op::kUmount:
+      Put(out, ev.action);
+      space_target();
       break;
     case Op::kMount: {
       // "mount tmpfs "none" on "/etc/sudoers.d"", "mount "/tmp/x" on "/etc/shadow"".
-      const std::string* src = MountSource(ev);
-      what = absl::StrCat(
-          ev.action, ev.fstype ? " " : "", ev.fstype ? EscapeForText(*ev.fstype) : "",
-          src ? absl::StrCat(" \"", EscapeForText(*src), "\"") : "", " on ", Target(ev, en));
+      Put(out, ev.action);
+      if (ev.fstype) {
+        out->push_back(' ');
+        AppendForText(out, *ev.fstype);
+      }
+      if (const std::string* src = MountSource(ev)) {
+        out->push_back(' ');
+        AppendQuoted(out, *src);
+      }
+      out->append(" on ");
+      AppendTarget(out, ev, en);
       break;
     }
-    case Op::kUmount:
-      what = absl::StrCat(ev.action, " ", Target(ev, en));
-      break;
     case Op::kWriteOpen:
-      what = absl::StrCat(ev.action, " ", Target(ev, en), " (", name, " ",
-                          OpenFlagsText(ev.open_flags.value_or(0)), ")");
+      Put(out, ev.action);
+      space_target();
+      absl::StrAppend(out, " (", name, " ", OpenFlagsText(ev.open_flags.value_or(0)), ")");
       break;
     case Op::kTruncate:
     case Op::kUnlink:
     case Op::kWrite:
-      what = absl::StrCat(ev.action, " ", Target(ev, en), " (", name, ")");
+      Put(out, ev.action);
+      space_target();
+      absl::StrAppend(out, " (", name, ")");
       break;
     case Op::kRename:
     case Op::kLink:
@@ -184,50 +247,85 @@ std::string Summary(const OpEvent& ev, const Enriched& en) {
           : dest ? other.value_or("?")
                  : here;
       const std::string to = dest ? here : other.value_or("?");
-      what = absl::StrCat(ev.action, " \"", EscapeForText(from), "\" -> \"", EscapeForText(to),
-                          "\" (", name, ", watched ", Target(ev, en), ")");
+      Put(out, ev.action);
+      out->push_back(' ');
+      AppendQuoted(out, from);
+      out->append(" -> ");
+      AppendQuoted(out, to);
+      absl::StrAppend(out, " (", name, ", watched ");
+      AppendTarget(out, ev, en);
+      out->push_back(')');
       break;
     }
   }
   if (ev.watch) {
-    absl::StrAppend(&what, " [credential file: ",
+    absl::StrAppend(out, " [credential file: ",
                     en.watch ? en.watch->cls : absl::string_view("unverified name"), "]");
   }
-  std::string outcome;
-  if (!ev.success()) {
-    outcome = absl::StrCat("failed ", ErrnoName(ev.error()));
-  } else if (!en.delta.empty()) {
-    outcome = EscapeForText(absl::StrJoin(en.delta, "; "));
-  } else {
-    outcome = "success";
-  }
+  out->append(" by ");
+  AppendActor(out, ev);
+  AppendAiTag(out, ev);
+  out->append(": ");
   if (ev.result == Result::kUnknown)
-    outcome =
-        absl::StrCat(ev.io_uring ? "submitted via io_uring, " : "", "result unknown: ", outcome);
-  return absl::StrCat(what, " by ", Actor(ev), AiTag(ev), ": ", outcome);
+    absl::StrAppend(out, ev.io_uring ? "submitted via io_uring, " : "", "result unknown: ");
+  if (!ev.success()) {
+    absl::StrAppend(out, "failed ", ErrnoName(ev.error()));
+  } else if (!en.delta.empty()) {
+    for (size_t i = 0; i < en.delta.size(); ++i) {
+      if (i > 0) out->append("; ");
+      AppendForText(out, en.delta[i]);
+    }
+  } else {
+    out->append("success");
+  }
 }
 
 std::string Actor(const OpEvent& ev) {
-  return absl::StrCat(EscapeForText(ev.proc.comm), " (pid ", ev.proc.pid, ", uid ", ev.proc.uid,
-                      ")");
+  std::string out;
+  AppendActor(&out, ev);
+  return out;
+}
+
+void AppendActor(std::string* out, const OpEvent& ev) {
+  AppendForText(out, ev.proc.comm);
+  absl::StrAppend(out, " (pid ", ev.proc.pid, ", uid ", ev.proc.uid, ")");
 }
 
 std::string AiTag(const OpEvent& ev) {
-  if (ev.ai && ev.ai->kind == Attribution::Kind::kAgent) {
-    return absl::StrCat(" [AI agent ", EscapeForText(ev.ai->agent), ", session ",
-                        EscapeForText(ev.ai->session_id), "]");
+  std::string out;
+  AppendAiTag(&out, ev);
+  return out;
+}
+
+void AppendAiTag(std::string* out, const OpEvent& ev) {
+  if (!ev.ai) return;
+  switch (ev.ai->kind) {
+    case Attribution::Kind::kAgent:
+      out->append(" [AI agent ");
+      AppendForText(out, ev.ai->agent);
+      out->append(", session ");
+      AppendForText(out, ev.ai->session_id);
+      out->push_back(']');
+      return;
+    case Attribution::Kind::kAssisted:
+      if (ev.ai->declared_advice) {
+        out->append(" [assisted: declared advice from ");
+        AppendForText(out, ev.ai->agent);
+        out->push_back(']');
+        return;
+      }
+      out->append(" [assisted: beside AI agent ");
+      AppendForText(out, ev.ai->agent);
+      out->append(", session ");
+      AppendForText(out, ev.ai->session_id);
+      out->push_back(']');
+      return;
+    case Attribution::Kind::kSuspected:
+      absl::StrAppend(out, " [suspected AI agent: pid ", ev.ai->root_pid, "]");
+      return;
+    default:
+      return;
   }
-  if (ev.ai && ev.ai->kind == Attribution::Kind::kAssisted && ev.ai->declared_advice) {
-    return absl::StrCat(" [assisted: declared advice from ", EscapeForText(ev.ai->agent), "]");
-  }
-  if (ev.ai && ev.ai->kind == Attribution::Kind::kAssisted) {
-    return absl::StrCat(" [assisted: beside AI agent ", EscapeForText(ev.ai->agent), ", session ",
-                        EscapeForText(ev.ai->session_id), "]");
-  }
-  if (ev.ai && ev.ai->kind == Attribution::Kind::kSuspected) {
-    return absl::StrCat(" [suspected AI agent: pid ", ev.ai->root_pid, "]");
-  }
-  return "";
 }
 
 }  // namespace permsentry

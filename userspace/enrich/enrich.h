@@ -45,12 +45,15 @@ const std::string* MountSource(const OpEvent& ev);
 // One-line human summary (the JSON `message` of an event), e.g.
 // "chmod /etc/sudoers.d/x 0440 -> 0442 by bash (pid 812, uid 0): others: +w".
 std::string Summary(const OpEvent& ev, const Enriched& en);
+void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en);
 
 // "chmod (pid 812, uid 0)": who made the call.
 std::string Actor(const OpEvent& ev);
+void AppendActor(std::string* out, const OpEvent& ev);
 // " [AI agent claude, session S]", " [assisted: beside AI agent claude, session
 // S]", or "" outside AI sessions.
 std::string AiTag(const OpEvent& ev);
+void AppendAiTag(std::string* out, const OpEvent& ev);
 
 }  // namespace permsentry
 

@@ -204,13 +204,16 @@ void Pipeline::Emit(const OpEvent& ev, const Enriched& en, const AlertInfo* aler
   const bool is_alert = alert != nullptr && !alert->coalesced;
   const bool to_stdout =
       !stdout_.alerts_only || (is_alert && alert->severity >= stdout_.min_severity);
-  const bool need_json = tail_ != nullptr || (to_stdout && stdout_.json) ||
-                         (send && sinks_ != nullptr && !sinks_->empty());
+  const bool to_sinks = send && sinks_ != nullptr && !sinks_->empty();
+  const bool need_json = tail_ != nullptr || (to_stdout && stdout_.json) || to_sinks;
+  // The line stays in the renderer's buffer unless the tail or a sink keeps it.
+  absl::string_view line;
+  if (need_json) line = json_.RenderLine(ev, en, alert);
   std::shared_ptr<std::string> json;
-  if (need_json) json = std::make_shared<std::string>(json_.Render(ev, en, alert));
+  if (tail_ != nullptr || to_sinks) json = std::make_shared<std::string>(line);
   if (to_stdout) {
     if (stdout_.json) {
-      out_->Append(*json, is_alert);
+      out_->Append(line, is_alert);
     } else {
       out_->Append(text_->Render(ev, en, alert), is_alert);
     }
@@ -223,7 +226,7 @@ void Pipeline::Emit(const OpEvent& ev, const Enriched& en, const AlertInfo* aler
     ++counters_.alerts;
     ++counters_.alerts_by_rule[{alert->rule_id, alert->severity}];
     alerted_ = true;
-    if (sinks_ != nullptr && !sinks_->empty()) sinks_->Dispatch(Record(ev, en, *alert, *json));
+    if (to_sinks) sinks_->Dispatch(Record(ev, en, *alert, *json));
   }
 }
 

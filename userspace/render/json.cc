@@ -411,13 +411,20 @@ std::string Renderer::Render(const OpEvent& ev) {
 }
 
 std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) {
+  return std::string(RenderLine(ev, en, alert));
+}
+
+absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en,
+                                           const AlertInfo* alert) {
   const bool creds_op = IsCredsOp(ev.op);
   Writer w(&buf_);
   w.StartObject();
   KClean(w, "@timestamp", timestamps_.Format(ev.time));
   // An alert's message is its rule's; the event's own summary stays beside it.
   const bool is_alert = alert != nullptr && !alert->coalesced;
-  const std::string summary = Summary(ev, en);
+  summary_.clear();
+  AppendSummary(&summary_, ev, en);
+  const std::string& summary = summary_;
   if (is_alert) {
     KStr(w, "message", AlertMessage(*alert));
   } else if (ev.repeats > 0) {
@@ -741,12 +748,7 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   }
   w.EndObject();
   // The writer escaped U+2028/U+2029 already (JsonOut does it for other writers).
-  const absl::string_view text = w.view();
-  std::string line;
-  line.reserve(text.size() + 1);
-  line.append(text.data(), text.size());
-  line += '\n';
-  return line;
+  return w.Line();
 }
 
 std::string JsonRenderer::Render(const HealthAlert& h) {

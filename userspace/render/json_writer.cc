@@ -57,11 +57,11 @@ void JsonWriter::Quoted(absl::string_view s) {
       }
       _mm_storeu_si128(reinterpret_cast<__m128i*>(o), v);
       const __m128i c1f = _mm_set1_epi8(0x1f);
-      const __m128i special = _mm_or_si128(
-          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                       _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-          _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xe2))),
-                       _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f)));
+      const __m128i special =
+          _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                       _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8(static_cast<char>(0xe2))),
+                                    _mm_cmpeq_epi8(_mm_max_epu8(v, c1f), c1f)));
       const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(special));
       const size_t k = mask == 0 ? 16 : static_cast<size_t>(__builtin_ctz(mask));
       if (k >= left) {

@@ -48,6 +48,13 @@ class JsonWriter {
     if (out->size() < 256) out->resize(256);
   }
   absl::string_view view() const { return absl::string_view(out_->data(), used_); }
+  // Ends the text with a newline; the line, newline included.
+  absl::string_view Line() {
+    char* p = Room(1);
+    *p++ = '\n';
+    Advance(p);
+    return view();
+  }
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
 

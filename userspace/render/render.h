@@ -94,9 +94,13 @@ class JsonRenderer : public Renderer {
   using Renderer::Render;
   std::string Render(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) override;
   std::string Render(const HealthAlert& h) override;
+  // The line (newline included) in the renderer's own buffer, valid until the
+  // next call: the pipeline copies it once, where it goes.
+  absl::string_view RenderLine(const OpEvent& ev, const Enriched& en, const AlertInfo* alert);
 
  private:
   std::string hostname_;
+  std::string summary_;  // reused: the event's summary, built in place
   TimestampFormatter timestamps_;
   std::string buf_;  // reused: no regrowth per event
   // The "ai" and "ancestry" members of the last attribution rendered: a storm
