@@ -21,30 +21,30 @@ using Writer = JsonWriter;
 
 // Thin helpers over the streaming writer: no DOM, one pass, no allocation per
 // field beyond the output buffer (the consumer renders at storm rates).
-void Key(Writer& w, absl::string_view k) { w.Key(k); }
-void Str(Writer& w, absl::string_view v) { w.String(v); }
-void KStr(Writer& w, absl::string_view k, absl::string_view v) {
+PS_JSON_INLINE void Key(Writer& w, absl::string_view k) { w.Key(k); }
+PS_JSON_INLINE void Str(Writer& w, absl::string_view v) { w.String(v); }
+PS_JSON_INLINE void KStr(Writer& w, absl::string_view k, absl::string_view v) {
   Key(w, k);
   Str(w, v);
 }
 // Values the program made itself, with nothing to escape (see CleanString).
-void KClean(Writer& w, absl::string_view k, absl::string_view v) {
+PS_JSON_INLINE void KClean(Writer& w, absl::string_view k, absl::string_view v) {
   Key(w, k);
   w.CleanString(v);
 }
-void KNumStr(Writer& w, absl::string_view k, uint64_t v) {
+PS_JSON_INLINE void KNumStr(Writer& w, absl::string_view k, uint64_t v) {
   Key(w, k);
   w.NumberString(v);
 }
-void KU64(Writer& w, absl::string_view k, uint64_t v) {
+PS_JSON_INLINE void KU64(Writer& w, absl::string_view k, uint64_t v) {
   Key(w, k);
   w.Uint64(v);
 }
-void KI64(Writer& w, absl::string_view k, int64_t v) {
+PS_JSON_INLINE void KI64(Writer& w, absl::string_view k, int64_t v) {
   Key(w, k);
   w.Int64(v);
 }
-void KBool(Writer& w, absl::string_view k, bool v) {
+PS_JSON_INLINE void KBool(Writer& w, absl::string_view k, bool v) {
   Key(w, k);
   w.Bool(v);
 }

@@ -16,11 +16,15 @@
 
 #include "absl/strings/string_view.h"
 
+// The writer's small methods are forced inline: called with a literal key,
+// the key's length is a constant and the copy folds to a few stores.
+#define PS_JSON_INLINE inline __attribute__((always_inline))
+
 namespace permsentry {
 
 // memcpy for the short strings a line is made of (names, numbers, words),
 // inline: two overlapping loads and stores instead of a library call.
-inline void CopyShort(char* dst, const char* src, size_t n) {
+PS_JSON_INLINE void CopyShort(char* dst, const char* src, size_t n) {
   if (n >= 8 && n <= 16) {
     uint64_t a, b;
     std::memcpy(&a, src, 8);
@@ -58,13 +62,13 @@ class JsonWriter {
   JsonWriter(const JsonWriter&) = delete;
   JsonWriter& operator=(const JsonWriter&) = delete;
 
-  void StartObject() { Open('{'); }
-  void EndObject() { Close('}'); }
-  void StartArray() { Open('['); }
-  void EndArray() { Close(']'); }
+  PS_JSON_INLINE void StartObject() { Open('{'); }
+  PS_JSON_INLINE void EndObject() { Close('}'); }
+  PS_JSON_INLINE void StartArray() { Open('['); }
+  PS_JSON_INLINE void EndArray() { Close(']'); }
   // A member name. Names are the program's own ASCII identifiers: copied
   // without an escaping pass.
-  void Key(absl::string_view k) {
+  PS_JSON_INLINE void Key(absl::string_view k) {
     char* p = Room(k.size() + 4);
     p = Separator(p);
     *p++ = '"';
@@ -75,13 +79,13 @@ class JsonWriter {
     Advance(p);
     after_key_ = true;
   }
-  void String(absl::string_view v) {
+  PS_JSON_INLINE void String(absl::string_view v) {
     Advance(Separator(Room(1)));
     Quoted(v);
   }
   // A string the program made itself (a literal, a name from a table, a
   // formatted number or time): copied without the escaping pass.
-  void CleanString(absl::string_view v) {
+  PS_JSON_INLINE void CleanString(absl::string_view v) {
     char* p = Separator(Room(v.size() + 3));
     *p++ = '"';
     CopyShort(p, v.data(), v.size());
@@ -90,18 +94,18 @@ class JsonWriter {
     Advance(p);
   }
   // A number as a JSON string ("1000": ECS keeps ids as keywords).
-  void NumberString(uint64_t v) {
+  PS_JSON_INLINE void NumberString(uint64_t v) {
     char* p = Separator(Room(24));
     *p++ = '"';
     p = std::to_chars(p, p + 21, v).ptr;
     *p++ = '"';
     Advance(p);
   }
-  void Uint64(uint64_t v) { Number(v); }
-  void Int64(int64_t v) { Number(v); }
-  void Uint(unsigned v) { Number(uint64_t{v}); }
-  void Int(int v) { Number(int64_t{v}); }
-  void Bool(bool v) { Raw(v ? absl::string_view("true") : absl::string_view("false")); }
+  PS_JSON_INLINE void Uint64(uint64_t v) { Number(v); }
+  PS_JSON_INLINE void Int64(int64_t v) { Number(v); }
+  PS_JSON_INLINE void Uint(unsigned v) { Number(uint64_t{v}); }
+  PS_JSON_INLINE void Int(int v) { Number(int64_t{v}); }
+  PS_JSON_INLINE void Bool(bool v) { Raw(v ? absl::string_view("true") : absl::string_view("false")); }
   // Text that is already one JSON value (rendered by a JsonWriter).
   void RawValue(absl::string_view json) { Raw(json); }
   // Text that is already members of an object ("a":1,"b":2, rendered by a
@@ -110,15 +114,15 @@ class JsonWriter {
 
  private:
   // At least n writable bytes at the end; returns where writing goes.
-  char* Room(size_t n) {
+  PS_JSON_INLINE char* Room(size_t n) {
     if (used_ + n + 1 > out_->size()) [[unlikely]]
       Grow(n);
     return out_->data() + used_;
   }
   void Grow(size_t n);
-  void Advance(char* p) { used_ = static_cast<size_t>(p - out_->data()); }
+  PS_JSON_INLINE void Advance(char* p) { used_ = static_cast<size_t>(p - out_->data()); }
   // A comma before every element but a container's first, none after a key.
-  char* Separator(char* p) {
+  PS_JSON_INLINE char* Separator(char* p) {
     if (after_key_) {
       after_key_ = false;
       return p;
@@ -128,26 +132,26 @@ class JsonWriter {
     started_ |= bit;
     return p;
   }
-  void Open(char c) {
+  PS_JSON_INLINE void Open(char c) {
     char* p = Separator(Room(2));
     *p++ = c;
     Advance(p);
     ++depth_;
     started_ &= ~(uint64_t{1} << (depth_ & 63));
   }
-  void Close(char c) {
+  PS_JSON_INLINE void Close(char c) {
     char* p = Room(1);
     *p++ = c;
     Advance(p);
     --depth_;
   }
-  void Raw(absl::string_view v) {
+  PS_JSON_INLINE void Raw(absl::string_view v) {
     char* p = Separator(Room(v.size() + 1));
     std::memcpy(p, v.data(), v.size());
     Advance(p + v.size());
   }
   template <typename T>
-  void Number(T v) {
+  PS_JSON_INLINE void Number(T v) {
     char* p = Separator(Room(24));
     Advance(std::to_chars(p, p + 22, v).ptr);
   }
