@@ -4,6 +4,8 @@
 #include <fcntl.h>
 #include <sys/mount.h>
 
+#include <charconv>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -15,11 +17,18 @@ namespace {
 
 void Put(std::string* out, absl::string_view v) { out->append(v.data(), v.size()); }
 
+// A number appended without StrAppend's general machinery (several per line).
+template <typename T>
+void PutNumber(std::string* out, T v) {
+  char buf[24];
+  out->append(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof(buf), v).ptr - buf));
+}
+
 void AppendId(std::string* out, uint32_t id) {
   if (id == kUnsetId) {
     out->append("-1");
   } else {
-    absl::StrAppend(out, id);
+    PutNumber(out, id);
   }
 }
 
@@ -37,9 +46,16 @@ void AppendTarget(std::string* out, const OpEvent& ev, const Enriched& en) {
       out->append("<unreadable path>");
       return;
     }
-    if (ev.call->fd) return absl::StrAppend(out, "fd ", *ev.call->fd);
+    if (ev.call->fd) {
+      out->append("fd ");
+      PutNumber(out, *ev.call->fd);
+      return;
+    }
   }
-  if (ev.object) absl::StrAppend(out, "inode ", ev.object->ino);
+  if (ev.object) {
+    out->append("inode ");
+    PutNumber(out, ev.object->ino);
+  }
 }
 
 // What names the call in the summary: the syscall when known, else the
@@ -161,13 +177,13 @@ void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en) {
       space_target();
       out->append(" to ");
       if (ev.owner) {
-        absl::StrAppend(out, *ev.owner);
+        PutNumber(out, *ev.owner);
       } else {
         out->append("-1");
       }
       out->push_back(':');
       if (ev.group) {
-        absl::StrAppend(out, *ev.group);
+        PutNumber(out, *ev.group);
       } else {
         out->append("-1");
       }
@@ -288,7 +304,11 @@ std::string Actor(const OpEvent& ev) {
 
 void AppendActor(std::string* out, const OpEvent& ev) {
   AppendForText(out, ev.proc.comm);
-  absl::StrAppend(out, " (pid ", ev.proc.pid, ", uid ", ev.proc.uid, ")");
+  out->append(" (pid ");
+  PutNumber(out, ev.proc.pid);
+  out->append(", uid ");
+  PutNumber(out, ev.proc.uid);
+  out->push_back(')');
 }
 
 std::string AiTag(const OpEvent& ev) {

@@ -3,6 +3,8 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include <charconv>
+
 #include "absl/strings/string_view.h"
 
 #include "absl/strings/escaping.h"
@@ -508,7 +510,11 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
       const uint32_t dev = inode ? inode->dev : ev.object->dev;
       const uint32_t mode = inode ? inode->mode : ev.object->mode;
       KNumStr(w, "inode", ino);
-      KClean(w, "device", absl::StrCat(dev >> 20, ":", dev & 0xfffff));
+      char device[24];
+      char* d = std::to_chars(device, device + 11, dev >> 20).ptr;
+      *d++ = ':';
+      d = std::to_chars(d, device + sizeof(device), dev & 0xfffff).ptr;
+      KClean(w, "device", absl::string_view(device, static_cast<size_t>(d - device)));
       KClean(w, "type",
              S_ISDIR(mode)   ? "dir"
              : S_ISLNK(mode) ? "symlink"

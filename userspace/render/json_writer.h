@@ -105,7 +105,9 @@ class JsonWriter {
   PS_JSON_INLINE void Int64(int64_t v) { Number(v); }
   PS_JSON_INLINE void Uint(unsigned v) { Number(uint64_t{v}); }
   PS_JSON_INLINE void Int(int v) { Number(int64_t{v}); }
-  PS_JSON_INLINE void Bool(bool v) { Raw(v ? absl::string_view("true") : absl::string_view("false")); }
+  PS_JSON_INLINE void Bool(bool v) {
+    Raw(v ? absl::string_view("true") : absl::string_view("false"));
+  }
   // Text that is already one JSON value (rendered by a JsonWriter).
   void RawValue(absl::string_view json) { Raw(json); }
   // Text that is already members of an object ("a":1,"b":2, rendered by a

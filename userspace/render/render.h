@@ -22,11 +22,13 @@ namespace permsentry {
 // (events come in bursts, and time zone formatting is the slow part).
 class TimestampFormatter {
  public:
-  std::string Format(absl::Time t);
+  // "2026-11-25T09:24:45.123456Z", valid until the next call.
+  absl::string_view Format(absl::Time t);
 
  private:
   int64_t second_ = INT64_MIN;
-  std::string prefix_;  // "2026-11-25T09:24:45"
+  char text_[48];  // "2026-11-25T09:24:45" and then the fraction
+  size_t prefix_len_ = 0;
 };
 
 // What the rules decided about an event. Self-contained (no pointers into the

@@ -1,3 +1,6 @@
+#include <algorithm>
+#include <cstring>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -6,21 +9,24 @@
 
 namespace permsentry {
 
-std::string TimestampFormatter::Format(absl::Time t) {
+absl::string_view TimestampFormatter::Format(absl::Time t) {
   const int64_t us = absl::ToUnixMicros(t);
   const int64_t sec = us >= 0 ? us / 1000000 : (us - 999999) / 1000000;
   if (sec != second_) {
+    // The date and time change once a second; only the microseconds per call.
     second_ = sec;
-    prefix_ =
+    const std::string prefix =
         absl::FormatTime("%Y-%m-%dT%H:%M:%S", absl::FromUnixSeconds(sec), absl::UTCTimeZone());
+    prefix_len_ = std::min(prefix.size(), sizeof(text_) - 8);
+    std::memcpy(text_, prefix.data(), prefix_len_);
   }
   const int64_t frac = us - sec * 1000000;
-  char tail[16];
+  char* tail = text_ + prefix_len_;
   tail[0] = '.';
   for (int i = 6, v = static_cast<int>(frac); i >= 1; --i, v /= 10)
     tail[i] = static_cast<char>('0' + v % 10);
   tail[7] = 'Z';
-  return absl::StrCat(prefix_, absl::string_view(tail, 8));
+  return absl::string_view(text_, prefix_len_ + 8);
 }
 
 absl::string_view SeverityColor(Severity s) {
