@@ -161,6 +161,25 @@ Facts FactsOf(const OpEvent& ev, const Enriched& en) {
     f.attribution = ev.ai->kind;
     if (!ev.ai->ancestry.empty()) f.executable = ev.ai->ancestry.front().executable;
   }
+  const auto bit = [&](bool on, Present b) { f.present |= on ? b : 0u; };
+  bit(f.path != nullptr, kHasPath);
+  bit(f.file_type != 0, kHasFileType);
+  bit(f.watched, kIsWatched);
+  bit(!f.watch_class.empty(), kHasWatchClass);
+  bit(f.covers_watched, kCoversWatched);
+  bit(f.path_changed, kPathChanged);
+  bit(f.mode_after.has_value(), kHasModeAfter);
+  bit(f.mode_added != 0, kModeAdded);
+  bit(f.mode_removed != 0, kModeRemoved);
+  bit(f.owner_to.has_value(), kHasOwnerTo);
+  bit(f.group_to.has_value(), kHasGroupTo);
+  bit(f.acl_grants != 0, kAclGrants);
+  bit(f.file_caps_set, kFileCapsSet);
+  bit(f.creds_to_root, kCredsToRoot);
+  bit(f.caps_gained != 0, kCapsGained);
+  bit(!f.gids_gained.empty(), kGidsGained);
+  bit(ev.xattr_name.has_value(), kHasXattrName);
+  bit(!f.executable.empty(), kHasExecutable);
   return f;
 }
 

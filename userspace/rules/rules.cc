@@ -395,12 +395,33 @@ absl::StatusOr<Condition> Condition::Parse(const YAML::Node& node, absl::string_
     }
     if (!s.ok()) return s;
   }
+  // What Matches cannot do without, from the tests it will make.
+  const auto need = [&](bool on, Present b) { c.needs_ |= on ? b : 0u; };
+  need(!c.paths_.empty(), kHasPath);
+  need(c.file_types_ != 0, kHasFileType);
+  need(c.watched_.value_or(false), kIsWatched);
+  need(!c.watch_classes_.empty(), kHasWatchClass);
+  need(c.covers_watched_.value_or(false), kCoversWatched);
+  need(c.path_changed_.value_or(false), kPathChanged);
+  need(c.mode_has_ != 0 || c.mode_lacks_ != 0 || !c.mode_is_.empty(), kHasModeAfter);
+  need(c.mode_added_ != 0, kModeAdded);
+  need(c.mode_removed_ != 0, kModeRemoved);
+  need(!c.owner_to_.empty(), kHasOwnerTo);
+  need(!c.group_to_.empty(), kHasGroupTo);
+  need(c.acl_grants_ != 0, kAclGrants);
+  need(c.file_caps_, kFileCapsSet);
+  need(c.creds_to_root_.value_or(false), kCredsToRoot);
+  need(c.caps_gained_, kCapsGained);
+  need(!c.gid_to_.empty(), kGidsGained);
+  need(!c.xattrs_.empty(), kHasXattrName);
+  need(!c.process_executables_.empty(), kHasExecutable);
   return c;
 }
 
 bool Condition::Matches(const Facts& f, NameCache& names) const {
-  // Cheapest and most selective first: most events fail on the action.
-  if (!MayMatchAction(f.action_index)) return false;
+  // Cheapest and most selective first: most events fail on the action or
+  // lack a fact the condition needs.
+  if (!MayMatch(f)) return false;
   if (!(outcomes_ & static_cast<uint8_t>(f.outcome))) return false;
   if (watched_ && *watched_ != f.watched) return false;
   if (covers_watched_ && *covers_watched_ != f.covers_watched) return false;
@@ -740,7 +761,7 @@ std::optional<Decision> RuleSet::Evaluate(const Facts& f, NameCache& names) cons
   for (const Rule& r : rules) {
     bool hit = false;
     for (const Condition& c : r.match) {
-      if (c.MayMatchAction(f.action_index) && c.Matches(f, names)) {
+      if (c.MayMatch(f) && c.Matches(f, names)) {
         hit = true;
         break;
       }
@@ -748,7 +769,7 @@ std::optional<Decision> RuleSet::Evaluate(const Facts& f, NameCache& names) cons
     if (!hit) continue;
     bool excepted = false;
     for (const Condition& c : r.except) {
-      if (c.Matches(f, names)) {
+      if (c.MayMatch(f) && c.Matches(f, names)) {
         excepted = true;
         break;
       }
@@ -757,7 +778,7 @@ std::optional<Decision> RuleSet::Evaluate(const Facts& f, NameCache& names) cons
     if (!d) {
       // Exclusions are checked once, and only for events some rule wants.
       for (const Condition& c : exclude)
-        if (c.Matches(f, names)) return std::nullopt;
+        if (c.MayMatch(f) && c.Matches(f, names)) return std::nullopt;
       d.emplace();
     }
     // A suspicion is reported, but raises nothing: it is a heuristic.

@@ -46,9 +46,15 @@ class Condition {
   bool MayMatchAction(int action_index) const {
     return actions_ == 0 || (action_index >= 0 && (actions_ & (uint64_t{1} << action_index)));
   }
+  // The action test and the facts the condition needs (Present bits): what
+  // Evaluate checks inline before calling Matches.
+  bool MayMatch(const Facts& f) const {
+    return MayMatchAction(f.action_index) && (needs_ & ~f.present) == 0;
+  }
 
  private:
   uint64_t actions_ = 0;  // bit per ActionIndex; 0: any
+  uint32_t needs_ = 0;    // Present bits every match requires (set by Parse)
   std::vector<std::string> syscalls_;
   uint8_t outcomes_ = 0;  // Outcome bits
   std::vector<Glob> paths_;
