@@ -170,6 +170,23 @@ std::string ProcessMembers(const Process& p, const Attribution* ai, NameCache& n
   return std::string(w.view());
 }
 
+// permsentry's "audit", "tty", "cgroup_id" and "process_start_ns", as members.
+std::string AuditMembers(const Process& p) {
+  std::string scratch;
+  Writer w(&scratch);
+  Key(w, "audit");
+  w.StartObject();
+  Key(w, "login_uid");
+  IdValue(w, p.loginuid);
+  Key(w, "session_id");
+  IdValue(w, p.sessionid);
+  w.EndObject();
+  if (p.tty != 0) KStr(w, "tty", TtyName(p.tty));
+  KU64(w, "cgroup_id", p.cgroup_id);
+  KU64(w, "process_start_ns", p.start_time_ns);
+  return std::string(w.view());
+}
+
 void WriteCreds(Writer& w, absl::string_view key, const Creds& c) {
   Key(w, key);
   w.StartObject();
@@ -439,34 +456,44 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
     KStr(w, "message", summary);
   }
 
-  Key(w, "event");
-  w.StartObject();
-  KClean(w, "kind", is_alert ? "alert" : "event");
-  if (alert != nullptr) {
-    Key(w, "severity");
-    w.Int(EcsSeverity(alert->severity));
+  const uint8_t outcome = ev.result == Result::kUnknown ? 2 : ev.success() ? 0 : 1;
+  const EventBlockKey key{
+      .action = ev.action.data(),
+      .action_size = ev.action.size(),
+      .op = static_cast<uint8_t>(ev.op),
+      .outcome = outcome,
+      .kind = static_cast<uint8_t>(
+          alert == nullptr ? 0 : 1 + (is_alert ? 0 : 8) + static_cast<int>(alert->severity))};
+  auto [block, added] = event_blocks_.try_emplace(key);
+  if (added) {
+    Writer b(&block->second);
+    Key(b, "event");
+    b.StartObject();
+    KClean(b, "kind", is_alert ? "alert" : "event");
+    if (alert != nullptr) {
+      Key(b, "severity");
+      b.Int(EcsSeverity(alert->severity));
+    }
+    Key(b, "category");
+    b.StartArray();
+    b.CleanString(creds_op ? "process" : "file");
+    b.EndArray();
+    Key(b, "type");
+    b.StartArray();
+    b.CleanString(EventType(ev.op));
+    b.EndArray();
+    KClean(b, "action", ev.action);
+    // An io_uring request seen at submission: its result is not known yet.
+    KClean(b, "outcome", outcome == 2 ? "unknown" : outcome == 0 ? "success" : "failure");
+    KClean(b, "module", "permsentry");
+    b.EndObject();
+    Key(b, "host");
+    b.StartObject();
+    KStr(b, "hostname", hostname_);
+    b.EndObject();
+    block->second.resize(b.view().size());
   }
-  Key(w, "category");
-  w.StartArray();
-  w.CleanString(creds_op ? "process" : "file");
-  w.EndArray();
-  Key(w, "type");
-  w.StartArray();
-  w.CleanString(EventType(ev.op));
-  w.EndArray();
-  KClean(w, "action", ev.action);
-  // An io_uring request seen at submission: its result is not known yet.
-  KClean(w, "outcome",
-         ev.result == Result::kUnknown ? "unknown"
-         : ev.success()                ? "success"
-                                       : "failure");
-  KClean(w, "module", "permsentry");
-  w.EndObject();
-
-  Key(w, "host");
-  w.StartObject();
-  KStr(w, "hostname", hostname_);
-  w.EndObject();
+  w.RawMembers(block->second);
 
   if (alert != nullptr) {
     Key(w, "rule");
@@ -481,8 +508,10 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
   const Process& p = ev.proc;
   if (!(last_proc_.valid && last_proc_.pid == p.pid && last_proc_.tid == p.tid &&
         last_proc_.ppid == p.ppid && last_proc_.uid == p.uid && last_proc_.euid == p.euid &&
-        last_proc_.gid == p.gid && last_proc_.egid == p.egid && last_proc_.comm == p.comm &&
-        last_proc_.ai.get() == ev.ai.get())) {
+        last_proc_.gid == p.gid && last_proc_.egid == p.egid && last_proc_.loginuid == p.loginuid &&
+        last_proc_.sessionid == p.sessionid && last_proc_.tty == p.tty &&
+        last_proc_.cgroup_id == p.cgroup_id && last_proc_.start_time_ns == p.start_time_ns &&
+        last_proc_.comm == p.comm && last_proc_.ai.get() == ev.ai.get())) {
     last_proc_ = ProcessBlock{.valid = true,
                               .pid = p.pid,
                               .tid = p.tid,
@@ -491,9 +520,15 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
                               .euid = p.euid,
                               .gid = p.gid,
                               .egid = p.egid,
+                              .loginuid = p.loginuid,
+                              .sessionid = p.sessionid,
+                              .tty = p.tty,
+                              .cgroup_id = p.cgroup_id,
+                              .start_time_ns = p.start_time_ns,
                               .comm = p.comm,
                               .ai = ev.ai,
-                              .json = ProcessMembers(p, ev.ai.get(), names_)};
+                              .json = ProcessMembers(p, ev.ai.get(), names_),
+                              .audit_json = AuditMembers(p)};
   }
   w.RawMembers(last_proc_.json);
 
@@ -712,16 +747,7 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
     }
     w.EndObject();
   }
-  Key(w, "audit");
-  w.StartObject();
-  Key(w, "login_uid");
-  IdValue(w, ev.proc.loginuid);
-  Key(w, "session_id");
-  IdValue(w, ev.proc.sessionid);
-  w.EndObject();
-  if (ev.proc.tty != 0) KStr(w, "tty", TtyName(ev.proc.tty));
-  KU64(w, "cgroup_id", ev.proc.cgroup_id);
-  KU64(w, "process_start_ns", ev.proc.start_time_ns);
+  w.RawMembers(last_proc_.audit_json);
   if (ev.urgent) KBool(w, "urgent", true);
   if (last_ai_json_.empty() || ev.ai != last_ai_) {
     const Attribution none;

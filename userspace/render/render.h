@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/time/time.h"
 #include "common/names.h"
 #include "common/severity.h"
@@ -112,13 +113,30 @@ class JsonRenderer : public Renderer {
   struct ProcessBlock {
     bool valid = false;
     uint32_t pid = 0, tid = 0, ppid = 0, uid = 0, euid = 0, gid = 0, egid = 0;
+    uint32_t loginuid = 0, sessionid = 0, tty = 0;
+    uint64_t cgroup_id = 0, start_time_ns = 0;
     std::string comm;
     // executable and args come from it (held: a freed one could come back at
     // the same address)
     std::shared_ptr<const Attribution> ai;
     std::string json;
+    // permsentry's "audit", "tty", "cgroup_id" and "process_start_ns" members.
+    std::string audit_json;
   };
   ProcessBlock last_proc_;
+  // The "event" and "host" members, by what they are made of: a few dozen
+  // combinations of action, outcome and severity, each rendered once.
+  struct EventBlockKey {
+    const char* action;  // static text: its address names it
+    size_t action_size;
+    uint8_t op, outcome, kind;  // kind: 0 event, 1 + severity for an alert
+    template <typename H>
+    friend H AbslHashValue(H h, const EventBlockKey& k) {
+      return H::combine(std::move(h), k.action, k.action_size, k.op, k.outcome, k.kind);
+    }
+    bool operator==(const EventBlockKey&) const = default;
+  };
+  absl::flat_hash_map<EventBlockKey, std::string> event_blocks_;
   std::shared_ptr<const Attribution> last_ai_;
   std::string last_ai_json_;
   std::string last_ai_ancestry_json_;

@@ -81,24 +81,24 @@ struct Facts {
 
 // Bits of Facts::present.
 enum Present : uint32_t {
-  kHasPath = 1u << 0,          // path
-  kHasFileType = 1u << 1,      // file_type
-  kIsWatched = 1u << 2,        // watched
-  kHasWatchClass = 1u << 3,    // watch_class
-  kCoversWatched = 1u << 4,    // covers_watched
-  kPathChanged = 1u << 5,      // path_changed
-  kHasModeAfter = 1u << 6,     // mode_after
-  kModeAdded = 1u << 7,        // mode_added != 0
-  kModeRemoved = 1u << 8,      // mode_removed != 0
-  kHasOwnerTo = 1u << 9,       // owner_to
-  kHasGroupTo = 1u << 10,      // group_to
-  kAclGrants = 1u << 11,       // acl_grants != 0
-  kFileCapsSet = 1u << 12,     // file_caps_set
-  kCredsToRoot = 1u << 13,     // creds_to_root
-  kCapsGained = 1u << 14,      // caps_gained != 0
-  kGidsGained = 1u << 15,      // gids_gained not empty
-  kHasXattrName = 1u << 16,    // ev->xattr_name
-  kHasExecutable = 1u << 17,   // executable not empty
+  kHasPath = 1u << 0,         // path
+  kHasFileType = 1u << 1,     // file_type
+  kIsWatched = 1u << 2,       // watched
+  kHasWatchClass = 1u << 3,   // watch_class
+  kCoversWatched = 1u << 4,   // covers_watched
+  kPathChanged = 1u << 5,     // path_changed
+  kHasModeAfter = 1u << 6,    // mode_after
+  kModeAdded = 1u << 7,       // mode_added != 0
+  kModeRemoved = 1u << 8,     // mode_removed != 0
+  kHasOwnerTo = 1u << 9,      // owner_to
+  kHasGroupTo = 1u << 10,     // group_to
+  kAclGrants = 1u << 11,      // acl_grants != 0
+  kFileCapsSet = 1u << 12,    // file_caps_set
+  kCredsToRoot = 1u << 13,    // creds_to_root
+  kCapsGained = 1u << 14,     // caps_gained != 0
+  kGidsGained = 1u << 15,     // gids_gained not empty
+  kHasXattrName = 1u << 16,   // ev->xattr_name
+  kHasExecutable = 1u << 17,  // executable not empty
 };
 
 // `ev` and `en` must outlive the facts.
