@@ -30,31 +30,57 @@ std::string GroupLabel(NameCache& names, uint32_t gid) {
   return absl::StrCat("gid ", gid);
 }
 
-// "+w", "-x", "+r -w" for one permission class.
-std::string BitsDelta(uint32_t before, uint32_t after) {
-  std::vector<std::string> parts;
-  if (const uint32_t gained = after & ~before) parts.push_back("+" + Rwx(gained));
-  if (const uint32_t lost = before & ~after) parts.push_back("-" + Rwx(lost));
-  return absl::StrJoin(parts, " ");
+// "+w", "-x", "+r -w" for one permission class, into `buf` (at least 9
+// bytes); returns the length.
+size_t BitsDelta(uint32_t before, uint32_t after, char* buf) {
+  size_t n = 0;
+  const auto put = [&](char sign, uint32_t bits) {
+    if (n > 0) buf[n++] = ' ';
+    buf[n++] = sign;
+    if (bits & 4) buf[n++] = 'r';
+    if (bits & 2) buf[n++] = 'w';
+    if (bits & 1) buf[n++] = 'x';
+  };
+  if (const uint32_t gained = after & ~before) put('+', gained);
+  if (const uint32_t lost = before & ~after) put('-', lost);
+  return n;
 }
 
 void ModeDelta(const FileStateChange& s, NameCache& names, std::vector<std::string>& out) {
   const uint32_t after = *s.mode_after;
   const std::optional<uint32_t> owner = s.uid_after ? s.uid_after : s.uid_before;
   const std::optional<uint32_t> group = s.gid_after ? s.gid_after : s.gid_before;
-  const std::string owner_label = owner ? UserLabel(names, *owner) : "";
-  const std::string group_label = group ? GroupLabel(names, *group) : "";
-  const struct {
-    const char* name;
-    std::string who;
-    int shift;
-  } classes[] = {{"owner", owner_label, 6}, {"group", group_label, 3}, {"others", "", 0}};
+  // Labels are looked up only for a class that changed (most chmods change one).
+  std::optional<std::string> owner_text, group_text;
+  const auto owner_label = [&]() -> const std::string& {
+    if (!owner_text) owner_text = owner ? UserLabel(names, *owner) : std::string();
+    return *owner_text;
+  };
+  const auto group_label = [&]() -> const std::string& {
+    if (!group_text) group_text = group ? GroupLabel(names, *group) : std::string();
+    return *group_text;
+  };
 
   if (s.mode_before) {
     const uint32_t before = *s.mode_before;
-    for (const auto& c : classes) {
-      const std::string d = BitsDelta((before >> c.shift) & 7, (after >> c.shift) & 7);
-      if (!d.empty()) out.push_back(absl::StrCat(c.name, c.who.empty() ? "" : " ", c.who, ": ", d));
+    static constexpr struct {
+      const char* name;
+      int shift;
+    } kClasses[] = {{"owner", 6}, {"group", 3}, {"others", 0}};
+    for (const auto& c : kClasses) {
+      char d[16];
+      const size_t n = BitsDelta((before >> c.shift) & 7, (after >> c.shift) & 7, d);
+      if (n == 0) continue;
+      const std::string* who = c.shift == 6   ? &owner_label()
+                               : c.shift == 3 ? &group_label()
+                                              : nullptr;
+      std::string& e = out.emplace_back(c.name);
+      if (who != nullptr && !who->empty()) {
+        e.push_back(' ');
+        e.append(*who);
+      }
+      e.append(": ");
+      e.append(d, n);
     }
   } else if (after & S_IWOTH) {
     // Before unknown: say what matters about the state it is in now.
@@ -72,13 +98,13 @@ void ModeDelta(const FileStateChange& s, NameCache& names, std::vector<std::stri
     out.push_back(absl::StrCat("setuid bit ", verb_known, ": runs as ",
                                !owner        ? "its owner (owner unknown)"
                                : *owner == 0 ? "root (owner uid 0)"
-                                             : absl::StrCat("owner ", owner_label)));
+                                             : absl::StrCat("owner ", owner_label())));
   }
   if (removed(S_ISUID)) out.push_back("setuid bit removed");
   if (added(S_ISGID)) {
     out.push_back(absl::StrCat("setgid bit ", verb_known,
                                s.is_dir ? ": new files inherit group " : ": runs with group ",
-                               group ? group_label : "(group unknown)"));
+                               group ? group_label() : "(group unknown)"));
   }
   if (removed(S_ISGID)) out.push_back("setgid bit removed");
   if (removed(S_ISVTX) && s.is_dir && (after & S_IWOTH))
