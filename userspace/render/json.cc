@@ -539,34 +539,56 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
     // Unresolved (tracepoint backend): the argument as given, see
     // permsentry.path_resolution.
     if (const std::string* p = ShownPath(ev, en)) KBytes(w, "path", *p);
+    // The rest, by the object and its state after: a storm changes few
+    // objects, so each combination is rendered once. Names expire from the
+    // cache a minute after they were looked up, like the name cache's own.
     const std::optional<InodeState>& inode = ev.inode_after ? ev.inode_after : ev.inode_before;
-    if (inode || ev.object) {
-      const uint64_t ino = inode ? inode->ino : ev.object->ino;
-      const uint32_t dev = inode ? inode->dev : ev.object->dev;
-      const uint32_t mode = inode ? inode->mode : ev.object->mode;
-      KNumStr(w, "inode", ino);
-      char device[24];
-      char* d = std::to_chars(device, device + 11, dev >> 20).ptr;
-      *d++ = ':';
-      d = std::to_chars(d, device + sizeof(device), dev & 0xfffff).ptr;
-      KClean(w, "device", absl::string_view(device, static_cast<size_t>(d - device)));
-      KClean(w, "type",
-             S_ISDIR(mode)   ? "dir"
-             : S_ISLNK(mode) ? "symlink"
-             : S_ISREG(mode) ? "file"
-             : S_ISCHR(mode) ? "char_device"
-             : S_ISBLK(mode) ? "block_device"
-                             : "other");
+    const bool has_object = inode || ev.object;
+    const FileBlockKey key{
+        .ino = !has_object ? 0 : inode ? inode->ino : ev.object->ino,
+        .dev = !has_object ? 0 : inode ? inode->dev : ev.object->dev,
+        .type = !has_object ? 0 : (inode ? inode->mode : ev.object->mode) & S_IFMT,
+        .mode = st.mode_after.value_or(0),
+        .uid = st.uid_after.value_or(0),
+        .gid = st.gid_after.value_or(0),
+        .present = static_cast<uint8_t>((has_object ? 1 : 0) | (st.mode_after ? 2 : 0) |
+                                        (st.uid_after ? 4 : 0) | (st.gid_after ? 8 : 0))};
+    const int64_t minute = absl::ToUnixSeconds(ev.time) / 60;
+    if (minute != file_blocks_minute_ || file_blocks_.size() >= 4096) {
+      file_blocks_.clear();
+      file_blocks_minute_ = minute;
     }
-    if (st.mode_after) KClean(w, "mode", FormatMode(*st.mode_after));
-    if (st.uid_after) {
-      KNumStr(w, "uid", *st.uid_after);
-      if (auto n = names_.UserName(*st.uid_after)) KStr(w, "owner", *n);
+    auto [block, added] = file_blocks_.try_emplace(key);
+    if (added) {
+      Writer b(&block->second);
+      if (has_object) {
+        KNumStr(b, "inode", key.ino);
+        char device[24];
+        char* d = std::to_chars(device, device + 11, key.dev >> 20).ptr;
+        *d++ = ':';
+        d = std::to_chars(d, device + sizeof(device), key.dev & 0xfffff).ptr;
+        KClean(b, "device", absl::string_view(device, static_cast<size_t>(d - device)));
+        const uint32_t mode = key.type;
+        KClean(b, "type",
+               S_ISDIR(mode)   ? "dir"
+               : S_ISLNK(mode) ? "symlink"
+               : S_ISREG(mode) ? "file"
+               : S_ISCHR(mode) ? "char_device"
+               : S_ISBLK(mode) ? "block_device"
+                               : "other");
+      }
+      if (st.mode_after) KClean(b, "mode", FormatMode(*st.mode_after));
+      if (st.uid_after) {
+        KNumStr(b, "uid", *st.uid_after);
+        if (auto n = names_.UserName(*st.uid_after)) KStr(b, "owner", *n);
+      }
+      if (st.gid_after) {
+        KNumStr(b, "gid", *st.gid_after);
+        if (auto n = names_.GroupName(*st.gid_after)) KStr(b, "group", *n);
+      }
+      block->second.resize(b.view().size());
     }
-    if (st.gid_after) {
-      KNumStr(w, "gid", *st.gid_after);
-      if (auto n = names_.GroupName(*st.gid_after)) KStr(w, "group", *n);
-    }
+    if (!block->second.empty()) w.RawMembers(block->second);
     w.EndObject();
   }
 

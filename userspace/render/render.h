@@ -137,6 +137,19 @@ class JsonRenderer : public Renderer {
     bool operator==(const EventBlockKey&) const = default;
   };
   absl::flat_hash_map<EventBlockKey, std::string> event_blocks_;
+  // file's members after "path", by the object and its state after the call.
+  struct FileBlockKey {
+    uint64_t ino;
+    uint32_t dev, type, mode, uid, gid;
+    uint8_t present;  // 1 object, 2 mode, 4 uid, 8 gid
+    template <typename H>
+    friend H AbslHashValue(H h, const FileBlockKey& k) {
+      return H::combine(std::move(h), k.ino, k.dev, k.type, k.mode, k.uid, k.gid, k.present);
+    }
+    bool operator==(const FileBlockKey&) const = default;
+  };
+  absl::flat_hash_map<FileBlockKey, std::string> file_blocks_;
+  int64_t file_blocks_minute_ = 0;  // the cache holds names looked up in this minute
   std::shared_ptr<const Attribution> last_ai_;
   std::string last_ai_json_;
   std::string last_ai_ancestry_json_;

@@ -219,12 +219,60 @@ absl::StatusOr<MessageTemplate> MessageTemplate::Parse(absl::string_view text) {
   return t;
 }
 
+namespace {
+
+// The fields the built-in messages use, appended in place (an alert's message
+// is rendered for every alert); false for the others, which Value makes.
+bool AppendValue(int field, const MessageTemplate::Context& c, std::string* out) {
+  const Facts& f = *c.facts;
+  const OpEvent& ev = *f.ev;
+  const Enriched& en = *f.en;
+  switch (static_cast<Field>(field)) {
+    case kFilePath:
+      if (f.path == nullptr) return false;
+      AppendForText(out, *f.path);
+      return true;
+    case kFileMode:
+      if (!f.mode_after) return false;
+      AppendMode(out, *f.mode_after);
+      return true;
+    case kFileModeBefore:
+      if (!en.state.mode_before) return false;
+      AppendMode(out, *en.state.mode_before);
+      return true;
+    case kAccessDelta:
+      if (en.delta.empty()) return false;
+      for (size_t i = 0; i < en.delta.size(); ++i) {
+        if (i > 0) out->append("; ");
+        AppendForText(out, en.delta[i]);
+      }
+      return true;
+    case kSummary:
+      AppendSummary(out, ev, en);
+      return true;
+    case kActor:
+      AppendActor(out, ev);
+      return true;
+    case kAiTag:
+      AppendAiTag(out, ev);
+      return true;
+    case kRuleName:
+      out->append(c.rule_name.data(), c.rule_name.size());
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
 std::string MessageTemplate::Render(const Context& ctx) const {
   std::string out;
+  out.reserve(256);
   for (const Part& p : parts_) {
     if (p.field < 0) {
       out += p.literal;
-    } else {
+    } else if (!AppendValue(p.field, ctx, &out)) {
       out += Value(p.field, ctx);
     }
   }
