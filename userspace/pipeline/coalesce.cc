@@ -2,8 +2,7 @@
 
 namespace permsentry {
 
-bool Coalescer::Admit(const CoalesceKey& key, absl::Time now, const OpEvent& ev,
-                      const AlertInfo& alert) {
+bool Coalescer::Admit(CoalesceKey key, absl::Time now, const OpEvent& ev, const AlertInfo& alert) {
   if (window_ <= absl::ZeroDuration()) return true;
   auto it = keys_.find(key);
   if (it == keys_.end()) {
@@ -11,7 +10,8 @@ bool Coalescer::Admit(const CoalesceKey& key, absl::Time now, const OpEvent& ev,
       ++untracked_;  // never silent: it goes out uncoalesced
       return true;
     }
-    keys_.emplace(key, State{.window_start = now, .last_seen = now, .repeats = 0, .repeat = {}});
+    keys_.emplace(std::move(key),
+                  State{.window_start = now, .last_seen = now, .repeats = 0, .repeat = {}});
     return true;
   }
   State& s = it->second;

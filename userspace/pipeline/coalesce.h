@@ -48,7 +48,7 @@ class Coalescer {
 
   // True: send the alert now. False: a repeat, counted; `last` is kept for the
   // summary.
-  bool Admit(const CoalesceKey& key, absl::Time now, const OpEvent& ev, const AlertInfo& alert);
+  bool Admit(CoalesceKey key, absl::Time now, const OpEvent& ev, const AlertInfo& alert);
 
   struct Summary {
     CoalesceKey key;

@@ -185,11 +185,11 @@ void Pipeline::OnOperation(OpEvent& ev, RecordOutcome& out) {
     return;
   }
   AlertInfo a = AlertOf(std::move(*d), 0, ev.time, ev.time);
-  const CoalesceKey key{.rule_id = a.rule_id,
-                        .process = ev.proc.key(),
-                        .path = facts.path ? *facts.path : std::string(),
-                        .change = absl::StrCat(ev.action, ":", absl::StrJoin(en.delta, ";"))};
-  if (!coalescer_->Admit(key, absl::Now(), ev, a)) {
+  CoalesceKey key{.rule_id = a.rule_id,
+                  .process = ev.proc.key(),
+                  .path = facts.path ? *facts.path : std::string(),
+                  .change = absl::StrCat(ev.action, ":", absl::StrJoin(en.delta, ";"))};
+  if (!coalescer_->Admit(std::move(key), absl::Now(), ev, a)) {
     // A repeat: still an event in the stream, marked, and counted into the
     // summary that goes out when the window closes.
     a.coalesced = true;

@@ -545,8 +545,12 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
     const std::optional<InodeState>& inode = ev.inode_after ? ev.inode_after : ev.inode_before;
     const bool has_object = inode || ev.object;
     const FileBlockKey key{
-        .ino = !has_object ? 0 : inode ? inode->ino : ev.object->ino,
-        .dev = !has_object ? 0 : inode ? inode->dev : ev.object->dev,
+        .ino = !has_object ? 0
+               : inode     ? inode->ino
+                           : ev.object->ino,
+        .dev = !has_object ? 0
+               : inode     ? inode->dev
+                           : ev.object->dev,
         .type = !has_object ? 0 : (inode ? inode->mode : ev.object->mode) & S_IFMT,
         .mode = st.mode_after.value_or(0),
         .uid = st.uid_after.value_or(0),
