@@ -24,7 +24,7 @@ struct ResolvedPath {
   // "kernel_root" (a chrooted caller's root, kernel-resolved, + its absolute
   // argument),
   // "argument" (an absolute argument, normalised).
-  std::string method;
+  absl::string_view method;  // static text
   // Why the path may not be the whole truth: "truncated" (deeper than the walk
   // bound: leading components missing), "outside_root" (not under the caller's
   // root), "other_mount_namespace" (not reachable from the host's root: named
