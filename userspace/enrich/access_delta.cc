@@ -126,14 +126,14 @@ void OwnerDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names,
   }
 }
 
-void AclDelta(const OpEvent& ev, NameCache& names, std::vector<std::string>& out) {
+void AclDelta(const OpEvent& ev, const DecodedRights& rights, NameCache& names,
+              std::vector<std::string>& out) {
   if (ev.op == Op::kXattrRemove) {
     out.push_back("ACL removed: access falls back to the mode bits");
     return;
   }
-  if (!ev.xattr_value) return;
-  absl::StatusOr<PosixAcl> acl = DecodePosixAcl(*ev.xattr_value, ev.xattr_value_size);
-  if (!acl.ok()) return;
+  if (!rights.acl || !rights.acl->ok()) return;
+  const PosixAcl* acl = &**rights.acl;
   std::optional<uint16_t> mask;
   for (const AclEntry& e : acl->entries)
     if (e.tag == AclTag::kMask) mask = e.perm;
@@ -156,14 +156,13 @@ void AclDelta(const OpEvent& ev, NameCache& names, std::vector<std::string>& out
   }
 }
 
-void CapsDelta(const OpEvent& ev, std::vector<std::string>& out) {
+void CapsDelta(const OpEvent& ev, const DecodedRights& rights, std::vector<std::string>& out) {
   if (ev.op == Op::kXattrRemove) {
     out.push_back("file capabilities removed");
     return;
   }
-  if (!ev.xattr_value) return;
-  absl::StatusOr<FileCaps> caps = DecodeFileCaps(*ev.xattr_value);
-  if (!caps.ok()) return;
+  if (!rights.caps || !rights.caps->ok()) return;
+  const FileCaps* caps = &**rights.caps;
   std::vector<std::string> names = CapabilityNames(caps->permitted);
   if (names.empty()) return;
   out.push_back(absl::StrCat("runs with ", absl::StrJoin(names, ","),
@@ -330,10 +329,25 @@ FileStateChange FileStateOf(const OpEvent& ev) {
   return s;
 }
 
+DecodedRights DecodeRights(const OpEvent& ev) {
+  DecodedRights r;
+  if (ev.op == Op::kXattrRemove || !ev.xattr_name || !ev.xattr_value) return r;
+  if (AclKindOf(*ev.xattr_name) != AclKind::kNone) {
+    r.acl = DecodePosixAcl(*ev.xattr_value, ev.xattr_value_size);
+  } else if (*ev.xattr_name == "security.capability") {
+    r.caps = DecodeFileCaps(*ev.xattr_value);
+  }
+  return r;
+}
+
 std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names) {
+  return AccessDelta(ev, FileStateOf(ev), DecodeRights(ev), names);
+}
+
+std::vector<std::string> AccessDelta(const OpEvent& ev, const FileStateChange& s,
+                                     const DecodedRights& rights, NameCache& names) {
   std::vector<std::string> out;
   if (!ev.success()) return out;
-  const FileStateChange s = FileStateOf(ev);
   switch (ev.op) {
     case Op::kMode:
       if (s.mode_after) ModeDelta(s, names, out);
@@ -343,8 +357,9 @@ std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names) {
       break;
     case Op::kXattrSet:
     case Op::kXattrRemove:
-      if (ev.xattr_name && AclKindOf(*ev.xattr_name) != AclKind::kNone) AclDelta(ev, names, out);
-      if (ev.xattr_name && *ev.xattr_name == "security.capability") CapsDelta(ev, out);
+      if (ev.xattr_name && AclKindOf(*ev.xattr_name) != AclKind::kNone)
+        AclDelta(ev, rights, names, out);
+      if (ev.xattr_name && *ev.xattr_name == "security.capability") CapsDelta(ev, rights, out);
       break;
     case Op::kCreds:
     case Op::kExecCreds:

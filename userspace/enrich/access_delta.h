@@ -11,6 +11,7 @@
 
 #include "common/names.h"
 #include "decode/event.h"
+#include "enrich/xattr_decode.h"
 
 namespace permsentry {
 
@@ -30,7 +31,19 @@ FileStateChange FileStateOf(const OpEvent& ev);
 std::string FormatMode(uint32_t mode);
 void AppendMode(std::string* out, uint32_t mode);
 
+// The value of an xattr that carries rights, decoded once per event for every
+// stage that reads it (rules' facts, the access delta, the renderers): set
+// when the call wrote an ACL or file capabilities and the value was captured.
+struct DecodedRights {
+  std::optional<absl::StatusOr<PosixAcl>> acl;
+  std::optional<absl::StatusOr<FileCaps>> caps;
+};
+DecodedRights DecodeRights(const OpEvent& ev);
+
 // The access delta. Empty for calls that changed nothing (failures).
+// `state` and `rights` are FileStateOf(ev) and DecodeRights(ev).
+std::vector<std::string> AccessDelta(const OpEvent& ev, const FileStateChange& state,
+                                     const DecodedRights& rights, NameCache& names);
 std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names);
 
 }  // namespace permsentry

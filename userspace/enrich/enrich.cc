@@ -99,8 +99,9 @@ const std::string* MountSource(const OpEvent& ev) {
 
 Enriched Enrich(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
                 const std::vector<WatchEntry>* watch_list) {
-  Enriched en{
-      .path = ResolveEventPath(ev), .state = FileStateOf(ev), .delta = AccessDelta(ev, names)};
+  Enriched en{.path = ResolveEventPath(ev), .state = FileStateOf(ev)};
+  en.rights = DecodeRights(ev);
+  en.delta = AccessDelta(ev, en.state, en.rights, names);
   if (en.path && ev.success()) symlinks.Annotate(ev, *en.path);
   if (ev.watch && watch_list && ev.watch->cls < watch_list->size())
     en.watch = &(*watch_list)[ev.watch->cls];

@@ -26,6 +26,7 @@ struct Enriched {
   // Mounts and unmounts: the watched paths on or under the mount point (what
   // the mount hides or replaces for every reader of those paths).
   std::vector<std::string> covered;
+  DecodedRights rights;  // an ACL or file capabilities written, decoded once
 };
 // `watch_list` is the list the kernel's watch maps were built from (may be null).
 Enriched Enrich(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,

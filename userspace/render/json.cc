@@ -113,6 +113,18 @@ void KBytes(Writer& w, absl::string_view k, absl::string_view bytes) {
   if (e.escaped) KBool(w, absl::StrCat(k, "_escaped"), true);
 }
 
+// What was written since `mark`, as members to place with RawMembers later
+// (without the separator written before the first).
+absl::string_view Written(const Writer& w, size_t mark) {
+  absl::string_view t = w.view().substr(mark);
+  if (!t.empty() && t[0] == ',') t.remove_prefix(1);
+  return t;
+}
+
+}  // namespace
+
+namespace {
+
 // "process", "user" and "group", as members of the event object.
 std::string ProcessMembers(const Process& p, const Attribution* ai, NameCache& names_) {
   std::string scratch;
@@ -268,7 +280,7 @@ void WriteMount(Writer& w, const OpEvent& ev, const Enriched& en) {
   w.EndObject();
 }
 
-void WriteRightsXattr(Writer& w, const OpEvent& ev, NameCache& names) {
+void WriteRightsXattr(Writer& w, const OpEvent& ev, const Enriched& en, NameCache& names) {
   if (!ev.xattr_name) return;
   const AclKind acl_kind = AclKindOf(*ev.xattr_name);
   if (acl_kind != AclKind::kNone) {
@@ -277,8 +289,8 @@ void WriteRightsXattr(Writer& w, const OpEvent& ev, NameCache& names) {
     KClean(w, "kind", acl_kind == AclKind::kAccess ? "access" : "default");
     if (ev.op == Op::kXattrRemove) {
       KBool(w, "removed", true);
-    } else if (ev.xattr_value) {
-      absl::StatusOr<PosixAcl> acl = DecodePosixAcl(*ev.xattr_value, ev.xattr_value_size);
+    } else if (en.rights.acl) {
+      const absl::StatusOr<PosixAcl>& acl = *en.rights.acl;
       if (!acl.ok()) {
         KStr(w, "malformed", acl.status().message());
       } else {
@@ -297,8 +309,8 @@ void WriteRightsXattr(Writer& w, const OpEvent& ev, NameCache& names) {
     w.StartObject();
     if (ev.op == Op::kXattrRemove) {
       KBool(w, "removed", true);
-    } else if (ev.xattr_value) {
-      absl::StatusOr<FileCaps> caps = DecodeFileCaps(*ev.xattr_value);
+    } else if (en.rights.caps) {
+      const absl::StatusOr<FileCaps>& caps = *en.rights.caps;
       if (!caps.ok()) {
         KStr(w, "malformed", caps.status().message());
       } else {
@@ -539,60 +551,53 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
     // Unresolved (tracepoint backend): the argument as given, see
     // permsentry.path_resolution.
     if (const std::string* p = ShownPath(ev, en)) KBytes(w, "path", *p);
-    // The rest, by the object and its state after: a storm changes few
-    // objects, so each combination is rendered once. Names expire from the
-    // cache a minute after they were looked up, like the name cache's own.
     const std::optional<InodeState>& inode = ev.inode_after ? ev.inode_after : ev.inode_before;
-    const bool has_object = inode || ev.object;
-    const FileBlockKey key{
-        .ino = !has_object ? 0
-               : inode     ? inode->ino
-                           : ev.object->ino,
-        .dev = !has_object ? 0
-               : inode     ? inode->dev
-                           : ev.object->dev,
-        .type = !has_object ? 0 : (inode ? inode->mode : ev.object->mode) & S_IFMT,
-        .mode = st.mode_after.value_or(0),
-        .uid = st.uid_after.value_or(0),
-        .gid = st.gid_after.value_or(0),
-        .present = static_cast<uint8_t>((has_object ? 1 : 0) | (st.mode_after ? 2 : 0) |
-                                        (st.uid_after ? 4 : 0) | (st.gid_after ? 8 : 0))};
+    if (inode || ev.object) {
+      const uint64_t ino = inode ? inode->ino : ev.object->ino;
+      const uint32_t dev = inode ? inode->dev : ev.object->dev;
+      const uint32_t mode = inode ? inode->mode : ev.object->mode;
+      KNumStr(w, "inode", ino);
+      char device[24];
+      char* d = std::to_chars(device, device + 11, dev >> 20).ptr;
+      *d++ = ':';
+      d = std::to_chars(d, device + sizeof(device), dev & 0xfffff).ptr;
+      KClean(w, "device", absl::string_view(device, static_cast<size_t>(d - device)));
+      KClean(w, "type",
+             S_ISDIR(mode)   ? "dir"
+             : S_ISLNK(mode) ? "symlink"
+             : S_ISREG(mode) ? "file"
+             : S_ISCHR(mode) ? "char_device"
+             : S_ISBLK(mode) ? "block_device"
+                             : "other");
+    }
+    if (st.mode_after) KClean(w, "mode", FormatMode(*st.mode_after));
+    // Owner and group with their names, as last rendered for the same id (a
+    // storm's files mostly share both); names are looked up again each minute.
     const int64_t minute = absl::ToUnixSeconds(ev.time) / 60;
-    if (minute != file_blocks_minute_ || file_blocks_.size() >= 4096) {
-      file_blocks_.clear();
-      file_blocks_minute_ = minute;
+    if (minute != id_memo_minute_) {
+      owner_memo_.valid = group_memo_.valid = false;
+      id_memo_minute_ = minute;
     }
-    auto [block, added] = file_blocks_.try_emplace(key);
-    if (added) {
-      Writer b(&block->second);
-      if (has_object) {
-        KNumStr(b, "inode", key.ino);
-        char device[24];
-        char* d = std::to_chars(device, device + 11, key.dev >> 20).ptr;
-        *d++ = ':';
-        d = std::to_chars(d, device + sizeof(device), key.dev & 0xfffff).ptr;
-        KClean(b, "device", absl::string_view(device, static_cast<size_t>(d - device)));
-        const uint32_t mode = key.type;
-        KClean(b, "type",
-               S_ISDIR(mode)   ? "dir"
-               : S_ISLNK(mode) ? "symlink"
-               : S_ISREG(mode) ? "file"
-               : S_ISCHR(mode) ? "char_device"
-               : S_ISBLK(mode) ? "block_device"
-                               : "other");
+    if (st.uid_after) {
+      if (!owner_memo_.valid || owner_memo_.id != *st.uid_after) {
+        const size_t mark = w.view().size();
+        KNumStr(w, "uid", *st.uid_after);
+        if (auto n = names_.UserName(*st.uid_after)) KStr(w, "owner", *n);
+        owner_memo_.Keep(*st.uid_after, Written(w, mark));
+      } else {
+        w.RawMembers(owner_memo_.json);
       }
-      if (st.mode_after) KClean(b, "mode", FormatMode(*st.mode_after));
-      if (st.uid_after) {
-        KNumStr(b, "uid", *st.uid_after);
-        if (auto n = names_.UserName(*st.uid_after)) KStr(b, "owner", *n);
-      }
-      if (st.gid_after) {
-        KNumStr(b, "gid", *st.gid_after);
-        if (auto n = names_.GroupName(*st.gid_after)) KStr(b, "group", *n);
-      }
-      block->second.resize(b.view().size());
     }
-    if (!block->second.empty()) w.RawMembers(block->second);
+    if (st.gid_after) {
+      if (!group_memo_.valid || group_memo_.id != *st.gid_after) {
+        const size_t mark = w.view().size();
+        KNumStr(w, "gid", *st.gid_after);
+        if (auto n = names_.GroupName(*st.gid_after)) KStr(w, "group", *n);
+        group_memo_.Keep(*st.gid_after, Written(w, mark));
+      } else {
+        w.RawMembers(group_memo_.json);
+      }
+    }
     w.EndObject();
   }
 
@@ -741,7 +746,7 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
       w.EndArray();
     }
     w.EndObject();
-    WriteRightsXattr(w, ev, names_);
+    WriteRightsXattr(w, ev, en, names_);
   }
   if (call != nullptr && !call->requested_ids.empty()) {
     Key(w, "requested_ids");

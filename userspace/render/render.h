@@ -19,6 +19,8 @@
 
 namespace permsentry {
 
+class JsonWriter;
+
 // "2026-11-25T09:24:45.916199Z". The calendar part is formatted once per second
 // (events come in bursts, and time zone formatting is the slow part).
 class TimestampFormatter {
@@ -137,19 +139,19 @@ class JsonRenderer : public Renderer {
     bool operator==(const EventBlockKey&) const = default;
   };
   absl::flat_hash_map<EventBlockKey, std::string> event_blocks_;
-  // file's members after "path", by the object and its state after the call.
-  struct FileBlockKey {
-    uint64_t ino;
-    uint32_t dev, type, mode, uid, gid;
-    uint8_t present;  // 1 object, 2 mode, 4 uid, 8 gid
-    template <typename H>
-    friend H AbslHashValue(H h, const FileBlockKey& k) {
-      return H::combine(std::move(h), k.ino, k.dev, k.type, k.mode, k.uid, k.gid, k.present);
+  // file.uid and file.owner (file.gid and file.group) as last rendered.
+  struct IdMemo {
+    bool valid = false;
+    uint32_t id = 0;
+    std::string json;
+    void Keep(uint32_t i, absl::string_view text) {
+      valid = true;
+      id = i;
+      json.assign(text.data(), text.size());
     }
-    bool operator==(const FileBlockKey&) const = default;
   };
-  absl::flat_hash_map<FileBlockKey, std::string> file_blocks_;
-  int64_t file_blocks_minute_ = 0;  // the cache holds names looked up in this minute
+  IdMemo owner_memo_, group_memo_;
+  int64_t id_memo_minute_ = 0;  // the memos hold names looked up in this minute
   std::shared_ptr<const Attribution> last_ai_;
   std::string last_ai_json_;
   std::string last_ai_ancestry_json_;

@@ -17,10 +17,10 @@ uint8_t TypeOf(uint32_t mode) {
   return kTypeOther;
 }
 
-void AclFacts(const OpEvent& ev, const FileStateChange& st, Facts& f) {
-  if (ev.op != Op::kXattrSet || !ev.xattr_value) return;
-  absl::StatusOr<PosixAcl> acl = DecodePosixAcl(*ev.xattr_value, ev.xattr_value_size);
-  if (!acl.ok()) return;
+void AclFacts(const OpEvent& ev, const Enriched& en, Facts& f) {
+  const FileStateChange& st = en.state;
+  if (ev.op != Op::kXattrSet || !en.rights.acl || !en.rights.acl->ok()) return;
+  const PosixAcl* acl = &**en.rights.acl;
   std::optional<uint16_t> mask, user_obj, group_obj, other;
   for (const AclEntry& e : acl->entries) {
     if (e.tag == AclTag::kMask) mask = e.perm & 7;
@@ -147,13 +147,11 @@ Facts FactsOf(const OpEvent& ev, const Enriched& en) {
     if (ev.owner && (!st.uid_before || *st.uid_before != *ev.owner)) f.owner_to = ev.owner;
     if (ev.group && (!st.gid_before || *st.gid_before != *ev.group)) f.group_to = ev.group;
   }
-  if (ev.xattr_name && AclKindOf(*ev.xattr_name) != AclKind::kNone) AclFacts(ev, st, f);
+  if (ev.xattr_name && AclKindOf(*ev.xattr_name) != AclKind::kNone) AclFacts(ev, en, f);
   if (op == Op::kXattrSet && ev.xattr_name && *ev.xattr_name == "security.capability") {
     f.file_caps_set = true;
-    if (ev.xattr_value) {
-      if (absl::StatusOr<FileCaps> caps = DecodeFileCaps(*ev.xattr_value); caps.ok())
-        f.file_caps = caps->permitted | caps->inheritable;
-    }
+    if (en.rights.caps && en.rights.caps->ok())
+      f.file_caps = (*en.rights.caps)->permitted | (*en.rights.caps)->inheritable;
   }
   CredsFacts(ev, f);
   if (ev.ai) {

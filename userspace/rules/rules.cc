@@ -586,6 +586,12 @@ absl::StatusOr<Rule> ParseRule(const YAML::Node& node, absl::string_view origin,
   if (!t.ok())
     return YamlError(origin, message_mark, absl::StrCat(what, ": ", t.status().message()));
   r.message = *std::move(t);
+  // The actions any match condition takes: the rule is passed over for others.
+  r.match_actions = 0;
+  for (const Condition& c : r.match) r.match_actions |= c.actions();
+  if (std::any_of(r.match.begin(), r.match.end(),
+                  [](const Condition& c) { return c.actions() == 0; }))
+    r.match_actions = ~uint64_t{0};
   return r;
 }
 
@@ -760,6 +766,7 @@ std::optional<Decision> RuleSet::Evaluate(const Facts& f, NameCache& names) cons
   std::optional<Decision> d;
   for (const Rule& r : rules) {
     bool hit = false;
+    if (!r.MayMatchAction(f.action_index)) continue;
     for (const Condition& c : r.match) {
       if (c.MayMatch(f) && c.Matches(f, names)) {
         hit = true;

@@ -48,6 +48,7 @@ class Condition {
   }
   // The action test and the facts the condition needs (Present bits): what
   // Evaluate checks inline before calling Matches.
+  uint64_t actions() const { return actions_; }
   bool MayMatch(const Facts& f) const {
     return MayMatchAction(f.action_index) && (needs_ & ~f.present) == 0;
   }
@@ -87,7 +88,14 @@ struct Rule {
   Severity severity = Severity::kMedium;
   MessageTemplate message;
   bool escalate = true;
-  std::vector<Condition> match;   // any of
+  std::vector<Condition> match;  // any of
+  // Bit per ActionIndex some match condition takes; all ones when one takes
+  // any action (and for rules not made by the parser).
+  uint64_t match_actions = ~uint64_t{0};
+  bool MayMatchAction(int action_index) const {
+    return match_actions == ~uint64_t{0} ||
+           (action_index >= 0 && (match_actions & (uint64_t{1} << action_index)));
+  }
   std::vector<Condition> except;  // none of
   std::string origin;             // "FILE:LINE" (or "<built-in rules>:LINE")
   bool builtin = false;
