@@ -261,8 +261,8 @@ absl::string_view HookName(Hook h) {
   return "unknown";
 }
 
-absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
-                                      const DecodeOptions& options) {
+absl::Status DecodeOpEventInto(absl::Span<const uint8_t> record, const DecodeOptions& options,
+                               OpEvent& ev) {
   ps_op_event raw;
   if (record.size() < sizeof(raw)) {
     return absl::InvalidArgumentError(absl::StrFormat(
@@ -310,7 +310,6 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
   const bool compat = raw.flags & PS_OF_COMPAT;
   const Hook hook = static_cast<Hook>(raw.hook);
 
-  OpEvent ev;
   ev.ktime_ns = raw.hdr.ktime;
   ev.coalesce_id = raw.coalesce_id;
   ev.time = absl::FromUnixNanos(static_cast<int64_t>(raw.hdr.ktime) + options.boot_to_realtime_ns);
@@ -442,6 +441,13 @@ absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
         (*ev.call->at_flags & RENAME_EXCHANGE))
       ev.exchange = true;
   }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
+                                      const DecodeOptions& options) {
+  OpEvent ev;
+  if (absl::Status s = DecodeOpEventInto(record, options, ev); !s.ok()) return s;
   return ev;
 }
 

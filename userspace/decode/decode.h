@@ -30,6 +30,10 @@ absl::StatusOr<ProcEvent> DecodeProcEvent(absl::Span<const uint8_t> record,
 // Decode one PS_EV_OP record.
 absl::StatusOr<OpEvent> DecodeOpEvent(absl::Span<const uint8_t> record,
                                       const DecodeOptions& options);
+// The same into `ev`, which must be as default-constructed (the consumer's hot
+// path: no move of the event out of a StatusOr).
+absl::Status DecodeOpEventInto(absl::Span<const uint8_t> record, const DecodeOptions& options,
+                               OpEvent& ev);
 
 // Decode one PS_EV_REPEATS record.
 absl::StatusOr<RepeatsEvent> DecodeRepeatsEvent(absl::Span<const uint8_t> record,

@@ -95,18 +95,19 @@ RecordOutcome Pipeline::OnRecord(absl::Span<const uint8_t> record) {
     out.alerted = alerted_;
     return out;
   }
-  absl::StatusOr<OpEvent> ev = DecodeOpEvent(record, decode_options_);
-  if (!ev.ok()) return undecodable(ev.status());
+  OpEvent ev;
+  if (absl::Status s = DecodeOpEventInto(record, decode_options_, ev); !s.ok())
+    return undecodable(s);
   ++counters_.events;
-  ++counters_.events_by_action[{ev->action, ev->result}];
-  OnOperation(*ev, out);
-  if (ev->coalesce_id != 0) {
+  ++counters_.events_by_action[{ev.action, ev.result}];
+  OnOperation(ev, out);
+  if (ev.coalesce_id != 0) {
     // Kept raw (a copy into reused capacity, no decoding): most records are
     // never repeated.
-    CoalescedRecord& c = coalescing_[static_cast<uint32_t>(ev->coalesce_id & 0xffffff)];
-    c.id = ev->coalesce_id;
+    CoalescedRecord& c = coalescing_[static_cast<uint32_t>(ev.coalesce_id & 0xffffff)];
+    c.id = ev.coalesce_id;
     c.raw.assign(record.begin(), record.end());
-    c.ai = ev->ai;
+    c.ai = ev.ai;
   }
   out.alerted = alerted_;
   return out;
