@@ -31,25 +31,14 @@ PS_JSON_INLINE void KStr(Writer& w, absl::string_view k, absl::string_view v) {
 }
 // Values the program made itself, with nothing to escape (see CleanString).
 PS_JSON_INLINE void KClean(Writer& w, absl::string_view k, absl::string_view v) {
-  Key(w, k);
-  w.CleanString(v);
+  w.CleanMember(k, v);
 }
 PS_JSON_INLINE void KNumStr(Writer& w, absl::string_view k, uint64_t v) {
-  Key(w, k);
-  w.NumberString(v);
+  w.NumberStringMember(k, v);
 }
-PS_JSON_INLINE void KU64(Writer& w, absl::string_view k, uint64_t v) {
-  Key(w, k);
-  w.Uint64(v);
-}
-PS_JSON_INLINE void KI64(Writer& w, absl::string_view k, int64_t v) {
-  Key(w, k);
-  w.Int64(v);
-}
-PS_JSON_INLINE void KBool(Writer& w, absl::string_view k, bool v) {
-  Key(w, k);
-  w.Bool(v);
-}
+PS_JSON_INLINE void KU64(Writer& w, absl::string_view k, uint64_t v) { w.NumberMember(k, v); }
+PS_JSON_INLINE void KI64(Writer& w, absl::string_view k, int64_t v) { w.NumberMember(k, v); }
+PS_JSON_INLINE void KBool(Writer& w, absl::string_view k, bool v) { w.BoolMember(k, v); }
 
 // An id argument where (uid_t)-1 means "unchanged": rendered as -1.
 void IdValue(Writer& w, uint32_t id) {

@@ -79,6 +79,31 @@ class JsonWriter {
     Advance(p);
     after_key_ = true;
   }
+  // A whole member in one reservation: "k":"v" for a value with nothing to
+  // escape (see CleanString), "k":"123" (NumberString), "k":123, "k":true.
+  PS_JSON_INLINE void CleanMember(absl::string_view k, absl::string_view v) {
+    char* p = MemberKey(Room(k.size() + v.size() + 6), k);
+    *p++ = '"';
+    CopyShort(p, v.data(), v.size());
+    p += v.size();
+    *p++ = '"';
+    Advance(p);
+  }
+  PS_JSON_INLINE void NumberStringMember(absl::string_view k, uint64_t v) {
+    char* p = MemberKey(Room(k.size() + 28), k);
+    *p++ = '"';
+    p = std::to_chars(p, p + 21, v).ptr;
+    *p++ = '"';
+    Advance(p);
+  }
+  template <typename T>
+  PS_JSON_INLINE void NumberMember(absl::string_view k, T v) {
+    char* p = MemberKey(Room(k.size() + 28), k);
+    Advance(std::to_chars(p, p + 22, v).ptr);
+  }
+  PS_JSON_INLINE void BoolMember(absl::string_view k, bool v) {
+    CopyMember(k, v ? absl::string_view("true") : absl::string_view("false"));
+  }
   PS_JSON_INLINE void String(absl::string_view v) {
     Advance(Separator(Room(1)));
     Quoted(v);
@@ -122,6 +147,21 @@ class JsonWriter {
     return out_->data() + used_;
   }
   void Grow(size_t n);
+  // Separator, then "k": (room for it reserved).
+  PS_JSON_INLINE char* MemberKey(char* p, absl::string_view k) {
+    p = Separator(p);
+    *p++ = '"';
+    CopyShort(p, k.data(), k.size());
+    p += k.size();
+    *p++ = '"';
+    *p++ = ':';
+    return p;
+  }
+  PS_JSON_INLINE void CopyMember(absl::string_view k, absl::string_view raw) {
+    char* p = MemberKey(Room(k.size() + raw.size() + 4), k);
+    CopyShort(p, raw.data(), raw.size());
+    Advance(p + raw.size());
+  }
   PS_JSON_INLINE void Advance(char* p) { used_ = static_cast<size_t>(p - out_->data()); }
   // A comma before every element but a container's first, none after a key.
   PS_JSON_INLINE char* Separator(char* p) {
