@@ -152,7 +152,8 @@ std::string Summary(const OpEvent& ev, const Enriched& en) {
   return out;
 }
 
-void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en) {
+void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en,
+                   absl::string_view actor) {
   // Appended piece by piece into the caller's buffer: at storm rates a
   // temporary string per piece was most of the cost of a line.
   const absl::string_view name = CallName(ev);
@@ -280,7 +281,11 @@ void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en) {
                     en.watch ? en.watch->cls : absl::string_view("unverified name"), "]");
   }
   out->append(" by ");
-  AppendActor(out, ev);
+  if (actor.empty()) {
+    AppendActor(out, ev);
+  } else {
+    Put(out, actor);
+  }
   AppendAiTag(out, ev);
   out->append(": ");
   if (ev.result == Result::kUnknown)

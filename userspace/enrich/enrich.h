@@ -46,7 +46,10 @@ const std::string* MountSource(const OpEvent& ev);
 // One-line human summary (the JSON `message` of an event), e.g.
 // "chmod /etc/sudoers.d/x 0440 -> 0442 by bash (pid 812, uid 0): others: +w".
 std::string Summary(const OpEvent& ev, const Enriched& en);
-void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en);
+// `actor`: AppendActor's text for the event when the caller keeps it (a
+// renderer, per process); empty: made here.
+void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en,
+                   absl::string_view actor = {});
 
 // "chmod (pid 812, uid 0)": who made the call.
 std::string Actor(const OpEvent& ev);

@@ -442,8 +442,36 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
   KClean(w, "@timestamp", timestamps_.Format(ev.time));
   // An alert's message is its rule's; the event's own summary stays beside it.
   const bool is_alert = alert != nullptr && !alert->coalesced;
+  // process, user and group: the same for every event of a thread between two
+  // credential changes, so a storm renders them once.
+  const Process& p = ev.proc;
+  if (!(last_proc_.valid && last_proc_.pid == p.pid && last_proc_.tid == p.tid &&
+        last_proc_.ppid == p.ppid && last_proc_.uid == p.uid && last_proc_.euid == p.euid &&
+        last_proc_.gid == p.gid && last_proc_.egid == p.egid && last_proc_.loginuid == p.loginuid &&
+        last_proc_.sessionid == p.sessionid && last_proc_.tty == p.tty &&
+        last_proc_.cgroup_id == p.cgroup_id && last_proc_.start_time_ns == p.start_time_ns &&
+        last_proc_.comm == p.comm && last_proc_.ai.get() == ev.ai.get())) {
+    last_proc_ = ProcessBlock{.valid = true,
+                              .pid = p.pid,
+                              .tid = p.tid,
+                              .ppid = p.ppid,
+                              .uid = p.uid,
+                              .euid = p.euid,
+                              .gid = p.gid,
+                              .egid = p.egid,
+                              .loginuid = p.loginuid,
+                              .sessionid = p.sessionid,
+                              .tty = p.tty,
+                              .cgroup_id = p.cgroup_id,
+                              .start_time_ns = p.start_time_ns,
+                              .comm = p.comm,
+                              .ai = ev.ai,
+                              .json = ProcessMembers(p, ev.ai.get(), names_),
+                              .audit_json = AuditMembers(p),
+                              .actor = Actor(ev)};
+  }
   summary_.clear();
-  AppendSummary(&summary_, ev, en);
+  AppendSummary(&summary_, ev, en, last_proc_.actor);
   const std::string& summary = summary_;
   if (is_alert) {
     KStr(w, "message", AlertMessage(*alert));
@@ -504,33 +532,6 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
     w.EndObject();
   }
 
-  // process, user and group: the same for every event of a thread between two
-  // credential changes, so a storm renders them once.
-  const Process& p = ev.proc;
-  if (!(last_proc_.valid && last_proc_.pid == p.pid && last_proc_.tid == p.tid &&
-        last_proc_.ppid == p.ppid && last_proc_.uid == p.uid && last_proc_.euid == p.euid &&
-        last_proc_.gid == p.gid && last_proc_.egid == p.egid && last_proc_.loginuid == p.loginuid &&
-        last_proc_.sessionid == p.sessionid && last_proc_.tty == p.tty &&
-        last_proc_.cgroup_id == p.cgroup_id && last_proc_.start_time_ns == p.start_time_ns &&
-        last_proc_.comm == p.comm && last_proc_.ai.get() == ev.ai.get())) {
-    last_proc_ = ProcessBlock{.valid = true,
-                              .pid = p.pid,
-                              .tid = p.tid,
-                              .ppid = p.ppid,
-                              .uid = p.uid,
-                              .euid = p.euid,
-                              .gid = p.gid,
-                              .egid = p.egid,
-                              .loginuid = p.loginuid,
-                              .sessionid = p.sessionid,
-                              .tty = p.tty,
-                              .cgroup_id = p.cgroup_id,
-                              .start_time_ns = p.start_time_ns,
-                              .comm = p.comm,
-                              .ai = ev.ai,
-                              .json = ProcessMembers(p, ev.ai.get(), names_),
-                              .audit_json = AuditMembers(p)};
-  }
   w.RawMembers(last_proc_.json);
 
   if (!creds_op || ev.op == Op::kExecCreds) {

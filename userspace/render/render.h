@@ -124,6 +124,7 @@ class JsonRenderer : public Renderer {
     std::string json;
     // permsentry's "audit", "tty", "cgroup_id" and "process_start_ns" members.
     std::string audit_json;
+    std::string actor;  // the summary's "comm (pid N, uid N)"
   };
   ProcessBlock last_proc_;
   // The "event" and "host" members, by what they are made of: a few dozen
