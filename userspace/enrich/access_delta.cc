@@ -302,6 +302,8 @@ std::string FormatMode(uint32_t mode) {
   return std::string(out, ModeChars(mode, out));
 }
 
+ModeText::ModeText(uint32_t mode) : size(ModeChars(mode, text)) {}
+
 void AppendMode(std::string* out, uint32_t mode) {
   char m[6];
   out->append(m, ModeChars(mode, m));

@@ -30,6 +30,13 @@ FileStateChange FileStateOf(const OpEvent& ev);
 // "04755", "0644": octal with a leading zero, at least four digits.
 std::string FormatMode(uint32_t mode);
 void AppendMode(std::string* out, uint32_t mode);
+// FormatMode's text on the stack: for a renderer that copies it at once.
+struct ModeText {
+  explicit ModeText(uint32_t mode);
+  absl::string_view view() const { return absl::string_view(text, size < 6 ? size : 6); }
+  char text[6];
+  size_t size;
+};
 
 // The value of an xattr that carries rights, decoded once per event for every
 // stage that reads it (rules' facts, the access delta, the renderers): set

@@ -560,7 +560,7 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
              : S_ISBLK(mode) ? "block_device"
                              : "other");
     }
-    if (st.mode_after) KClean(w, "mode", FormatMode(*st.mode_after));
+    if (st.mode_after) KClean(w, "mode", ModeText(*st.mode_after).view());
     // Owner and group with their names, as last rendered for the same id (a
     // storm's files mostly share both); names are looked up again each minute.
     const int64_t minute = absl::ToUnixSeconds(ev.time) / 60;
@@ -654,9 +654,9 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
   if (ev.open_flags) {
     KClean(w, "open_flags", OpenFlagsText(*ev.open_flags));
     if (call != nullptr && call->create_mode)
-      KClean(w, "create_mode", FormatMode(*call->create_mode));
+      KClean(w, "create_mode", ModeText(*call->create_mode).view());
     if (call == nullptr && ev.op == Op::kWriteOpen && ev.mode)
-      KClean(w, "create_mode", FormatMode(*ev.mode));  // the mode it was created with
+      KClean(w, "create_mode", ModeText(*ev.mode).view());  // the mode it was created with
   }
   if (ev.rdev) KStr(w, "rdev", absl::StrCat(*ev.rdev >> 20, ":", *ev.rdev & 0xfffff));
   if (ev.op == Op::kMount || ev.op == Op::kUmount) WriteMount(w, ev, en);
@@ -679,7 +679,7 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
     const FileStateChange& st = en.state;
     Key(w, "file");
     w.StartObject();
-    if (st.mode_before) KClean(w, "mode_before", FormatMode(*st.mode_before));
+    if (st.mode_before) KClean(w, "mode_before", ModeText(*st.mode_before).view());
     if (st.uid_before) KNumStr(w, "uid_before", *st.uid_before);
     if (st.gid_before) KNumStr(w, "gid_before", *st.gid_before);
     // Where before/after come from: the inode itself (reached through the
@@ -694,7 +694,7 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
       KClean(w, "before_unknown_reason", BeforeUnknownReason(ev));
     }
     if (ev.mode && (ev.op == Op::kMode || call != nullptr))
-      KClean(w, "mode_requested", FormatMode(*ev.mode));
+      KClean(w, "mode_requested", ModeText(*ev.mode).view());
     w.EndObject();
     WriteNames(w, "access_delta", en.delta);
   } else if (!en.delta.empty()) {

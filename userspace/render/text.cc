@@ -20,11 +20,17 @@ absl::string_view TimestampFormatter::Format(absl::Time t) {
     prefix_len_ = std::min(prefix.size(), sizeof(text_) - 8);
     std::memcpy(text_, prefix.data(), prefix_len_);
   }
-  const int64_t frac = us - sec * 1000000;
+  // Six digits, two at a time from a table.
+  static constexpr char kPairs[] =
+      "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+      "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+      "8081828384858687888990919293949596979899";
+  const auto frac = static_cast<uint32_t>(us - sec * 1000000);
   char* tail = text_ + prefix_len_;
   tail[0] = '.';
-  for (int i = 6, v = static_cast<int>(frac); i >= 1; --i, v /= 10)
-    tail[i] = static_cast<char>('0' + v % 10);
+  std::memcpy(tail + 1, kPairs + 2 * (frac / 10000), 2);
+  std::memcpy(tail + 3, kPairs + 2 * (frac / 100 % 100), 2);
+  std::memcpy(tail + 5, kPairs + 2 * (frac % 100), 2);
   tail[7] = 'Z';
   return absl::string_view(text_, prefix_len_ + 8);
 }
