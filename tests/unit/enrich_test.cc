@@ -25,6 +25,27 @@ TEST(NormalizeAbsolutePath, Lexical) {
   EXPECT_EQ(NormalizeAbsolutePath("/a/\xff/b\n"), "/a/\xff/b\n");  // bytes kept
 }
 
+// The sixteen-byte scan for a normal path: "//", "/./", "/../" and a
+// trailing "/." or "/.." anywhere around the block edges are normalised, and
+// a dot file ("/.ssh") is left as it is.
+TEST(NormalizeAbsolutePath, EveryPositionOfABlock) {
+  for (size_t at = 1; at < 40; ++at) {
+    const std::string base = "/" + std::string(at, 'a');
+    for (const std::string& tail : {std::string("/./x"), std::string("//x"), std::string("/../x"),
+                                    std::string("/."), std::string("/..")}) {
+      const std::string path = base + tail + "/" + std::string(20, 'z');
+      bool dotdot = false;
+      const std::string got = NormalizeAbsolutePath(path, &dotdot);
+      EXPECT_EQ(got.find("/./"), std::string::npos) << path;
+      EXPECT_EQ(got.find("//"), std::string::npos) << path;
+      EXPECT_EQ(got.find("/../"), std::string::npos) << path;
+      EXPECT_LT(got.size(), path.size()) << path;
+    }
+    const std::string dotfile = base + "/.ssh/" + std::string(20, 'k');
+    EXPECT_EQ(NormalizeAbsolutePath(dotfile, nullptr), dotfile);
+  }
+}
+
 TEST(ResolveEventPath, Methods) {
   // fchmod: the kernel's own path of the fd.
   auto fd = Decode(RecordBuilder(91).Arg(0, 3).Resolved("/etc/x", PS_PATH_OBJECT).Build());
