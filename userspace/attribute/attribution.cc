@@ -232,14 +232,18 @@ bool SameSubject(const Subject& a, const Subject& b) {
 
 std::shared_ptr<const Attribution> AttributionCache::Get(const Subject& s,
                                                          const ProcessTable& table) {
+  if (last_.ai && last_.version == table.version() && SameSubject(last_.subject, s))
+    return last_.ai;
   auto it = entries_.find(s.key);
   if (it != entries_.end() && it->second.version == table.version() &&
       SameSubject(it->second.subject, s)) {
+    last_ = it->second;
     return it->second.ai;
   }
   if (entries_.size() >= 4096) entries_.clear();  // bounded; refilled by what is busy
   auto ai = std::make_shared<const Attribution>(Attribute(s, table));
   entries_[s.key] = Entry{.subject = s, .version = table.version(), .ai = ai};
+  last_ = entries_[s.key];
   return ai;
 }
 

@@ -54,6 +54,7 @@ class AttributionCache {
     std::shared_ptr<const Attribution> ai;
   };
   absl::flat_hash_map<ProcKey, Entry> entries_;
+  Entry last_;  // the last answer: a storm asks about one process again and again
 };
 
 }  // namespace permsentry
