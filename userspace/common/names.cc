@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 
@@ -182,39 +183,56 @@ namespace {
 
 constexpr int64_t kNameTtlNs = 60'000'000'000;
 
-// The cached name for `id`, re-resolved with `lookup` once the entry expired.
+// The cache entry for `id`, re-resolved with `lookup` once it expired.
 template <typename Entry, typename Lookup>
-std::optional<std::string> Cached(absl::flat_hash_map<uint32_t, Entry>& cache, uint32_t id,
-                                  Lookup lookup) {
+Entry& Fresh(absl::flat_hash_map<uint32_t, Entry>& cache, uint32_t id, Lookup lookup) {
   const int64_t now = absl::GetCurrentTimeNanos();
   Entry& e = cache[id];
   if (now >= e.expires_ns) {
     e.name = lookup(id);
+    e.label.clear();
     e.expires_ns = now + kNameTtlNs;
   }
-  return e.name;
+  return e;
+}
+
+std::optional<std::string> LookupUser(uint32_t id) {
+  passwd pw{}, *res = nullptr;
+  std::vector<char> buf(4096);
+  if (getpwuid_r(id, &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr) return std::nullopt;
+  return std::string(pw.pw_name);
+}
+
+std::optional<std::string> LookupGroup(uint32_t id) {
+  group gr{}, *res = nullptr;
+  std::vector<char> buf(4096);
+  if (getgrgid_r(id, &gr, buf.data(), buf.size(), &res) != 0 || res == nullptr) return std::nullopt;
+  return std::string(gr.gr_name);
+}
+
+template <typename Entry>
+const std::string& Label(Entry& e, uint32_t id, absl::string_view unnamed) {
+  if (e.label.empty())
+    e.label = e.name ? absl::StrCat(*e.name, " (", id, ")") : absl::StrCat(unnamed, id);
+  return e.label;
 }
 
 }  // namespace
 
 std::optional<std::string> NameCache::UserName(uint32_t uid) {
-  return Cached(users_, uid, [](uint32_t id) -> std::optional<std::string> {
-    passwd pw{}, *res = nullptr;
-    std::vector<char> buf(4096);
-    if (getpwuid_r(id, &pw, buf.data(), buf.size(), &res) != 0 || res == nullptr)
-      return std::nullopt;
-    return std::string(pw.pw_name);
-  });
+  return Fresh(users_, uid, LookupUser).name;
 }
 
 std::optional<std::string> NameCache::GroupName(uint32_t gid) {
-  return Cached(groups_, gid, [](uint32_t id) -> std::optional<std::string> {
-    group gr{}, *res = nullptr;
-    std::vector<char> buf(4096);
-    if (getgrgid_r(id, &gr, buf.data(), buf.size(), &res) != 0 || res == nullptr)
-      return std::nullopt;
-    return std::string(gr.gr_name);
-  });
+  return Fresh(groups_, gid, LookupGroup).name;
+}
+
+std::string NameCache::UserLabel(uint32_t uid) {
+  return Label(Fresh(users_, uid, LookupUser), uid, "uid ");
+}
+
+std::string NameCache::GroupLabel(uint32_t gid) {
+  return Label(Fresh(groups_, gid, LookupGroup), gid, "gid ");
 }
 
 }  // namespace permsentry

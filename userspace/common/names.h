@@ -93,10 +93,15 @@ class NameCache {
  public:
   std::optional<std::string> UserName(uint32_t uid);
   std::optional<std::string> GroupName(uint32_t gid);
+  // "alice (1000)", or "uid 1000" without a name (and "gid N"): how an access
+  // delta names an owner or group, kept with the name.
+  std::string UserLabel(uint32_t uid);
+  std::string GroupLabel(uint32_t gid);
 
  private:
   struct Entry {
     std::optional<std::string> name;
+    std::string label;  // made on first use after each lookup
     int64_t expires_ns = 0;
   };
   absl::flat_hash_map<uint32_t, Entry> users_;

@@ -20,15 +20,9 @@ std::string RwxFixed(uint32_t bits) {
   return absl::StrCat((bits & 4) ? "r" : "-", (bits & 2) ? "w" : "-", (bits & 1) ? "x" : "-");
 }
 
-std::string UserLabel(NameCache& names, uint32_t uid) {
-  if (auto n = names.UserName(uid)) return absl::StrCat(*n, " (", uid, ")");
-  return absl::StrCat("uid ", uid);
-}
+std::string UserLabel(NameCache& names, uint32_t uid) { return names.UserLabel(uid); }
 
-std::string GroupLabel(NameCache& names, uint32_t gid) {
-  if (auto n = names.GroupName(gid)) return absl::StrCat(*n, " (", gid, ")");
-  return absl::StrCat("gid ", gid);
-}
+std::string GroupLabel(NameCache& names, uint32_t gid) { return names.GroupLabel(gid); }
 
 // "+w", "-x", "+r -w" for one permission class, into `buf` (at least 9
 // bytes); returns the length.
