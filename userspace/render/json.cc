@@ -494,8 +494,9 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
       .kind = static_cast<uint8_t>(
           alert == nullptr ? 0 : 1 + (is_alert ? 0 : 8) + static_cast<int>(alert->severity))};
   auto [block, added] = event_blocks_.try_emplace(key);
-  if (added) {
-    Writer b(&block->second);
+  if (added || absl::string_view(block->second.action) != ev.action) {
+    block->second.action.assign(ev.action.data(), ev.action.size());
+    Writer b(&block->second.json);
     Key(b, "event");
     b.StartObject();
     KClean(b, "kind", is_alert ? "alert" : "event");
@@ -520,9 +521,9 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
     b.StartObject();
     KStr(b, "hostname", hostname_);
     b.EndObject();
-    block->second.resize(b.view().size());
+    block->second.json.resize(b.view().size());
   }
-  w.RawMembers(block->second);
+  w.RawMembers(block->second.json);
 
   if (alert != nullptr) {
     Key(w, "rule");

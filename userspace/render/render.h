@@ -130,7 +130,9 @@ class JsonRenderer : public Renderer {
   // The "event" and "host" members, by what they are made of: a few dozen
   // combinations of action, outcome and severity, each rendered once.
   struct EventBlockKey {
-    const char* action;  // static text: its address names it
+    // Actions are static text: the address, with the text checked on a hit
+    // (EventBlock::action), names one.
+    const char* action;
     size_t action_size;
     uint8_t op, outcome, kind;  // kind: 0 event, 1 + severity for an alert
     template <typename H>
@@ -139,7 +141,11 @@ class JsonRenderer : public Renderer {
     }
     bool operator==(const EventBlockKey&) const = default;
   };
-  absl::flat_hash_map<EventBlockKey, std::string> event_blocks_;
+  struct EventBlock {
+    std::string action;  // the text it was rendered for
+    std::string json;
+  };
+  absl::flat_hash_map<EventBlockKey, EventBlock> event_blocks_;
   // file.uid and file.owner (file.gid and file.group) as last rendered.
   struct IdMemo {
     bool valid = false;
