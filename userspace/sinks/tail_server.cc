@@ -408,9 +408,9 @@ void TailServer::Service() {
 
 void TailServer::Publish(const std::shared_ptr<const std::string>& line, const TailMeta& meta) {
   backlog_.push_back(Kept{.line = line, .meta = meta});
-  backlog_bytes_ += line->size();
+  backlog_bytes_ += backlog_.back().Bytes();
   while (backlog_.size() > options_.backlog_events || backlog_bytes_ > options_.backlog_bytes) {
-    backlog_bytes_ -= backlog_.front().line->size();
+    backlog_bytes_ -= backlog_.front().Bytes();
     backlog_.pop_front();
   }
   for (auto& [fd, c] : clients_) {

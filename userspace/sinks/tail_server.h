@@ -60,7 +60,10 @@ struct TailServerOptions {
   std::string socket_path = "/run/permsentry/tail.sock";
   std::string group = "permsentry";  // besides root; no such group: root only
   size_t backlog_events = 10000;     // kept for --since
-  size_t backlog_bytes = 16u << 20;
+  // What the backlog may hold in memory, each event counted with its line,
+  // its path and its bookkeeping: a storm of distinct events (1.2 KiB lines)
+  // stops at about 4,000 of them, so the sensor stays within 64 MiB.
+  size_t backlog_bytes = 6u << 20;
   size_t client_buffer_bytes = 8u << 20;  // a client further behind is cut loose
   size_t max_clients = 64;
 };
@@ -112,6 +115,9 @@ class TailServer {
   struct Kept {
     std::shared_ptr<const std::string> line;
     TailMeta meta;
+    // What it holds in memory: the line, the path and the allocations around
+    // them (the shared string, the deque's slot, the allocator's headers).
+    size_t Bytes() const { return line->size() + meta.path.size() + 256; }
   };
 
   explicit TailServer(TailServerOptions o) : options_(std::move(o)) {}
