@@ -3,7 +3,9 @@
 // filter and its text form.
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -322,6 +324,69 @@ TEST(TailText, AlertsColouredEventsDimmedOneLine) {
   EXPECT_EQ(*TailTextLine(event, true), "\033[2m18:49:41.200 event    a\\x0ab\\x1b[2J\033[0m\n");
   EXPECT_FALSE(TailTextLine("not json", false).has_value());
   EXPECT_FALSE(TailTextLine(R"({"permsentry_tail":{"hello":{}}})", false).has_value());
+}
+
+}  // namespace
+}  // namespace permsentry
+
+namespace permsentry {
+namespace {
+
+// A storm of distinct events fills the --since backlog by memory, not by
+// count: 10,000 lines of 1.2 KiB are cut to what 6 MiB holds, the newest kept.
+TEST(TailServerBacklog, BoundedByMemoryNewestKept) {
+  if (geteuid() != 0) GTEST_SKIP() << "the tail socket admits root and its group only";
+  char dir[] = "/tmp/permsentry-tail-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  TailServerOptions o;
+  o.socket_path = std::string(dir) + "/tail.sock";
+  o.client_buffer_bytes = 64u << 20;  // a replay of the whole backlog fits
+  std::string note;
+  absl::StatusOr<std::unique_ptr<TailServer>> srv = TailServer::Listen(o, &note);
+  ASSERT_TRUE(srv.ok()) << srv.status();
+  const absl::Time now = absl::Now();
+  for (int i = 0; i < 10000; ++i) {
+    std::string line = absl::StrCat("{\"n\":", i, ",\"pad\":\"", std::string(1180, 'x'), "\"}\n");
+    (*srv)->Publish(std::make_shared<const std::string>(std::move(line)),
+                    TailMeta{.action = "chmod", .path = "/tmp/storm/m1", .time = now});
+  }
+  const int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::snprintf(addr.sun_path, sizeof(addr.sun_path), "%s", o.socket_path.c_str());
+  ASSERT_EQ(connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof(addr)), 0);
+  TailFilter f;
+  f.since = absl::Hours(1);
+  const std::string request = f.ToRequest() + "\n";
+  ASSERT_EQ(write(fd, request.data(), request.size()), static_cast<ssize_t>(request.size()));
+  fcntl(fd, F_SETFL, O_NONBLOCK);
+  // Server and client in one thread: serve, then read what it wrote, until
+  // the replay's end marker.
+  std::string got;
+  for (int round = 0; round < 100000 && got.find("backlog_end") == std::string::npos; ++round) {
+    (*srv)->Service();
+    (*srv)->Flush();
+    char buf[1 << 16];
+    for (ssize_t n; (n = read(fd, buf, sizeof(buf))) > 0;) got.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  ASSERT_NE(got.find("backlog_end"), std::string::npos) << got.substr(0, 300);
+  int replayed = 0, first = -1, last = -1;
+  for (absl::string_view l : absl::StrSplit(got, '\n')) {
+    if (!absl::StartsWith(l, "{\"n\":")) continue;
+    const int n = std::atoi(std::string(l.substr(5, l.find(',') - 5)).c_str());
+    if (first < 0) first = n;
+    last = n;
+    ++replayed;
+  }
+  // 6 MiB over (1,200 bytes + 13 of path + 256): about 4,280 events.
+  EXPECT_GT(replayed, 4000);
+  EXPECT_LT(replayed, 4500);
+  EXPECT_EQ(last, 9999);  // the newest are the ones kept
+  EXPECT_EQ(first, 10000 - replayed);
+  srv->reset();
+  std::system(absl::StrCat("rm -rf '", dir, "'").c_str());
 }
 
 }  // namespace
