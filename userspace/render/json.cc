@@ -434,6 +434,21 @@ std::string JsonRenderer::Render(const OpEvent& ev, const Enriched& en, const Al
   return std::string(RenderLine(ev, en, alert));
 }
 
+// "uid":"0","owner":"root" (or the group's), from the memo when the id is
+// the one it was rendered for; the name is looked up only when it is not.
+PS_JSON_INLINE void JsonRenderer::IdMembers(Writer& w, IdMemo& memo, uint32_t id,
+                                            absl::string_view id_key, absl::string_view name_key,
+                                            NameLookup lookup) {
+  if (memo.valid && memo.id == id) {
+    w.RawMembers(memo.json);
+    return;
+  }
+  const size_t mark = w.view().size();
+  KNumStr(w, id_key, id);
+  if (auto n = (names_.*lookup)(id)) KStr(w, name_key, *n);
+  memo.Keep(id, Written(w, mark));
+}
+
 absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en,
                                            const AlertInfo* alert) {
   const bool creds_op = IsCredsOp(ev.op);
@@ -569,26 +584,10 @@ absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en
       owner_memo_.valid = group_memo_.valid = false;
       id_memo_minute_ = minute;
     }
-    if (st.uid_after) {
-      if (!owner_memo_.valid || owner_memo_.id != *st.uid_after) {
-        const size_t mark = w.view().size();
-        KNumStr(w, "uid", *st.uid_after);
-        if (auto n = names_.UserName(*st.uid_after)) KStr(w, "owner", *n);
-        owner_memo_.Keep(*st.uid_after, Written(w, mark));
-      } else {
-        w.RawMembers(owner_memo_.json);
-      }
-    }
-    if (st.gid_after) {
-      if (!group_memo_.valid || group_memo_.id != *st.gid_after) {
-        const size_t mark = w.view().size();
-        KNumStr(w, "gid", *st.gid_after);
-        if (auto n = names_.GroupName(*st.gid_after)) KStr(w, "group", *n);
-        group_memo_.Keep(*st.gid_after, Written(w, mark));
-      } else {
-        w.RawMembers(group_memo_.json);
-      }
-    }
+    if (st.uid_after)
+      IdMembers(w, owner_memo_, *st.uid_after, "uid", "owner", &NameCache::UserName);
+    if (st.gid_after)
+      IdMembers(w, group_memo_, *st.gid_after, "gid", "group", &NameCache::GroupName);
     w.EndObject();
   }
 

@@ -158,6 +158,9 @@ class JsonRenderer : public Renderer {
     }
   };
   IdMemo owner_memo_, group_memo_;
+  using NameLookup = std::optional<std::string> (NameCache::*)(uint32_t);
+  void IdMembers(JsonWriter& w, IdMemo& memo, uint32_t id, absl::string_view id_key,
+                 absl::string_view name_key, NameLookup lookup);
   int64_t id_memo_minute_ = 0;  // the memos hold names looked up in this minute
   std::shared_ptr<const Attribution> last_ai_;
   std::string last_ai_json_;
