@@ -293,12 +293,16 @@ void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en,
   if (!ev.success()) {
     absl::StrAppend(out, "failed ", ErrnoName(ev.error()));
   } else if (!en.delta.empty()) {
-    for (size_t i = 0; i < en.delta.size(); ++i) {
-      if (i > 0) out->append("; ");
-      AppendForText(out, en.delta[i]);
-    }
+    AppendAccessDelta(out, en.delta);
   } else {
     out->append("success");
+  }
+}
+
+void AppendAccessDelta(std::string* out, const std::vector<std::string>& delta) {
+  for (size_t i = 0; i < delta.size(); ++i) {
+    if (i > 0) out->append("; ");
+    AppendForText(out, delta[i]);
   }
 }
 
@@ -325,13 +329,17 @@ std::string AiTag(const OpEvent& ev) {
 
 void AppendAiTag(std::string* out, const OpEvent& ev) {
   if (!ev.ai) return;
+  // "claude, session S]": how an agent's own change and its neighbour's end.
+  const auto agent_and_session = [&] {
+    AppendForText(out, ev.ai->agent);
+    out->append(", session ");
+    AppendForText(out, ev.ai->session_id);
+    out->push_back(']');
+  };
   switch (ev.ai->kind) {
     case Attribution::Kind::kAgent:
       out->append(" [AI agent ");
-      AppendForText(out, ev.ai->agent);
-      out->append(", session ");
-      AppendForText(out, ev.ai->session_id);
-      out->push_back(']');
+      agent_and_session();
       return;
     case Attribution::Kind::kAssisted:
       if (ev.ai->declared_advice) {
@@ -341,10 +349,7 @@ void AppendAiTag(std::string* out, const OpEvent& ev) {
         return;
       }
       out->append(" [assisted: beside AI agent ");
-      AppendForText(out, ev.ai->agent);
-      out->append(", session ");
-      AppendForText(out, ev.ai->session_id);
-      out->push_back(']');
+      agent_and_session();
       return;
     case Attribution::Kind::kSuspected:
       absl::StrAppend(out, " [suspected AI agent: pid ", ev.ai->root_pid, "]");

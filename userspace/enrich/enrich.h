@@ -52,6 +52,9 @@ void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en,
                    absl::string_view actor = {});
 
 // "chmod (pid 812, uid 0)": who made the call.
+// The access delta as one line of text: each entry escaped, "; " between.
+void AppendAccessDelta(std::string* out, const std::vector<std::string>& delta);
+
 std::string Actor(const OpEvent& ev);
 void AppendActor(std::string* out, const OpEvent& ev);
 // " [AI agent claude, session S]", " [assisted: beside AI agent claude, session

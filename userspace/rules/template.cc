@@ -242,10 +242,7 @@ bool AppendValue(int field, const MessageTemplate::Context& c, std::string* out)
       return true;
     case kAccessDelta:
       if (en.delta.empty()) return false;
-      for (size_t i = 0; i < en.delta.size(); ++i) {
-        if (i > 0) out->append("; ");
-        AppendForText(out, en.delta[i]);
-      }
+      AppendAccessDelta(out, en.delta);
       return true;
     case kSummary:
       AppendSummary(out, ev, en);
