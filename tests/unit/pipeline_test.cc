@@ -85,7 +85,7 @@ TEST_F(PipelineRepeats, ACountBecomesASummaryOfTheRecord) {
   EXPECT_EQ(c.events, 1u);
   EXPECT_EQ(c.kernel_repeats, 50u);
   EXPECT_EQ(c.repeats_unmatched, 0u);
-  EXPECT_EQ((c.events_by_action.at({"chmod", Result::kOk})), 51u);
+  EXPECT_EQ(c.events_by_action.Get("chmod", Result::kOk), 51u);
 }
 
 TEST_F(PipelineRepeats, CountsForNoKnownRecordAreKeptApart) {

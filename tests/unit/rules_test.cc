@@ -593,7 +593,7 @@ TEST(RuleErrors, EveryMessage) {
             "setfsgid, setgroups, capset, exec_setid, unshare, setns, prctl, setxattr, "
             "removexattr, credfile_write, credfile_truncate, credfile_rename, credfile_link, "
             "credfile_symlink, credfile_unlink, mkdir, mknod, mount, umount, create, "
-            "cred_change, write_open, truncate, rename, link, symlink, unlink)");
+            "cred_change, write_open, truncate, rename, link, symlink, unlink, clone)");
   EXPECT_EQ(rule("      match: {mode_added: setuidd}\n"),
             "r.yaml:6: rule \"r1\": match.mode_added: \"setuidd\" is not one of setuid, setgid, "
             "sticky, owner_readable, owner_writable, owner_executable, group_readable, "

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <set>
+#include <string>
 #include <utility>
+
+#include "common/actions.h"
 
 namespace permsentry {
 namespace {
@@ -50,3 +54,30 @@ TEST(SyscallTable, BpfTablesAgree) {
 
 }  // namespace
 }  // namespace permsentry
+
+// Every action has its index, and the fast lookup agrees with a plain scan for
+// every action, every prefix of one and some near misses: a rule's action mask
+// and the per-action counters depend on it.
+TEST(Actions, IndexOfEveryActionAndNoOther) {
+  const std::vector<std::string>& actions = permsentry::Actions();
+  ASSERT_LE(actions.size(), 64u) << "a rule's action mask is one 64-bit word";
+  std::set<std::string> seen;
+  for (size_t i = 0; i < actions.size(); ++i) {
+    EXPECT_TRUE(seen.insert(actions[i]).second) << actions[i];
+    EXPECT_EQ(permsentry::ActionIndex(actions[i]), static_cast<int>(i)) << actions[i];
+    for (size_t n = 0; n < actions[i].size(); ++n) {
+      const std::string prefix = actions[i].substr(0, n);
+      if (seen.count(prefix) || std::count(actions.begin(), actions.end(), prefix)) continue;
+      EXPECT_EQ(permsentry::ActionIndex(prefix), -1) << prefix;
+    }
+    EXPECT_EQ(permsentry::ActionIndex(actions[i] + "x"), -1) << actions[i];
+    std::string changed = actions[i];
+    changed[changed.size() / 2] ^= 0x20;
+    EXPECT_EQ(permsentry::ActionIndex(changed), -1) << changed;
+  }
+  for (const char* a : {"chmod", "chown", "setxattr", "removexattr", "setresuid", "capset",
+                        "exec_setid", "credfile_write", "clone", "mount"})
+    EXPECT_GE(permsentry::ActionIndex(a), 0) << a;
+  EXPECT_EQ(permsentry::ActionIndex(""), -1);
+  EXPECT_EQ(permsentry::ActionIndex("unknown"), -1);
+}

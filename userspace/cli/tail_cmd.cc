@@ -19,6 +19,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/time.h"
 #include "cli/commands.h"
+#include "common/actions.h"
 #include "config/config.h"
 #include "render/tail_text.h"
 #include "rules/rules.h"

@@ -450,12 +450,12 @@ int RunDaemon(const DaemonOptions& opts, Config config, DaemonSignals signals) {
     m.flavour = info.flavour;
     m.programs_attached = info.programs;
     const PipelineCounters& pc = pipeline.counters();
-    for (const auto& [k, v] : pc.events_by_action)
-      m.events.push_back(
-          {{std::string(k.first), std::string(k.second == Result::kOk      ? "success"
-                                              : k.second == Result::kError ? "failure"
-                                                                           : "unknown")},
-           v});
+    pc.events_by_action.ForEach([&](absl::string_view action, Result r, uint64_t v) {
+      m.events.push_back({{std::string(action), std::string(r == Result::kOk      ? "success"
+                                                            : r == Result::kError ? "failure"
+                                                                                  : "unknown")},
+                          v});
+    });
     for (const auto& [k, v] : pc.alerts_by_rule)
       m.alerts.push_back({{k.first, std::string(SeverityName(k.second))}, v});
     m.undecodable = pc.undecodable;

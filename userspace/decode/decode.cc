@@ -9,6 +9,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
+#include "common/actions.h"
 #include "decode/abi_check.h"
 
 namespace permsentry {
@@ -354,6 +355,7 @@ absl::Status DecodeOpEventInto(absl::Span<const uint8_t> record, const DecodeOpt
   // A child made in a new user namespace (clone, clone3): the fork is the change.
   ev.action = hook == Hook::kFork ? absl::string_view("clone")
                                   : ActionOf(ev.op, ev.sc, ev.watch.has_value());
+  ev.action_index = ActionIndex(ev.action);
 
   if (raw.flags & PS_OF_OBJECT)
     ev.object = ObjectId{.ino = raw.obj.ino, .dev = raw.obj.dev, .mode = raw.obj.mode};

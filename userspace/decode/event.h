@@ -194,6 +194,7 @@ struct OpEvent {
   Op op = Op::kMode;
   Hook hook = Hook::kSyscall;
   absl::string_view action;  // event.action (static text)
+  int action_index = -1;     // ActionIndex(action), set with it by the decoder
   Result result = Result::kUnknown;
   int errno_value = 0;  // Result::kError
   bool urgent = false;  // came through the wakeup ring

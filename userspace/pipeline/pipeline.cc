@@ -71,6 +71,23 @@ void Pipeline::SetWatchList(std::shared_ptr<const std::vector<WatchEntry>> list)
   if (text_) text_->SetWatchList(watch_list_);
 }
 
+uint64_t ActionCounts::Get(absl::string_view action, Result r) const {
+  uint64_t n = 0;
+  ForEach([&](absl::string_view a, Result res, uint64_t c) {
+    if (a == action && res == r) n += c;
+  });
+  return n;
+}
+
+void ActionCounts::ForEach(
+    const std::function<void(absl::string_view, Result, uint64_t)>& f) const {
+  const std::vector<std::string>& actions = Actions();
+  for (size_t i = 0; i < by_index_.size(); ++i)
+    for (size_t r = 0; r < 3; ++r)
+      if (by_index_[i][r] != 0) f(actions[i], static_cast<Result>(r), by_index_[i][r]);
+  for (const auto& [k, n] : other_) f(k.first, k.second, n);
+}
+
 RecordOutcome Pipeline::OnRecord(absl::Span<const uint8_t> record) {
   RecordOutcome out;
   alerted_ = false;
@@ -99,7 +116,7 @@ RecordOutcome Pipeline::OnRecord(absl::Span<const uint8_t> record) {
   if (absl::Status s = DecodeOpEventInto(record, decode_options_, ev); !s.ok())
     return undecodable(s);
   ++counters_.events;
-  ++counters_.events_by_action[{ev.action, ev.result}];
+  counters_.events_by_action.Add(ev.action_index, ev.action, ev.result);
   OnOperation(ev, out);
   if (ev.coalesce_id != 0) {
     // Kept raw (a copy into reused capacity, no decoding): most records are
@@ -129,7 +146,7 @@ void Pipeline::OnRepeats(const RepeatsEvent& r) {
   ev->ai = it->second.ai;
   if (r.final) coalescing_.erase(it);
   counters_.kernel_repeats += r.repeats;
-  counters_.events_by_action[{ev->action, ev->result}] += r.repeats;
+  counters_.events_by_action.Add(ev->action_index, ev->action, ev->result, r.repeats);
   ev->coalesce_id = 0;
   ev->repeats = r.repeats;
   ev->repeats_first = r.first;

@@ -10,6 +10,7 @@
 #ifndef PERMSENTRY_PIPELINE_PIPELINE_H_
 #define PERMSENTRY_PIPELINE_PIPELINE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -22,6 +23,7 @@
 #include "absl/types/span.h"
 #include "attribute/attribution.h"
 #include "attribute/process_table.h"
+#include "common/actions.h"
 #include "decode/decode.h"
 #include "pipeline/coalesce.h"
 #include "pipeline/stdout_writer.h"
@@ -40,6 +42,28 @@ struct StdoutOptions {
   Severity min_severity = Severity::kLow;  // with alerts_only
 };
 
+// Events by (event.action, result), for the metrics: a slot per known action
+// (the decoder's index: no hashing per event), a map for any other.
+class ActionCounts {
+ public:
+  ActionCounts() : by_index_(Actions().size()) {}
+  void Add(int index, absl::string_view action, Result r, uint64_t n = 1) {
+    if (index >= 0 && static_cast<size_t>(index) < by_index_.size()) [[likely]] {
+      by_index_[static_cast<size_t>(index)][static_cast<size_t>(r)] += n;
+      return;
+    }
+    other_[{std::string(action), r}] += n;
+  }
+  uint64_t Get(absl::string_view action, Result r) const;
+  // f(absl::string_view action, Result, uint64_t count) for each nonzero count.
+  void ForEach(const std::function<void(absl::string_view, Result, uint64_t)>& f) const;
+
+ private:
+  static_assert(PS_RESULT_UNKNOWN == 0 && PS_RESULT_OK == 1 && PS_RESULT_ERROR == 2);
+  std::vector<std::array<uint64_t, 3>> by_index_;  // [action index][Result]
+  absl::flat_hash_map<std::pair<std::string, Result>, uint64_t> other_;
+};
+
 struct PipelineCounters {
   uint64_t events = 0;       // operation records decoded
   uint64_t undecodable = 0;  // records that failed to decode
@@ -50,8 +74,8 @@ struct PipelineCounters {
   uint64_t kernel_repeats = 0;
   uint64_t repeats_unmatched = 0;
   // For the metrics: events by (event.action, result), alerts by (rule,
-  // severity). Actions are static text.
-  absl::flat_hash_map<std::pair<absl::string_view, Result>, uint64_t> events_by_action;
+  // severity).
+  ActionCounts events_by_action;
   absl::flat_hash_map<std::pair<std::string, Severity>, uint64_t> alerts_by_rule;
 };
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "common/actions.h"
 #include "enrich/xattr_decode.h"
 #include "rules/rules.h"
 
@@ -105,7 +106,8 @@ Facts FactsOf(const OpEvent& ev, const Enriched& en) {
   f.ev = &ev;
   f.en = &en;
   f.action = ev.action;
-  f.action_index = ActionIndex(f.action);
+  // The decoder looked it up; an event made by hand may not have.
+  f.action_index = ev.action_index >= 0 ? ev.action_index : ActionIndex(f.action);
   if (ev.sc != nullptr) f.syscall = ev.sc->name;
   f.outcome = ev.result == Result::kUnknown ? Outcome::kUnknown
               : ev.success()                ? Outcome::kSuccess

@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "common/actions.h"
 #include "common/file_patterns.h"
 #include "common/syscall_table.h"
 #include "common/yaml_error.h"
@@ -20,25 +21,6 @@ namespace permsentry {
 namespace {
 
 // ------------------------------------------------------------------ vocabulary
-
-// Every event.action the sensor reports, in a fixed order (bit per action).
-const std::vector<std::string>& Actions() {
-  static const std::vector<std::string>* actions = [] {
-    auto* v = new std::vector<std::string>();
-    absl::flat_hash_set<std::string> seen;
-    for (const auto& list : {AllSyscalls(), AllIoUringOps()}) {
-      for (const SyscallInfo& s : list)
-        if (seen.insert(std::string(s.action)).second) v->emplace_back(s.action);
-    }
-    // The operations' own names (either backend), for calls outside the table.
-    for (const char* a :
-         {"create", "mkdir", "mknod", "exec_setid", "cred_change", "mount", "umount", "write_open",
-          "truncate", "rename", "link", "symlink", "unlink"})
-      if (seen.insert(a).second) v->emplace_back(a);
-    return v;
-  }();
-  return *actions;
-}
 
 bool KnownSyscall(absl::string_view name) {
   for (const auto& list : {AllSyscalls(), AllIoUringOps()})
@@ -238,13 +220,6 @@ bool IdMatches(const std::vector<IdSpec>& specs, uint32_t id, bool group, NameCa
 }
 
 }  // namespace
-
-int ActionIndex(absl::string_view action) {
-  const std::vector<std::string>& a = Actions();
-  for (size_t i = 0; i < a.size(); ++i)
-    if (a[i] == action) return static_cast<int>(i);
-  return -1;
-}
 
 // ------------------------------------------------------------------ Condition
 

@@ -134,9 +134,6 @@ absl::string_view DefaultExclusionsYaml();
 // Is `node` (a whole YAML document) a rule file rather than a config file?
 bool IsRuleFile(const YAML::Node& root);
 
-// Index of an event.action among every action the sensor reports, or -1.
-int ActionIndex(absl::string_view action);
-
 }  // namespace permsentry
 
 #endif  // PERMSENTRY_RULES_RULES_H_
