@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -260,6 +261,58 @@ TEST(StdoutWriter, ASlowReaderNeverBlocksAndAlertsGoFirst) {
   w.Append("gone\n");
   EXPECT_FALSE(w.Flush());
   EXPECT_EQ(w.error(), EPIPE);
+  close(p[1]);
+}
+
+// Lines written in place (Reserve, then Commit) go out exactly like appended
+// ones, through partial writes and buffer reuse; the scratch past a line is
+// never written; past the limit a commit drops and counts like Append.
+TEST(StdoutWriter, LinesWrittenInPlaceAsAppended) {
+  signal(SIGPIPE, SIG_IGN);
+  int p[2];
+  ASSERT_EQ(pipe2(p, O_NONBLOCK), 0);
+  fcntl(p[1], F_SETFL, 0);
+  ASSERT_GT(fcntl(p[1], F_SETPIPE_SZ, 4096), 0);
+  StdoutWriter w(p[1], /*limit=*/64 << 10);
+  const auto in_place = [&](const std::string& line, bool alert) {
+    const StdoutWriter::Space s = w.Reserve(alert);
+    // As the renderer does: scratch room beyond the line, then the line.
+    if (s.data->size() < s.at + line.size() + 64) s.data->resize(s.at + line.size() + 64);
+    std::memset(s.data->data() + s.at, '#', s.data->size() - s.at);
+    std::memcpy(s.data->data() + s.at, line.data(), line.size());
+    w.Commit(alert, line.size());
+  };
+  std::string want, got;
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 300; ++i) {
+      const std::string line =
+          absl::StrCat("r", round, " line ", i, std::string(i % 97, 'x'), "\n");
+      if (i % 2) {
+        in_place(line, false);
+      } else {
+        w.Append(line);
+      }
+      want += line;
+      if (i % 50 == 0) {
+        ASSERT_TRUE(w.Flush());
+        got += Drain(p[0]);
+      }
+    }
+    while (w.size() > 0) {
+      ASSERT_TRUE(w.Flush());
+      got += Drain(p[0]);
+    }
+  }
+  EXPECT_EQ(got, want);
+  EXPECT_EQ(got.find('#'), std::string::npos);
+  in_place("ALERT\n", true);
+  EXPECT_EQ(w.pending_alerts(), 1u);
+  // Past the limit (nothing drained): events committed in place are dropped.
+  const std::string event(99, 'e');
+  for (int i = 0; i < 2000; ++i) in_place(event + "\n", false);
+  EXPECT_EQ(w.dropped(), 2000u - ((64u << 10) - 6) / 100u);
+  EXPECT_EQ(w.pending_events(), ((64u << 10) - 6) / 100u);
+  close(p[0]);
   close(p[1]);
 }
 

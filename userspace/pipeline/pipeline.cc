@@ -224,14 +224,21 @@ void Pipeline::Emit(const OpEvent& ev, const Enriched& en, const AlertInfo* aler
       !stdout_.alerts_only || (is_alert && alert->severity >= stdout_.min_severity);
   const bool to_sinks = send && sinks_ != nullptr && !sinks_->empty();
   const bool need_json = tail_ != nullptr || (to_stdout && stdout_.json) || to_sinks;
-  // The line stays in the renderer's buffer unless the tail or a sink keeps it.
+  // A line for stdout is rendered where it goes out; it is copied only when
+  // the tail or a sink keeps it.
+  const bool in_place = to_stdout && stdout_.json;
   absl::string_view line;
-  if (need_json) line = json_.RenderLine(ev, en, alert);
+  if (in_place) {
+    const StdoutWriter::Space space = out_->Reserve(is_alert);
+    line = json_.RenderLineInto(space.data, space.at, ev, en, alert);
+  } else if (need_json) {
+    line = json_.RenderLine(ev, en, alert);
+  }
   std::shared_ptr<std::string> json;
   if (tail_ != nullptr || to_sinks) json = std::make_shared<std::string>(line);
   if (to_stdout) {
     if (stdout_.json) {
-      out_->Append(line, is_alert);
+      out_->Commit(is_alert, line.size());
     } else {
       out_->Append(text_->Render(ev, en, alert), is_alert);
     }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
 
 namespace permsentry {
 
@@ -20,12 +21,17 @@ void StdoutWriter::Append(absl::string_view line, bool alert) {
     ++(alert ? dropped_alerts_ : dropped_);
     return;
   }
-  (alert ? alerts_ : events_).data.append(line.data(), line.size());
+  Buffer& b = alert ? alerts_ : events_;
+  if (b.data.size() < b.end + line.size())
+    b.data.resize(std::max(2 * b.data.size(), b.end + line.size()));
+  std::memcpy(b.data.data() + b.end, line.data(), line.size());
+  b.end += line.size();
 }
 
 uint64_t StdoutWriter::Lines(const Buffer& b) {
-  return static_cast<uint64_t>(
-      std::count(b.data.begin() + static_cast<std::ptrdiff_t>(b.off), b.data.end(), '\n'));
+  return static_cast<uint64_t>(std::count(b.data.begin() + static_cast<std::ptrdiff_t>(b.off),
+                                          b.data.begin() + static_cast<std::ptrdiff_t>(b.end),
+                                          '\n'));
 }
 
 bool StdoutWriter::WriteOut(Buffer& buf, size_t end) {
@@ -47,12 +53,13 @@ bool StdoutWriter::WriteOut(Buffer& buf, size_t end) {
     // Stopped inside a line: that line is finished before anything else.
     partial_ = buf.data[buf.off - 1] == '\n' ? nullptr : &buf;
   }
-  if (buf.off == buf.data.size()) {
-    buf.data.clear();
-    buf.off = 0;
+  if (buf.off == buf.end) {
+    buf.off = buf.end = 0;  // the bytes stay: room for the next lines
     if (partial_ == &buf) partial_ = nullptr;
   } else if (buf.off > (4u << 20)) {
-    buf.data.erase(0, buf.off);  // now and then, not on every partial write
+    // Now and then, not on every partial write.
+    std::memmove(buf.data.data(), buf.data.data() + buf.off, buf.end - buf.off);
+    buf.end -= buf.off;
     buf.off = 0;
   }
   return true;
@@ -63,11 +70,11 @@ bool StdoutWriter::Flush() {
     bool more = true;
     if (partial_ != nullptr) {
       Buffer& b = *partial_;
-      const size_t nl = b.data.find('\n', b.off);
-      more = WriteOut(b, nl == std::string::npos ? b.data.size() : nl + 1);
+      const size_t nl = absl::string_view(b.data.data(), b.end).find('\n', b.off);
+      more = WriteOut(b, nl == absl::string_view::npos ? b.end : nl + 1);
     }
-    if (more) more = WriteOut(alerts_, alerts_.data.size());
-    if (more) (void)WriteOut(events_, events_.data.size());
+    if (more) more = WriteOut(alerts_, alerts_.end);
+    if (more) (void)WriteOut(events_, events_.end);
   }
   if (error_ != 0) {  // stdout failed: keep saying so
     events_ = Buffer{};

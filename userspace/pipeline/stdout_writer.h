@@ -25,10 +25,27 @@ class StdoutWriter {
   // `alert`: written ahead of waiting events, and kept past the limit (up to
   // a second limit as large again).
   void Append(absl::string_view line, bool alert = false);
-  // Bytes appended and not yet written.
-  size_t size() const {
-    return events_.data.size() - events_.off + alerts_.data.size() - alerts_.off;
+  // A line rendered in place instead of appended (no copy): the buffer it goes
+  // to and where it starts; bytes from there on are the caller's scratch (see
+  // JsonWriter) until Commit(alert, n) keeps the n bytes written there, or
+  // drops them as Append would past the limit.
+  struct Space {
+    std::string* data;
+    size_t at;
+  };
+  Space Reserve(bool alert) {
+    Buffer& b = alert ? alerts_ : events_;
+    return Space{&b.data, b.end};
   }
+  void Commit(bool alert, size_t n) {
+    if (nowait_ && size() + n > (alert ? 2 * limit_ : limit_)) {
+      ++(alert ? dropped_alerts_ : dropped_);
+      return;
+    }
+    (alert ? alerts_ : events_).end += n;
+  }
+  // Bytes appended and not yet written.
+  size_t size() const { return events_.end - events_.off + alerts_.end - alerts_.off; }
   // Write what the reader takes now. False when stdout is gone (EPIPE, or
   // another hard error: see error()).
   bool Flush();
@@ -44,8 +61,9 @@ class StdoutWriter {
 
  private:
   struct Buffer {
-    std::string data;
+    std::string data;  // [off, end): to write; past end: room, kept between lines
     size_t off = 0;
+    size_t end = 0;
   };
   static uint64_t Lines(const Buffer& b);
   // Writes buf from its offset up to `end`; false when stdout took less (or

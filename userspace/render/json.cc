@@ -451,8 +451,13 @@ PS_JSON_INLINE void JsonRenderer::IdMembers(Writer& w, IdMemo& memo, uint32_t id
 
 absl::string_view JsonRenderer::RenderLine(const OpEvent& ev, const Enriched& en,
                                            const AlertInfo* alert) {
+  return RenderLineInto(&buf_, 0, ev, en, alert);
+}
+
+absl::string_view JsonRenderer::RenderLineInto(std::string* out, size_t at, const OpEvent& ev,
+                                               const Enriched& en, const AlertInfo* alert) {
   const bool creds_op = IsCredsOp(ev.op);
-  Writer w(&buf_);
+  Writer w(out, at);
   w.StartObject();
   KClean(w, "@timestamp", timestamps_.Format(ev.time));
   // An alert's message is its rule's; the event's own summary stays beside it.

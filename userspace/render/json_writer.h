@@ -46,12 +46,16 @@ PS_JSON_INLINE void CopyShort(char* dst, const char* src, size_t n) {
 
 class JsonWriter {
  public:
-  // Writes into *out from its start: *out is scratch space, kept at its size
-  // between uses (no clearing, no zeroing per line); view() is the text.
-  explicit JsonWriter(std::string* out) : out_(out) {
-    if (out->size() < 256) out->resize(256);
+  // Writes into *out from `start`: the bytes from there on are scratch space,
+  // kept at their size between uses (no clearing, no zeroing per line); view()
+  // is the text written. Bytes before `start` are left as they are (a line
+  // rendered straight onto the end of an output buffer).
+  explicit JsonWriter(std::string* out, size_t start = 0) : out_(out), start_(start), used_(start) {
+    if (out->size() < start + 256) out->resize(start + 256);
   }
-  absl::string_view view() const { return absl::string_view(out_->data(), used_); }
+  absl::string_view view() const {
+    return absl::string_view(out_->data() + start_, used_ - start_);
+  }
   // Ends the text with a newline; the line, newline included.
   absl::string_view Line() {
     char* p = Room(1);
@@ -200,7 +204,8 @@ class JsonWriter {
   void Quoted(absl::string_view s);
 
   std::string* out_;
-  size_t used_ = 0;       // bytes of *out_ written; the rest is room
+  size_t start_ = 0;      // where this writer's text begins in *out_
+  size_t used_ = 0;       // end of the text in *out_; the rest is room
   uint64_t started_ = 0;  // bit d: the container at depth d has an element
   int depth_ = 0;
   bool after_key_ = false;

@@ -102,6 +102,10 @@ class JsonRenderer : public Renderer {
   // The line (newline included) in the renderer's own buffer, valid until the
   // next call: the pipeline copies it once, where it goes.
   absl::string_view RenderLine(const OpEvent& ev, const Enriched& en, const AlertInfo* alert);
+  // The same line written into *out from `at` (bytes from there on are
+  // scratch, see JsonWriter): rendered where it goes out, without a copy.
+  absl::string_view RenderLineInto(std::string* out, size_t at, const OpEvent& ev,
+                                   const Enriched& en, const AlertInfo* alert);
 
  private:
   std::string hostname_;
