@@ -5,6 +5,8 @@
 #include <algorithm>
 
 #include "../common/acl_value.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
 #include "decode/decode.h"
 #include "decode_or_fail.h"
 #include "rapidjson/document.h"
@@ -239,6 +241,22 @@ TEST(RenderJson, LineSeparatorsAreEscaped) {
 // The writer's sixteen-byte scan: every byte that needs an escape, at every
 // position of strings around the block size, round-trips through a JSON parser,
 // and the line holds no raw control byte or U+2028/U+2029.
+TEST(JsonWriter, HexMemberOfEveryByte) {
+  std::string bytes;
+  for (int b = 0; b < 256; ++b) bytes.push_back(static_cast<char>(b));
+  for (size_t n : {0, 1, 28, 256}) {
+    std::string out;
+    JsonWriter w(&out);
+    w.StartObject();
+    w.HexMember("value_hex", absl::string_view(bytes).substr(256 - n));
+    w.EndObject();
+    EXPECT_EQ(
+        w.view(),
+        absl::StrCat("{\"value_hex\":\"",
+                     absl::BytesToHexString(absl::string_view(bytes).substr(256 - n)), "\"}"));
+  }
+}
+
 TEST(JsonWriter, EscapesAtEveryPositionOfABlock) {
   const std::vector<std::string> specials = {
       "\"",   "\\",           "\n",           std::string(1, '\0'), "\x1f",

@@ -725,7 +725,7 @@ absl::string_view JsonRenderer::RenderLineInto(std::string* out, size_t at, cons
     if (ev.xattr_name) KBytes(w, "name", *ev.xattr_name);
     if (ev.xattr_name_fault) KBool(w, "name_unreadable", true);
     if (ev.xattr_value) {
-      KClean(w, "value_hex", absl::BytesToHexString(*ev.xattr_value));
+      w.HexMember("value_hex", *ev.xattr_value);
       KU64(w, "size", ev.xattr_value_size);
       if (ev.xattr_value->size() < ev.xattr_value_size) KBool(w, "value_truncated", true);
       if (ev.xattr_value_fault) KBool(w, "value_unreadable", true);

@@ -32,6 +32,19 @@ constexpr std::array<char, 256> kEscape = MakeEscapes();
 
 void JsonWriter::Grow(size_t n) { out_->resize(std::max(out_->size() * 2, used_ + n + 64)); }
 
+void JsonWriter::HexMember(absl::string_view k, absl::string_view bytes) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  char* p = MemberKey(Room(k.size() + bytes.size() * 2 + 6), k);
+  *p++ = '"';
+  for (const char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    *p++ = kDigits[b >> 4];
+    *p++ = kDigits[b & 15];
+  }
+  *p++ = '"';
+  Advance(p);
+}
+
 void JsonWriter::Quoted(absl::string_view s) {
   // Worst case 6 bytes out per byte in (\u00XX), the two quotes, and 16 for
   // the block loop, which stores whole blocks and advances by what was real.

@@ -105,6 +105,8 @@ class JsonWriter {
     char* p = MemberKey(Room(k.size() + 28), k);
     Advance(std::to_chars(p, p + 22, v).ptr);
   }
+  // "k":"0a1b..": bytes as lowercase hex, written in place.
+  void HexMember(absl::string_view k, absl::string_view bytes);
   PS_JSON_INLINE void BoolMember(absl::string_view k, bool v) {
     CopyMember(k, v ? absl::string_view("true") : absl::string_view("false"));
   }
