@@ -293,6 +293,34 @@ TEST(RenderJson, InvalidUtf8IsMarkedEscaped) {
   EXPECT_EQ(Str(d, "/file/path_escaped"), "true");
 }
 
+// file.path and permsentry.path_arg: the second is copied from the first
+// when they are the same bytes; each keeps its own "_escaped" flag, and an
+// argument that differs from the path is escaped on its own.
+TEST(RenderJson, PathArgBesideFilePath) {
+  // Absolute: resolved from the argument, the same bytes.
+  auto d = RenderJson(Decode(RecordBuilder(90).Path("/a\xff\\b").Build()));
+  EXPECT_EQ(Str(d, "/permsentry/path_resolution"), "argument");
+  EXPECT_EQ(Str(d, "/file/path"), "/a\\xff\\\\b");
+  EXPECT_EQ(Str(d, "/permsentry/path_arg"), "/a\\xff\\\\b");
+  EXPECT_EQ(Str(d, "/file/path_escaped"), "true");
+  EXPECT_EQ(Str(d, "/permsentry/path_arg_escaped"), "true");
+  // Normalised: the argument is its own bytes.
+  d = RenderJson(Decode(RecordBuilder(90).Path("/x/./y\xfe//z").Build()));
+  EXPECT_EQ(Str(d, "/file/path"), "/x/y\\xfe/z");
+  EXPECT_EQ(Str(d, "/permsentry/path_arg"), "/x/./y\\xfe//z");
+  EXPECT_EQ(Str(d, "/permsentry/path_arg_escaped"), "true");
+  d = RenderJson(Decode(RecordBuilder(90).Path("/x/./y\"q\"").Build()));
+  EXPECT_EQ(Str(d, "/file/path"), "/x/y\"q\"");
+  EXPECT_EQ(Str(d, "/permsentry/path_arg"), "/x/./y\"q\"");
+  EXPECT_EQ(Str(d, "/permsentry/path_arg_escaped"), "<missing>");
+  // Relative, unresolved: file.path is the argument itself.
+  d = RenderJson(Decode(
+      RecordBuilder(268).Arg(0, static_cast<uint64_t>(-100)).Arg(2, 0644).Path("r\xe9l").Build()));
+  EXPECT_EQ(Str(d, "/file/path"), "r\\xe9l");
+  EXPECT_EQ(Str(d, "/permsentry/path_arg"), "r\\xe9l");
+  EXPECT_EQ(Str(d, "/permsentry/path_arg_escaped"), "true");
+}
+
 TEST(RenderJson, LossReportIsAnAlert) {
   JsonRenderer r("h");
   const std::string line = r.Render(EventsLostAlert(absl::UnixEpoch(), 5, 1, 9, 1));

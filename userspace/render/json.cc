@@ -102,6 +102,41 @@ void KBytes(Writer& w, absl::string_view k, absl::string_view bytes) {
   if (e.escaped) KBool(w, absl::StrCat(k, "_escaped"), true);
 }
 
+// A byte string's member as written in this line, for writing the same bytes
+// again under another key without escaping them again (file.path and
+// permsentry.path_arg are mostly the same bytes).
+struct WrittenBytes {
+  const std::string* bytes = nullptr;
+  size_t at = 0, len = 0;  // the quoted value, in the writer's view()
+  bool escaped = false;
+};
+
+WrittenBytes KBytesKept(Writer& w, absl::string_view k, const std::string& bytes) {
+  WrittenBytes kept{.bytes = &bytes};
+  Key(w, k);
+  kept.at = w.view().size();
+  if (IsAscii(bytes)) {
+    Str(w, bytes);
+  } else {
+    EscapedBytes e = EscapeBytes(bytes);
+    Str(w, e.text);
+    kept.escaped = e.escaped;
+  }
+  kept.len = w.view().size() - kept.at;
+  if (kept.escaped) KBool(w, absl::StrCat(k, "_escaped"), true);
+  return kept;
+}
+
+// KBytes(w, k, bytes), copied from `kept` when it wrote the same bytes.
+void KBytesAgain(Writer& w, absl::string_view k, const std::string& bytes,
+                 const WrittenBytes& kept) {
+  if (kept.bytes == nullptr || (kept.bytes != &bytes && *kept.bytes != bytes))
+    return KBytes(w, k, bytes);
+  Key(w, k);
+  w.RepeatValue(kept.at, kept.len);
+  if (kept.escaped) KBool(w, absl::StrCat(k, "_escaped"), true);
+}
+
 // What was written since `mark`, as members to place with RawMembers later
 // (without the separator written before the first).
 absl::string_view Written(const Writer& w, size_t mark) {
@@ -555,13 +590,15 @@ absl::string_view JsonRenderer::RenderLineInto(std::string* out, size_t at, cons
 
   w.RawMembers(last_proc_.json);
 
+  WrittenBytes file_path;
+
   if (!creds_op || ev.op == Op::kExecCreds) {
     const FileStateChange& st = en.state;
     Key(w, "file");
     w.StartObject();
     // Unresolved (tracepoint backend): the argument as given, see
     // permsentry.path_resolution.
-    if (const std::string* p = ShownPath(ev, en)) KBytes(w, "path", *p);
+    if (const std::string* p = ShownPath(ev, en)) file_path = KBytesKept(w, "path", *p);
     const std::optional<InodeState>& inode = ev.inode_after ? ev.inode_after : ev.inode_before;
     if (inode || ev.object) {
       const uint64_t ino = inode ? inode->ino : ev.object->ino;
@@ -629,7 +666,7 @@ absl::string_view JsonRenderer::RenderLineInto(std::string* out, size_t at, cons
   if (call != nullptr && ev.hook == Hook::kSyscall) KI64(w, "return_value", call->ret);
   if (!ev.success()) KClean(w, "errno", ErrnoName(ev.error()));
   if (call != nullptr) {
-    if (call->path) KBytes(w, "path_arg", *call->path);
+    if (call->path) KBytesAgain(w, "path_arg", *call->path, file_path);
     if (call->path_fault) KBool(w, "path_unreadable", true);
     if (call->path_changed) KBool(w, "path_changed_during_call", true);
     if (call->path2) KBytes(w, "path2_arg", *call->path2);

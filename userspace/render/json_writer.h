@@ -141,6 +141,12 @@ class JsonWriter {
   }
   // Text that is already one JSON value (rendered by a JsonWriter).
   void RawValue(absl::string_view json) { Raw(json); }
+  // A value this writer wrote earlier, at [from, from + len) of view(), again.
+  PS_JSON_INLINE void RepeatValue(size_t from, size_t len) {
+    char* p = Separator(Room(len + 1));  // may move the text: the source is found after
+    std::memcpy(p, out_->data() + start_ + from, len);
+    Advance(p + len);
+  }
   // Text that is already members of an object ("a":1,"b":2, rendered by a
   // JsonWriter with no StartObject), placed among this object's members.
   void RawMembers(absl::string_view json) { Raw(json); }
