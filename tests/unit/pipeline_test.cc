@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -103,6 +104,106 @@ TEST_F(PipelineRepeats, CountsForNoKnownRecordAreKeptApart) {
   EXPECT_EQ(Lines().size(), 2u);
   EXPECT_EQ(pipeline_.counters().repeats_unmatched, 7u);
   EXPECT_EQ(pipeline_.counters().kernel_repeats, 0u);
+}
+
+// The pipeline decodes and enriches every record into objects it reuses:
+// nothing of one event may leak into the next. Each of these records, handed
+// one after another in two orders, gives the line it gives alone.
+std::vector<std::vector<uint8_t>> VariedRecords() {
+  const std::string acl = std::string("\x02\x00\x00\x00", 4) +
+                          std::string("\x01\x00\x06\x00\xff\xff\xff\xff", 8) +
+                          std::string("\x02\x00\x06\x00\xfe\xff\x00\x00", 8) +
+                          std::string("\x04\x00\x04\x00\xff\xff\xff\xff", 8) +
+                          std::string("\x10\x00\x06\x00\xff\xff\xff\xff", 8) +
+                          std::string("\x20\x00\x00\x00\xff\xff\xff\xff", 8);
+  const uint32_t caps[5] = {0x02000001, 1u << 13, 0, 0, 0};
+  const std::string caps_value(reinterpret_cast<const char*>(caps), sizeof(caps));
+  return {
+      // fchmod: the kernel's path of the fd, before and after.
+      RecordBuilder(91)
+          .Arg(0, 3)
+          .Arg(1, 04755)
+          .Resolved("/srv/x", PS_PATH_OBJECT)
+          .Before(0100644, 0, 0)
+          .After(0104755, 0, 0)
+          .Build(),
+      // chmod of a relative path with "..": cwd + argument, a caveat.
+      RecordBuilder(90).Arg(1, 0600).Path("../sub/./x").Resolved("/srv/a", PS_PATH_BASE).Build(),
+      // A chrooted caller.
+      RecordBuilder(91)
+          .Arg(0, 3)
+          .Resolved("/srv/jail/etc/passwd", PS_PATH_OBJECT)
+          .RootLen(9)
+          .Build(),
+      // setxattr of an ACL, then of file capabilities, then removexattr.
+      RecordBuilder(188)
+          .Arg(3, acl.size())
+          .Path("/srv/acl")
+          .Name("system.posix_acl_access")
+          .Value(acl, acl.size())
+          .Build(),
+      RecordBuilder(188)
+          .Arg(3, caps_value.size())
+          .Path("/srv/bin")
+          .Name("security.capability")
+          .Value(caps_value, caps_value.size())
+          .Build(),
+      RecordBuilder(197).Path("/srv/acl").Name("system.posix_acl_access").Build(),
+      // chown; a failed chmod; an unresolved relative name with odd bytes.
+      RecordBuilder(92).Arg(1, 0).Arg(2, 0).Path("/srv/owned").Build(),
+      RecordBuilder(90).Arg(1, 0777).Path("/srv/denied").Ret(-13).Build(),
+      RecordBuilder(90).Arg(1, 0666).Path("r\xffl\"q").Build(),
+      // A rename onto a watched name (kernel_parent), and a rich-backend chmod.
+      RecordBuilder(82)
+          .Path("/etc/sedX1")
+          .Path2("/etc/passwd")
+          .Resolved("/etc", PS_PATH_PARENT)
+          .Before(0100644, 0, 0, 100)
+          .After(0100666, 0, 0, 200)
+          .Watched(0, PS_WM_OBJECT | PS_WM_PATH2)
+          .Lookup(PS_LK_DONE)
+          .Build(),
+      RecordBuilder::Rich(Op::kMode).Resolved("/srv/rich", PS_PATH_OBJECT).Mode(0640).Build(),
+  };
+}
+
+std::vector<std::string> LinesOf(const std::vector<std::vector<uint8_t>>& records) {
+  FILE* f = tmpfile();
+  std::string all;
+  {
+    StdoutWriter out(fileno(f));
+    Pipeline p(&out, nullptr, nullptr, "h", 0);
+    p.SetRules(std::make_shared<const RuleSet>(Config().rules));
+    for (const std::vector<uint8_t>& r : records) {
+      p.OnRecord(r);
+      EXPECT_TRUE(out.Flush());  // in record order (alerts would go first)
+    }
+  }
+  rewind(f);
+  char buf[4096];
+  for (size_t n; (n = fread(buf, 1, sizeof(buf), f)) > 0;) all.append(buf, n);
+  fclose(f);
+  return absl::StrSplit(all, '\n', absl::SkipEmpty());
+}
+
+TEST(PipelineReuse, EveryEventAsIfAlone) {
+  std::vector<std::vector<uint8_t>> records = VariedRecords();
+  std::vector<std::string> alone;
+  for (const std::vector<uint8_t>& r : records) {
+    const std::vector<std::string> l = LinesOf({r});
+    ASSERT_EQ(l.size(), 1u);
+    alone.push_back(l[0]);
+  }
+  for (bool reversed : {false, true}) {
+    if (reversed) {
+      std::reverse(records.begin(), records.end());
+      std::reverse(alone.begin(), alone.end());
+    }
+    const std::vector<std::string> together = LinesOf(records);
+    ASSERT_EQ(together.size(), alone.size());
+    for (size_t i = 0; i < alone.size(); ++i)
+      EXPECT_EQ(together[i], alone[i]) << "record " << i << (reversed ? " (reversed)" : "");
+  }
 }
 
 }  // namespace

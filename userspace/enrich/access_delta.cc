@@ -40,7 +40,7 @@ size_t BitsDelta(uint32_t before, uint32_t after, char* buf) {
   return n;
 }
 
-void ModeDelta(const FileStateChange& s, NameCache& names, std::vector<std::string>& out) {
+void ModeDelta(const FileStateChange& s, NameCache& names, TextList& out) {
   const uint32_t after = *s.mode_after;
   const std::optional<uint32_t> owner = s.uid_after ? s.uid_after : s.uid_before;
   const std::optional<uint32_t> group = s.gid_after ? s.gid_after : s.gid_before;
@@ -68,7 +68,7 @@ void ModeDelta(const FileStateChange& s, NameCache& names, std::vector<std::stri
       const std::string* who = c.shift == 6   ? &owner_label()
                                : c.shift == 3 ? &group_label()
                                               : nullptr;
-      std::string& e = out.emplace_back(c.name);
+      std::string& e = out.Add(c.name);
       if (who != nullptr && !who->empty()) {
         e.push_back(' ');
         e.append(*who);
@@ -78,7 +78,7 @@ void ModeDelta(const FileStateChange& s, NameCache& names, std::vector<std::stri
     }
   } else if (after & S_IWOTH) {
     // Before unknown: say what matters about the state it is in now.
-    out.push_back(absl::StrCat("others: can ", Rwx(after & 7), " (before unknown)"));
+    absl::StrAppend(&out.Add(), "others: can ", Rwx(after & 7), " (before unknown)");
   }
 
   const auto added = [&](uint32_t bit) {
@@ -89,39 +89,37 @@ void ModeDelta(const FileStateChange& s, NameCache& names, std::vector<std::stri
   };
   const char* verb_known = s.mode_before ? "added" : "set";
   if (added(S_ISUID) && !s.is_dir) {
-    out.push_back(absl::StrCat("setuid bit ", verb_known, ": runs as ",
-                               !owner        ? "its owner (owner unknown)"
-                               : *owner == 0 ? "root (owner uid 0)"
-                                             : absl::StrCat("owner ", owner_label())));
+    absl::StrAppend(&out.Add(), "setuid bit ", verb_known, ": runs as ",
+                    !owner        ? "its owner (owner unknown)"
+                    : *owner == 0 ? "root (owner uid 0)"
+                                  : absl::StrCat("owner ", owner_label()));
   }
   if (removed(S_ISUID)) out.push_back("setuid bit removed");
   if (added(S_ISGID)) {
-    out.push_back(absl::StrCat("setgid bit ", verb_known,
-                               s.is_dir ? ": new files inherit group " : ": runs with group ",
-                               group ? group_label() : "(group unknown)"));
+    absl::StrAppend(&out.Add(), "setgid bit ", verb_known,
+                    s.is_dir ? ": new files inherit group " : ": runs with group ",
+                    group ? group_label() : "(group unknown)");
   }
   if (removed(S_ISGID)) out.push_back("setgid bit removed");
   if (removed(S_ISVTX) && s.is_dir && (after & S_IWOTH))
     out.push_back("sticky bit removed: others can delete anyone's files");
 }
 
-void OwnerDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names,
-                std::vector<std::string>& out) {
+void OwnerDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names, TextList& out) {
   if (ev.owner && (!s.uid_before || *s.uid_before != *ev.owner)) {
-    out.push_back(absl::StrCat("owner: ", s.uid_before ? UserLabel(names, *s.uid_before) : "?",
-                               " -> ", UserLabel(names, *ev.owner)));
+    absl::StrAppend(&out.Add(), "owner: ", s.uid_before ? UserLabel(names, *s.uid_before) : "?",
+                    " -> ", UserLabel(names, *ev.owner));
     const std::optional<uint32_t> mode = s.mode_after ? s.mode_after : s.mode_before;
     if (mode && (*mode & S_ISUID) && !s.is_dir && *ev.owner == 0)
       out.push_back("setuid file now runs as root (owner uid 0)");
   }
   if (ev.group && (!s.gid_before || *s.gid_before != *ev.group)) {
-    out.push_back(absl::StrCat("group: ", s.gid_before ? GroupLabel(names, *s.gid_before) : "?",
-                               " -> ", GroupLabel(names, *ev.group)));
+    absl::StrAppend(&out.Add(), "group: ", s.gid_before ? GroupLabel(names, *s.gid_before) : "?",
+                    " -> ", GroupLabel(names, *ev.group));
   }
 }
 
-void AclDelta(const OpEvent& ev, const DecodedRights& rights, NameCache& names,
-              std::vector<std::string>& out) {
+void AclDelta(const OpEvent& ev, const DecodedRights& rights, NameCache& names, TextList& out) {
   if (ev.op == Op::kXattrRemove) {
     out.push_back("ACL removed: access falls back to the mode bits");
     return;
@@ -140,17 +138,17 @@ void AclDelta(const OpEvent& ev, const DecodedRights& rights, NameCache& names,
             ? (e.perm & mask.value_or(7))
             : e.perm;
     if (e.tag == AclTag::kUser) {
-      out.push_back(absl::StrCat("user ", UserLabel(names, *e.id), ": ", RwxFixed(effective), via));
+      absl::StrAppend(&out.Add(), "user ", UserLabel(names, *e.id), ": ", RwxFixed(effective), via);
     } else if (e.tag == AclTag::kGroup) {
-      out.push_back(
-          absl::StrCat("group ", GroupLabel(names, *e.id), ": ", RwxFixed(effective), via));
+      absl::StrAppend(&out.Add(), "group ", GroupLabel(names, *e.id), ": ", RwxFixed(effective),
+                      via);
     } else if (e.tag == AclTag::kOther && effective != 0) {
-      out.push_back(absl::StrCat("others: ", RwxFixed(effective), via));
+      absl::StrAppend(&out.Add(), "others: ", RwxFixed(effective), via);
     }
   }
 }
 
-void CapsDelta(const OpEvent& ev, const DecodedRights& rights, std::vector<std::string>& out) {
+void CapsDelta(const OpEvent& ev, const DecodedRights& rights, TextList& out) {
   if (ev.op == Op::kXattrRemove) {
     out.push_back("file capabilities removed");
     return;
@@ -159,13 +157,13 @@ void CapsDelta(const OpEvent& ev, const DecodedRights& rights, std::vector<std::
   const FileCaps* caps = &**rights.caps;
   std::vector<std::string> names = CapabilityNames(caps->permitted);
   if (names.empty()) return;
-  out.push_back(absl::StrCat("runs with ", absl::StrJoin(names, ","),
-                             caps->effective ? " (effective at exec)" : " (permitted)"));
+  absl::StrAppend(&out.Add(), "runs with ", absl::StrJoin(names, ","),
+                  caps->effective ? " (effective at exec)" : " (permitted)");
 }
 
 // Supplementary groups set: those gained and lost by name, or the whole new
 // list when the one before is not known.
-void GroupsDelta(const OpEvent& ev, NameCache& names, std::vector<std::string>& out) {
+void GroupsDelta(const OpEvent& ev, NameCache& names, TextList& out) {
   const auto named = [&](uint32_t g) {
     const std::optional<std::string> n = names.GroupName(g);
     return n ? absl::StrCat(*n, " (", g, ")") : absl::StrCat(g);
@@ -174,7 +172,7 @@ void GroupsDelta(const OpEvent& ev, NameCache& names, std::vector<std::string>& 
   if (!ev.groups_before) {
     std::vector<std::string> all;
     for (uint32_t g : after) all.push_back(named(g));
-    out.push_back(absl::StrCat("groups now ", all.empty() ? "none" : absl::StrJoin(all, ", ")));
+    absl::StrAppend(&out.Add(), "groups now ", all.empty() ? "none" : absl::StrJoin(all, ", "));
     return;
   }
   const std::vector<uint32_t>& before = *ev.groups_before;
@@ -184,16 +182,15 @@ void GroupsDelta(const OpEvent& ev, NameCache& names, std::vector<std::string>& 
       changes.push_back("+" + named(g));
   for (uint32_t g : before)
     if (std::find(after.begin(), after.end(), g) == after.end()) changes.push_back("-" + named(g));
-  if (!changes.empty()) out.push_back(absl::StrCat("groups ", absl::StrJoin(changes, ", ")));
+  if (!changes.empty()) absl::StrAppend(&out.Add(), "groups ", absl::StrJoin(changes, ", "));
 }
 
-void CredsDelta(const OpEvent& ev, std::vector<std::string>& out) {
+void CredsDelta(const OpEvent& ev, TextList& out) {
   const Creds& b = *ev.creds_before;
   const Creds& a = *ev.creds_after;
-  const auto id = [](const char* name, uint32_t before, uint32_t after,
-                     std::vector<std::string>& o) {
+  const auto id = [](const char* name, uint32_t before, uint32_t after, TextList& o) {
     if (before != after)
-      o.push_back(absl::StrCat(name, " ", before, " -> ", after, after == 0 ? " (root)" : ""));
+      absl::StrAppend(&o.Add(), name, " ", before, " -> ", after, after == 0 ? " (root)" : "");
   };
   id("uid", b.uid, a.uid, out);
   id("euid", b.euid, a.euid, out);
@@ -203,8 +200,8 @@ void CredsDelta(const OpEvent& ev, std::vector<std::string>& out) {
   if (a.userns != b.userns) {
     // Capabilities in a new user namespace hold only over what that namespace
     // owns, not over the host.
-    out.push_back(
-        absl::StrCat("entered user namespace ", a.userns, " (its capabilities hold there)"));
+    absl::StrAppend(&out.Add(), "entered user namespace ", a.userns,
+                    " (its capabilities hold there)");
     return;
   }
   // Gained: new in the permitted set. Raising the effective set from the
@@ -221,8 +218,7 @@ void CredsDelta(const OpEvent& ev, std::vector<std::string>& out) {
 }
 
 // What a change to a watched credential file did to it.
-void CredfileDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names,
-                   std::vector<std::string>& out) {
+void CredfileDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names, TextList& out) {
   const bool second = ev.watch && (ev.watch->how & PS_WM_PATH2);
   switch (ev.op) {
     case Op::kWriteOpen: {
@@ -253,9 +249,9 @@ void CredfileDelta(const OpEvent& ev, const FileStateChange& s, NameCache& names
         // The new file's access against the one it replaced.
         if (s.mode_before && s.mode_after) ModeDelta(s, names, out);
         if (s.uid_before && s.uid_after && *s.uid_before != *s.uid_after)
-          out.push_back(absl::StrCat("owner uid ", *s.uid_before, " -> ", *s.uid_after));
+          absl::StrAppend(&out.Add(), "owner uid ", *s.uid_before, " -> ", *s.uid_after);
         if (s.gid_before && s.gid_after && *s.gid_before != *s.gid_after)
-          out.push_back(absl::StrCat("group gid ", *s.gid_before, " -> ", *s.gid_after));
+          absl::StrAppend(&out.Add(), "group gid ", *s.gid_before, " -> ", *s.gid_after);
       } else {
         out.push_back("renamed away (the watched name no longer holds it)");
       }
@@ -342,8 +338,15 @@ std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names) {
 
 std::vector<std::string> AccessDelta(const OpEvent& ev, const FileStateChange& s,
                                      const DecodedRights& rights, NameCache& names) {
-  std::vector<std::string> out;
-  if (!ev.success()) return out;
+  TextList out;
+  AccessDeltaInto(ev, s, rights, names, out);
+  return out.ToVector();
+}
+
+void AccessDeltaInto(const OpEvent& ev, const FileStateChange& s, const DecodedRights& rights,
+                     NameCache& names, TextList& out) {
+  out.clear();
+  if (!ev.success()) return;
   switch (ev.op) {
     case Op::kMode:
       if (s.mode_after) ModeDelta(s, names, out);
@@ -366,16 +369,17 @@ std::vector<std::string> AccessDelta(const OpEvent& ev, const FileStateChange& s
     case Op::kMkdir:
     case Op::kMknod:
       if (s.mode_after || ev.mode)
-        out.push_back(absl::StrCat("created with mode ",
-                                   FormatMode(s.mode_after ? *s.mode_after : *ev.mode)));
+        absl::StrAppend(&out.Add(), "created with mode ",
+                        FormatMode(s.mode_after ? *s.mode_after : *ev.mode));
       if (ev.rdev) {
         const uint32_t type = ev.inode_after ? ev.inode_after->mode & S_IFMT
                               : ev.object    ? ev.object->mode & S_IFMT
                                              : 0;
-        out.push_back(absl::StrCat(type == S_IFBLK   ? "block device "
-                                   : type == S_IFCHR ? "character device "
-                                                     : "device ",
-                                   *ev.rdev >> 20, ":", *ev.rdev & 0xfffff));
+        absl::StrAppend(&out.Add(),
+                        type == S_IFBLK   ? "block device "
+                        : type == S_IFCHR ? "character device "
+                                          : "device ",
+                        *ev.rdev >> 20, ":", *ev.rdev & 0xfffff);
       }
       break;
     case Op::kMount:
@@ -391,7 +395,6 @@ std::vector<std::string> AccessDelta(const OpEvent& ev, const FileStateChange& s
       CredfileDelta(ev, s, names, out);
       break;
   }
-  return out;
 }
 
 }  // namespace permsentry

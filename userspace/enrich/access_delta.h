@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/names.h"
+#include "common/text_list.h"
 #include "decode/event.h"
 #include "enrich/xattr_decode.h"
 
@@ -52,6 +53,9 @@ DecodedRights DecodeRights(const OpEvent& ev);
 std::vector<std::string> AccessDelta(const OpEvent& ev, const FileStateChange& state,
                                      const DecodedRights& rights, NameCache& names);
 std::vector<std::string> AccessDelta(const OpEvent& ev, NameCache& names);
+// AccessDelta written into `out` (cleared first; its entries' buffers reused).
+void AccessDeltaInto(const OpEvent& ev, const FileStateChange& state, const DecodedRights& rights,
+                     NameCache& names, TextList& out);
 
 }  // namespace permsentry
 

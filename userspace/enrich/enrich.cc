@@ -99,12 +99,22 @@ const std::string* MountSource(const OpEvent& ev) {
 
 Enriched Enrich(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
                 const std::vector<WatchEntry>* watch_list) {
-  Enriched en{.path = ResolveEventPath(ev), .state = FileStateOf(ev)};
+  Enriched en;
+  EnrichInto(ev, names, symlinks, watch_list, en);
+  return en;
+}
+
+void EnrichInto(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
+                const std::vector<WatchEntry>* watch_list, Enriched& en) {
+  if (!ResolveEventPathInto(ev, en.path.Reuse())) en.path.reset();
+  en.state = FileStateOf(ev);
   en.rights = DecodeRights(ev);
-  en.delta = AccessDelta(ev, en.state, en.rights, names);
+  AccessDeltaInto(ev, en.state, en.rights, names, en.delta);
   if (en.path && ev.success()) symlinks.Annotate(ev, *en.path);
+  en.watch = nullptr;
   if (ev.watch && watch_list && ev.watch->cls < watch_list->size())
     en.watch = &(*watch_list)[ev.watch->cls];
+  en.covered.clear();
   if ((ev.op == Op::kMount || ev.op == Op::kUmount) && watch_list != nullptr) {
     CoveredWatches(ev, *watch_list, en);
     for (size_t i = 0; i < en.covered.size() && i < 3; ++i)
@@ -113,7 +123,6 @@ Enriched Enrich(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
     if (en.covered.size() > 3)
       en.delta.push_back(absl::StrCat("and ", en.covered.size() - 3, " more watched paths"));
   }
-  return en;
 }
 
 const std::string* ShownPath(const OpEvent& ev, const Enriched& en) {
@@ -299,7 +308,7 @@ void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en,
   }
 }
 
-void AppendAccessDelta(std::string* out, const std::vector<std::string>& delta) {
+void AppendAccessDelta(std::string* out, absl::Span<const std::string> delta) {
   for (size_t i = 0; i < delta.size(); ++i) {
     if (i > 0) out->append("; ");
     AppendForText(out, delta[i]);

@@ -10,7 +10,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/types/span.h"
+#include "common/kept.h"
 #include "common/names.h"
+#include "common/text_list.h"
 #include "decode/event.h"
 #include "enrich/access_delta.h"
 #include "enrich/path.h"
@@ -19,9 +22,9 @@
 namespace permsentry {
 
 struct Enriched {
-  std::optional<ResolvedPath> path;   // absolute path of the changed object
+  Kept<ResolvedPath> path;            // absolute path of the changed object
   FileStateChange state;              // mode/owner before and after, as far as known
-  std::vector<std::string> delta;     // who gained or lost what
+  TextList delta;                     // who gained or lost what
   const WatchEntry* watch = nullptr;  // the watch-list entry that matched, if known
   // Mounts and unmounts: the watched paths on or under the mount point (what
   // the mount hides or replaces for every reader of those paths).
@@ -31,6 +34,10 @@ struct Enriched {
 // `watch_list` is the list the kernel's watch maps were built from (may be null).
 Enriched Enrich(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
                 const std::vector<WatchEntry>* watch_list);
+// The same into `en`, all of it rewritten; its strings keep their buffers (the
+// pipeline enriches every event into one Enriched).
+void EnrichInto(const OpEvent& ev, NameCache& names, SymlinkChecker& symlinks,
+                const std::vector<WatchEntry>* watch_list, Enriched& en);
 
 // "O_WRONLY|O_CREAT|O_TRUNC"
 std::string OpenFlagsText(uint32_t flags);
@@ -53,7 +60,7 @@ void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en,
 
 // "chmod (pid 812, uid 0)": who made the call.
 // The access delta as one line of text: each entry escaped, "; " between.
-void AppendAccessDelta(std::string* out, const std::vector<std::string>& delta);
+void AppendAccessDelta(std::string* out, absl::Span<const std::string> delta);
 
 std::string Actor(const OpEvent& ev);
 void AppendActor(std::string* out, const OpEvent& ev);

@@ -73,6 +73,11 @@ std::string NormalizeAbsolutePath(absl::string_view path, bool* dotdot) {
   return "/" + absl::StrJoin(parts, "/");
 }
 
+void NormalizeAbsolutePathInPlace(std::string* path, bool* dotdot) {
+  if (IsNormal(*path)) return;  // nearly every path: nothing to copy
+  *path = NormalizeAbsolutePath(*path, dotdot);
+}
+
 absl::string_view LastComponent(absl::string_view path) {
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   const size_t slash = path.rfind('/');
@@ -96,22 +101,25 @@ void SetRoot(absl::string_view root, ResolvedPath& r) {
   if (!absl::StartsWith(r.path, root) ||
       (r.path.size() > root.size() && r.path[root.size()] != '/'))
     return;  // ".." in an argument left it (lexically): no view to give
-  r.process_root = std::string(root);
-  r.path_in_root = r.path.size() == root.size() ? "/" : r.path.substr(root.size());
+  r.process_root.assign(root.data(), root.size());
+  if (r.path.size() == root.size()) {
+    r.path_in_root.assign("/");
+  } else {
+    r.path_in_root.assign(r.path, root.size());
+  }
 }
 
 // A kernel-resolved path: the object's own (rich backend: always; tracepoint
 // backend: fd-named or found by its dcache lookup).
-std::optional<ResolvedPath> KernelPath(const OpEvent& ev, const std::optional<std::string>& path,
-                                       uint16_t f, uint16_t root_len) {
-  ResolvedPath r;
+bool KernelPath(const OpEvent& ev, const std::optional<std::string>& path, uint16_t f,
+                uint16_t root_len, ResolvedPath& r) {
   Caveats(f, r);
-  if (!path) return std::nullopt;  // bad fd: nothing to name
-  r.path = *path;                  // the kernel's own walk: already canonical
+  if (!path) return false;  // bad fd: nothing to name
+  r.path.assign(*path);     // the kernel's own walk: already canonical
   SetRoot(absl::string_view(*path).substr(0, root_len), r);
   if (!ev.call) {
     r.method = "kernel_path";  // the struct path the kernel acted on
-    return r;
+    return true;
   }
   const CallArgs& c = *ev.call;
   r.method = c.lookup_flags && !c.fd && !ev.open_flags ? "kernel_lookup" : "kernel_fd";
@@ -120,7 +128,7 @@ std::optional<ResolvedPath> KernelPath(const OpEvent& ev, const std::optional<st
     r.caveats.push_back("via_symlink");
     r.symlink_target = r.path;
   }
-  return r;
+  return true;
 }
 
 }  // namespace
@@ -128,52 +136,67 @@ std::optional<ResolvedPath> KernelPath(const OpEvent& ev, const std::optional<st
 bool WatchedOnDestination(const OpEvent& ev) { return ev.watch && (ev.watch->how & PS_WM_PATH2); }
 
 std::optional<ResolvedPath> ResolveEventPath(const OpEvent& ev) {
+  ResolvedPath r;
+  if (!ResolveEventPathInto(ev, r)) return std::nullopt;
+  return r;
+}
+
+bool ResolveEventPathInto(const OpEvent& ev, ResolvedPath& r) {
+  // Emptied, the strings keeping their buffers for this event's path.
+  r.path.clear();
+  r.method = {};
+  r.caveats.clear();
+  r.process_root.clear();
+  r.path_in_root.clear();
+  r.symlink_target.reset();
   // Name operations: the side that holds the watched name.
   const bool second = WatchedOnDestination(ev);
   if (!ev.call) {
     // Rich backend: every path is the kernel's.
-    if (second && ev.path2) return KernelPath(ev, ev.path2, ev.path2_flags, ev.path2_root_len);
-    return KernelPath(ev, ev.path, ev.path_flags, ev.path_root_len);
+    if (second && ev.path2) return KernelPath(ev, ev.path2, ev.path2_flags, ev.path2_root_len, r);
+    return KernelPath(ev, ev.path, ev.path_flags, ev.path_root_len, r);
   }
   const uint16_t f = ev.path_flags;
-  if (f & PS_PATH_OBJECT) return KernelPath(ev, ev.path, f, ev.path_root_len);
+  if (f & PS_PATH_OBJECT) return KernelPath(ev, ev.path, f, ev.path_root_len, r);
   const CallArgs& c = *ev.call;
   const std::optional<std::string>& named = second ? c.path2 : c.path;
-  ResolvedPath r;
   Caveats(f, r);
   const absl::string_view root =
       ev.path ? absl::string_view(*ev.path).substr(0, ev.path_root_len) : absl::string_view();
   if (f & PS_PATH_PARENT) {
-    if (!ev.path || !named) return std::nullopt;
+    if (!ev.path || !named) return false;
     const absl::string_view last = LastComponent(*named);
-    r.path = NormalizeAbsolutePath(absl::StrCat(*ev.path, "/", last));
+    r.path.assign(*ev.path).append("/").append(last.data(), last.size());
+    NormalizeAbsolutePathInPlace(&r.path);
     r.method = "kernel_parent";
     SetRoot(root, r);
-    return r;
+    return true;
   }
-  if (!c.path) return std::nullopt;
+  if (!c.path) return false;
   const std::string& arg = IsCredfileOp(ev.op) && named ? *named : *c.path;
   bool dotdot = false;
   if ((f & PS_PATH_BASE) && !arg.empty() && arg[0] == '/') {
     // An absolute argument from a chrooted caller: its root is the base. The
     // argument is normalised on its own first: ".." stops at that root.
-    if (!ev.path) return std::nullopt;
+    if (!ev.path) return false;
     r.path = NormalizeAbsolutePath(*ev.path + NormalizeAbsolutePath(arg, &dotdot));
     r.method = "kernel_root";
     SetRoot(*ev.path, r);
   } else if (f & PS_PATH_BASE) {
-    if (!ev.path) return std::nullopt;  // bad dirfd
-    r.path = NormalizeAbsolutePath(*ev.path + "/" + arg, &dotdot);
+    if (!ev.path) return false;  // bad dirfd
+    r.path.assign(*ev.path).append("/").append(arg);
+    NormalizeAbsolutePathInPlace(&r.path, &dotdot);
     r.method = (c.dirfd && *c.dirfd != kAtFdCwd) ? "kernel_dirfd" : "kernel_cwd";
     SetRoot(root, r);
   } else if (!arg.empty() && arg[0] == '/') {
-    r.path = NormalizeAbsolutePath(arg, &dotdot);
+    r.path.assign(arg);
+    NormalizeAbsolutePathInPlace(&r.path, &dotdot);
     r.method = "argument";
   } else {
-    return std::nullopt;
+    return false;
   }
   if (dotdot) r.caveats.push_back("dotdot_lexical");
-  return r;
+  return true;
 }
 
 std::optional<std::string> OtherSidePath(const OpEvent& ev) {

@@ -46,6 +46,8 @@ struct ResolvedPath {
 // Lexical normalisation of an absolute path: collapses "//", "." and "..";
 // `dotdot` is set when a ".." removed a component.
 std::string NormalizeAbsolutePath(absl::string_view path, bool* dotdot = nullptr);
+// The same, of *path in place (no copy when it is normal already).
+void NormalizeAbsolutePathInPlace(std::string* path, bool* dotdot = nullptr);
 
 // The last component of a path argument ("a/b/" → "b").
 absl::string_view LastComponent(absl::string_view path);
@@ -54,6 +56,8 @@ absl::string_view LastComponent(absl::string_view path);
 // (credential calls) or it cannot be known (unreadable argument, bad dirfd).
 // For a rename or link: the side that holds the watched name.
 std::optional<ResolvedPath> ResolveEventPath(const OpEvent& ev);
+// The same into `r` (its strings' buffers reused); false: none.
+bool ResolveEventPathInto(const OpEvent& ev, ResolvedPath& r);
 
 // Is a rename's or link's watched side its destination?
 bool WatchedOnDestination(const OpEvent& ev);

@@ -112,12 +112,13 @@ RecordOutcome Pipeline::OnRecord(absl::Span<const uint8_t> record) {
     out.alerted = alerted_;
     return out;
   }
+  const ScratchScope scratch(*this);
   OpEvent ev;
   if (absl::Status s = DecodeOpEventInto(record, decode_options_, ev); !s.ok())
     return undecodable(s);
   ++counters_.events;
   counters_.events_by_action.Add(ev.action_index, ev.action, ev.result);
-  OnOperation(ev, out);
+  OnOperation(ev, scratch->en, out);
   if (ev.coalesce_id != 0) {
     // Kept raw (a copy into reused capacity, no decoding): most records are
     // never repeated.
@@ -165,7 +166,7 @@ void Pipeline::OnRepeats(const RepeatsEvent& r) {
   Emit(*ev, en, &a, true);
 }
 
-void Pipeline::OnOperation(OpEvent& ev, RecordOutcome& out) {
+void Pipeline::OnOperation(OpEvent& ev, Enriched& en, RecordOutcome& out) {
   // An alert candidate can overtake the fork and exec records of its own
   // process (they travel in the bulk ring): fetch them before attributing. A
   // process whose entry still names another program (bash that exec'd chmod)
@@ -195,7 +196,7 @@ void Pipeline::OnOperation(OpEvent& ev, RecordOutcome& out) {
       out.watch_changed = true;
   }
 
-  const Enriched en = Enrich(ev, names_, symlinks_, watch_list_.get());
+  EnrichInto(ev, names_, symlinks_, watch_list_.get(), en);
   const Facts facts = FactsOf(ev, en);
   std::optional<Decision> d = rules_->Evaluate(facts, names_);
   if (!d) {

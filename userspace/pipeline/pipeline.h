@@ -111,7 +111,31 @@ class Pipeline {
   const PipelineCounters& counters() const { return counters_; }
 
  private:
-  void OnOperation(OpEvent& ev, RecordOutcome& out);
+  // The event being handled and its enrichment, one pair per nesting level (an
+  // alert candidate's handler drains the bulk ring, whose records are handled
+  // inside it), reused record after record: their strings keep their buffers.
+  struct Scratch {
+    OpEvent ev;
+    Enriched en;
+  };
+  class ScratchScope {
+   public:
+    explicit ScratchScope(Pipeline& p) : p_(p) {
+      if (p.scratch_depth_ == p.scratch_.size()) p.scratch_.push_back(std::make_unique<Scratch>());
+      s_ = p.scratch_[p.scratch_depth_++].get();
+    }
+    ~ScratchScope() { --p_.scratch_depth_; }
+    ScratchScope(const ScratchScope&) = delete;
+    ScratchScope& operator=(const ScratchScope&) = delete;
+    Scratch& operator*() const { return *s_; }
+    Scratch* operator->() const { return s_; }
+
+   private:
+    Pipeline& p_;
+    Scratch* s_;
+  };
+
+  void OnOperation(OpEvent& ev, Enriched& en, RecordOutcome& out);
   // The kernel's count of repeats of a record it coalesces: rendered as that
   // record again, with the count and the times of the first and last repeat.
   void OnRepeats(const RepeatsEvent& r);
@@ -147,6 +171,8 @@ class Pipeline {
   };
   absl::flat_hash_map<uint32_t, CoalescedRecord> coalescing_;
   bool alerted_ = false;  // set by Emit for the record at hand
+  std::vector<std::unique_ptr<Scratch>> scratch_;
+  size_t scratch_depth_ = 0;
 };
 
 }  // namespace permsentry

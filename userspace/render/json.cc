@@ -252,7 +252,7 @@ void WriteAtFlags(Writer& w, uint32_t flags) {
   w.EndArray();
 }
 
-void WriteNames(Writer& w, absl::string_view key, const std::vector<std::string>& names) {
+void WriteNames(Writer& w, absl::string_view key, absl::Span<const std::string> names) {
   Key(w, key);
   w.StartArray();
   for (const std::string& n : names) Str(w, n);
