@@ -5,7 +5,9 @@
 #include <time.h>
 
 #include <cstring>
+#include <new>
 #include <optional>
+#include <type_traits>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_format.h"
@@ -244,6 +246,32 @@ absl::Status DecodeTrailer(absl::Span<const uint8_t> bytes, const SyscallInfo& s
 
 }  // namespace
 
+static_assert(std::is_trivially_copyable_v<OpEventValues>,
+              "OpEventValues is reset with one copy: a field that owns memory goes in OpEvent");
+// Every field of OpEvent beyond its values, counted: one added here must be
+// reset in Recycle() too (then count it in).
+static_assert(sizeof(OpEvent) ==
+                  sizeof(OpEventValues) + sizeof(Process) + 6 * sizeof(OptionalString) +
+                      2 * sizeof(std::optional<std::vector<uint32_t>>) + sizeof(Kept<CallArgs>) +
+                      sizeof(std::shared_ptr<const Attribution>),
+              "a field was added to OpEvent: reset it in OpEvent::Recycle()");
+
+void OpEvent::Recycle() {
+  static const OpEventValues kDefault;  // copied, not built field by field
+  static_cast<OpEventValues&>(*this) = kDefault;
+  proc = Process();
+  path.reset();
+  path2.reset();
+  xattr_name.reset();
+  xattr_value.reset();
+  text.reset();
+  fstype.reset();
+  groups_before.reset();
+  groups_after.reset();
+  call.reset();  // its strings keep their buffers for the next call's
+  ai.reset();
+}
+
 absl::string_view HookName(Hook h) {
   switch (h) {
     case Hook::kSyscall:
@@ -310,6 +338,8 @@ absl::Status DecodeOpEventInto(absl::Span<const uint8_t> record, const DecodeOpt
   const bool io_uring = raw.flags & PS_OF_IO_URING;
   const bool compat = raw.flags & PS_OF_COMPAT;
   const Hook hook = static_cast<Hook>(raw.hook);
+
+  ev.Recycle();  // whatever it held: a default event, its buffers kept
 
   ev.ktime_ns = raw.hdr.ktime;
   ev.coalesce_id = raw.coalesce_id;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
+#include "common/kept.h"
 #include "common/syscall_table.h"
 
 namespace permsentry {
@@ -150,13 +151,13 @@ struct ObjectId {
 // table (or the io_uring table). Absent on the rich backend.
 struct CallArgs {
   std::array<uint64_t, 6> args{};
-  int64_t ret = 0;                  // raw return value (io_uring: 0)
-  std::optional<std::string> path;  // bytes as given; may hold any byte but NUL
-  bool path_fault = false;          // the call takes a path that could not be read
+  int64_t ret = 0;          // raw return value (io_uring: 0)
+  OptionalString path;      // bytes as given; may hold any byte but NUL
+  bool path_fault = false;  // the call takes a path that could not be read
   // The path in the caller's memory was rewritten during the call (another
   // thread): `path` may name a decoy, not what the kernel acted on.
   bool path_changed = false;
-  std::optional<std::string> path2;  // rename/link/symlink: the new name
+  OptionalString path2;  // rename/link/symlink: the new name
   bool path2_fault = false;
   std::optional<int> fd;
   std::optional<int> dirfd;
@@ -179,8 +180,9 @@ struct RepeatsEvent {
   bool final = false;  // the kernel forgot the record: no more repeats of it
 };
 
-// One operation, whichever backend and hook saw it.
-struct OpEvent {
+// An operation's plain values (an OpEvent's fields that own no memory), kept
+// apart so that an event is reset for the next record with one copy.
+struct OpEventValues {
   uint64_t ktime_ns = 0;  // CLOCK_BOOTTIME
   absl::Time time;        // wall clock of ktime_ns
   // Non-zero: the kernel counts identical repeats of this record (see
@@ -190,7 +192,6 @@ struct OpEvent {
   // the first and the last at these times (`time` is the last's).
   uint64_t repeats = 0;
   absl::Time repeats_first, repeats_last;
-  Process proc;
   Op op = Op::kMode;
   Hook hook = Hook::kSyscall;
   absl::string_view action;  // event.action (static text)
@@ -209,15 +210,14 @@ struct OpEvent {
   bool success() const { return result != Result::kError; }
   int error() const { return result == Result::kError ? errno_value : 0; }
 
-  // The object, its kernel-resolved path (see path_flags), and for a rename or
-  // link the destination's.
+  // The object; its kernel-resolved path (OpEvent::path) is described by
+  // path_flags, and for a rename or link the destination's (path2) by
+  // path2_flags.
   std::optional<ObjectId> object;
-  std::optional<std::string> path;
   uint16_t path_flags = 0;  // PS_PATH_*
   // Leading bytes of the path that are the caller's root, when that is not
   // the host's (a chroot): the rest is the caller's own view.
   uint16_t path_root_len = 0;
-  std::optional<std::string> path2;
   uint16_t path2_flags = 0;
   uint16_t path2_root_len = 0;
   std::optional<InodeState> inode_before;
@@ -230,20 +230,13 @@ struct OpEvent {
   std::optional<uint32_t> rdev;   // mknod: the device number
   std::optional<uint32_t> open_flags;
   std::optional<uint32_t> xattr_flags;  // XATTR_CREATE / XATTR_REPLACE
-  std::optional<std::string> xattr_name;
   bool xattr_name_fault = false;
-  std::optional<std::string> xattr_value;  // bytes captured (bounded)
-  uint32_t xattr_value_size = 0;           // the value's whole size
+  uint32_t xattr_value_size = 0;  // the xattr value's whole size
   bool xattr_value_fault = false;
   bool xattr_user_copy = false;         // name/value read from the caller, not the kernel's copy
-  std::optional<std::string> text;      // symlink target, mount source, exec'd binary
-  std::optional<std::string> fstype;    // mounts: the file system type
   std::optional<uint32_t> mount_flags;  // mounts: MS_*, MOVE_MOUNT_* or MNT_* flags
   std::optional<Creds> creds_before;
   std::optional<Creds> creds_after;
-  // Supplementary groups a credential change set: the list after it, and the
-  // one before when known (rich backend; the tracepoint backend has the after).
-  std::optional<std::vector<uint32_t>> groups_before, groups_after;
 
   // Set when a watched credential file is involved.
   std::optional<WatchMatch> watch;
@@ -251,14 +244,32 @@ struct OpEvent {
   // From the kernel's process table at the time of the call.
   uint32_t proc_flags = 0;  // PS_PF_*
   ProcKey ai_session;       // root of the caller's AI session; empty: none
+};
+
+// One operation, whichever backend and hook saw it.
+struct OpEvent : OpEventValues {
+  Process proc;
+  OptionalString path;   // the object's kernel-resolved path (see path_flags)
+  OptionalString path2;  // a rename's or link's destination (see path2_flags)
+  OptionalString xattr_name;
+  OptionalString xattr_value;  // bytes captured (bounded; see xattr_value_size)
+  OptionalString text;         // symlink target, mount source, exec'd binary
+  OptionalString fstype;       // mounts: the file system type
+  // Supplementary groups a credential change set: the list after it, and the
+  // one before when known (rich backend; the tracepoint backend has the after).
+  std::optional<std::vector<uint32_t>> groups_before, groups_after;
 
   // The call as made (tracepoint backend only).
-  std::optional<CallArgs> call;
+  Kept<CallArgs> call;
 
   // Filled by the attribute stage before rendering (shared: every event of a
   // process between two changes of the process table has the same one).
   // Null renders as "none".
   std::shared_ptr<const Attribution> ai;
+
+  // A default event again (the pipeline decodes every record into one event):
+  // the values in one copy, the strings emptied with their buffers kept.
+  void Recycle();
 };
 
 }  // namespace permsentry

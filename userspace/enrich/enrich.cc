@@ -265,7 +265,7 @@ void AppendSummary(std::string* out, const OpEvent& ev, const Enriched& en,
     case Op::kLink:
     case Op::kSymlink: {
       // source -> destination, whichever side is watched.
-      const std::optional<std::string> other = OtherSidePath(ev);
+      const OptionalString& other = OtherSidePath(ev);
       const std::string here = en.path ? en.path->path : std::string("?");
       const bool dest = WatchedOnDestination(ev) || ev.op == Op::kSymlink;
       const std::string from =

@@ -111,8 +111,8 @@ void SetRoot(absl::string_view root, ResolvedPath& r) {
 
 // A kernel-resolved path: the object's own (rich backend: always; tracepoint
 // backend: fd-named or found by its dcache lookup).
-bool KernelPath(const OpEvent& ev, const std::optional<std::string>& path, uint16_t f,
-                uint16_t root_len, ResolvedPath& r) {
+bool KernelPath(const OpEvent& ev, const OptionalString& path, uint16_t f, uint16_t root_len,
+                ResolvedPath& r) {
   Caveats(f, r);
   if (!path) return false;  // bad fd: nothing to name
   r.path.assign(*path);     // the kernel's own walk: already canonical
@@ -159,7 +159,7 @@ bool ResolveEventPathInto(const OpEvent& ev, ResolvedPath& r) {
   const uint16_t f = ev.path_flags;
   if (f & PS_PATH_OBJECT) return KernelPath(ev, ev.path, f, ev.path_root_len, r);
   const CallArgs& c = *ev.call;
-  const std::optional<std::string>& named = second ? c.path2 : c.path;
+  const OptionalString& named = second ? c.path2 : c.path;
   Caveats(f, r);
   const absl::string_view root =
       ev.path ? absl::string_view(*ev.path).substr(0, ev.path_root_len) : absl::string_view();
@@ -199,11 +199,10 @@ bool ResolveEventPathInto(const OpEvent& ev, ResolvedPath& r) {
   return true;
 }
 
-std::optional<std::string> OtherSidePath(const OpEvent& ev) {
+const OptionalString& OtherSidePath(const OpEvent& ev) {
   const bool second = WatchedOnDestination(ev);
   if (!ev.call) return second ? ev.path : ev.path2;
-  const std::optional<std::string>& other = second ? ev.call->path : ev.call->path2;
-  return other;
+  return second ? ev.call->path : ev.call->path2;
 }
 
 SymlinkChecker::SymlinkChecker() {

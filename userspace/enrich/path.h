@@ -64,7 +64,7 @@ bool WatchedOnDestination(const OpEvent& ev);
 
 // A rename's or link's other side (the one ResolveEventPath does not name): the
 // kernel's path (rich backend) or the argument as given (tracepoint backend).
-std::optional<std::string> OtherSidePath(const OpEvent& ev);
+const OptionalString& OtherSidePath(const OpEvent& ev);
 
 // Whether the call followed a symlink in its last component: a path-based call
 // without nofollow semantics whose path is a symlink now. The kernel does not

@@ -113,7 +113,7 @@ RecordOutcome Pipeline::OnRecord(absl::Span<const uint8_t> record) {
     return out;
   }
   const ScratchScope scratch(*this);
-  OpEvent ev;
+  OpEvent& ev = scratch->ev;
   if (absl::Status s = DecodeOpEventInto(record, decode_options_, ev); !s.ok())
     return undecodable(s);
   ++counters_.events;

@@ -674,7 +674,7 @@ absl::string_view JsonRenderer::RenderLineInto(std::string* out, size_t at, cons
   }
   if (ev.op == Op::kRename || ev.op == Op::kLink) {
     // Both names: the watched side is file.path.
-    const std::optional<std::string> other = OtherSidePath(ev);
+    const OptionalString& other = OtherSidePath(ev);
     const std::string* here = ShownPath(ev, en);
     const bool dest = WatchedOnDestination(ev);
     const std::string* from = dest ? (other ? &*other : nullptr) : here;
