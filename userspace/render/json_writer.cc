@@ -30,7 +30,12 @@ constexpr std::array<char, 256> kEscape = MakeEscapes();
 
 }  // namespace
 
-void JsonWriter::Grow(size_t n) { out_->resize(std::max(out_->size() * 2, used_ + n + 64)); }
+void JsonWriter::Grow(size_t n) {
+  const size_t used = static_cast<size_t>(cur_ - out_->data());
+  out_->resize(std::max(out_->size() * 2, used + n + 64));
+  cur_ = out_->data() + used;
+  end_ = out_->data() + out_->size();
+}
 
 void JsonWriter::HexMember(absl::string_view k, absl::string_view bytes) {
   static constexpr char kDigits[] = "0123456789abcdef";

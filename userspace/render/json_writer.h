@@ -50,11 +50,14 @@ class JsonWriter {
   // kept at their size between uses (no clearing, no zeroing per line); view()
   // is the text written. Bytes before `start` are left as they are (a line
   // rendered straight onto the end of an output buffer).
-  explicit JsonWriter(std::string* out, size_t start = 0) : out_(out), start_(start), used_(start) {
+  explicit JsonWriter(std::string* out, size_t start = 0) : out_(out), start_(start) {
     if (out->size() < start + 256) out->resize(start + 256);
+    cur_ = out->data() + start;
+    end_ = out->data() + out->size();
   }
   absl::string_view view() const {
-    return absl::string_view(out_->data() + start_, used_ - start_);
+    const char* begin = out_->data() + start_;
+    return absl::string_view(begin, static_cast<size_t>(cur_ - begin));
   }
   // Ends the text with a newline; the line, newline included.
   absl::string_view Line() {
@@ -73,15 +76,8 @@ class JsonWriter {
   // A member name. Names are the program's own ASCII identifiers: copied
   // without an escaping pass.
   PS_JSON_INLINE void Key(absl::string_view k) {
-    char* p = Room(k.size() + 4);
-    p = Separator(p);
-    *p++ = '"';
-    CopyShort(p, k.data(), k.size());
-    p += k.size();
-    *p++ = '"';
-    *p++ = ':';
-    Advance(p);
-    after_key_ = true;
+    Advance(MemberKey(Room(k.size() + 4), k));
+    comma_ = false;  // the value follows its key directly
   }
   // A whole member in one reservation: "k":"v" for a value with nothing to
   // escape (see CleanString), "k":"123" (NumberString), "k":123, "k":true.
@@ -154,9 +150,9 @@ class JsonWriter {
  private:
   // At least n writable bytes at the end; returns where writing goes.
   PS_JSON_INLINE char* Room(size_t n) {
-    if (used_ + n + 1 > out_->size()) [[unlikely]]
+    if (static_cast<size_t>(end_ - cur_) < n + 1) [[unlikely]]
       Grow(n);
-    return out_->data() + used_;
+    return cur_;
   }
   void Grow(size_t n);
   // Separator, then "k": (room for it reserved).
@@ -174,30 +170,29 @@ class JsonWriter {
     CopyShort(p, raw.data(), raw.size());
     Advance(p + raw.size());
   }
-  PS_JSON_INLINE void Advance(char* p) { used_ = static_cast<size_t>(p - out_->data()); }
+  PS_JSON_INLINE void Advance(char* p) { cur_ = p; }
   // A comma before every element but a container's first, none after a key.
+  // One flag is state enough: a container's first element follows its
+  // opening, a value follows its key, anything else follows an element (a
+  // closed container is one). Written without a branch: the comma is stored
+  // always and kept or overwritten.
   PS_JSON_INLINE char* Separator(char* p) {
-    if (after_key_) {
-      after_key_ = false;
-      return p;
-    }
-    const uint64_t bit = uint64_t{1} << (depth_ & 63);
-    if (started_ & bit) *p++ = ',';
-    started_ |= bit;
+    *p = ',';
+    p += comma_;
+    comma_ = true;
     return p;
   }
   PS_JSON_INLINE void Open(char c) {
     char* p = Separator(Room(2));
     *p++ = c;
     Advance(p);
-    ++depth_;
-    started_ &= ~(uint64_t{1} << (depth_ & 63));
+    comma_ = false;
   }
   PS_JSON_INLINE void Close(char c) {
     char* p = Room(1);
     *p++ = c;
     Advance(p);
-    --depth_;
+    comma_ = true;
   }
   PS_JSON_INLINE void Raw(absl::string_view v) {
     char* p = Separator(Room(v.size() + 1));
@@ -212,11 +207,10 @@ class JsonWriter {
   void Quoted(absl::string_view s);
 
   std::string* out_;
-  size_t start_ = 0;      // where this writer's text begins in *out_
-  size_t used_ = 0;       // end of the text in *out_; the rest is room
-  uint64_t started_ = 0;  // bit d: the container at depth d has an element
-  int depth_ = 0;
-  bool after_key_ = false;
+  size_t start_ = 0;     // where this writer's text begins in *out_
+  char* cur_ = nullptr;  // the end of the text in *out_
+  char* end_ = nullptr;  // the end of *out_: [cur_, end_) is room
+  bool comma_ = false;   // the next element needs a comma before it
 };
 
 }  // namespace permsentry
