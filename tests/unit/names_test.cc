@@ -26,9 +26,11 @@ TEST(EscapeForText, ControlAndInvalid) {
 
 // The word-at-a-time checks agree with the byte-by-byte definitions, for every
 // byte at every position of strings around the word size.
+// Lengths up to 40: one padded block, whole blocks, and an overlapping last
+// block after one and after two.
 TEST(ByteChecks, AgreeWithTheirDefinitions) {
   const auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '\\' && c != '"'; };
-  for (size_t len = 1; len <= 19; ++len) {
+  for (size_t len = 1; len <= 40; ++len) {
     for (size_t at = 0; at < len; ++at) {
       for (int b = 0; b < 256; ++b) {
         std::string s(len, 'x');

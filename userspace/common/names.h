@@ -7,6 +7,10 @@
 #include <cstring>
 #include <optional>
 #include <string>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include "absl/strings/string_view.h"
 
 #include "absl/container/flat_hash_map.h"
@@ -30,10 +34,44 @@ struct EscapedBytes {
 };
 EscapedBytes EscapeBytes(absl::string_view bytes);
 
+// The bytes of `s` in 16-byte blocks, the last one overlapping the one before
+// (or, for a string shorter than 16, padded with `pad`): for the checks below,
+// which must not read past the string and do not care what is seen twice.
+#define PS_NAMES_INLINE inline __attribute__((always_inline))
+
+#if defined(__SSE2__)
+template <typename BlockOk>
+PS_NAMES_INLINE bool EveryBlock(absl::string_view s, char pad, BlockOk ok) {
+  const char* p = s.data();
+  const size_t n = s.size();
+  if (n < 16) {
+    alignas(16) char b[16];
+    std::memset(b, pad, sizeof(b));
+    // Inline copies (two overlapping words) rather than a call for a few bytes.
+    if (n >= 8) {
+      std::memcpy(b, p, 8);
+      std::memcpy(b + n - 8, p + n - 8, 8);
+    } else if (n >= 4) {
+      std::memcpy(b, p, 4);
+      std::memcpy(b + n - 4, p + n - 4, 4);
+    } else {
+      for (size_t i = 0; i < n; ++i) b[i] = p[i];
+    }
+    return ok(_mm_load_si128(reinterpret_cast<const __m128i*>(b)));
+  }
+  for (size_t i = 0; i + 16 <= n; i += 16)
+    if (!ok(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)))) return false;
+  return ok(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + n - 16)));
+}
+#endif
+
 // Whether every byte is ASCII (below 0x80): such bytes are valid UTF-8, and
-// EscapeBytes would return them unchanged. Eight bytes at a time: nearly every
-// name and path the sensor renders is ASCII.
+// EscapeBytes would return them unchanged. Sixteen bytes at a time: nearly
+// every name and path the sensor renders is ASCII.
 inline bool IsAscii(absl::string_view s) {
+#if defined(__SSE2__)
+  return EveryBlock(s, 'a', [](__m128i v) { return _mm_movemask_epi8(v) == 0; });
+#else
   const char* p = s.data();
   size_t n = s.size();
   uint64_t any = 0;
@@ -44,11 +82,23 @@ inline bool IsAscii(absl::string_view s) {
   }
   for (; n > 0; ++p, --n) any |= static_cast<unsigned char>(*p);
   return (any & 0x8080808080808080ULL) == 0;
+#endif
 }
 
 // Whether EscapeForText leaves `s` as it is: printable ASCII, no backslash, no
 // double quote.
 inline bool IsPlainText(absl::string_view s) {
+#if defined(__SSE2__)
+  return EveryBlock(s, 'a', [](__m128i v) {
+    // Signed bytes: 0x80 and above are negative, so one range test is
+    // 0x20..0x7e; then neither '"' nor '\\'.
+    const __m128i printable = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x1f)),
+                                            _mm_cmplt_epi8(v, _mm_set1_epi8(0x7f)));
+    const __m128i special =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    return _mm_movemask_epi8(_mm_andnot_si128(special, printable)) == 0xffff;
+  });
+#else
   constexpr uint64_t kOnes = 0x0101010101010101ULL, kHigh = 0x8080808080808080ULL;
   const auto zero_byte = [](uint64_t v) { return (v - kOnes) & ~v & kHigh; };
   const auto bad = [&](uint64_t w) {
@@ -67,6 +117,7 @@ inline bool IsPlainText(absl::string_view s) {
   uint64_t w = 0x6161616161616161ULL;  // 'a': plain padding
   std::memcpy(&w, p, n);
   return bad(w) == 0;
+#endif
 }
 
 // EscapeForText(bytes), appended to *out.
