@@ -24,10 +24,9 @@ TEST(EscapeForText, ControlAndInvalid) {
   EXPECT_EQ(EscapeForText("caf\xc3\xa9"), "caf\xc3\xa9");
 }
 
-// The word-at-a-time checks agree with the byte-by-byte definitions, for every
-// byte at every position of strings around the word size.
-// Lengths up to 40: one padded block, whole blocks, and an overlapping last
-// block after one and after two.
+// The block-at-a-time checks agree with the byte-by-byte definitions, for
+// every byte at every position of strings up to 40 bytes: one padded block,
+// whole blocks, and an overlapping last block after one and after two.
 TEST(ByteChecks, AgreeWithTheirDefinitions) {
   const auto plain = [](unsigned char c) { return c >= 0x20 && c < 0x7f && c != '\\' && c != '"'; };
   for (size_t len = 1; len <= 40; ++len) {
