@@ -80,4 +80,12 @@ TEST(Actions, IndexOfEveryActionAndNoOther) {
     EXPECT_GE(permsentry::ActionIndex(a), 0) << a;
   EXPECT_EQ(permsentry::ActionIndex(""), -1);
   EXPECT_EQ(permsentry::ActionIndex("unknown"), -1);
+  // By address, for the table's static text: the same answers, first seen
+  // and remembered.
+  for (int round = 0; round < 2; ++round)
+    for (const auto& list : {permsentry::AllSyscalls(), permsentry::AllIoUringOps()})
+      for (const permsentry::SyscallInfo& s : list)
+        EXPECT_EQ(permsentry::StaticActionIndex(s.action), permsentry::ActionIndex(s.action))
+            << s.name;
+  EXPECT_EQ(permsentry::StaticActionIndex("no_such_action"), -1);
 }

@@ -67,4 +67,19 @@ int ActionIndex(absl::string_view action) {
   return Actions()[static_cast<size_t>(i)] == action ? i : -1;
 }
 
+int StaticActionIndex(absl::string_view action) {
+  // Static text stays at its address for the life of the process, so the
+  // address (and length) identify it. Per thread: no locking.
+  struct Seen {
+    const char* data = nullptr;
+    size_t size = 0;
+    int index = -1;
+  };
+  thread_local std::array<Seen, 64> seen;
+  Seen& s = seen[(reinterpret_cast<uintptr_t>(action.data()) >> 2) & 63];
+  if (s.data != action.data() || s.size != action.size() || s.data == nullptr)
+    s = Seen{action.data(), action.size(), ActionIndex(action)};
+  return s.index;
+}
+
 }  // namespace permsentry

@@ -18,6 +18,10 @@ const std::vector<std::string>& Actions();
 // Index of an event.action among Actions(), or -1. A table lookup by length
 // and two bytes, then one comparison: cheap enough for every event.
 int ActionIndex(absl::string_view action);
+// The same for an action that is static text (the decoder's: a literal, or a
+// syscall table entry's), remembered by its address: no comparison of text
+// once an action has been seen.
+int StaticActionIndex(absl::string_view action);
 
 }  // namespace permsentry
 

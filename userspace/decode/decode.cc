@@ -344,19 +344,21 @@ absl::Status DecodeOpEventInto(absl::Span<const uint8_t> record, const DecodeOpt
   ev.ktime_ns = raw.hdr.ktime;
   ev.coalesce_id = raw.coalesce_id;
   ev.time = absl::FromUnixNanos(static_cast<int64_t>(raw.hdr.ktime) + options.boot_to_realtime_ns);
-  ev.proc = Process{.pid = raw.proc.pid,
-                    .tid = raw.proc.tid,
-                    .ppid = raw.proc.ppid,
-                    .uid = raw.proc.uid,
-                    .euid = raw.proc.euid,
-                    .gid = raw.proc.gid,
-                    .egid = raw.proc.egid,
-                    .loginuid = raw.proc.loginuid,
-                    .sessionid = raw.proc.sessionid,
-                    .start_time_ns = raw.proc.start_time,
-                    .cgroup_id = raw.proc.cgroup_id,
-                    .tty = raw.proc.tty,
-                    .comm = CommString(raw.proc.comm)};
+  // Field by field into the event's own (its comm keeps its buffer).
+  Process& pr = ev.proc;
+  pr.pid = raw.proc.pid;
+  pr.tid = raw.proc.tid;
+  pr.ppid = raw.proc.ppid;
+  pr.uid = raw.proc.uid;
+  pr.euid = raw.proc.euid;
+  pr.gid = raw.proc.gid;
+  pr.egid = raw.proc.egid;
+  pr.loginuid = raw.proc.loginuid;
+  pr.sessionid = raw.proc.sessionid;
+  pr.start_time_ns = raw.proc.start_time;
+  pr.cgroup_id = raw.proc.cgroup_id;
+  pr.tty = raw.proc.tty;
+  pr.comm.assign(raw.proc.comm, strnlen(raw.proc.comm, PS_COMM_LEN));
   ev.op = *op;
   ev.hook = hook;
   ev.result = static_cast<Result>(raw.result);
@@ -385,7 +387,7 @@ absl::Status DecodeOpEventInto(absl::Span<const uint8_t> record, const DecodeOpt
   // A child made in a new user namespace (clone, clone3): the fork is the change.
   ev.action = hook == Hook::kFork ? absl::string_view("clone")
                                   : ActionOf(ev.op, ev.sc, ev.watch.has_value());
-  ev.action_index = ActionIndex(ev.action);
+  ev.action_index = StaticActionIndex(ev.action);
 
   if (raw.flags & PS_OF_OBJECT)
     ev.object = ObjectId{.ino = raw.obj.ino, .dev = raw.obj.dev, .mode = raw.obj.mode};
