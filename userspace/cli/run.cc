@@ -1,5 +1,6 @@
 // `permsentry run`: its flags and signals; the daemon module does the rest.
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 
 #include <csignal>
@@ -82,6 +83,11 @@ struct RunOptions {
 }  // namespace
 
 int RunCommand(int argc, char** argv) {
+  // Blocks of 256 KiB and more (a storm's stdout backlog as a slow reader
+  // lets it grow) are mapped on their own and given back when freed. glibc
+  // otherwise raises this threshold to the largest block freed so far, and
+  // the grown buffer's earlier copies stay resident in the heap after it.
+  mallopt(M_MMAP_THRESHOLD, 256 << 10);
   static const option kLong[] = {
       {"config", required_argument, nullptr, 'c'},
       {"format", required_argument, nullptr, 'f'},

@@ -9,6 +9,11 @@
 
 namespace permsentry {
 
+// Bytes past the end made writable at a time. The string's capacity grows
+// geometrically by itself; its size (the bytes touched, and so resident)
+// grows only as lines need it.
+constexpr size_t kRoom = 64u << 10;
+
 StdoutWriter::StdoutWriter(int fd, size_t limit) : fd_(fd), limit_(limit) {
   struct stat st;
   // Only pipes and sockets: a terminal has no non-waiting writes, and a
@@ -22,8 +27,7 @@ void StdoutWriter::Append(absl::string_view line, bool alert) {
     return;
   }
   Buffer& b = alert ? alerts_ : events_;
-  if (b.data.size() < b.end + line.size())
-    b.data.resize(std::max(2 * b.data.size(), b.end + line.size()));
+  if (b.data.size() < b.end + line.size()) b.data.resize(b.end + line.size() + kRoom);
   std::memcpy(b.data.data() + b.end, line.data(), line.size());
   b.end += line.size();
 }
@@ -56,8 +60,10 @@ bool StdoutWriter::WriteOut(Buffer& buf, size_t end) {
   if (buf.off == buf.end) {
     buf.off = buf.end = 0;  // the bytes stay: room for the next lines
     if (partial_ == &buf) partial_ = nullptr;
-  } else if (buf.off > (4u << 20)) {
-    // Now and then, not on every partial write.
+  } else if (buf.off >= (256u << 10) && buf.off >= buf.end - buf.off) {
+    // The written part to the front, once it is as large as what waits (so a
+    // byte is moved at most about once): a reader that stays behind costs
+    // room for what waits, not for all that went by since it last caught up.
     std::memmove(buf.data.data(), buf.data.data() + buf.off, buf.end - buf.off);
     buf.end -= buf.off;
     buf.off = 0;

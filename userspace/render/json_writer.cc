@@ -32,7 +32,10 @@ constexpr std::array<char, 256> kEscape = MakeEscapes();
 
 void JsonWriter::Grow(size_t n) {
   const size_t used = static_cast<size_t>(cur_ - out_->data());
-  out_->resize(std::max(out_->size() * 2, used + n + 64));
+  // Room for this value and the rest of a line, not double: the string's
+  // capacity grows geometrically by itself, and bytes made part of its size
+  // are written (zeroed) and stay resident.
+  out_->resize(used + n + (4u << 10));
   cur_ = out_->data() + used;
   end_ = out_->data() + out_->size();
 }
