@@ -677,7 +677,7 @@ __attribute__((noinline)) void ReplayRecords(permsentry::Pipeline& pipeline,
   (void)out.Flush();
 }
 
-int Replay(const std::string& file, const std::string& out_file) {
+int Replay(const std::string& file, const std::string& out_file, bool with_tail) {
   std::ifstream in(file, std::ios::binary);
   if (!in) Die("cannot read " + file);
   std::vector<std::vector<uint8_t>> records;
@@ -696,7 +696,21 @@ int Replay(const std::string& file, const std::string& out_file) {
                           : open(out_file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (devnull < 0) Die("cannot write " + (out_file.empty() ? std::string("/dev/null") : out_file));
   permsentry::StdoutWriter out(devnull);
-  permsentry::Pipeline pipeline(&out, nullptr, nullptr, "benchhost",
+  // --replay-tail: with the tail server's backlog too, as `permsentry run`
+  // keeps one by default (its socket in a directory of its own; no client).
+  char tail_dir[] = "/tmp/permsentry-replay-XXXXXX";
+  std::unique_ptr<permsentry::TailServer> tail;
+  if (with_tail) {
+    if (mkdtemp(tail_dir) == nullptr) Die("mkdtemp failed");
+    permsentry::TailServerOptions tail_options = permsentry::Config().tail;
+    tail_options.socket_path = std::string(tail_dir) + "/tail.sock";
+    std::string note;
+    absl::StatusOr<std::unique_ptr<permsentry::TailServer>> t =
+        permsentry::TailServer::Listen(tail_options, &note);
+    if (!t.ok()) Die("tail server: " + std::string(t.status().message()));
+    tail = *std::move(t);
+  }
+  permsentry::Pipeline pipeline(&out, tail.get(), nullptr, "benchhost",
                                 out_file.empty() ? permsentry::BootToRealtimeOffsetNs() : 0);
   pipeline.SetRules(std::make_shared<const permsentry::RuleSet>(permsentry::Config().rules));
   pipeline.SetWatchList(
@@ -706,6 +720,10 @@ int Replay(const std::string& file, const std::string& out_file) {
   std::printf("replayed %zu records: %zu operations, %llu alerts\n", r.records, r.operations,
               static_cast<unsigned long long>(r.alerts));
   close(devnull);
+  if (tail != nullptr) {
+    tail.reset();
+    rmdir(tail_dir);
+  }
   return 0;
 }
 
@@ -717,10 +735,15 @@ struct InstructionCount {
   double per_operation = 0;
 };
 
+InstructionCount Callgrind(const std::string& self, const std::string& records, bool tail,
+                           const std::string& what);
+
 // Records a workload with the sensor (coalescing off: one record per call),
-// then counts the replay's instructions with callgrind.
-InstructionCount CountInstructions(const Options& o, const std::string& self, bool alerts) {
-  InstructionCount c{.what = alerts ? "alert" : "plain event"};
+// then counts the replay's instructions with callgrind: the pipeline to stdout,
+// and again with the tail server's backlog (what `permsentry run` does by
+// default).
+std::vector<InstructionCount> CountInstructions(const Options& o, const std::string& self,
+                                                bool alerts) {
   char tmpl[] = "/var/tmp/permsentry-insns-XXXXXX";
   if (mkdtemp(tmpl) == nullptr) Die("mkdtemp failed");
   const std::string dir = tmpl, records = dir + "/records", config = dir + "/permsentry.yaml";
@@ -742,15 +765,27 @@ InstructionCount CountInstructions(const Options& o, const std::string& self, bo
     }
     sensor.Stop();
   }
-  const std::string out =
-      Run("valgrind --tool=callgrind --callgrind-out-file=/dev/null "
-          "'--toggle-collect=*ReplayRecords*' '" +
-          self + "' --replay '" + records + "' 2>&1");
+  std::vector<InstructionCount> counts;
+  for (const bool tail : {false, true}) {
+    const std::string what = alerts ? "alert" : "plain event";
+    counts.push_back(Callgrind(self, records, tail, tail ? what + " + tail" : what));
+  }
   if (!o.keep_records.empty()) {
     const std::string kept = o.keep_records + (alerts ? "/alert.records" : "/plain.records");
     if (std::rename(records.c_str(), kept.c_str()) != 0) Die("cannot keep records as " + kept);
   }
   std::system(("rm -rf '" + dir + "'").c_str());
+  return counts;
+}
+
+// The replay of `records` under callgrind, counted.
+InstructionCount Callgrind(const std::string& self, const std::string& records, bool tail,
+                           const std::string& what) {
+  InstructionCount c{.what = what};
+  const std::string out =
+      Run("valgrind --tool=callgrind --callgrind-out-file=/dev/null "
+          "'--toggle-collect=*ReplayRecords*' '" +
+          self + "' --replay '" + records + "'" + (tail ? " --replay-tail" : "") + " 2>&1");
   unsigned long long insns = 0, ops = 0, al = 0;
   size_t recs = 0;
   const size_t at = out.find("Collected : ");
@@ -774,10 +809,10 @@ void PrintInstructions(const std::vector<InstructionCount>& insns) {
   std::printf(
       "\npipeline instructions (callgrind, replay of recorded records: decode, attribute, "
       "enrich, rules, render, write)\n");
-  std::printf("%-12s %10s %12s %10s %16s %12s\n", "kind", "records", "operations", "alerts",
+  std::printf("%-18s %10s %12s %10s %16s %12s\n", "kind", "records", "operations", "alerts",
               "instructions", "per record");
   for (const InstructionCount& c : insns) {
-    std::printf("%-12s %10zu %12zu %10llu %16llu %12.0f\n", c.what.c_str(), c.records, c.operations,
+    std::printf("%-18s %10zu %12zu %10llu %16llu %12.0f\n", c.what.c_str(), c.records, c.operations,
                 static_cast<unsigned long long>(c.alerts),
                 static_cast<unsigned long long>(c.instructions), c.per_operation);
   }
@@ -977,7 +1012,7 @@ void Usage() {
       "                        [--no-auditd] [--latency-probes N] [--latency-interval-us N]\n"
       "                        [--latency-only] [--storm-seconds N] [--no-instructions]\n"
       "                        [--keep-records DIR] [--instructions-only]\n"
-      "       permsentry_bench --replay RECORDS [--replay-out FILE]\n"
+      "       permsentry_bench --replay RECORDS [--replay-out FILE] [--replay-tail]\n"
       "Runs the permission, unrelated, writes and spawn workloads with no sensor, with\n"
       "permsentry (one leg per capture backend in --backends, e.g. tracepoint,rich;\n"
       "default: auto) and with auditd, and prints ns/op (median of N reps), ratios and\n"
@@ -992,6 +1027,8 @@ void Usage() {
       "permsentry_bench --replay DIR/plain.records. --instructions-only stops after\n"
       "the count. --replay-out FILE writes the replay's lines to FILE, with the boot\n"
       "clock as the epoch: the same records give the same bytes, build after build.\n"
+      "--replay-tail replays with the tail server's backlog as well (as `permsentry\n"
+      "run` keeps one by default); the count is given both ways.\n"
       "Needs root. auditd runs last; the kernel's audit state is restored after.");
 }
 
@@ -1000,6 +1037,7 @@ void Usage() {
 int main(int argc, char** argv) {
   Options o;
   std::string replay, replay_out;
+  bool replay_tail = false;
   static const option kLong[] = {{"sensor", required_argument, nullptr, 's'},
                                  {"backends", required_argument, nullptr, 'B'},
                                  {"reps", required_argument, nullptr, 'r'},
@@ -1017,6 +1055,7 @@ int main(int argc, char** argv) {
                                  {"keep-records", required_argument, nullptr, 'K'},
                                  {"instructions-only", no_argument, nullptr, 'i'},
                                  {"replay-out", required_argument, nullptr, 'R'},
+                                 {"replay-tail", no_argument, nullptr, 't'},
                                  {"help", no_argument, nullptr, 'h'},
                                  {nullptr, 0, nullptr, 0}};
   for (int c; (c = getopt_long(argc, argv, "h", kLong, nullptr)) != -1;) {
@@ -1074,6 +1113,9 @@ int main(int argc, char** argv) {
       case 'R':
         replay_out = optarg;
         break;
+      case 't':
+        replay_tail = true;
+        break;
       case 'K':
         o.keep_records = optarg;
         break;
@@ -1088,7 +1130,7 @@ int main(int argc, char** argv) {
         return 2;
     }
   }
-  if (!replay.empty()) return Replay(replay, replay_out);
+  if (!replay.empty()) return Replay(replay, replay_out, replay_tail);
   if (geteuid() != 0) Die("needs root (it loads the sensor and drives auditd)");
 
   // The pipeline's instructions per record, first (two short sensor runs).
@@ -1104,7 +1146,7 @@ int main(int argc, char** argv) {
       for (const bool alerts : {false, true}) {
         std::fprintf(stderr, "instructions per %s: recording, then replaying under callgrind\n",
                      alerts ? "alert" : "plain event");
-        insns.push_back(CountInstructions(o, self, alerts));
+        for (InstructionCount& c : CountInstructions(o, self, alerts)) insns.push_back(c);
       }
     }
   }

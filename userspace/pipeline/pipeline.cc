@@ -19,7 +19,7 @@ TailMeta MetaOf(const OpEvent& ev, const Enriched& en, const AlertInfo* alert) {
   m.alert = alert != nullptr && !alert->coalesced;
   if (alert != nullptr) m.severity = alert->severity;
   if (ev.ai) m.attribution = ev.ai->kind;
-  m.action = std::string(ev.action);
+  m.action = ev.action;
   if (const std::string* p = ShownPath(ev, en)) m.path = *p;
   m.time = ev.time;
   return m;
@@ -236,7 +236,7 @@ void Pipeline::Emit(const OpEvent& ev, const Enriched& en, const AlertInfo* aler
     line = json_.RenderLine(ev, en, alert);
   }
   std::shared_ptr<std::string> json;
-  if (tail_ != nullptr || to_sinks) json = std::make_shared<std::string>(line);
+  if (to_sinks) json = std::make_shared<std::string>(line);
   if (to_stdout) {
     if (stdout_.json) {
       out_->Commit(is_alert, line.size());
@@ -247,7 +247,7 @@ void Pipeline::Emit(const OpEvent& ev, const Enriched& en, const AlertInfo* aler
     // grow to the ring's size and fault in fresh pages every time.
     if (out_->size() >= kFlushBytes) (void)out_->Flush();
   }
-  if (tail_ != nullptr) tail_->Publish(json, MetaOf(ev, en, alert));
+  if (tail_ != nullptr) tail_->Publish(line, MetaOf(ev, en, alert));
   if (send) {
     ++counters_.alerts;
     ++counters_.alerts_by_rule[{alert->rule_id, alert->severity}];
@@ -315,7 +315,7 @@ void Pipeline::OnHealth(const HealthAlert& h) {
                .action = h.action,
                .path = {},
                .time = h.time};
-    tail_->Publish(json, m);
+    tail_->Publish(*json, m);
   }
   if (sinks_ != nullptr && !sinks_->empty()) {
     auto r = std::make_shared<AlertRecord>();

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -316,8 +317,8 @@ void TailServer::Start(Client& c) {
     for (auto it = backlog_.rbegin(); it != backlog_.rend(); ++it) {
       if (it->meta.time < from) break;
       if (!c.filter.Matches(it->meta)) continue;
-      if (bytes + it->line->size() > options_.client_buffer_bytes / 2) break;
-      bytes += it->line->size();
+      if (bytes + it->line.size() > options_.client_buffer_bytes / 2) break;
+      bytes += it->line.size();
       replay.push_back(&*it);
     }
   }
@@ -331,7 +332,8 @@ void TailServer::Start(Client& c) {
     w.Uint64(replay.size());
     w.EndObject();
   });
-  for (auto it = replay.rbegin(); it != replay.rend(); ++it) c.out += *(*it)->line;
+  for (auto it = replay.rbegin(); it != replay.rend(); ++it)
+    c.out.append((*it)->line.data(), (*it)->line.size());
   c.out += Control([&](Writer& w) {
     w.Key("backlog_end");
     w.Bool(true);
@@ -406,15 +408,63 @@ void TailServer::Service() {
   Flush();
 }
 
-void TailServer::Publish(const std::shared_ptr<const std::string>& line, const TailMeta& meta) {
-  backlog_.push_back(Kept{.line = line, .meta = meta});
-  backlog_bytes_ += backlog_.back().Bytes();
-  while (backlog_.size() > options_.backlog_events || backlog_bytes_ > options_.backlog_bytes) {
-    backlog_bytes_ -= backlog_.front().Bytes();
-    backlog_.pop_front();
+char* TailServer::BacklogRoom(size_t n) {
+  if (blocks_.empty() || blocks_.back().size - blocks_.back().used < n) {
+    Block b;
+    if (spare_.data != nullptr && spare_.size >= n) {
+      b = std::move(spare_);
+      spare_ = Block{};
+    } else {
+      // Not initialised: pages are touched (and resident) only as text goes in.
+      b.size = std::max(kBlockBytes, n);
+      b.data.reset(new char[b.size]);
+    }
+    b.used = 0;
+    backlog_bytes_ += b.size;
+    blocks_.push_back(std::move(b));
+  }
+  Block& b = blocks_.back();
+  char* at = b.data.get() + b.used;
+  b.used += n;
+  return at;
+}
+
+void TailServer::DropOldest() {
+  backlog_.pop_front();
+  backlog_bytes_ -= sizeof(Kept);
+  // Blocks before the oldest event's hold nothing any more.
+  const uint64_t keep_from =
+      backlog_.empty() ? first_block_ + blocks_.size() - 1 : backlog_.front().block;
+  while (first_block_ < keep_from && !blocks_.empty()) {
+    backlog_bytes_ -= blocks_.front().size;
+    spare_ = std::move(blocks_.front());
+    blocks_.pop_front();
+    ++first_block_;
+  }
+}
+
+void TailServer::Publish(absl::string_view line, const TailMeta& meta) {
+  if (options_.backlog_events > 0 && options_.backlog_bytes > 0) {
+    const size_t n = line.size() + meta.path.size() + meta.action.size();
+    char* at = BacklogRoom(n);
+    Kept k{.meta = meta, .block = first_block_ + blocks_.size() - 1};
+    std::memcpy(at, line.data(), line.size());
+    k.line = absl::string_view(at, line.size());
+    at += line.size();
+    std::memcpy(at, meta.path.data(), meta.path.size());
+    k.meta.path = absl::string_view(at, meta.path.size());
+    at += meta.path.size();
+    std::memcpy(at, meta.action.data(), meta.action.size());
+    k.meta.action = absl::string_view(at, meta.action.size());
+    backlog_.push_back(k);
+    backlog_bytes_ += sizeof(Kept);
+    for (size_t events = backlog_.size(); events > 1 && (events > options_.backlog_events ||
+                                                         backlog_bytes_ > options_.backlog_bytes);
+         --events)
+      DropOldest();
   }
   for (auto& [fd, c] : clients_) {
-    if (c.live && !c.closing && c.filter.Matches(meta)) Queue(c, *line);
+    if (c.live && !c.closing && c.filter.Matches(meta)) Queue(c, line);
   }
 }
 

@@ -27,12 +27,13 @@
 namespace permsentry {
 
 // What a tail filters on, for one line of the stream.
+// The text it views is the caller's, for the call it is passed to.
 struct TailMeta {
   bool alert = false;  // an alert (rules or sensor health), not a plain event
   Severity severity = Severity::kLow;
   Attribution::Kind attribution = Attribution::Kind::kNone;
-  std::string action;
-  std::string path;
+  absl::string_view action;
+  absl::string_view path;
   absl::Time time;
 };
 
@@ -60,9 +61,10 @@ struct TailServerOptions {
   std::string socket_path = "/run/permsentry/tail.sock";
   std::string group = "permsentry";  // besides root; no such group: root only
   size_t backlog_events = 10000;     // kept for --since
-  // What the backlog may hold in memory, each event counted with its line,
-  // its path and its bookkeeping: a storm of distinct events (1.2 KiB lines)
-  // stops at about 4,000 of them, so the sensor stays within 64 MiB.
+  // What the backlog may hold in memory: its blocks of text (each line with
+  // its path and action) and an entry per event. A storm of distinct events
+  // (1.2 KiB lines) stops at about 4,500 of them, so the sensor stays within
+  // 64 MiB.
   size_t backlog_bytes = 6u << 20;
   size_t client_buffer_bytes = 8u << 20;  // a client further behind is cut loose
   size_t max_clients = 64;
@@ -89,9 +91,12 @@ class TailServer {
   // more output, or hangs up: the caller waits on it and then calls Service().
   int epoll_fd() const { return epfd_; }
   void Service();
-  // One line of the stream (ends in '\n'). Queued to every client it matches;
-  // written by Flush().
-  void Publish(const std::shared_ptr<const std::string>& line, const TailMeta& meta);
+  // One line of the stream (ends in '\n'). Copied: into the backlog, and to
+  // every client it matches (written by Flush()).
+  void Publish(absl::string_view line, const TailMeta& meta);
+  // What the backlog holds: events, and bytes counted against backlog_bytes.
+  size_t backlog_events() const { return backlog_.size(); }
+  size_t backlog_bytes() const { return backlog_bytes_; }
   // Write what the clients can take now (never blocks).
   void Flush();
   TailServerStats Stats() const;
@@ -112,13 +117,25 @@ class TailServer {
     absl::Time closing_since = absl::InfiniteFuture();
     TailFilter filter;
   };
+  // The backlog: each event's text (line, path, action) appended to blocks of
+  // 256 KiB, dropped oldest block first. No allocation per event, and none of
+  // the heap a storm of kilobyte-sized lines, each freed in turn, would leave
+  // fragmented: memory is whole blocks, counted exactly.
   struct Kept {
-    std::shared_ptr<const std::string> line;
-    TailMeta meta;
-    // What it holds in memory: the line, the path and the allocations around
-    // them (the shared string, the deque's slot, the allocator's headers).
-    size_t Bytes() const { return line->size() + meta.path.size() + 256; }
+    TailMeta meta;           // its action and path views point into `block`
+    absl::string_view line;  // in `block`
+    uint64_t block = 0;      // sequence number of the block holding its text
   };
+  struct Block {
+    std::unique_ptr<char[]> data;
+    size_t size = 0;
+    size_t used = 0;
+  };
+  static constexpr size_t kBlockBytes = 256u << 10;
+  // Room for `n` bytes in the newest block (a new block when it is full).
+  char* BacklogRoom(size_t n);
+  // The oldest event out, and its block once no event is left in it.
+  void DropOldest();
 
   explicit TailServer(TailServerOptions o) : options_(std::move(o)) {}
   void Accept();
@@ -139,7 +156,10 @@ class TailServer {
   bool have_group_ = false;
   absl::flat_hash_map<int, Client> clients_;
   std::deque<Kept> backlog_;
-  size_t backlog_bytes_ = 0;
+  std::deque<Block> blocks_;  // oldest first; blocks_[i] has sequence first_block_ + i
+  uint64_t first_block_ = 0;
+  Block spare_;               // the last block dropped, for the next one
+  size_t backlog_bytes_ = 0;  // blocks' sizes + entries
   TailServerStats stats_;
 };
 
