@@ -45,6 +45,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -869,6 +870,22 @@ uint64_t BpfMapBytes(pid_t pid) {
   return total;
 }
 
+// CPU time (user + system) a process has used, in seconds.
+double CpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');  // the name may hold spaces
+  if (paren == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string f;
+  unsigned long long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::strtoull(f.c_str(), nullptr, 10);
+    if (i == 15) stime = std::strtoull(f.c_str(), nullptr, 10);
+  }
+  return static_cast<double>(utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 struct StormResult {
   int procs = 0;
   double seconds = 0;
@@ -879,6 +896,7 @@ struct StormResult {
   uint64_t rss_kb = 0, rss_max_kb = 0, map_bytes = 0;
   RssParts rss;  // at the end of the storm
   double ns_per_call = 0;
+  double sensor_cpu = 0;  // the sensor's CPU time over the storm's, in cores
   bool distinct = false;
 };
 
@@ -974,13 +992,17 @@ StormResult RunStorm(const Options& o, int procs, bool distinct = false) {
     close(p[1]);
     kids.push_back({pid, p[0]});
   }
-  // Steady state: the sensor's memory while the storm runs.
+  // Steady state: the sensor's memory while the storm runs, and the CPU its
+  // reader takes (one thread: what a second consumer core could share).
+  const double cpu0 = CpuSeconds(sensor.pid());
+  const int64_t cpu_t0 = NowNs();
   while (NowNs() < end) {
     usleep(500000);
     const uint64_t rss = RssKb(sensor.pid());
     r.rss_max_kb = std::max(r.rss_max_kb, rss);
     r.rss_kb = rss;
   }
+  r.sensor_cpu = (CpuSeconds(sensor.pid()) - cpu0) / (static_cast<double>(NowNs() - cpu_t0) / 1e9);
   r.map_bytes = BpfMapBytes(sensor.pid());
   r.rss = RssBreakdown(sensor.pid());
   double ns = 0;
@@ -1298,28 +1320,30 @@ int main(int argc, char** argv) {
     std::printf(
         "\nsustained storm: the permission workload without pause, default settings, every "
         "event on stdout (read)\n");
-    std::printf("%-9s %5s %5s %11s %9s %11s %11s %9s %8s %8s %8s %8s %8s\n", "storm", "procs",
+    std::printf("%-9s %5s %5s %11s %9s %11s %11s %9s %8s %8s %8s %8s %8s %6s\n", "storm", "procs",
                 "secs", "calls made", "events", "repeats", "delivered", "lost", "ns/call",
-                "RSS MiB", "rings", "own", "maps MiB");
+                "RSS MiB", "rings", "own", "maps MiB", "CPU");
     for (const StormResult& r : storms) {
       const uint64_t delivered = r.records + r.repeats;
       const bool bad = r.lost > 0 || delivered != r.made;
       std::printf(
-          "%-9s %5d %5.0f %11llu %9llu %11llu %11llu %9llu %8.0f %8.1f %8.1f %8.1f %8.1f%s\n",
+          "%-9s %5d %5.0f %11llu %9llu %11llu %11llu %9llu %8.0f %8.1f %8.1f %8.1f %8.1f "
+          "%5.0f%%%s\n",
           r.distinct ? "distinct" : "identical", r.procs, r.seconds,
           static_cast<unsigned long long>(r.made), static_cast<unsigned long long>(r.records),
           static_cast<unsigned long long>(r.repeats), static_cast<unsigned long long>(delivered),
           static_cast<unsigned long long>(r.lost), r.ns_per_call,
           static_cast<double>(r.rss.rss_kb) / 1024.0, static_cast<double>(r.rss.maps_kb) / 1024.0,
           static_cast<double>(r.rss.anon_kb) / 1024.0, static_cast<double>(r.map_bytes) / 1048576.0,
-          bad ? (r.distinct ? "  (lost: see below)" : "  FAIL") : "");
+          100.0 * r.sensor_cpu, bad ? (r.distinct ? "  (lost: see below)" : "  FAIL") : "");
       // The storm is the permission workload: it must lose nothing.
       if (bad && !r.distinct) status = 1;
     }
     std::printf(
         "RSS: the sensor's resident memory at the storm's end; rings: the part that is its BPF "
         "maps' mappings (the ring buffers, their data pages mapped twice; the same pages as "
-        "\"maps\"); own: its anonymous memory; maps: what its BPF maps hold in the kernel\n");
+        "\"maps\"); own: its anonymous memory; maps: what its BPF maps hold in the kernel; CPU: "
+        "the sensor's CPU time over the storm's (its one reader thread), in %% of one CPU\n");
     for (const StormResult& r : storms) {
       if (!r.distinct || (r.lost == 0 && r.records + r.repeats == r.made)) continue;
       std::printf(
