@@ -63,7 +63,7 @@ struct TailServerOptions {
   size_t backlog_events = 10000;     // kept for --since
   // What the backlog may hold in memory: its blocks of text (each line with
   // its path and action) and an entry per event. A storm of distinct events
-  // (1.2 KiB lines) stops at about 4,500 of them, so the sensor stays within
+  // (1.2 KiB lines) stops at about 4,600 of them, so the sensor stays within
   // 64 MiB.
   size_t backlog_bytes = 6u << 20;
   size_t client_buffer_bytes = 8u << 20;  // a client further behind is cut loose
