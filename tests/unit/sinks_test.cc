@@ -403,6 +403,9 @@ TEST(TailServerBacklog, BoundedByMemoryNewestKept) {
   absl::StatusOr<std::unique_ptr<TailServer>> srv = TailServer::Listen(o, &note);
   ASSERT_TRUE(srv.ok()) << srv.status();
   const absl::Time now = absl::Now();
+  // First a line with no action and no path (a health alert's): kept as well,
+  // then dropped as the oldest.
+  (*srv)->Publish("{\"health\":1}\n", TailMeta{.alert = true, .time = now});
   for (int i = 0; i < 10000; ++i) {
     (*srv)->Publish(Line(i), TailMeta{.action = "chmod", .path = "/tmp/storm/m1", .time = now});
   }

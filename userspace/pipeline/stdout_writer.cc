@@ -22,6 +22,7 @@ StdoutWriter::StdoutWriter(int fd, size_t limit) : fd_(fd), limit_(limit) {
 }
 
 void StdoutWriter::Append(absl::string_view line, bool alert) {
+  if (line.empty()) return;
   if (nowait_ && size() + line.size() > (alert ? 2 * limit_ : limit_)) {
     ++(alert ? dropped_alerts_ : dropped_);
     return;

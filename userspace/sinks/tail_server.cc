@@ -448,14 +448,17 @@ void TailServer::Publish(absl::string_view line, const TailMeta& meta) {
     const size_t n = line.size() + meta.path.size() + meta.action.size();
     char* at = BacklogRoom(n);
     Kept k{.meta = meta, .block = first_block_ + blocks_.size() - 1};
-    std::memcpy(at, line.data(), line.size());
-    k.line = absl::string_view(at, line.size());
-    at += line.size();
-    std::memcpy(at, meta.path.data(), meta.path.size());
-    k.meta.path = absl::string_view(at, meta.path.size());
-    at += meta.path.size();
-    std::memcpy(at, meta.action.data(), meta.action.size());
-    k.meta.action = absl::string_view(at, meta.action.size());
+    // Each piece copied in after the one before (an empty one may have no
+    // data pointer at all: nothing is copied).
+    const auto copy_in = [&at](absl::string_view piece) {
+      if (!piece.empty()) std::memcpy(at, piece.data(), piece.size());
+      const absl::string_view kept(at, piece.size());
+      at += piece.size();
+      return kept;
+    };
+    k.line = copy_in(line);
+    k.meta.path = copy_in(meta.path);
+    k.meta.action = copy_in(meta.action);
     backlog_.push_back(k);
     backlog_bytes_ += sizeof(Kept);
     for (size_t events = backlog_.size(); events > 1 && (events > options_.backlog_events ||
