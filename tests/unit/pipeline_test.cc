@@ -154,15 +154,7 @@ std::vector<std::vector<uint8_t>> VariedRecords() {
       RecordBuilder(90).Arg(1, 0777).Path("/srv/denied").Ret(-13).Build(),
       RecordBuilder(90).Arg(1, 0666).Path("r\xffl\"q").Build(),
       // A rename onto a watched name (kernel_parent), and a rich-backend chmod.
-      RecordBuilder(82)
-          .Path("/etc/sedX1")
-          .Path2("/etc/passwd")
-          .Resolved("/etc", PS_PATH_PARENT)
-          .Before(0100644, 0, 0, 100)
-          .After(0100666, 0, 0, 200)
-          .Watched(0, PS_WM_OBJECT | PS_WM_PATH2)
-          .Lookup(PS_LK_DONE)
-          .Build(),
+      testing::RenameOntoPasswd(),
       RecordBuilder::Rich(Op::kMode).Resolved("/srv/rich", PS_PATH_OBJECT).Mode(0640).Build(),
   };
 }

@@ -264,6 +264,20 @@ inline std::vector<uint8_t> ProcRecord(uint32_t kind, uint32_t pid, const std::s
   return out;
 }
 
+// A sed -i style replacement: rename(tmp, /etc/passwd), matched on the new name.
+inline std::vector<uint8_t> RenameOntoPasswd() {
+  return RecordBuilder(82)  // rename
+      .Path("/etc/sedX1")
+      .Path2("/etc/passwd")
+      .Resolved("/etc", PS_PATH_PARENT)
+      .Before(0100644, 0, 0, 100)
+      .After(0100666, 0, 0, 200)
+      .Watched(0, PS_WM_OBJECT | PS_WM_PATH2)
+      .Lookup(PS_LK_DONE)
+      .Flags(PS_OF_URGENT)
+      .Build();
+}
+
 }  // namespace permsentry::testing
 
 #endif  // PERMSENTRY_TESTS_UNIT_RECORD_BUILDER_H_

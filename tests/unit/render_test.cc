@@ -357,19 +357,7 @@ TEST(TimestampFormatter, MicrosecondsAndSecondBoundaries) {
 namespace permsentry {
 namespace {
 
-// A sed -i style replacement: rename(tmp, /etc/passwd), matched on the new name.
-std::vector<uint8_t> RenameOntoPasswd() {
-  return RecordBuilder(82)  // rename
-      .Path("/etc/sedX1")
-      .Path2("/etc/passwd")
-      .Resolved("/etc", PS_PATH_PARENT)
-      .Before(0100644, 0, 0, 100)
-      .After(0100666, 0, 0, 200)
-      .Watched(0, PS_WM_OBJECT | PS_WM_PATH2)
-      .Lookup(PS_LK_DONE)
-      .Flags(PS_OF_URGENT)
-      .Build();
-}
+using testing::RenameOntoPasswd;
 
 TEST(RenderJson, CredentialFileRename) {
   const rapidjson::Document d =
